@@ -1,0 +1,1 @@
+"""Shared client code: the REST/WebSocket API client and the media pipeline (no Qt here)."""
