@@ -203,15 +203,36 @@ cdef inline bint _fresh(uint64_t highest, uint64_t bitmap, uint64_t sequence) no
 
 
 cdef int _stream_id(object stream) except -1:
-    if not PyLong_Check(stream) or not 0 <= stream < C_NSTREAMS:
-        raise _FrameError("bad_stream", f"unknown stream id {stream!r}")
-    return <int>stream
+    cdef long value
+    if PyLong_Check(stream):
+        try:
+            value = stream  # OverflowError past a C long: refused below like any unknown id
+        except OverflowError:
+            value = -1
+        if 0 <= value < C_NSTREAMS:
+            return <int>value
+    raise _FrameError("bad_stream", f"unknown stream id {stream!r}")
 
 
 cdef uint64_t _timestamp(object timestamp_us) except? 0:
-    if not PyLong_Check(timestamp_us) or not 0 <= timestamp_us <= 0xFFFFFFFFFFFFFFFF:
-        raise _FrameError("bad_timestamp", "timestamp_us must fit in 64 unsigned bits")
-    return <uint64_t>timestamp_us
+    if PyLong_Check(timestamp_us):
+        try:
+            return timestamp_us  # OverflowError when negative or past 64 bits
+        except OverflowError:
+            pass
+    raise _FrameError("bad_timestamp", "timestamp_us must fit in 64 unsigned bits")
+
+
+cdef uint32_t _sequence(object sequence) except? 0:
+    cdef uint64_t value
+    if PyLong_Check(sequence):
+        try:
+            value = sequence
+        except OverflowError:
+            value = C_MAX_SEQUENCE + 1
+        if value <= C_MAX_SEQUENCE:
+            return <uint32_t>value
+    raise _FrameError("sequence_exhausted", "sequence must fit in 32 bits")
 
 
 cdef uint8_t _allowed_streams(str side):
@@ -239,22 +260,19 @@ cdef Py_ssize_t _buffer_size(object data) except -1:
 def pack_header(stream, sequence, timestamp_us, *, bint keyframe=False):
     """The 16 header bytes of a version-1 frame."""
     cdef int s = _stream_id(stream)
-    if not PyLong_Check(sequence) or not 0 <= sequence <= C_MAX_SEQUENCE:
-        raise _FrameError("sequence_exhausted", "sequence must fit in 32 bits")
+    cdef uint32_t seq = _sequence(sequence)
     cdef uint64_t ts = _timestamp(timestamp_us)
     cdef bytes out = PyBytes_FromStringAndSize(NULL, C_HEADER_SIZE)
-    _write_header(<uint8_t *>PyBytes_AS_STRING(out), <uint8_t>s, C_FLAG_KEYFRAME if keyframe else 0,
-                  <uint32_t>sequence, ts)
+    _write_header(<uint8_t *>PyBytes_AS_STRING(out), <uint8_t>s, C_FLAG_KEYFRAME if keyframe else 0, seq, ts)
     return out
 
 
 def build_nonce(stream, sequence):
     """The 12-byte AES-GCM nonce of frame ``sequence`` on ``stream`` (direction taken from it)."""
     cdef int s = _stream_id(stream)
-    if not PyLong_Check(sequence) or not 0 <= sequence <= C_MAX_SEQUENCE:
-        raise _FrameError("sequence_exhausted", "sequence must fit in 32 bits")
+    cdef uint32_t seq = _sequence(sequence)
     cdef bytes out = PyBytes_FromStringAndSize(NULL, C_NONCE_SIZE)
-    _write_nonce(<uint8_t *>PyBytes_AS_STRING(out), <uint8_t>s, <uint32_t>sequence)
+    _write_nonce(<uint8_t *>PyBytes_AS_STRING(out), <uint8_t>s, seq)
     return out
 
 
