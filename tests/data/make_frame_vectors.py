@@ -30,8 +30,8 @@ OUT = pathlib.Path(__file__).with_name("frame_vectors.json")
 # RFC 7748 section 6.1 key pairs: Alice is the customer, Bob the agent.
 CUSTOMER_PRIVATE = bytes.fromhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
 AGENT_PRIVATE = bytes.fromhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb")
-SESSION_ID = "5f1c0a2e-7d3b-4e8a-9c61-2b4d8e0f1a37"
-SECOND_SESSION_ID = "0b9e4c1d-2a7f-4f3e-8d15-6c2a9e7b3f40"
+SESSION_ID = "65a1f0c2e4b5d6a7b8c9d0e1"  # the 24-hex session id of the control messages
+SECOND_SESSION_ID = "65a1f0c2e4b5d6a7b8c9d0e2"
 
 
 def pattern(n: int) -> bytes:
