@@ -15,7 +15,6 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromSt
 from cpython.long cimport PyLong_Check
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memset
-from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,6 +26,15 @@ from ._frame_format import (
     check_limit,
     check_side,
 )
+
+cdef extern from "<time.h>" nogil:
+    # C11 timespec_get rather than POSIX clock_gettime, so the extension also builds with MSVC.
+    ctypedef long long time_t
+    struct timespec:
+        time_t tv_sec
+        long tv_nsec
+    int timespec_get(timespec *ts, int base)
+    int TIME_UTC
 
 cdef extern from "Python.h":
     object PyMemoryView_FromMemory(char *mem, Py_ssize_t size, int flags)
@@ -190,7 +198,7 @@ cdef inline object _header_object(header_t *h):
 
 cdef inline uint64_t _now_us() noexcept nogil:
     cdef timespec ts
-    clock_gettime(CLOCK_REALTIME, &ts)
+    timespec_get(&ts, TIME_UTC)
     return <uint64_t>ts.tv_sec * 1000000 + <uint64_t>(ts.tv_nsec // 1000)
 
 
