@@ -37,7 +37,7 @@ def native_extensions():
         import numpy
         from Cython.Build import cythonize
     except ImportError as exc:  # only when building without build isolation
-        raise SystemExit(f"error: building AnySupport needs Cython and numpy first ({exc}).")
+        raise SystemExit(f"error: building AnySupport needs Cython and numpy first ({exc}).") from None
     extensions = []
     for path in sorted(glob.glob("native/anysupport_native/*.pyx")):
         name = os.path.splitext(os.path.basename(path))[0]
@@ -97,7 +97,7 @@ setup(
         "anysupport_native": ["*.pxd", "*.pyx"],
     },
     ext_modules=native_extensions(),
-    install_requires=["tornado>=6.4", "numpy>=1.26", "cryptography>=42", "pycryptodome>=3.20"],
+    install_requires=["tornado>=6.4", "numpy>=1.26", "cryptography>=42", "pycryptodome>=3.20", "jsonschema>=4.20"],
     extras_require={"server": SERVER, "client": CLIENT, "bench": BENCH, "test": TEST},
     entry_points={
         "console_scripts": [

@@ -1,0 +1,5 @@
+import sys
+
+from anysupport.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Agent accounts: creation, editing, disabling and deletion by administrators."""

@@ -1,0 +1,118 @@
+"""Who is asking: logins, bearer tokens, lockouts. No HTTP in here."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from anysupport.auth.passwords import verify_password
+from anysupport.errors import Conflict, Forbidden, RateLimited, Unauthorized
+from anysupport.ratelimit import SlidingWindowLimiter
+
+log = logging.getLogger("anysupport.auth")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Consoles(Protocol):
+    def has_console(self, agent_id: str) -> bool: ...
+
+    async def kick(self, agent_id: str, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: an agent (with its account) or a customer (with its one session)."""
+
+    kind: str  # "agent" | "customer"
+    token_hash: str
+    agent: dict[str, Any] | None = None
+    session_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "agent" and self.agent is not None and self.agent["role"] == "admin"
+
+    @property
+    def agent_id(self) -> str | None:
+        return self.agent["id"] if self.agent else None
+
+
+def agent_view(agent: dict[str, Any]) -> dict[str, Any]:
+    """An agent as the API shows it (never the password hash)."""
+    return {
+        "id": agent["id"],
+        "login": agent["login"],
+        "name": agent["name"],
+        "number": agent["number"],
+        "role": agent["role"],
+        "disabled": agent.get("disabled", False),
+        "settings": agent.get("settings", {}),
+        "created_at": agent.get("created_at"),
+    }
+
+
+class AuthManager:
+    def __init__(self, store, config, consoles: Consoles):
+        self.store = store
+        self.config = config
+        self.consoles = consoles
+        self.login_failures = SlidingWindowLimiter(config.login_max_failures, config.login_window)
+        self.ip_failures = SlidingWindowLimiter(config.login_ip_max_failures, config.login_window)
+
+    async def login(self, login: str, password: str, *, force: bool = False, ip: str = "") -> tuple[str, dict]:
+        wait = max(self.login_failures.retry_after(login.lower()), self.ip_failures.retry_after(ip))
+        if wait:
+            raise RateLimited(retry_after=wait)
+        agent = await self.store.agents.by_login(login)
+        if not await verify_password(password, agent["password_hash"] if agent else None):
+            self.login_failures.hit(login.lower())
+            self.ip_failures.hit(ip)
+            log.info("login failed for %r from %s", login, ip)
+            raise Unauthorized("invalid_credentials")
+        if agent.get("disabled"):
+            raise Forbidden("account_disabled")
+        self.login_failures.reset(login.lower())
+        if self.consoles.has_console(agent["id"]):
+            if not force:
+                raise Conflict("already_logged_in", login=agent["login"])
+            await self.store.tokens.revoke_agent(agent["id"])
+            await self.consoles.kick(agent["id"], "logged_in_elsewhere")
+        token = new_token()
+        await self.store.tokens.add(token_hash(token), kind="agent", ttl=self.config.token_ttl, agent_id=agent["id"])
+        log.info("agent %s logged in from %s", agent["login"], ip)
+        return token, agent
+
+    async def issue_customer_token(self, session_id: str) -> str:
+        token = new_token()
+        await self.store.tokens.add(
+            token_hash(token), kind="customer", ttl=self.config.customer_token_ttl, session_id=session_id
+        )
+        return token
+
+    async def authenticate(self, token: str | None) -> Principal | None:
+        """The caller behind a bearer token, or None for a missing, unknown, expired or revoked one."""
+        if not token or len(token) > 256:
+            return None
+        hashed = token_hash(token)
+        record = await self.store.tokens.get(hashed)
+        if record is None:
+            return None
+        if record["kind"] == "customer":
+            return Principal("customer", hashed, session_id=record["session_id"])
+        agent = await self.store.agents.by_id(record["agent_id"])
+        if agent is None or agent.get("disabled"):
+            return None
+        return Principal("agent", hashed, agent=agent)
+
+    async def logout(self, principal: Principal) -> None:
+        await self.store.tokens.revoke(principal.token_hash)

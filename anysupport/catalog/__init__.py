@@ -1,0 +1,1 @@
+"""What administrators configure: trouble types, canned phrases, the survey and the site settings."""

@@ -1,0 +1,230 @@
+"""Settings: defaults in code, overridden by a TOML file, then ``ANYSUPPORT_*`` variables, then CLI flags.
+
+Every setting is declared once in ``SETTINGS`` with its type, default and a one-line description;
+``config/anysupport.toml`` mirrors the defaults (a test keeps the two in step). A wrong type, a value
+out of range or an unknown key stops start-up with a ``ConfigError`` naming the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_PREFIX = "ANYSUPPORT_"
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or has a wrong value; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # network
+    Setting("host", str, "127.0.0.1", "address to bind; 0.0.0.0 to serve other machines directly"),
+    Setting("port", int, 8888, "TCP port of HTTP(S) and WebSocket", 0, 65535),
+    Setting("public_url", str, "", "URL customers open (customer connection page); empty = derived from requests"),
+    Setting("node_url", str, "", "this node's own base URL when several nodes share one database; empty = single node"),
+    Setting("tls_cert", str, "", "PEM certificate file; with tls_key the server speaks HTTPS/WSS itself"),
+    Setting("tls_key", str, "", "PEM private key file for tls_cert"),
+    Setting("trusted_proxies", list, [], "proxy addresses/CIDRs whose X-Forwarded-For/-Proto are believed"),
+    Setting("allowed_origins", list, [], "extra browser origins allowed to open WebSockets (same origin always is)"),
+    # storage
+    Setting("data_dir", str, "anysupport-data", "directory for the embedded database and server state"),
+    Setting("mongo_uri", str, "", "mongodb:// URI of a real MongoDB; empty = start the embedded nx-27017", secret=True),
+    Setting("mongo_db", str, "anysupport", "database name"),
+    Setting("embedded_start_timeout", float, 20.0, "seconds to wait for the embedded database to answer", 1, 300),
+    # accounts and tokens
+    Setting("admin_password", str, "", "password of the first admin on an empty database; empty = generate and print", secret=True),
+    Setting("token_ttl", int, 43200, "seconds an agent's login token stays valid", 60, 31_536_000),
+    Setting("customer_token_ttl", int, 14400, "seconds a customer's session token stays valid", 60, 604_800),
+    Setting("password_min_length", int, 8, "shortest password accepted for an agent", 4, 128),
+    Setting("login_max_failures", int, 5, "failed logins for one login name before it is locked", 1, 1000),
+    Setting("login_ip_max_failures", int, 30, "failed logins from one address before it is locked", 1, 100000),
+    Setting("login_window", int, 300, "seconds over which failed logins are counted, and the lock time", 1, 86400),
+    # sessions
+    Setting("offline_timeout", int, 1800, "seconds an unused session code stays valid", 5, 604_800),
+    Setting("waiting_timeout", int, 600, "seconds a customer may wait (online) before the session expires", 5, 86400),
+    Setting("reconnect_grace", int, 30, "seconds a dropped side of a connected session may take to come back", 1, 3600),
+    Setting("join_max_attempts", int, 10, "join tries per client address in join_window", 1, 100000),
+    Setting("join_window", int, 60, "seconds over which join tries are counted", 1, 86400),
+    Setting("sweep_interval", float, 1.0, "seconds between timeout sweeps of sessions", 0.05, 60),
+    # limits
+    Setting("max_body_bytes", int, 1_048_576, "largest REST request body", 1024, 1_073_741_824),
+    Setting("ws_max_message_bytes", int, 1_048_576, "largest WebSocket message (control or media)", 1024, 67_108_864),
+    Setting("ws_ping_interval", float, 15.0, "seconds between WebSocket pings", 0, 3600),
+    Setting("ws_ping_timeout", float, 30.0, "seconds without a pong before a WebSocket is closed", 1, 3600),
+    Setting("control_max_bytes", int, 16384, "largest control (JSON) message", 256, 1_048_576),
+    Setting("control_rate", float, 50.0, "control messages per second allowed per connection (sustained)", 1, 100000),
+    Setting("control_burst", int, 200, "control messages allowed in a burst per connection", 1, 100000),
+    Setting("control_max_invalid", int, 20, "invalid control messages before the connection is closed", 1, 100000),
+    # media relay
+    Setting("media_max_frame_bytes", int, 524_288, "largest sealed media frame relayed", 64, 1_048_576),
+    Setting("media_max_fps", float, 400.0, "media frames per second one sender may send (all streams)", 1, 100000),
+    Setting("media_queue_bytes", int, 2_097_152, "bytes queued for one slow receiver before dropping", 65536, 268_435_456),
+    # presentation
+    Setting("default_language", str, "ko", "language of texts when the requester names none", choices=("ko", "en")),
+    Setting("time_zone", str, "Asia/Seoul", "time zone of dates in statistics and exports"),
+    Setting("brand_name", str, "AnySupport", "name shown on the customer page"),
+    Setting("log_level", str, "info", "logging level", choices=("debug", "info", "warning", "error")),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **changes: Any) -> Config:
+        return load_config(overrides={**self.values, **changes}, environ={})
+
+    def public(self) -> dict[str, Any]:
+        """The settings with secrets masked, for logs and diagnostics."""
+        return {k: ("***" if _BY_NAME[k].secret and v else v) for k, v in self.values.items()}
+
+
+def _coerce(setting: Setting, value: Any, source: str) -> Any:
+    where = f"{setting.name} ({source})"
+    t = setting.type
+    if isinstance(value, str) and t is not str:
+        text = value.strip()
+        try:
+            if t is bool:
+                if text.lower() in ("1", "true", "yes", "on"):
+                    value = True
+                elif text.lower() in ("0", "false", "no", "off"):
+                    value = False
+                else:
+                    raise ValueError
+            elif t is int:
+                value = int(text)
+            elif t is float:
+                value = float(text)
+            elif t is list:
+                value = [p.strip() for p in text.split(",") if p.strip()]
+        except ValueError:
+            raise ConfigError(f"setting {where}: {value!r} is not a valid {t.__name__}") from None
+    if t is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, t) or (t in (int, float) and isinstance(value, bool)):
+        raise ConfigError(f"setting {where}: expected {t.__name__}, got {type(value).__name__} {value!r}")
+    if t is list and not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"setting {where}: expected a list of strings")
+    if setting.min is not None and value < setting.min:
+        raise ConfigError(f"setting {where}: {value} is below the minimum {setting.min:g}")
+    if setting.max is not None and value > setting.max:
+        raise ConfigError(f"setting {where}: {value} is above the maximum {setting.max:g}")
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"setting {where}: {value!r} is not one of {', '.join(setting.choices)}")
+    return value
+
+
+def _check(values: dict[str, Any]) -> None:
+    for name in ("trusted_proxies",):
+        for item in values[name]:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"setting {name}: {item!r} is not an IP address or network") from None
+    if bool(values["tls_cert"]) != bool(values["tls_key"]):
+        raise ConfigError("settings tls_cert and tls_key: give both or neither")
+    if values["mongo_uri"] and not values["mongo_uri"].startswith(("mongodb://", "mongodb+srv://")):
+        raise ConfigError("setting mongo_uri: must start with mongodb:// or mongodb+srv://")
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(values["time_zone"])
+    except Exception:
+        raise ConfigError(f"setting time_zone: unknown time zone {values['time_zone']!r}") from None
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    return data
+
+
+def load_config(
+    path: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Defaults, then the TOML file at ``path``, then ``ANYSUPPORT_*`` variables, then ``overrides``."""
+    values = {s.name: (list(s.default) if isinstance(s.default, list) else s.default) for s in SETTINGS}
+    if path:
+        for key, value in read_toml(path).items():
+            if key not in _BY_NAME:
+                raise ConfigError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(_BY_NAME[key], value, path)
+    env = os.environ if environ is None else environ
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or key in ("ANYSUPPORT_CONFIG",) or key.startswith("ANYSUPPORT_TEST_"):
+            continue
+        if key == "ANYSUPPORT_NATIVE":  # selects the kernel backend, read by anysupport_native
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in _BY_NAME:
+            raise ConfigError(f"environment variable {key}: unknown setting {name!r}")
+        values[name] = _coerce(_BY_NAME[name], value, key)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key not in _BY_NAME:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = _coerce(_BY_NAME[key], value, "command line")
+    _check(values)
+    return Config(values)
+
+
+def defaults_as_toml() -> str:
+    """The default configuration file text (``config/anysupport.toml`` is this, checked by a test)."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return repr(v)
+
+    lines = [
+        "# AnySupport server configuration. Every setting, with its default.",
+        "# Precedence: this file < ANYSUPPORT_<NAME> environment variables < command-line flags.",
+        "# Times are seconds; sizes are bytes.",
+        "",
+    ]
+    for s in SETTINGS:
+        lines.append(f"# {s.help}")
+        lines.append(f"{s.name} = {fmt(s.default)}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["Config", "ConfigError", "SETTINGS", "Setting", "load_config", "defaults_as_toml"]

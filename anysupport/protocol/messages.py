@@ -1,0 +1,298 @@
+"""JSON Schemas of every control message, and who may send which.
+
+Client messages are validated by the server before anything else happens; a message that fails
+gets an ``error`` naming the problem and the connection stays up. Server messages are validated in
+the tests (and by clients that want to), so both directions are written down in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+SESSION_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
+UNIT = {"type": "number", "minimum": 0, "maximum": 1}
+POINT = {"type": "array", "prefixItems": [UNIT, UNIT], "minItems": 2, "maxItems": 2}
+COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$"}
+ITEM_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
+TIME = {"type": "string", "format": "date-time"}
+BOOL = {"type": "boolean"}
+STREAMS = {"enum": ["customer_video", "customer_audio", "agent_video", "agent_audio"]}
+DIRECTIONS = ["up", "down", "left", "right", "closer", "farther", "rotate_left", "rotate_right", "hold", "ok"]
+QUALITIES = ["high", "medium", "low"]
+SATISFACTION = ["satisfied", "neutral", "unsatisfied"]
+STATES = ["offline", "online", "connected", "expired"]
+
+
+def _msg(type_: str, props: dict[str, Any], required: tuple[str, ...] = (), *, session: bool = True) -> dict:
+    properties = {"type": {"const": type_}, **props}
+    if session:
+        properties["session_id"] = SESSION_ID
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": ["type", *required],
+        "additionalProperties": False,
+    }
+
+
+ANNOTATION_ITEM = {
+    "type": "object",
+    "properties": {
+        "id": ITEM_ID,
+        "shape": {"enum": ["stroke", "line", "arrow", "rect", "ellipse", "text"]},
+        "color": COLOR,
+        "width": {"type": "number", "minimum": 0.5, "maximum": 64},
+        "points": {"type": "array", "items": POINT, "minItems": 1, "maxItems": 2000},
+        "text": {"type": "string", "minLength": 1, "maxLength": 500},
+        "size": {"type": "number", "minimum": 4, "maximum": 200},
+    },
+    "required": ["id", "shape", "color", "width", "points"],
+    "additionalProperties": False,
+    "allOf": [
+        {"if": {"properties": {"shape": {"const": "text"}}}, "then": {"required": ["text"]}},
+        {
+            "if": {"properties": {"shape": {"enum": ["line", "arrow", "rect", "ellipse"]}}},
+            "then": {"properties": {"points": {"minItems": 2, "maxItems": 2}}},
+        },
+    ],
+}
+
+# Messages a client sends (the server adds ``from``, ``session_id`` and ``time`` when relaying).
+CLIENT_SCHEMAS: dict[str, dict] = {
+    "chat": _msg("chat", {"text": {"type": "string", "minLength": 1, "maxLength": 2000}}, ("text",)),
+    "guide": _msg("guide", {"direction": {"enum": DIRECTIONS}}, ("direction",)),
+    "annotation": {
+        **_msg(
+            "annotation",
+            {"op": {"enum": ["add", "remove", "undo", "clear"]}, "item": ANNOTATION_ITEM, "id": ITEM_ID},
+            ("op",),
+        ),
+        "allOf": [
+            {"if": {"properties": {"op": {"const": "add"}}}, "then": {"required": ["item"]}},
+            {"if": {"properties": {"op": {"const": "remove"}}}, "then": {"required": ["id"]}},
+        ],
+    },
+    "camera": {
+        **_msg(
+            "camera",
+            {
+                "command": {"enum": ["flash", "focus", "switch", "quality", "video"]},
+                "on": BOOL,
+                "x": UNIT,
+                "y": UNIT,
+                "facing": {"enum": ["front", "back"]},
+                "level": {"enum": QUALITIES},
+            },
+            ("command",),
+        ),
+        "allOf": [
+            {"if": {"properties": {"command": {"const": "flash"}}}, "then": {"required": ["on"]}},
+            {"if": {"properties": {"command": {"const": "video"}}}, "then": {"required": ["on"]}},
+            {"if": {"properties": {"command": {"const": "focus"}}}, "then": {"required": ["x", "y"]}},
+            {"if": {"properties": {"command": {"const": "switch"}}}, "then": {"required": ["facing"]}},
+            {"if": {"properties": {"command": {"const": "quality"}}}, "then": {"required": ["level"]}},
+        ],
+    },
+    "camera_state": _msg(
+        "camera_state",
+        {
+            "flash": BOOL,
+            "facing": {"enum": ["front", "back"]},
+            "quality": {"enum": QUALITIES},
+            "video": BOOL,
+            "speakerphone": BOOL,
+            "width": {"type": "integer", "minimum": 1, "maximum": 8192},
+            "height": {"type": "integer", "minimum": 1, "maximum": 8192},
+        },
+    ),
+    "speakerphone": _msg("speakerphone", {"on": BOOL}, ("on",)),
+    "agent_video": _msg("agent_video", {"on": BOOL}, ("on",)),
+    "recording": _msg("recording", {"on": BOOL}, ("on",)),
+    "capabilities": _msg(
+        "capabilities",
+        {
+            "flash": BOOL,
+            "focus": BOOL,
+            "cameras": {"type": "array", "items": {"enum": ["front", "back"]}, "uniqueItems": True, "maxItems": 2},
+            "audio": BOOL,
+            "speakerphone": BOOL,
+            "qualities": {"type": "array", "items": {"enum": QUALITIES}, "uniqueItems": True, "maxItems": 3},
+            "device": {"type": "string", "maxLength": 200},
+        },
+        ("flash", "focus", "cameras", "audio"),
+    ),
+    "keyframe_request": _msg("keyframe_request", {"stream": STREAMS}),
+    "key_exchange": _msg(
+        "key_exchange",
+        {"public_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}=?$"}, "version": {"type": "integer", "minimum": 1, "maximum": 255}},
+        ("public_key",),
+    ),
+    "media_report": _msg(
+        "media_report",
+        {
+            "stream": STREAMS,
+            "received": {"type": "integer", "minimum": 0},
+            "lost": {"type": "integer", "minimum": 0},
+            "late_ms": {"type": "number", "minimum": 0, "maximum": 600000},
+        },
+        ("stream",),
+    ),
+    "end": _msg("end", {"reason": {"type": "string", "maxLength": 100}}),
+    "survey": _msg(
+        "survey",
+        {"answer": {"enum": SATISFACTION}, "feedback": {"type": "string", "maxLength": 2000}},
+        ("answer",),
+    ),
+    "ping": _msg("ping", {"id": {"type": ["string", "integer"]}}, session=False),
+}
+
+# Who may send each client message type.
+SENDERS: dict[str, frozenset[str]] = {
+    "chat": frozenset({"agent", "customer"}),
+    "guide": frozenset({"agent"}),
+    "annotation": frozenset({"agent"}),
+    "camera": frozenset({"agent"}),
+    "camera_state": frozenset({"customer"}),
+    "speakerphone": frozenset({"agent"}),
+    "agent_video": frozenset({"agent"}),
+    "recording": frozenset({"agent"}),
+    "capabilities": frozenset({"customer"}),
+    "keyframe_request": frozenset({"agent", "customer"}),
+    "key_exchange": frozenset({"agent", "customer"}),
+    "media_report": frozenset({"agent", "customer"}),
+    "end": frozenset({"agent", "customer"}),
+    "survey": frozenset({"customer"}),
+    "ping": frozenset({"agent", "customer"}),
+}
+
+# Types the server passes to the other side of a connected session (adding from/session_id/time).
+RELAYED_TYPES = frozenset(
+    {"chat", "guide", "annotation", "camera", "camera_state", "speakerphone", "agent_video", "recording",
+     "capabilities", "keyframe_request", "key_exchange", "media_report"}
+)
+
+_RELAY_EXTRA = {"from": {"enum": ["agent", "customer", "server"]}, "time": TIME}
+
+SERVER_SCHEMAS: dict[str, dict] = {
+    "hello": _msg(
+        "hello",
+        {
+            "role": {"enum": ["agent", "customer"]},
+            "agent": {"type": "object"},
+            "session": {"type": "object"},
+            "sessions": {"type": "array"},
+            "limits": {"type": "object"},
+            "protocol": {"type": "integer"},
+        },
+        ("role", "protocol"),
+    ),
+    "state": _msg(
+        "state",
+        {"state": {"enum": STATES}, "session": {"type": "object"}, "reason": {"type": "string"}, "time": TIME},
+        ("session_id", "state"),
+    ),
+    "peer": _msg(
+        "peer",
+        {"peer": {"enum": ["agent", "customer"]}, "status": {"enum": ["reconnecting", "back", "joined"]}, "time": TIME},
+        ("session_id", "peer", "status"),
+    ),
+    "survey": _msg(
+        "survey",
+        {
+            "question": {"type": "string"},
+            "choices": {"type": "array", "items": {"type": "object"}},
+            "feedback": BOOL,
+            "time": TIME,
+        },
+        ("session_id", "question", "choices"),
+    ),
+    "survey_saved": _msg("survey_saved", {"time": TIME}, ("session_id",)),
+    "error": _msg(
+        "error",
+        {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "field": {"type": ["string", "null"]},
+            "ref": {"type": ["string", "null"]},
+            "time": TIME,
+        },
+        ("error", "message"),
+    ),
+    "kicked": _msg("kicked", {"reason": {"type": "string"}}, ("reason",), session=False),
+    "pong": _msg("pong", {"id": {"type": ["string", "integer"]}, "time": TIME}, session=False),
+}
+for _type in RELAYED_TYPES:
+    _schema = json.loads(json.dumps(CLIENT_SCHEMAS[_type]))
+    _schema["properties"].update(_RELAY_EXTRA)
+    _schema["required"] = [*_schema["required"], "from", "session_id"]
+    SERVER_SCHEMAS[_type] = _schema
+SERVER_SCHEMAS["keyframe_request"]["properties"]["reason"] = {"type": "string"}
+
+SCHEMAS = {"client": CLIENT_SCHEMAS, "server": SERVER_SCHEMAS}
+CLIENT_TYPES = frozenset(CLIENT_SCHEMAS)
+SERVER_TYPES = frozenset(SERVER_SCHEMAS)
+
+_checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+_CLIENT_VALIDATORS = {t: jsonschema.Draft202012Validator(s, format_checker=_checker) for t, s in CLIENT_SCHEMAS.items()}
+_SERVER_VALIDATORS = {t: jsonschema.Draft202012Validator(s, format_checker=_checker) for t, s in SERVER_SCHEMAS.items()}
+
+
+class ProtocolError(ValueError):
+    """A control message the receiver refuses; ``code`` is the ``error`` sent back."""
+
+    def __init__(self, code: str, detail: str, field: str | None = None):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.field = field
+
+
+def _first_error(validator, message) -> ProtocolError | None:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(message))
+    if error is None:
+        return None
+    field = ".".join(str(p) for p in error.absolute_path) or None
+    if error.validator == "required" and "'" in error.message:
+        missing = error.message.split("'")[1]
+        field = f"{field}.{missing}" if field else missing
+        return ProtocolError("invalid_message", f"'{field}' is required", field)
+    return ProtocolError("invalid_message", error.message if len(error.message) < 300 else error.message[:300] + "…", field)
+
+
+def parse_json(text: str | bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("invalid_json", "the message is not valid JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("invalid_message", "a control message must be a JSON object")
+    return message
+
+
+def validate_client_message(message: dict[str, Any], sender: str) -> dict[str, Any]:
+    """Check a message a client sent; raises ``ProtocolError``; returns it unchanged when valid."""
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("invalid_message", "'type' is required and must be a string", "type")
+    validator = _CLIENT_VALIDATORS.get(kind)
+    if validator is None:
+        raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}", "type")
+    if sender not in SENDERS[kind]:
+        raise ProtocolError("not_allowed", f"a {sender} may not send {kind!r}", "type")
+    problem = _first_error(validator, message)
+    if problem is not None:
+        raise problem
+    return message
+
+
+def validate_server_message(message: dict[str, Any]) -> dict[str, Any]:
+    validator = _SERVER_VALIDATORS.get(message.get("type"))
+    if validator is None:
+        raise ProtocolError("unknown_type", f"unknown server message type {message.get('type')!r}", "type")
+    problem = _first_error(validator, message)
+    if problem is not None:
+        raise problem
+    return message

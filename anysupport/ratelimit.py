@@ -1,0 +1,76 @@
+"""Per-key rate limits (login guessing, code guessing, message floods) kept in this process.
+
+A sliding window: at most ``limit`` hits per ``window`` seconds per key. Memory stays bounded: keys
+whose hits have all aged out are dropped as the limiter is used.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class SlidingWindowLimiter:
+    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._last_prune = clock()
+
+    def _prune(self, now: float) -> None:
+        if now - self._last_prune < self.window:
+            return
+        self._last_prune = now
+        cutoff = now - self.window
+        for key in [k for k, q in self._hits.items() if not q or q[-1] <= cutoff]:
+            del self._hits[key]
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until ``key`` may try again (0 when it may now)."""
+        now = self.clock()
+        self._prune(now)
+        q = self._hits.get(key)
+        if not q:
+            return 0
+        cutoff = now - self.window
+        while q and q[0] <= cutoff:
+            q.popleft()
+        if len(q) < self.limit:
+            return 0
+        return max(1, math.ceil(q[0] + self.window - now))
+
+    def hit(self, key: str) -> int:
+        """Count one attempt; returns the wait now in force for the key (0 = still allowed)."""
+        wait = self.retry_after(key)
+        if wait:
+            return wait
+        self._hits.setdefault(key, deque()).append(self.clock())
+        return 0
+
+    def reset(self, key: str) -> None:
+        self._hits.pop(key, None)
+
+
+class TokenBucket:
+    """A per-connection message budget: ``rate`` per second, bursts up to ``burst``."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp", "clock")
+
+    def __init__(self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.clock = clock
+        self.stamp = clock()
+
+    def take(self, n: float = 1.0) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= n:
+            self.tokens -= n
+            return True
+        return False

@@ -1,0 +1,1 @@
+"""Support records: one per connected session, filled by the agent, closed at expiry, surveyed."""

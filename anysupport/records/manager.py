@@ -1,0 +1,161 @@
+"""Support records and the satisfaction survey. No HTTP in here."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from anysupport.errors import Conflict, Forbidden, Invalid, NotFound
+from anysupport.store.common import utcnow
+
+log = logging.getLogger("anysupport.records")
+
+RESOLUTIONS = ("solved", "pending", "onsite_needed")
+SATISFACTION = ("satisfied", "neutral", "unsatisfied")
+EDITABLE = ("customer_name", "email", "phone", "trouble_type", "content", "resolution")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
+
+DEFAULT_SURVEY = {
+    "enabled": True,
+    "question": {"ko": "상담에 만족하셨습니까?", "en": "Were you satisfied with the support?"},
+    "choices": [
+        {"value": "satisfied", "label": {"ko": "만족", "en": "Satisfied"}},
+        {"value": "neutral", "label": {"ko": "보통", "en": "Neutral"}},
+        {"value": "unsatisfied", "label": {"ko": "불만족", "en": "Unsatisfied"}},
+    ],
+    "feedback": True,
+    "feedback_prompt": {"ko": "의견을 남겨 주세요 (선택).", "en": "Any comments? (optional)"},
+}
+
+
+def record_view(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record["id"],
+        "session_id": record["session_id"],
+        "agent_login": record.get("agent_login"),
+        "agent_name": record.get("agent_name"),
+        "customer_name": record.get("customer_name"),
+        "email": record.get("email"),
+        "phone": record.get("phone"),
+        "ip": record.get("ip"),
+        "trouble_type": record.get("trouble_type"),
+        "trouble_type_name": record.get("trouble_type_name"),
+        "content": record.get("content", ""),
+        "resolution": record.get("resolution"),
+        "satisfaction": record.get("satisfaction"),
+        "feedback": record.get("feedback"),
+        "started_at": record.get("started_at"),
+        "ended_at": record.get("ended_at"),
+        "updated_at": record.get("updated_at"),
+    }
+
+
+class RecordManager:
+    def __init__(self, store, config, catalog):
+        self.store = store
+        self.config = config
+        self.catalog = catalog
+
+    async def open_for(self, session: dict[str, Any]) -> dict[str, Any]:
+        customer = session.get("customer") or {}
+        return await self.store.records.create(
+            {
+                "session_id": session["id"],
+                "agent_id": session["agent_id"],
+                "agent_login": session["agent_login"],
+                "agent_name": session["agent_name"],
+                "customer_name": customer.get("name"),
+                "email": customer.get("email"),
+                "phone": customer.get("phone"),
+                "ip": customer.get("ip"),
+                "trouble_type": None,
+                "trouble_type_name": None,
+                "content": "",
+                "resolution": None,
+                "satisfaction": None,
+                "feedback": None,
+                "started_at": session.get("connected_at") or utcnow(),
+                "ended_at": None,
+            }
+        )
+
+    async def close_for(self, session: dict[str, Any]) -> None:
+        await self.store.records.update_by_session(session["id"], {"ended_at": session.get("expired_at") or utcnow()})
+
+    async def get_for(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
+        record = await self.store.records.by_session(session_id)
+        if record is None:
+            session = await self.store.sessions.get(session_id)
+            if session is None or (session["agent_id"] != agent["id"] and agent["role"] != "admin"):
+                raise NotFound("session_not_found")
+            raise NotFound("record_not_found")
+        if record["agent_id"] != agent["id"] and agent["role"] != "admin":
+            # other agents' records are not even said to exist
+            raise NotFound("session_not_found")
+        return record
+
+    async def update(self, agent: dict[str, Any], session_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        await self.get_for(agent, session_id)
+        changes = {k: v for k, v in fields.items() if k in EDITABLE}
+        for key in ("customer_name", "email", "phone", "content"):
+            if isinstance(changes.get(key), str):
+                changes[key] = changes[key].strip()
+        if changes.get("email") and not EMAIL.match(changes["email"]):
+            raise Invalid("invalid_field", field="email", detail="not an e-mail address")
+        if changes.get("phone") and not PHONE.match(changes["phone"]):
+            raise Invalid("invalid_field", field="phone", detail="not a phone number")
+        if changes.get("resolution") is not None and changes["resolution"] not in RESOLUTIONS:
+            raise Invalid("invalid_field", field="resolution", detail=f"must be one of {', '.join(RESOLUTIONS)}")
+        if "trouble_type" in changes:
+            if changes["trouble_type"] in (None, ""):
+                changes["trouble_type"] = None
+                changes["trouble_type_name"] = None
+            else:
+                changes["trouble_type_name"] = await self.catalog.trouble_type_path(changes["trouble_type"])
+        record = await self.store.records.update_by_session(session_id, changes)
+        log.info("record of session %s saved by %s", session_id, agent["login"])
+        return record
+
+    # -- the survey -----------------------------------------------------------------------------------
+    async def survey_settings(self) -> dict[str, Any]:
+        stored = await self.store.settings.get("survey")
+        return {**DEFAULT_SURVEY, **(stored or {})}
+
+    async def survey_message(self, session: dict[str, Any]) -> dict[str, Any] | None:
+        survey = await self.survey_settings()
+        if not survey["enabled"]:
+            return None
+        record = await self.store.records.by_session(session["id"])
+        if record is None or record.get("satisfaction"):
+            return None
+        lang = (session.get("customer") or {}).get("language") or self.config.default_language
+
+        def pick(texts):
+            return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+
+        return {
+            "type": "survey",
+            "session_id": session["id"],
+            "question": pick(survey["question"]),
+            "choices": [{"value": c["value"], "label": pick(c["label"])} for c in survey["choices"]],
+            "feedback": bool(survey["feedback"]),
+            "time": utcnow().isoformat(timespec="milliseconds"),
+        }
+
+    async def save_survey(self, session_id: str, answer: str, feedback: str | None) -> dict[str, Any]:
+        if answer not in SATISFACTION:
+            raise Invalid("invalid_field", field="answer", detail=f"must be one of {', '.join(SATISFACTION)}")
+        record = await self.store.records.by_session(session_id)
+        if record is None:
+            raise NotFound("record_not_found")
+        if record.get("satisfaction"):
+            raise Conflict("survey_answered")
+        session = await self.store.sessions.get(session_id)
+        if session is None or session["state"] != "expired":
+            raise Forbidden("survey_not_open")
+        changes = {"satisfaction": answer}
+        if feedback:
+            changes["feedback"] = feedback.strip()
+        return await self.store.records.update_by_session(session_id, changes)

@@ -1,0 +1,300 @@
+"""The blind media relay.
+
+The server never holds a media key. For each binary message it reads only the 16-byte frame header
+(``anysupport_native.framing.parse_header``) and then:
+
+- refuses frames that are too large, malformed, from the wrong side for their stream, on a session
+  that is not connected, or past the sender's frame-rate ceiling (counted, with an ``error`` to the
+  sender now and then, never affecting other sessions);
+- puts the rest on the receiver's ``Outbox``: one write in flight at a time, the rest queued up to
+  ``media_queue_bytes``. Over that, stale non-key video goes first, then older keyframes, audio
+  last; once a video frame is dropped, that stream's frames wait for the next keyframe (they could
+  not be decoded anyway) and the sender is asked for one at once. The sender is never blocked.
+
+Agents' sockets carry many sessions, so on them every binary message is prefixed with the session's
+12-byte id (the hex ``session_id`` decoded); customers' sockets carry the bare frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, deque
+from typing import Any
+
+from anysupport_native import framing
+
+from anysupport.ratelimit import TokenBucket
+from anysupport.sessions.manager import now_iso
+
+log = logging.getLogger("anysupport.relay")
+
+SESSION_PREFIX = 12
+DROP_REASONS = (
+    "too_large", "malformed", "wrong_direction", "not_connected", "rate", "no_receiver", "queue_full",
+    "awaiting_keyframe", "stale",
+)  # fmt: skip
+KEYFRAME_REQUEST_INTERVAL = 0.5
+ERROR_INTERVAL = 1.0
+
+
+class Counters:
+    __slots__ = ("frames_in", "bytes_in", "frames_out", "bytes_out", "dropped")
+
+    def __init__(self) -> None:
+        self.frames_in = self.bytes_in = self.frames_out = self.bytes_out = 0
+        self.dropped: Counter[str] = Counter()
+
+
+class Item:
+    __slots__ = ("data", "stream", "keyframe", "session_id", "sender")
+
+    def __init__(self, data: bytes, stream: int, keyframe: bool, session_id: str, sender: Any):
+        self.data = data
+        self.stream = stream
+        self.keyframe = keyframe
+        self.session_id = session_id
+        self.sender = sender
+
+
+class Outbox:
+    """What one receiving socket still has to be sent, bounded in bytes."""
+
+    __slots__ = ("relay", "conn", "queue", "bytes", "inflight", "waiting_keyframe")
+
+    def __init__(self, relay: Relay, conn: Any):
+        self.relay = relay
+        self.conn = conn
+        self.queue: deque[Item] = deque()
+        self.bytes = 0
+        self.inflight = 0
+        self.waiting_keyframe: set[tuple[str, int]] = set()
+
+    def push(self, item: Item) -> None:
+        key = (item.session_id, item.stream)
+        video = framing.is_video(item.stream)
+        if video and key in self.waiting_keyframe:
+            if not item.keyframe:
+                self.relay.drop(item.session_id, "awaiting_keyframe", item.sender, item.stream, notify=False)
+                return
+            self.waiting_keyframe.discard(key)
+        if video and item.keyframe and self.queue:
+            self._drop_stale_before_keyframe(key)
+        if not self.inflight and not self.queue:
+            self._write(item)
+            return
+        self.queue.append(item)
+        self.bytes += len(item.data)
+        if self.bytes + self.inflight > self.relay.queue_limit:
+            self._shed()
+
+    def _drop_stale_before_keyframe(self, key: tuple[str, int]) -> None:
+        kept: deque[Item] = deque()
+        for queued in self.queue:
+            if (queued.session_id, queued.stream) == key:
+                self.bytes -= len(queued.data)
+                self.relay.drop(queued.session_id, "stale", queued.sender, queued.stream, notify=False)
+            else:
+                kept.append(queued)
+        self.queue = kept
+
+    def _shed(self) -> None:
+        """Drop until under the limit: non-key video oldest first, then keyframes, then audio."""
+        limit = self.relay.queue_limit
+        for wanted in ("delta", "key", "audio"):
+            if self.bytes + self.inflight <= limit:
+                return
+            kept: deque[Item] = deque()
+            for queued in self.queue:
+                kind = "audio" if not framing.is_video(queued.stream) else ("key" if queued.keyframe else "delta")
+                if kind == wanted and self.bytes + self.inflight > limit:
+                    self.bytes -= len(queued.data)
+                    self.relay.drop(queued.session_id, "queue_full", queued.sender, queued.stream, notify=False)
+                    if kind != "audio":
+                        self.waiting_keyframe.add((queued.session_id, queued.stream))
+                        self.relay.request_keyframe(queued.session_id, queued.sender, queued.stream)
+                else:
+                    kept.append(queued)
+            self.queue = kept
+
+    def _write(self, item: Item) -> None:
+        future = self.conn.send_binary(item.data)
+        if future is None:
+            return
+        self.inflight = len(item.data)
+        self.relay.count_out(item.session_id, self.inflight)
+        future.add_done_callback(self._written)
+
+    def _written(self, _future: Any) -> None:
+        self.inflight = 0
+        if self.queue:
+            item = self.queue.popleft()
+            self.bytes -= len(item.data)
+            self._write(item)
+
+
+class SenderState:
+    __slots__ = ("bucket", "last_error", "conn")
+
+    def __init__(self, conn: Any, fps: float):
+        self.conn = conn
+        self.bucket = TokenBucket(fps, max(1, int(fps)))
+        self.last_error: dict[str, float] = {}
+
+
+class Relay:
+    def __init__(self, config, hub, sessions):
+        self.config = config
+        self.hub = hub
+        self.sessions = sessions
+        self.queue_limit = config.media_queue_bytes
+        self.max_frame = config.media_max_frame_bytes
+        self.total = Counters()
+        self.per_session: dict[str, Counters] = {}
+        self.outboxes: dict[int, Outbox] = {}
+        self._last_keyframe_request: dict[tuple[str, int], float] = {}
+
+    # -- bookkeeping ------------------------------------------------------------------------------------
+    def new_sender(self, conn: Any) -> SenderState:
+        return SenderState(conn, self.config.media_max_fps)
+
+    def forget(self, conn: Any) -> None:
+        self.outboxes.pop(id(conn), None)
+
+    def forget_session(self, session_id: str) -> None:
+        self.per_session.pop(session_id, None)
+        for key in [k for k in self._last_keyframe_request if k[0] == session_id]:
+            del self._last_keyframe_request[key]
+
+    def _counters(self, session_id: str) -> Counters:
+        c = self.per_session.get(session_id)
+        if c is None:
+            c = self.per_session[session_id] = Counters()
+        return c
+
+    def count_out(self, session_id: str, size: int) -> None:
+        self.total.frames_out += 1
+        self.total.bytes_out += size
+        c = self.per_session.get(session_id)
+        if c is not None:
+            c.frames_out += 1
+            c.bytes_out += size
+
+    def drop(self, session_id: str | None, reason: str, sender: Any, stream: int | None = None, *,
+             notify: bool = True) -> None:
+        self.total.dropped[reason] += 1
+        if session_id is not None and session_id in self.sessions.live:
+            self._counters(session_id).dropped[reason] += 1
+        if notify and sender is not None:
+            state: SenderState = sender.media
+            now = time.monotonic()
+            if now - state.last_error.get(reason, -1e9) >= ERROR_INTERVAL:
+                state.last_error[reason] = now
+                message = {"type": "error", "error": "frame_dropped", "message": f"media frame dropped: {reason}",
+                           "field": reason, "time": now_iso()}
+                if session_id:
+                    message["session_id"] = session_id
+                sender.send_json(message)
+
+    def request_keyframe(self, session_id: str, sender: Any, stream: int) -> None:
+        key = (session_id, stream)
+        now = time.monotonic()
+        if now - self._last_keyframe_request.get(key, -1e9) < KEYFRAME_REQUEST_INTERVAL:
+            return
+        self._last_keyframe_request[key] = now
+        sender.send_json({"type": "keyframe_request", "session_id": session_id, "from": "server",
+                          "stream": framing.STREAM_NAMES[stream], "reason": "receiver_behind", "time": now_iso()})
+
+    # -- the hot path ---------------------------------------------------------------------------------------
+    def on_frame(self, conn: Any, data: bytes) -> None:
+        role = conn.principal.kind
+        total = self.total
+        total.frames_in += 1
+        total.bytes_in += len(data)
+        if role == "agent":
+            if len(data) < SESSION_PREFIX:
+                self.drop(None, "malformed", conn)
+                return
+            session_id = data[:SESSION_PREFIX].hex()
+            frame = data[SESSION_PREFIX:]
+        else:
+            session_id = conn.principal.session_id
+            frame = data
+        if len(frame) > self.max_frame:
+            self.drop(session_id, "too_large", conn)
+            return
+        try:
+            header = framing.parse_header(frame)
+        except framing.FrameError:
+            self.drop(session_id, "malformed", conn)
+            return
+        if header.stream not in framing.STREAMS_FROM[role]:
+            self.drop(session_id, "wrong_direction", conn, header.stream)
+            return
+        live = self.sessions.live.get(session_id)
+        if live is None or live.state != "connected" or (role == "agent" and live.agent_id != conn.principal.agent_id):
+            self.drop(session_id if live else None, "not_connected", conn, header.stream)
+            return
+        counters = self._counters(session_id)
+        counters.frames_in += 1
+        counters.bytes_in += len(data)
+        if not conn.media.bucket.take():
+            self.drop(session_id, "rate", conn, header.stream)
+            return
+        if role == "agent":
+            target = self.hub.customer(session_id)
+            out = frame
+        else:
+            target = self.hub.console(live.agent_id)
+            out = bytes.fromhex(session_id) + frame if target is not None else frame
+        if target is None:
+            self.drop(session_id, "no_receiver", conn, header.stream, notify=False)
+            return
+        outbox = self.outboxes.get(id(target))
+        if outbox is None or outbox.conn is not target:
+            outbox = self.outboxes[id(target)] = Outbox(self, target)
+        outbox.push(Item(out, header.stream, header.keyframe, session_id, conn))
+
+    # -- Prometheus text -------------------------------------------------------------------------------------
+    def metrics_text(self) -> str:
+        lines = []
+
+        def family(name: str, help_: str, kind: str = "counter") -> None:
+            lines.append(f"# HELP {name} {help_}")
+            lines.append(f"# TYPE {name} {kind}")
+
+        t = self.total
+        family("anysupport_relay_frames_in_total", "Media frames received from senders")
+        lines.append(f"anysupport_relay_frames_in_total {t.frames_in}")
+        family("anysupport_relay_bytes_in_total", "Media bytes received from senders")
+        lines.append(f"anysupport_relay_bytes_in_total {t.bytes_in}")
+        family("anysupport_relay_frames_out_total", "Media frames written to receivers")
+        lines.append(f"anysupport_relay_frames_out_total {t.frames_out}")
+        family("anysupport_relay_bytes_out_total", "Media bytes written to receivers")
+        lines.append(f"anysupport_relay_bytes_out_total {t.bytes_out}")
+        family("anysupport_relay_dropped_total", "Media frames dropped, by reason")
+        for reason in DROP_REASONS:
+            lines.append(f'anysupport_relay_dropped_total{{reason="{reason}"}} {t.dropped[reason]}')
+        family("anysupport_relay_queued_bytes", "Bytes waiting in receivers' queues", "gauge")
+        lines.append(f"anysupport_relay_queued_bytes {sum(o.bytes for o in self.outboxes.values())}")
+        family("anysupport_sessions_live", "Sessions not expired, by state", "gauge")
+        states = Counter(s.state for s in self.sessions.live.values())
+        for state in ("offline", "online", "connected"):
+            lines.append(f'anysupport_sessions_live{{state="{state}"}} {states[state]}')
+        family("anysupport_session_frames_in_total", "Media frames received, per live session")
+        for sid, c in self.per_session.items():
+            lines.append(f'anysupport_session_frames_in_total{{session="{sid}"}} {c.frames_in}')
+        family("anysupport_session_bytes_in_total", "Media bytes received, per live session")
+        for sid, c in self.per_session.items():
+            lines.append(f'anysupport_session_bytes_in_total{{session="{sid}"}} {c.bytes_in}')
+        family("anysupport_session_frames_out_total", "Media frames written, per live session")
+        for sid, c in self.per_session.items():
+            lines.append(f'anysupport_session_frames_out_total{{session="{sid}"}} {c.frames_out}')
+        family("anysupport_session_bytes_out_total", "Media bytes written, per live session")
+        for sid, c in self.per_session.items():
+            lines.append(f'anysupport_session_bytes_out_total{{session="{sid}"}} {c.bytes_out}')
+        family("anysupport_session_dropped_total", "Media frames dropped, per live session and reason")
+        for sid, c in self.per_session.items():
+            for reason, n in sorted(c.dropped.items()):
+                lines.append(f'anysupport_session_dropped_total{{session="{sid}",reason="{reason}"}} {n}')
+        return "\n".join(lines) + "\n"

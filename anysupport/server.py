@@ -1,0 +1,115 @@
+"""One AnySupport server process: database, services, HTTP(S)/WebSocket, timers, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import ssl
+import time
+
+import tornado.httpserver
+import tornado.netutil
+
+from anysupport.services import Services
+from anysupport.store import Store
+from anysupport.web.app import make_app
+from anysupport.ws.hub import CLOSE_GOING_AWAY
+
+log = logging.getLogger("anysupport")
+
+
+class Server:
+    def __init__(self, config):
+        self.config = config
+        self.store: Store | None = None
+        self.services: Services | None = None
+        self.app = None
+        self.http: tornado.httpserver.HTTPServer | None = None
+        self.port: int | None = None
+        self.first_admin_password: str | None = None
+        self._sweeper: asyncio.Task | None = None
+        self._stopped = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.config.tls_cert else "http"
+        return f"{scheme}://{self.config.host}:{self.port}"
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if not self.config.tls_cert:
+            return None
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        return ctx
+
+    async def start(self) -> None:
+        started = time.monotonic()
+        c = self.config
+        self.store = await Store.open(
+            mongo_uri=c.mongo_uri, db_name=c.mongo_db, data_dir=c.data_dir, start_timeout=c.embedded_start_timeout
+        )
+        try:
+            self.services = Services.build(c, self.store)
+            self.first_admin_password = await self.services.agents.ensure_first_admin()
+            await self.services.sessions.restore()
+            self.app = make_app(self.services)
+            self.http = tornado.httpserver.HTTPServer(
+                self.app,
+                ssl_options=self._ssl_context(),
+                # bodies a little over the limit still get our JSON 413; far over it, the connection is cut
+                max_body_size=c.max_body_bytes * 4,
+                xheaders=False,  # forwarded headers are believed only from trusted_proxies (web.base)
+                idle_connection_timeout=120,
+            )
+            sockets = tornado.netutil.bind_sockets(c.port, c.host)
+            self.http.add_sockets(sockets)
+            self.port = sockets[0].getsockname()[1]
+        except BaseException:
+            await self.store.close()
+            raise
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+        log.info("started in %.2f s", time.monotonic() - started)
+
+    async def _sweep_forever(self) -> None:
+        last_purge = 0.0
+        while True:
+            await asyncio.sleep(self.config.sweep_interval)
+            try:
+                await self.services.sessions.sweep()
+                if time.monotonic() - last_purge > 600:
+                    last_purge = time.monotonic()
+                    await self.store.tokens.purge_expired()
+            except Exception:
+                log.exception("session sweep failed (will retry)")
+
+    async def stop(self) -> None:
+        """Stop accepting, close every WebSocket with a reason, stop the database."""
+        if self.http is None:
+            return
+        log.info("shutting down")
+        self.app.settings["shutting_down"] = True
+        self.http.stop()
+        self.services.hub.close_all(CLOSE_GOING_AWAY, "server_shutdown")
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.http.close_all_connections(), 3)
+        for task in list(self.services.tasks):
+            task.cancel()
+        await self.store.close()
+        self.http = None
+        self._stopped.set()
+        log.info("stopped")
+
+    async def run_until_signalled(self) -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await self.stop()

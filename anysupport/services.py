@@ -1,0 +1,63 @@
+"""Every long-lived service of one server process, built in one place and handed to handlers
+through the application settings (never module globals)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from anysupport.agents.manager import AgentManager
+from anysupport.auth.manager import AuthManager
+from anysupport.catalog.manager import CatalogManager, SiteSettings
+from anysupport.records.manager import RecordManager
+from anysupport.relay.relay import Relay
+from anysupport.sessions.control import ControlChannel
+from anysupport.sessions.manager import SessionManager
+from anysupport.ws.hub import Hub
+
+log = logging.getLogger("anysupport")
+
+
+@dataclass
+class Services:
+    config: Any
+    store: Any
+    hub: Hub
+    auth: AuthManager
+    agents: AgentManager
+    catalog: CatalogManager
+    site: SiteSettings
+    records: RecordManager
+    sessions: SessionManager
+    control: ControlChannel
+    relay: Relay
+    tasks: set = field(default_factory=set)
+
+    @classmethod
+    def build(cls, config, store) -> Services:
+        hub = Hub()
+        auth = AuthManager(store, config, hub)
+        agents = AgentManager(store, config, hub)
+        catalog = CatalogManager(store)
+        records = RecordManager(store, config, catalog)
+        sessions = SessionManager(store, config, hub, auth, records)
+        control = ControlChannel(sessions, records, hub, config)
+        relay = Relay(config, hub, sessions)
+        sessions.expired_listeners.append(relay.forget_session)
+        site = SiteSettings(store, config)
+        return cls(config, store, hub, auth, agents, catalog, site, records, sessions, control, relay)
+
+    def spawn(self, coro) -> asyncio.Task:
+        """Run background work tied to this server; failures are logged, never lost silently."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+
+        def done(t: asyncio.Task) -> None:
+            self.tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background task failed", exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task

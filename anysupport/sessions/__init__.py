@@ -1,0 +1,1 @@
+"""Support sessions: codes, joining, the state machine, timeouts, reconnection, the control channel."""

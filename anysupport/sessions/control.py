@@ -1,0 +1,158 @@
+"""The control channel: what the server does with each text message a client sends.
+
+Transport-free: the WebSocket handler passes in a ``Peer`` (who sent it, how to answer) and the raw
+text. Size, JSON, schema, sender and rate checks come first; a failing message gets an ``error``
+naming the problem and the connection stays up, until ``control_max_invalid`` bad messages or a
+flood past twice the rate budget, which close that one connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from anysupport import errors, i18n
+from anysupport.protocol.messages import RELAYED_TYPES, ProtocolError, parse_json, validate_client_message
+from anysupport.ratelimit import TokenBucket
+from anysupport.sessions.manager import now_iso
+
+log = logging.getLogger("anysupport.control")
+
+i18n.register(
+    {
+        "message_too_large": {"en": "The message is larger than {limit} bytes.", "ko": "메시지가 {limit}바이트보다 큽니다."},
+        "rate_limited": {"en": "Too many messages; slow down.", "ko": "메시지를 너무 많이 보냈습니다. 잠시 후 다시 보내세요."},
+        "session_not_found": {"en": "There is no such session.", "ko": "해당 세션이 없습니다."},
+        "session_not_connected": {"en": "The session is not connected.", "ko": "세션이 연결되어 있지 않습니다."},
+        "peer_not_connected": {"en": "The other side is not connected right now.", "ko": "상대방이 지금 연결되어 있지 않습니다."},
+        "invalid_message": {"en": "Invalid message: {detail}", "ko": "잘못된 메시지입니다: {detail}"},
+        "unknown_type": {"en": "Unknown message type: {detail}", "ko": "알 수 없는 메시지 종류입니다: {detail}"},
+        "not_allowed": {"en": "Not allowed: {detail}", "ko": "허용되지 않는 메시지입니다: {detail}"},
+        "session_required": {"en": "'session_id' is required for an agent's message.", "ko": "상담원 메시지에는 'session_id'가 필요합니다."},
+        "record_not_found": {"en": "This session has no support record.", "ko": "이 세션에는 지원 기록이 없습니다."},
+        "survey_answered": {"en": "The survey was already answered.", "ko": "이미 설문에 응답했습니다."},
+        "survey_not_open": {"en": "The survey opens when the session has ended.", "ko": "설문은 상담이 끝난 뒤에 응답할 수 있습니다."},
+        "invalid_code": {"en": "Wrong or expired code. Check the 4 digits the agent gave you.", "ko": "잘못되었거나 만료된 인증번호입니다. 상담원이 알려준 4자리 번호를 확인하세요."},
+        "code_in_use": {"en": "Someone already joined with this code.", "ko": "이미 다른 고객이 이 인증번호로 접속했습니다."},
+        "session_not_online": {"en": "Only a waiting (online) session can be connected; this one is {state}.", "ko": "대기 중(Online)인 세션만 접속할 수 있습니다. 현재 상태: {state}"},
+        "not_your_session": {"en": "This session belongs to another agent.", "ko": "다른 상담원의 세션입니다."},
+        "no_codes_left": {"en": "No free session code is left; delete unused sessions.", "ko": "사용 가능한 인증번호가 없습니다. 사용하지 않는 세션을 삭제하세요."},
+        "trouble_type_not_found": {"en": "There is no such trouble type.", "ko": "해당 장애 유형이 없습니다."},
+        "trouble_type_has_children": {"en": "Delete or move the types under it first.", "ko": "하위 유형을 먼저 삭제하거나 옮기세요."},
+        "phrase_not_found": {"en": "There is no such phrase.", "ko": "해당 상용문구가 없습니다."},
+        "shortcut_taken": {"en": "Shortcut {shortcut} is already used by another phrase.", "ko": "단축키 {shortcut}은(는) 다른 상용문구에서 사용 중입니다."},
+    }
+)
+
+
+@dataclass
+class Peer:
+    """One live connection as the control channel sees it."""
+
+    role: str  # "agent" | "customer"
+    agent_id: str | None
+    session_id: str | None  # a customer's one session
+    language: str
+    send: Any  # callable(dict) -> None
+    bucket: TokenBucket = field(repr=False, default=None)
+    invalid: int = 0
+    flooded: int = 0
+    close_reason: str | None = None
+
+
+class ControlChannel:
+    def __init__(self, sessions, records, hub, config):
+        self.sessions = sessions
+        self.records = records
+        self.hub = hub
+        self.config = config
+
+    def new_peer(self, *, role: str, agent_id: str | None, session_id: str | None, language: str, send) -> Peer:
+        return Peer(role, agent_id, session_id, language, send,
+                    TokenBucket(self.config.control_rate, self.config.control_burst))
+
+    def error(self, peer: Peer, code: str, *, detail: str = "", field: str | None = None,
+              ref: Any = None, session_id: str | None = None, **fields) -> None:
+        message = {"type": "error", "error": code, "message": i18n.text(code, peer.language, detail=detail, **fields),
+                   "time": now_iso()}
+        if field:
+            message["field"] = field
+        if ref is not None:
+            message["ref"] = str(ref)[:40]
+        if session_id:
+            message["session_id"] = session_id
+        peer.send(message)
+
+    def _strike(self, peer: Peer) -> None:
+        peer.invalid += 1
+        if peer.invalid >= self.config.control_max_invalid:
+            peer.close_reason = "too_many_invalid_messages"
+
+    async def on_text(self, peer: Peer, text: str) -> None:
+        """Handle one text message; sets ``peer.close_reason`` when the connection must go."""
+        if not peer.bucket.take():
+            # over budget: the message is dropped; say so now and then, and cut off a sustained flood
+            peer.flooded += 1
+            if peer.flooded == 1 or peer.flooded % 50 == 0:
+                self.error(peer, "rate_limited")
+            if peer.flooded > self.config.control_burst:
+                peer.close_reason = "flooding"
+            return
+        peer.flooded = 0
+        if len(text) > self.config.control_max_bytes:
+            self.error(peer, "message_too_large", limit=self.config.control_max_bytes)
+            self._strike(peer)
+            return
+        try:
+            message = parse_json(text)
+            validate_client_message(message, peer.role)
+        except ProtocolError as exc:
+            self.error(peer, exc.code, detail=exc.detail, field=exc.field)
+            self._strike(peer)
+            return
+        try:
+            await self.dispatch(peer, message)
+        except errors.DomainError as exc:
+            self.error(peer, exc.code, ref=message.get("type"), session_id=message.get("session_id"), **exc.fields)
+
+    async def _session_of(self, peer: Peer, message: dict[str, Any]):
+        if peer.role == "customer":
+            if message.get("session_id") not in (None, peer.session_id):
+                raise errors.NotFound("session_not_found")
+            return peer.session_id, self.sessions.live.get(peer.session_id)
+        session_id = message.get("session_id")
+        if not session_id:
+            raise errors.Invalid("session_required")
+        live = self.sessions.live.get(session_id)
+        if live is None or live.agent_id != peer.agent_id:
+            # not live in memory: it may exist but be expired (or be someone else's)
+            stored = await self.sessions.store.sessions.get(session_id)
+            if stored is None or stored["agent_id"] != peer.agent_id:
+                raise errors.NotFound("session_not_found")
+        return session_id, live
+
+    async def dispatch(self, peer: Peer, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "ping":
+            peer.send({"type": "pong", **({"id": message["id"]} if "id" in message else {}), "time": now_iso()})
+            return
+        session_id, live = await self._session_of(peer, message)
+        if kind == "survey":
+            await self.records.save_survey(session_id, message["answer"], message.get("feedback"))
+            peer.send({"type": "survey_saved", "session_id": session_id, "time": now_iso()})
+            return
+        if kind == "end":
+            if live is None:
+                raise errors.Conflict("session_not_connected")
+            await self.sessions.end(session_id, peer.role, message.get("reason"))
+            return
+        if kind in RELAYED_TYPES:
+            if live is None or live.state != "connected":
+                raise errors.Conflict("session_not_connected")
+            target = self.hub.customer(session_id) if peer.role == "agent" else self.hub.console(live.agent_id)
+            if target is None:
+                raise errors.Conflict("peer_not_connected")
+            target.send_json({**message, "session_id": session_id, "from": peer.role, "time": now_iso()})
+            return
+        raise errors.Invalid("unknown_type", detail=kind)  # a type in the schemas but not routed: a bug

@@ -1,0 +1,111 @@
+"""Sessions for agents, and joining for customers."""
+
+from __future__ import annotations
+
+from anysupport.errors import Invalid
+from anysupport.web.base import BaseHandler, endpoint
+
+SESSION_ID = r"([0-9a-f]{24})"
+JOIN_BODY = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "pattern": "^[0-9]{4}$"},
+        "number": {"type": "integer", "minimum": 1},
+        "name": {"type": "string", "maxLength": 100},
+        "email": {"type": "string", "maxLength": 254},
+        "phone": {"type": "string", "maxLength": 40},
+        "language": {"enum": ["ko", "en"]},
+    },
+    "additionalProperties": False,
+    "oneOf": [{"required": ["code"]}, {"required": ["number"]}],
+}
+SESSION_EXAMPLE = {"id": "6b07…", "code": "1675", "state": "offline", "created_at": "2026-05-17T21:16:54+00:00", "number": 9}
+
+
+class SessionsHandler(BaseHandler):
+    @endpoint(auth="agent", summary="This agent's sessions (live ones and those of the last 24 hours)",
+              tags=("sessions",))
+    async def get(self) -> None:
+        sessions = await self.services.sessions.list_for_agent(self.agent)
+        self.send({"sessions": [self.services.sessions.agent_view(s) for s in sessions]})
+
+    @endpoint(auth="agent", summary="Create a session with a fresh 4-digit code", tags=("sessions",),
+              responses={201: SESSION_EXAMPLE})
+    async def post(self) -> None:
+        session = await self.services.sessions.create(self.agent)
+        self.send(self.services.sessions.agent_view(session), 201)
+
+
+class SessionHandler(BaseHandler):
+    @endpoint(auth="agent", summary="One of this agent's sessions", tags=("sessions",),
+              responses={200: SESSION_EXAMPLE, 404: "session_not_found"})
+    async def get(self, session_id: str) -> None:
+        session = await self.services.sessions.get_for_agent(self.agent, session_id)
+        self.send(self.services.sessions.agent_view(session))
+
+    @endpoint(auth="agent", summary="Delete (expire) a session; its record, if any, is kept", tags=("sessions",),
+              responses={204: None, 404: "session_not_found"})
+    async def delete(self, session_id: str) -> None:
+        await self.services.sessions.delete(self.agent, session_id)
+        self.no_content()
+
+
+class SessionConnectHandler(BaseHandler):
+    @endpoint(auth="agent", summary="Accept an online session: it becomes connected", tags=("sessions",),
+              responses={200: None, 409: "session_not_online"})
+    async def post(self, session_id: str) -> None:
+        session = await self.services.sessions.connect(self.agent, session_id)
+        self.send(self.services.sessions.agent_view(session))
+
+
+class JoinHandler(BaseHandler):
+    @endpoint(auth="public", summary="A customer joins with the 4-digit code (or the session number)",
+              body=JOIN_BODY, tags=("customer",),
+              responses={200: {"session_id": "…", "token": "…", "ws_url": "/ws"}, 404: "invalid_code",
+                         409: "code_in_use", 429: "too_many_attempts"})
+    async def post(self) -> None:
+        body = self.body
+        customer = {k: (body.get(k) or "").strip() or None for k in ("name", "email", "phone")}
+        customer["language"] = body.get("language") or self.language
+        sessions = self.services.sessions
+        if "code" in body:
+            session, token = await sessions.join(body["code"], customer, self.client_ip)
+        else:
+            session, token = await sessions.join_by_number(body["number"], customer, self.client_ip)
+        self.send({"session_id": session["id"], "token": token, "ws_url": sessions.ws_url(),
+                   "state": session["state"], "session": sessions.customer_view(session)})
+
+
+class CustomerSessionHandler(BaseHandler):
+    @endpoint(auth="customer", summary="The customer's own session", tags=("customer",))
+    async def get(self) -> None:
+        session = await self.store.sessions.get(self.principal.session_id)
+        self.send(self.services.sessions.customer_view(session))
+
+
+SURVEY_BODY = {
+    "type": "object",
+    "properties": {"answer": {"enum": ["satisfied", "neutral", "unsatisfied"]}, "feedback": {"type": "string", "maxLength": 2000}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+
+
+class SurveyAnswerHandler(BaseHandler):
+    @endpoint(auth="customer", summary="The customer answers the satisfaction survey after the session",
+              body=SURVEY_BODY, tags=("customer",), responses={204: None, 409: "survey_answered"})
+    async def post(self) -> None:
+        if self.principal.session_id is None:
+            raise Invalid("invalid_field", field="token", detail="not a customer token")
+        await self.services.records.save_survey(self.principal.session_id, self.body["answer"], self.body.get("feedback"))
+        self.no_content()
+
+
+default_handlers = [
+    (r"/api/v1/sessions", SessionsHandler),
+    (rf"/api/v1/sessions/{SESSION_ID}", SessionHandler),
+    (rf"/api/v1/sessions/{SESSION_ID}/connect", SessionConnectHandler),
+    (r"/api/v1/join", JoinHandler),
+    (r"/api/v1/customer/session", CustomerSessionHandler),
+    (r"/api/v1/customer/survey", SurveyAnswerHandler),
+]

@@ -1,0 +1,308 @@
+"""The rules of a support session. No Tornado in here: the WebSocket layer calls in, and the
+manager talks back through the ``Hub`` (``send_json`` on whatever connections are live).
+
+States: offline (code valid, no customer) → online (customer joined, waiting) → connected (agent
+accepted, or auto-accepted) → expired (ended, deleted or timed out). Every transition is one atomic
+update in the store, made under a per-session lock so ``state`` messages reach both sides in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
+from anysupport.ratelimit import SlidingWindowLimiter
+from anysupport.store.common import utcnow
+
+log = logging.getLogger("anysupport.sessions")
+
+LIVE = ("offline", "online", "connected")
+
+
+def now_iso() -> str:
+    return utcnow().isoformat(timespec="milliseconds")
+
+
+@dataclass
+class LiveSession:
+    """What the relay and the control channel need per session, kept in memory (no database per frame)."""
+
+    id: str
+    agent_id: str
+    state: str
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+class SessionManager:
+    def __init__(self, store, config, hub, auth, records):
+        self.store = store
+        self.config = config
+        self.hub = hub
+        self.auth = auth
+        self.records = records
+        self.join_failures = SlidingWindowLimiter(config.join_max_attempts, config.join_window)
+        self.live: dict[str, LiveSession] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.expired_listeners: list = []  # callables(session_id), e.g. the relay dropping its counters
+
+    # -- views --------------------------------------------------------------------------------------
+    def ws_url(self) -> str:
+        base = self.config.node_url.rstrip("/")
+        if not base:
+            return "/ws"
+        return base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/ws"
+
+    @staticmethod
+    def customer_view(session: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": session["id"],
+            "state": session["state"],
+            "number": session["number"],
+            "agent_name": session["agent_name"],
+        }
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
+
+    def _announce(self, session: dict[str, Any], reason: str | None = None) -> None:
+        """Send the session's state to both sides (whoever is connected), in transition order."""
+        base = {"type": "state", "session_id": session["id"], "state": session["state"], "time": now_iso()}
+        if reason:
+            base["reason"] = reason
+        console = self.hub.console(session["agent_id"])
+        if console is not None:
+            console.send_json({**base, "session": self.agent_view(session)})
+        customer = self.hub.customer(session["id"])
+        if customer is not None:
+            customer.send_json({**base, "session": self.customer_view(session)})
+
+    def agent_view(self, session: dict[str, Any]) -> dict[str, Any]:
+        view = {
+            "id": session["id"],
+            "code": session["code"],
+            "state": session["state"],
+            "number": session["number"],
+            "created_at": session["created_at"],
+            "online_at": session.get("online_at"),
+            "connected_at": session.get("connected_at"),
+            "expired_at": session.get("expired_at"),
+            "expire_reason": session.get("expire_reason"),
+            "agent_login": session["agent_login"],
+            "customer": session.get("customer"),
+            "customer_present": self.hub.customer(session["id"]) is not None,
+        }
+        return view
+
+    # -- agent operations -----------------------------------------------------------------------------
+    async def create(self, agent: dict[str, Any]) -> dict[str, Any]:
+        for _ in range(100):
+            code = f"{secrets.randbelow(10000):04d}"
+            if await self.store.sessions.claim_code(code):
+                break
+        else:
+            raise Conflict("no_codes_left")
+        session = await self.store.sessions.create(code=code, agent=agent)
+        await self.store.sessions.bind_code(code, session["id"])
+        self.live[session["id"]] = LiveSession(session["id"], agent["id"], "offline")
+        log.info("session %s (code %s) created by %s", session["id"], code, agent["login"])
+        self._announce(session)
+        return session
+
+    async def list_for_agent(self, agent: dict[str, Any]) -> list[dict[str, Any]]:
+        since = utcnow() - dt.timedelta(hours=24)
+        return await self.store.sessions.list_for_agent(agent["id"], since=since)
+
+    async def get_for_agent(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
+        session = await self.store.sessions.get(session_id)
+        if session is None or (session["agent_id"] != agent["id"] and agent["role"] != "admin"):
+            raise NotFound("session_not_found")
+        return session
+
+    async def delete(self, agent: dict[str, Any], session_id: str) -> None:
+        session = await self.get_for_agent(agent, session_id)
+        await self.expire(session["id"], "deleted")
+
+    async def connect(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
+        session = await self.get_for_agent(agent, session_id)
+        if session["agent_id"] != agent["id"]:
+            raise Forbidden("not_your_session")
+        return await self._connect(session["id"])
+
+    async def _connect(self, session_id: str) -> dict[str, Any]:
+        async with self._lock(session_id):
+            now = utcnow()
+            session = await self.store.sessions.transition(
+                session_id, ("online",), {"state": "connected", "connected_at": now, "customer_gone_at": None,
+                                          "agent_gone_at": None}
+            )
+            if session is None:
+                current = await self.store.sessions.get(session_id)
+                raise Conflict("session_not_online", state=current["state"] if current else "expired")
+            if self.hub.customer(session_id) is None:
+                # the customer joined but its socket is not open (yet, or any more): the grace clock runs
+                session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": now})
+            await self.records.open_for(session)
+            self._set_live(session)
+            log.info("session %s connected", session_id)
+            self._announce(session)
+            return session
+
+    # -- customer operations --------------------------------------------------------------------------
+    async def join(self, code: str, customer: dict[str, Any], ip: str) -> tuple[dict[str, Any], str]:
+        wait = self.join_failures.retry_after(ip)
+        if wait:
+            raise RateLimited(retry_after=wait)
+        session_id = await self.store.sessions.session_id_for_code(code)
+        session = await self.store.sessions.get(session_id) if session_id else None
+        if session is None or session["state"] not in LIVE:
+            self.join_failures.hit(ip)
+            raise NotFound("invalid_code")
+        if session["state"] != "offline":
+            self.join_failures.hit(ip)
+            raise Conflict("code_in_use")
+        async with self._lock(session["id"]):
+            session = await self.store.sessions.transition(
+                session["id"], ("offline",),
+                {"state": "online", "online_at": utcnow(), "customer": {**customer, "ip": ip}},
+            )
+            if session is None:
+                raise Conflict("code_in_use")
+            token = await self.auth.issue_customer_token(session["id"])
+            self._set_live(session)
+            self._announce(session)
+        log.info("customer from %s joined session %s", ip, session["id"])
+        agent = await self.store.agents.by_id(session["agent_id"])
+        if agent and agent.get("settings", {}).get("auto_connect") and self.hub.has_console(agent["id"]):
+            session = await self._connect(session["id"])
+        return session, token
+
+    async def join_by_number(self, number: int, customer: dict[str, Any], ip: str):
+        wait = self.join_failures.retry_after(ip)
+        if wait:
+            raise RateLimited(retry_after=wait)
+        session = await self.store.sessions.by_number(number)
+        if session is None:
+            self.join_failures.hit(ip)
+            raise NotFound("invalid_code")
+        return await self.join(session["code"], customer, ip)
+
+    # -- ending ---------------------------------------------------------------------------------------
+    async def expire(self, session_id: str, reason: str) -> dict[str, Any] | None:
+        async with self._lock(session_id):
+            session = await self.store.sessions.transition(
+                session_id, LIVE, {"state": "expired", "expired_at": utcnow(), "expire_reason": reason}
+            )
+            if session is None:
+                return None
+            await self.store.sessions.release_code(session["code"])
+            if session.get("connected_at"):
+                await self.records.close_for(session)
+            self.live.pop(session_id, None)
+            for listener in self.expired_listeners:
+                listener(session_id)
+            log.info("session %s expired (%s)", session_id, reason)
+            self._announce(session, reason)
+        self._locks.pop(session_id, None)
+        await self.after_expiry(session)
+        return session
+
+    async def after_expiry(self, session: dict[str, Any]) -> None:
+        """Offer the survey to a customer still connected, else let its socket go."""
+        customer = self.hub.customer(session["id"])
+        if customer is None:
+            return
+        survey = await self.records.survey_message(session) if session.get("connected_at") else None
+        if survey is not None:
+            customer.send_json(survey)
+        else:
+            customer.close(4003, "session_ended")
+
+    async def end(self, session_id: str, by: str, reason: str | None = None) -> dict[str, Any] | None:
+        return await self.expire(session_id, reason or f"ended_by_{by}")
+
+    # -- presence -------------------------------------------------------------------------------------
+    def _set_live(self, session: dict[str, Any]) -> None:
+        live = self.live.get(session["id"])
+        if live is None:
+            self.live[session["id"]] = LiveSession(session["id"], session["agent_id"], session["state"])
+        else:
+            live.state = session["state"]
+
+    async def customer_attached(self, session_id: str) -> dict[str, Any] | None:
+        session = await self.store.sessions.get(session_id)
+        if session is None:
+            return None
+        if session["state"] == "connected" and session.get("customer_gone_at"):
+            session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": None})
+            self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "back"})
+        elif session["state"] == "online":
+            self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "joined"})
+        return session
+
+    async def customer_detached(self, session_id: str) -> None:
+        session = await self.store.sessions.get(session_id)
+        if session is None or session["state"] != "connected":
+            return
+        session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": utcnow()})
+        self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "reconnecting"})
+
+    async def console_attached(self, agent_id: str) -> list[dict[str, Any]]:
+        sessions = await self.store.sessions.list_live(agent_id=agent_id)
+        for session in sessions:
+            self._set_live(session)
+            if session["state"] == "connected" and session.get("agent_gone_at"):
+                await self.store.sessions.set_fields(session["id"], {"agent_gone_at": None})
+                self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "back"})
+        return sessions
+
+    async def console_detached(self, agent_id: str) -> None:
+        for session in await self.store.sessions.list_live(agent_id=agent_id):
+            if session["state"] == "connected":
+                await self.store.sessions.set_fields(session["id"], {"agent_gone_at": utcnow()})
+                self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "reconnecting"})
+
+    def _notify_agent(self, session: dict[str, Any], message: dict[str, Any]) -> None:
+        console = self.hub.console(session["agent_id"])
+        if console is not None:
+            console.send_json({**message, "session_id": session["id"], "time": now_iso()})
+
+    def _notify_customer(self, session: dict[str, Any], message: dict[str, Any]) -> None:
+        customer = self.hub.customer(session["id"])
+        if customer is not None:
+            customer.send_json({**message, "session_id": session["id"], "time": now_iso()})
+
+    # -- timeouts -------------------------------------------------------------------------------------
+    async def sweep(self) -> int:
+        now = utcnow()
+        due = await self.store.sessions.due_for_expiry(
+            offline_before=now - dt.timedelta(seconds=self.config.offline_timeout),
+            online_before=now - dt.timedelta(seconds=self.config.waiting_timeout),
+            gone_before=now - dt.timedelta(seconds=self.config.reconnect_grace),
+        )
+        for session in due:
+            if session["state"] == "offline":
+                reason = "code_unused"
+            elif session["state"] == "online":
+                reason = "waiting_timeout"
+            elif session.get("customer_gone_at") and session["customer_gone_at"] < now - dt.timedelta(
+                seconds=self.config.reconnect_grace
+            ):
+                reason = "customer_gone"
+            else:
+                reason = "agent_gone"
+            await self.expire(session["id"], reason)
+        return len(due)
+
+    async def restore(self) -> None:
+        """After a (re)start: nobody is connected yet, so connected sessions start their grace clock."""
+        await self.store.sessions.mark_all_gone(utcnow())
+        for session in await self.store.sessions.list_live():
+            self._set_live(session)

@@ -1,0 +1,98 @@
+"""Support records: one per connected session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from anysupport.store.common import DuplicateKeyError, encode, ms, oid, public, utcnow
+
+
+class RecordStore:
+    def __init__(self, db):
+        self.col = db.records
+
+    async def ensure_indexes(self) -> None:
+        await self.col.create_index("session_id", unique=True)
+        await self.col.create_index([("started_at", 1)])
+        await self.col.create_index([("agent_id", 1), ("started_at", 1)])
+
+    async def create(self, doc: dict[str, Any]) -> dict[str, Any]:
+        doc = {**doc, "created_at": utcnow(), "updated_at": utcnow()}
+        try:
+            result = await self.col.insert_one(encode(doc))
+            doc["_id"] = result.inserted_id
+            return public(doc)
+        except DuplicateKeyError:
+            return public(await self.col.find_one({"session_id": doc["session_id"]}))
+
+    async def by_session(self, session_id: str) -> dict[str, Any] | None:
+        return public(await self.col.find_one({"session_id": session_id}))
+
+    async def by_id(self, record_id: str) -> dict[str, Any] | None:
+        key = oid(record_id)
+        return None if key is None else public(await self.col.find_one({"_id": key}))
+
+    async def update_by_session(self, session_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        doc = await self.col.find_one_and_update(
+            {"session_id": session_id}, {"$set": encode({**changes, "updated_at": utcnow()})}, return_document=True
+        )
+        return public(doc)
+
+    def _range_query(self, start: dt.datetime | None, end: dt.datetime | None, agent_id: str | None) -> dict:
+        query: dict[str, Any] = {}
+        if start is not None or end is not None:
+            span: dict[str, Any] = {}
+            if start is not None:
+                span["$gte"] = ms(start)
+            if end is not None:
+                span["$lt"] = ms(end)
+            query["started_at"] = span
+        if agent_id:
+            query["agent_id"] = agent_id
+        return query
+
+    async def list(self, *, start=None, end=None, agent_id=None, limit: int = 0, skip: int = 0) -> list[dict]:
+        cursor = self.col.find(self._range_query(start, end, agent_id)).sort("started_at", 1).skip(skip)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [public(d) async for d in cursor]
+
+    async def count(self, *, start=None, end=None, agent_id=None) -> int:
+        return await self.col.count_documents(self._range_query(start, end, agent_id))
+
+    async def iterate(self, *, start=None, end=None, agent_id=None, batch_size: int = 1000):
+        cursor = self.col.find(self._range_query(start, end, agent_id)).sort("started_at", 1).batch_size(batch_size)
+        async for doc in cursor:
+            yield public(doc)
+
+    async def stats(self, *, start=None, end=None, agent_id=None) -> dict[str, list[dict[str, Any]]]:
+        """Counts by trouble type, resolution and satisfaction, in one aggregation."""
+        pipeline = [
+            {"$match": self._range_query(start, end, agent_id)},
+            {
+                "$facet": {
+                    "trouble_type": [
+                        {"$group": {"_id": {"$ifNull": ["$trouble_type", None]}, "count": {"$sum": 1}}},
+                        {"$sort": {"count": -1}},
+                    ],
+                    "resolution": [
+                        {"$group": {"_id": {"$ifNull": ["$resolution", "unchecked"]}, "count": {"$sum": 1}}}
+                    ],
+                    "satisfaction": [
+                        {"$group": {"_id": {"$ifNull": ["$satisfaction", "no_answer"]}, "count": {"$sum": 1}}}
+                    ],
+                    "total": [{"$count": "n"}],
+                }
+            },
+        ]
+        result = await (await self.col.aggregate(pipeline)).to_list()
+        return result[0] if result else {"trouble_type": [], "resolution": [], "satisfaction": [], "total": []}
+
+    async def insert_many(self, docs: list[dict[str, Any]]) -> int:
+        if not docs:
+            return 0
+        return len((await self.col.insert_many([encode(d) for d in docs], ordered=False)).inserted_ids)
+
+    async def uses_trouble_type(self, type_id: str) -> bool:
+        return await self.col.count_documents({"trouble_type": type_id}, limit=1) > 0

@@ -1,0 +1,1 @@
+"""The HTTP side: base handler, the endpoint decorator, the application factory, OpenAPI."""

@@ -1,0 +1,89 @@
+"""The application factory: production and tests build the app the same way."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+
+import tornado.web
+
+from anysupport.agents import handlers as agents_handlers
+from anysupport.auth import handlers as auth_handlers
+from anysupport.catalog import handlers as catalog_handlers
+from anysupport.records import handlers as records_handlers
+from anysupport.relay import handlers as relay_handlers
+from anysupport.sessions import handlers as sessions_handlers
+from anysupport.web import health
+from anysupport.web.base import NotFoundHandler
+from anysupport.web.openapi import build_openapi, route_methods
+from anysupport.ws import handler as ws_handler
+
+access_log = logging.getLogger("anysupport.access")
+
+ROUTE_MODULES = (
+    health,
+    auth_handlers,
+    agents_handlers,
+    sessions_handlers,
+    records_handlers,
+    catalog_handlers,
+    relay_handlers,
+    ws_handler,
+)
+
+
+def all_routes() -> list[tuple]:
+    routes = []
+    for module in ROUTE_MODULES:
+        routes.extend(module.default_handlers)
+    return routes
+
+
+class UnguardedRouteError(RuntimeError):
+    pass
+
+
+def check_routes(routes) -> None:
+    """Refuse to start with an HTTP method that does not declare who may call it (``@endpoint``)."""
+    for pattern, handler, *_ in routes:
+        for method, spec in route_methods(handler).items():
+            if spec is None:
+                raise UnguardedRouteError(f"{handler.__name__}.{method} ({pattern}) has no @endpoint declaration")
+
+
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password)=)[^&]*", re.IGNORECASE)
+
+
+def redact(uri: str) -> str:
+    return _SECRET_QUERY.sub(r"\1***", uri)
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """Access log without secrets: tokens in query strings are masked, bodies are never logged."""
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    request = handler.request
+    access_log.log(level, "%d %s %s (%s) %.1fms", status, request.method, redact(request.uri or ""),
+                   getattr(handler, "client_ip", request.remote_ip) if hasattr(handler, "settings") else request.remote_ip,
+                   1000.0 * request.request_time())
+
+
+def make_app(services, extra_routes=()) -> tornado.web.Application:
+    config = services.config
+    routes = [*all_routes(), *extra_routes]
+    check_routes(routes)
+    return tornado.web.Application(
+        routes,
+        default_handler_class=NotFoundHandler,
+        services=services,
+        config=config,
+        openapi=build_openapi(routes),
+        trusted_networks=[ipaddress.ip_network(n, strict=False) for n in config.trusted_proxies],
+        websocket_max_message_size=config.ws_max_message_bytes,
+        websocket_ping_interval=config.ws_ping_interval or None,
+        websocket_ping_timeout=config.ws_ping_timeout,
+        log_function=log_request,
+        xsrf_cookies=False,
+        compress_response=True,
+    )

@@ -1,0 +1,1 @@
+"""The WebSocket endpoint of agents' consoles and customers' clients, and the registry of live ones."""

@@ -1,0 +1,153 @@
+"""``GET /ws``: the one WebSocket of an agent's console or a customer's client.
+
+Text messages are the control channel (``anysupport.sessions.control``); binary messages are sealed
+media frames for the blind relay (``anysupport.relay``). Authentication happens before the upgrade
+(a bad token gets a JSON 401, not a socket).
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from typing import Any
+
+import tornado.websocket
+
+from anysupport import errors
+from anysupport.auth.manager import agent_view
+from anysupport.web.base import BaseHandler, EndpointSpec, dumps
+from anysupport.ws.hub import CLOSE_ABUSE
+
+log = logging.getLogger("anysupport.ws")
+
+PROTOCOL_VERSION = 1
+
+
+class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
+    peer = None
+    closed = False
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        await super().get(*args, **kwargs)
+
+    async def prepare(self) -> None:
+        await BaseHandler.prepare(self)
+        if self.principal is None:
+            raise errors.Unauthorized("unauthorized")
+
+    def check_origin(self, origin: str) -> bool:
+        """Native clients send no Origin (always allowed); browsers only from this site or the allowlist."""
+        parsed = urllib.parse.urlparse(origin)
+        if parsed.netloc and parsed.netloc.lower() == self.request.host.lower():
+            return True
+        return origin.rstrip("/") in {o.rstrip("/") for o in self.config.allowed_origins}
+
+    def get_compression_options(self) -> None:
+        return None  # media is already compressed; control messages are tiny
+
+    # -- the Connection interface the hub and managers use -----------------------------------------------
+    def send_json(self, message: dict[str, Any]) -> None:
+        if self.closed or self.ws_connection is None:
+            return
+        try:
+            self.write_message(dumps(message))
+        except tornado.websocket.WebSocketClosedError:
+            self.closed = True
+
+    def send_binary(self, data: bytes) -> Any:
+        if self.closed or self.ws_connection is None:
+            return None
+        try:
+            return self.write_message(data, binary=True)
+        except tornado.websocket.WebSocketClosedError:
+            self.closed = True
+            return None
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+    async def open(self) -> None:
+        p = self.principal
+        services = self.services
+        role = p.kind
+        self.peer = services.control.new_peer(
+            role=role, agent_id=p.agent_id, session_id=p.session_id, language=self.language, send=self.send_json
+        )
+        self.media = services.relay.new_sender(self)
+        if role == "agent":
+            services.hub.attach_console(p.agent_id, self)
+            sessions = await services.sessions.console_attached(p.agent_id)
+            self.send_json({
+                "type": "hello", "role": "agent", "protocol": PROTOCOL_VERSION,
+                "agent": agent_view(p.agent),
+                "sessions": [services.sessions.agent_view(s) for s in sessions],
+                "limits": self.limits(),
+            })
+        else:
+            services.hub.attach_customer(p.session_id, self)
+            session = await services.sessions.customer_attached(p.session_id)
+            if session is None:
+                self.close(4003, "session_ended")
+                return
+            self.send_json({
+                "type": "hello", "role": "customer", "protocol": PROTOCOL_VERSION, "session_id": session["id"],
+                "session": services.sessions.customer_view(session), "limits": self.limits(),
+            })
+            if session["state"] == "expired":
+                await services.sessions.after_expiry(session)
+        log.info("%s socket open (%s)", role, p.agent["login"] if p.agent else p.session_id)
+
+    def limits(self) -> dict[str, Any]:
+        c = self.config
+        return {"control_max_bytes": c.control_max_bytes, "media_max_frame_bytes": c.media_max_frame_bytes,
+                "control_rate": c.control_rate, "media_max_fps": c.media_max_fps}
+
+    async def on_message(self, message: str | bytes) -> None:
+        if self.peer is None:
+            return
+        if isinstance(message, bytes):
+            self.services.relay.on_frame(self, message)
+            return
+        await self.services.control.on_text(self.peer, message)
+        if self.peer.close_reason:
+            log.warning("closing %s socket: %s", self.peer.role, self.peer.close_reason)
+            self.close(CLOSE_ABUSE, self.peer.close_reason)
+
+    def on_close(self) -> None:
+        self.closed = True
+        if self.peer is None:
+            return
+        services = self.services
+        services.relay.forget(self)
+        p = self.principal
+        if p.kind == "agent":
+            if services.hub.detach_console(p.agent_id, self):
+                services.spawn(services.sessions.console_detached(p.agent_id))
+        elif services.hub.detach_customer(p.session_id, self):
+            services.spawn(services.sessions.customer_detached(p.session_id))
+
+    # errors before the upgrade answer in our JSON format
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if self.ws_connection is not None:
+            return
+        BaseHandler.write_error(self, status_code, **kwargs)
+
+    def set_default_headers(self) -> None:
+        return None
+
+    def send_error_json(self, status: int, code: str, message: str, **extra: Any) -> None:
+        self.clear()
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_status(status)
+        self.finish(dumps({"error": code, "message": message, **extra}))
+
+
+SocketHandler.get.endpoint_spec = EndpointSpec(  # type: ignore[attr-defined]
+    "any",
+    "Open the WebSocket of an agent's console or a customer (token in Authorization or ?token=); "
+    "see docs/protocol.md",
+    None,
+    None,
+    {101: "Switching Protocols", 401: "unauthorized", 403: "origin_not_allowed"},
+    ("realtime",),
+)
+
+default_handlers = [(r"/ws", SocketHandler)]

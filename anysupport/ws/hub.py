@@ -1,0 +1,81 @@
+"""Which consoles and customer clients are connected to this process right now."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+log = logging.getLogger("anysupport.ws")
+
+# WebSocket close codes we use (4000-4999 are for applications); documented in docs/protocol.md
+CLOSE_GOING_AWAY = 1001
+CLOSE_KICKED = 4001
+CLOSE_REPLACED = 4002
+CLOSE_SESSION_ENDED = 4003
+CLOSE_ABUSE = 4008
+
+
+class Connection(Protocol):
+    principal: Any
+
+    def send_json(self, message: dict[str, Any]) -> None: ...
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None: ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.consoles: dict[str, Connection] = {}
+        self.customers: dict[str, Connection] = {}
+
+    # -- agents' consoles -----------------------------------------------------------------------------
+    def has_console(self, agent_id: str) -> bool:
+        return agent_id in self.consoles
+
+    def console(self, agent_id: str) -> Connection | None:
+        return self.consoles.get(agent_id)
+
+    def attach_console(self, agent_id: str, conn: Connection) -> None:
+        old = self.consoles.get(agent_id)
+        self.consoles[agent_id] = conn
+        if old is not None and old is not conn:
+            # the same agent's console came back (e.g. after a network blip the server had not noticed)
+            old.send_json({"type": "kicked", "reason": "replaced"})
+            old.close(CLOSE_REPLACED, "replaced")
+
+    def detach_console(self, agent_id: str, conn: Connection) -> bool:
+        if self.consoles.get(agent_id) is conn:
+            del self.consoles[agent_id]
+            return True
+        return False
+
+    async def kick(self, agent_id: str, reason: str) -> None:
+        conn = self.consoles.pop(agent_id, None)
+        if conn is not None:
+            log.info("console of agent %s kicked: %s", agent_id, reason)
+            conn.send_json({"type": "kicked", "reason": reason})
+            conn.close(CLOSE_KICKED, reason)
+
+    # -- customers --------------------------------------------------------------------------------------
+    def customer(self, session_id: str) -> Connection | None:
+        return self.customers.get(session_id)
+
+    def attach_customer(self, session_id: str, conn: Connection) -> None:
+        old = self.customers.get(session_id)
+        self.customers[session_id] = conn
+        if old is not None and old is not conn:
+            old.send_json({"type": "kicked", "reason": "replaced"})
+            old.close(CLOSE_REPLACED, "replaced")
+
+    def detach_customer(self, session_id: str, conn: Connection) -> bool:
+        if self.customers.get(session_id) is conn:
+            del self.customers[session_id]
+            return True
+        return False
+
+    def all(self) -> list[Connection]:
+        return [*self.consoles.values(), *self.customers.values()]
+
+    def close_all(self, code: int, reason: str) -> None:
+        for conn in self.all():
+            conn.close(code, reason)

@@ -1,0 +1,75 @@
+"""Fixtures: the real server (child process, embedded MongoDB) and clients talking to it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.client import Api
+from tests.support.server import ADMIN_PASSWORD, ServerProcess
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+FAST = {"sweep_interval": 0.1}
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One server for the tests that do not need special settings."""
+    proc = ServerProcess(str(tmp_path_factory.mktemp("server")), {**FAST, "login_max_failures": 5}).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Start servers with particular settings; all are stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def make(settings=None, *, data_dir=None, **kw) -> ServerProcess:
+        proc = ServerProcess(str(data_dir or tmp_path / f"server{len(started)}"), {**FAST, **(settings or {})}, **kw)
+        started.append(proc.start())
+        return proc
+
+    yield make
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def api(server) -> Api:
+    return Api(server.url)
+
+
+@pytest.fixture
+async def admin(server) -> Api:
+    client = Api(server.url)
+    token, _ = await client.login("admin", ADMIN_PASSWORD)
+    return client.with_token(token)
+
+
+_counter = iter(range(1, 10**6))
+
+
+@pytest.fixture
+def unique():
+    """A fresh name each call, so tests sharing one server never collide."""
+    return lambda prefix="u": f"{prefix}{os.getpid()}x{next(_counter)}"
+
+
+@pytest.fixture
+async def agent_factory(admin, unique):
+    """Create an agent via the admin API and log it in: returns (Api with token, agent dict, password)."""
+
+    async def make(*, role: str = "agent", auto_connect: bool = False, **fields):
+        login = unique("agent")
+        password = "pw-" + login
+        r = await admin.post("/api/v1/admin/agents", {"login": login, "name": f"Agent {login}", "password": password,
+                                                       "role": role, "settings": {"auto_connect": auto_connect}, **fields})
+        assert r.status == 201, r.body
+        client = Api(admin.base_url)
+        token, agent = await client.login(login, password)
+        return client.with_token(token), agent, password
+
+    return make

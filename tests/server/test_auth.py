@@ -1,0 +1,187 @@
+"""Agents, login, tokens, duplicate login and lockout, over real HTTP and WebSockets."""
+
+import asyncio
+
+import pytest
+
+from tests.support.client import Api, Socket
+from tests.support.server import ADMIN_PASSWORD
+
+
+async def test_login_answers_token_and_agent(api):
+    r = await api.post("/api/v1/auth/login", {"login": "admin", "password": ADMIN_PASSWORD})
+    assert r.status == 200
+    assert len(r.json["token"]) >= 40
+    agent = r.json["agent"]
+    assert {k: agent[k] for k in ("login", "role")} == {"login": "admin", "role": "admin"}
+    assert isinstance(agent["number"], int) and agent["name"]
+    assert "password_hash" not in agent
+
+
+async def test_wrong_password_and_unknown_login_are_401(api, agent_factory):
+    _client, agent, _pw = await agent_factory()
+    for login, password in ((agent["login"], "wrong"), ("no-such-agent", "whatever")):
+        r = await api.post("/api/v1/auth/login", {"login": login, "password": password})
+        assert r.status == 401 and r.json["error"] == "invalid_credentials"
+
+
+async def test_token_required_and_checked(api):
+    for token in (None, "garbage", "x" * 300):
+        r = await api.get("/api/v1/sessions", token=token)
+        assert r.status == 401 and r.json["error"] == "unauthorized"
+    r = await api.get("/api/v1/sessions", headers={"Authorization": "Basic abc"})
+    assert r.status == 401
+
+
+async def test_logout_revokes_the_token(agent_factory):
+    client, _agent, _pw = await agent_factory()
+    assert (await client.get("/api/v1/me")).status == 200
+    r = await client.post("/api/v1/auth/logout")
+    assert r.status == 204
+    assert (await client.get("/api/v1/me")).status == 401
+
+
+async def test_expired_token_is_401(make_server):
+    srv = make_server({"token_ttl": 60})
+    api = Api(srv.url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD)
+    assert (await api.get("/api/v1/me", token=token)).status == 200
+    # age the token in the database itself, through the real driver
+    from pymongo import MongoClient
+
+    uri = srv.wait_for_log(r"embedded database \(nx-27017\) on").split(" on ")[1].split(",")[0].strip()
+    with MongoClient(f"mongodb://{uri}/?directConnection=true") as client:
+        # times are stored as epoch milliseconds (docs/architecture.md); this is 2000-01-01
+        result = client.anysupport.tokens.update_many({}, {"$set": {"expires_at": 946684800000}})
+        assert result.modified_count >= 1
+    assert (await api.get("/api/v1/me", token=token)).status == 401
+
+
+async def test_agent_cannot_reach_admin_endpoints(agent_factory):
+    client, agent, _ = await agent_factory()
+    for method, path, body in (
+        ("GET", "/api/v1/admin/agents", ...),
+        ("POST", "/api/v1/admin/agents", {"login": "x1", "name": "X"}),
+        ("PATCH", "/api/v1/admin/agents/admin", {"name": "pwned"}),
+        ("DELETE", "/api/v1/admin/agents/admin", ...),
+        ("GET", "/api/v1/admin/trouble-types", ...),
+        ("PUT", "/api/v1/admin/survey", {"enabled": False}),
+        ("GET", "/api/v1/metrics", ...),
+    ):
+        r = await client.request(method, path, body)
+        assert r.status == 403, (method, path, r.status)
+        assert r.json["error"] == "admin_only"
+
+
+async def test_admin_creates_lists_updates_disables_and_deletes_agents(admin, api, unique):
+    login = unique("crud")
+    r = await admin.post("/api/v1/admin/agents", {"login": login, "name": "김상담", "role": "agent"})
+    assert r.status == 201
+    generated = r.json["password"]
+    number = r.json["agent"]["number"]
+    assert (await api.post("/api/v1/auth/login", {"login": login, "password": generated})).status == 200
+    listed = (await admin.get("/api/v1/admin/agents")).json["agents"]
+    assert any(a["login"] == login and a["name"] == "김상담" for a in listed)
+    r = await admin.patch(f"/api/v1/admin/agents/{login}", {"name": "Kim", "settings": {"auto_connect": True}})
+    assert r.status == 200 and r.json["agent"]["name"] == "Kim" and r.json["agent"]["settings"]["auto_connect"] is True
+    # duplicate login / number
+    assert (await admin.post("/api/v1/admin/agents", {"login": login, "name": "dup"})).json["error"] == "login_taken"
+    r = await admin.post("/api/v1/admin/agents", {"login": unique("n"), "name": "dup", "number": number})
+    assert r.status == 409 and r.json["error"] == "number_taken"
+    # disable: login refused, tokens dead
+    token, _ = await api.login(login, generated)
+    assert (await admin.patch(f"/api/v1/admin/agents/{login}", {"disabled": True})).status == 200
+    r = await api.post("/api/v1/auth/login", {"login": login, "password": generated})
+    assert r.status == 403 and r.json["error"] == "account_disabled"
+    assert (await api.get("/api/v1/me", token=token)).status == 401
+    # reset password and re-enable
+    await admin.patch(f"/api/v1/admin/agents/{login}", {"disabled": False})
+    r = await admin.post(f"/api/v1/admin/agents/{login}/password", {"password": "brand-new-pass"})
+    assert r.status == 200
+    assert (await api.post("/api/v1/auth/login", {"login": login, "password": "brand-new-pass"})).status == 200
+    assert (await admin.delete(f"/api/v1/admin/agents/{login}")).status == 204
+    assert (await admin.get(f"/api/v1/admin/agents/{login}")).status == 404
+    assert (await api.post("/api/v1/auth/login", {"login": login, "password": "brand-new-pass"})).status == 401
+
+
+async def test_bad_agent_input_is_refused(admin):
+    cases = [
+        ({"login": "has space", "name": "x"}, "login"),
+        ({"login": "ok1", "name": ""}, "name"),
+        ({"login": "ok2", "name": "x", "role": "root"}, "role"),
+        ({"login": "ok3", "name": "x", "number": "7"}, "number"),
+    ]
+    for body, field in cases:
+        r = await admin.post("/api/v1/admin/agents", body)
+        assert r.status == 400 and r.json["field"] == field, (body, r.body)
+    r = await admin.post("/api/v1/admin/agents", {"login": "ok4", "name": "x", "password": "short"})
+    assert r.status == 400 and r.json["error"] == "password_too_short"
+
+
+async def test_last_admin_cannot_be_removed(admin):
+    r = await admin.patch("/api/v1/admin/agents/admin", {"role": "agent"})
+    assert r.status == 409 and r.json["error"] == "last_admin"
+    assert (await admin.delete("/api/v1/admin/agents/admin")).status == 409
+
+
+async def test_own_settings_and_password(agent_factory, api):
+    client, agent, password = await agent_factory()
+    r = await client.patch("/api/v1/me/settings", {"auto_connect": True, "language": "en"})
+    assert r.status == 200 and r.json["agent"]["settings"] == {"auto_connect": True, "language": "en"}
+    assert (await client.patch("/api/v1/me/settings", {"language": "fr"})).status == 400
+    r = await client.post("/api/v1/me/password", {"current": "wrong", "new": "another-pass"})
+    assert r.status == 401 and r.json["error"] == "wrong_password"
+    assert (await client.post("/api/v1/me/password", {"current": password, "new": "another-pass"})).status == 204
+    assert (await api.post("/api/v1/auth/login", {"login": agent["login"], "password": "another-pass"})).status == 200
+
+
+async def test_duplicate_login_409_and_force_kicks_the_older_console(server, agent_factory, api):
+    client, agent, password = await agent_factory()
+    console = await Socket.connect(server.ws_base, client.token)
+    hello = await console.recv_type("hello")
+    assert hello["agent"]["login"] == agent["login"]
+    r = await api.post("/api/v1/auth/login", {"login": agent["login"], "password": password})
+    assert r.status == 409 and r.json["error"] == "already_logged_in"
+    r = await api.post("/api/v1/auth/login", {"login": agent["login"], "password": password, "force": True})
+    assert r.status == 200
+    kicked = await console.recv_type("kicked")
+    assert kicked["reason"] == "logged_in_elsewhere"
+    code, _reason = await console.closed()
+    assert code == 4001
+    # the old console's token is dead; the new one works and holds the console now
+    assert (await client.get("/api/v1/me")).status == 401
+    new = await Socket.connect(server.ws_base, r.json["token"])
+    await new.recv_type("hello")
+    new.close()
+
+
+async def test_login_guessing_is_locked_out(make_server):
+    srv = make_server({"login_max_failures": 3, "login_window": 60})
+    api = Api(srv.url)
+    for _ in range(3):
+        r = await api.post("/api/v1/auth/login", {"login": "admin", "password": "guess"})
+        assert r.status == 401
+    r = await api.post("/api/v1/auth/login", {"login": "admin", "password": ADMIN_PASSWORD})
+    assert r.status == 429 and r.json["error"] == "too_many_attempts"
+    assert 1 <= r.json["retry_after"] <= 60
+    assert r.headers["Retry-After"] == str(r.json["retry_after"])
+    # other logins from the same address are still served (the per-address limit is higher)
+    assert (await api.get("/healthz")).status == 200
+
+
+async def test_websocket_refuses_missing_or_bad_tokens_and_foreign_origins(server, admin):
+    import tornado.httpclient
+    import tornado.websocket
+
+    for token in (None, "nope"):
+        with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+            await Socket.connect(server.ws_base, token)
+        assert info.value.code == 401
+    with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+        await Socket.connect(server.ws_base, admin.token, headers={"Origin": "https://evil.example"})
+    assert info.value.code == 403
+    same = await Socket.connect(server.ws_base, admin.token, query_token=True,
+                                headers={"Origin": server.url})
+    await same.recv_type("hello")
+    same.close()
+    await asyncio.sleep(0.1)
