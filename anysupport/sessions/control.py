@@ -74,7 +74,8 @@ class ControlChannel:
 
     def error(self, peer: Peer, code: str, *, detail: str = "", field: str | None = None,
               ref: Any = None, session_id: str | None = None, **fields) -> None:
-        message = {"type": "error", "error": code, "message": i18n.text(code, peer.language, detail=detail, **fields),
+        text_key = "invalid_message" if code == "invalid_json" else code  # the REST text speaks of a request body
+        message = {"type": "error", "error": code, "message": i18n.text(text_key, peer.language, detail=detail, **fields),
                    "time": now_iso()}
         if field:
             message["field"] = field

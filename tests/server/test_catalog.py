@@ -1,0 +1,74 @@
+"""Trouble types, the survey settings, canned phrases and site settings."""
+
+from tests.server.test_sessions import open_session
+
+
+async def test_trouble_type_tree_add_rename_move_delete_and_retire(server, admin, agent_factory):
+    root = (await admin.post("/api/v1/admin/trouble-types", {"name": "네트워크"})).json
+    child = (await admin.post("/api/v1/admin/trouble-types", {"name": "와이파이", "parent_id": root["id"]})).json
+    other = (await admin.post("/api/v1/admin/trouble-types", {"name": "전원"})).json
+    r = await admin.patch(f"/api/v1/admin/trouble-types/{child['id']}", {"name": "Wi-Fi"})
+    assert r.status == 200 and r.json["name"] == "Wi-Fi"
+    # cannot move a type under itself or its descendant
+    r = await admin.patch(f"/api/v1/admin/trouble-types/{root['id']}", {"parent_id": child["id"]})
+    assert r.status == 400 and r.json["field"] == "parent_id"
+    r = await admin.patch(f"/api/v1/admin/trouble-types/{child['id']}", {"parent_id": other["id"]})
+    assert r.status == 200 and r.json["parent_id"] == other["id"]
+    # a type used by a record is retired, not deleted
+    client, _agent, session, _j, console, customer = await open_session(server, agent_factory)
+    await client.post(f"/api/v1/sessions/{session['id']}/connect")
+    await client.put(f"/api/v1/sessions/{session['id']}/record", {"trouble_type": child["id"]})
+    assert (await client.get(f"/api/v1/sessions/{session['id']}/record")).json["trouble_type_name"] == "전원 / Wi-Fi"
+    assert (await admin.delete(f"/api/v1/admin/trouble-types/{other['id']}")).json.get("error") == "trouble_type_has_children"
+    assert (await admin.delete(f"/api/v1/admin/trouble-types/{child['id']}")).json == {"result": "retired"}
+    assert (await admin.delete(f"/api/v1/admin/trouble-types/{root['id']}")).json == {"result": "deleted"}
+    tree = (await client.get("/api/v1/trouble-types")).json["trouble_types"]
+    names = {t["name"] for t in tree} | {c["name"] for t in tree for c in t["children"]}
+    assert "Wi-Fi" not in names and "전원" in names
+    everything = (await admin.get("/api/v1/admin/trouble-types")).json["trouble_types"]
+    assert any(t["id"] == child["id"] and t["retired"] for t in everything)
+    # the record keeps its type name; a retired type cannot be chosen again
+    r = await client.put(f"/api/v1/sessions/{session['id']}/record", {"trouble_type": child["id"]})
+    assert r.status == 400
+
+
+async def test_survey_settings_round_trip_and_validation(admin):
+    current = (await admin.get("/api/v1/admin/survey")).json
+    assert current["enabled"] is True and len(current["choices"]) == 3
+    r = await admin.put("/api/v1/admin/survey", {"question": {"ko": "만족하셨나요?", "en": "Happy?"}, "feedback": False})
+    assert r.status == 200 and r.json["question"]["ko"] == "만족하셨나요?" and r.json["feedback"] is False
+    assert (await admin.put("/api/v1/admin/survey", {"question": {"ko": "only korean"}})).status == 400
+    assert (await admin.put("/api/v1/admin/survey", {"enabled": "yes"})).status == 400
+    await admin.put("/api/v1/admin/survey", {"question": current["question"], "feedback": True})
+
+
+async def test_canned_phrases_follow_the_agent(admin, agent_factory):
+    defaults = (await admin.get("/api/v1/admin/phrases")).json["phrases"]
+    assert defaults and defaults[0]["text"]
+    added = await admin.post("/api/v1/admin/phrases", {"text": "원격 지원을 시작합니다.", "shortcut": "F9"})
+    assert added.status == 201
+    client, _agent, _ = await agent_factory()
+    mine = (await client.get("/api/v1/phrases")).json["phrases"]
+    assert [p["text"] for p in mine][-1] == "원격 지원을 시작합니다."
+    new = await client.post("/api/v1/phrases", {"text": "재부팅 해주세요", "shortcut": "Ctrl+1"})
+    assert new.status == 201
+    assert (await client.post("/api/v1/phrases", {"text": "dup", "shortcut": "Ctrl+1"})).json["error"] == "shortcut_taken"
+    assert (await client.post("/api/v1/phrases", {"text": "bad key", "shortcut": "Hyper+Q"})).status == 400
+    r = await client.patch(f"/api/v1/phrases/{new.json['id']}", {"order": 0})
+    assert r.status == 200
+    assert (await client.get("/api/v1/phrases")).json["phrases"][0]["text"] == "재부팅 해주세요"
+    other, _o, _ = await agent_factory()
+    assert (await other.delete(f"/api/v1/phrases/{new.json['id']}")).status == 404
+    assert (await client.delete(f"/api/v1/phrases/{new.json['id']}")).status == 204
+    # the admin's defaults are untouched by an agent's edits
+    assert any(p["text"] == "원격 지원을 시작합니다." for p in (await admin.get("/api/v1/admin/phrases")).json["phrases"])
+    await admin.delete(f"/api/v1/admin/phrases/{added.json['id']}")
+
+
+async def test_site_settings(admin, agent_factory):
+    r = await admin.put("/api/v1/admin/site", {"public_url": "https://help.example.kr", "brand_name": "헬프데스크"})
+    assert r.status == 200
+    client, _agent, _ = await agent_factory()
+    assert (await client.get("/api/v1/me")).json["public_url"] == "https://help.example.kr"
+    assert (await admin.put("/api/v1/admin/site", {"public_url": "javascript:alert(1)"})).status == 400
+    await admin.put("/api/v1/admin/site", {"public_url": ""})
