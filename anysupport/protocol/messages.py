@@ -125,11 +125,18 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         ("flash", "focus", "cameras", "audio"),
     ),
     "keyframe_request": _msg("keyframe_request", {"stream": STREAMS}),
-    "key_exchange": _msg(
-        "key_exchange",
-        {"public_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}=?$"}, "version": {"type": "integer", "minimum": 1, "maximum": 255}},
-        ("public_key",),
-    ),
+    # X25519 public key, or first only a commitment to it (docs/protocol.md, key schedule)
+    "key_exchange": {
+        **_msg(
+            "key_exchange",
+            {
+                "public_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                "commitment": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                "version": {"type": "integer", "minimum": 1, "maximum": 255},
+            },
+        ),
+        "anyOf": [{"required": ["public_key"]}, {"required": ["commitment"]}],
+    },
     "media_report": _msg(
         "media_report",
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import re
 
 import tornado.web
@@ -11,7 +12,9 @@ import tornado.web
 from anysupport.agents import handlers as agents_handlers
 from anysupport.auth import handlers as auth_handlers
 from anysupport.catalog import handlers as catalog_handlers
+from anysupport.pages import handlers as pages_handlers
 from anysupport.records import handlers as records_handlers
+from anysupport.records import reports as records_reports
 from anysupport.relay import handlers as relay_handlers
 from anysupport.sessions import handlers as sessions_handlers
 from anysupport.web import health
@@ -20,14 +23,17 @@ from anysupport.web.openapi import build_openapi, route_methods
 from anysupport.ws import handler as ws_handler
 
 access_log = logging.getLogger("anysupport.access")
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ROUTE_MODULES = (
     health,
     auth_handlers,
     agents_handlers,
     sessions_handlers,
+    records_reports,
     records_handlers,
     catalog_handlers,
+    pages_handlers,
     relay_handlers,
     ws_handler,
 )
@@ -65,8 +71,7 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
     level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     request = handler.request
     access_log.log(level, "%d %s %s (%s) %.1fms", status, request.method, redact(request.uri or ""),
-                   getattr(handler, "client_ip", request.remote_ip) if hasattr(handler, "settings") else request.remote_ip,
-                   1000.0 * request.request_time())
+                   request.remote_ip, 1000.0 * request.request_time())
 
 
 def make_app(services, extra_routes=()) -> tornado.web.Application:
@@ -84,6 +89,9 @@ def make_app(services, extra_routes=()) -> tornado.web.Application:
         websocket_ping_interval=config.ws_ping_interval or None,
         websocket_ping_timeout=config.ws_ping_timeout,
         log_function=log_request,
+        template_path=os.path.join(PACKAGE_DIR, "templates"),
+        static_path=os.path.join(PACKAGE_DIR, "static"),
+        static_url_prefix="/static/",
         xsrf_cookies=False,
         compress_response=True,
     )
