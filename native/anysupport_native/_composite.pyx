@@ -201,8 +201,9 @@ cdef int composite(Target *t, box_fn fn, Py_ssize_t ow, Py_ssize_t oh,
     return run_boxes(t, fn, rects, vx0, vy0, vx1, vy1)
 
 
-def composite_rgb(uint8_t[:, :, ::view.contiguous] frame, const uint8_t[:, :, ::view.contiguous] overlay, int64_t x, int64_t y,
-                  const int64_t[:, ::1] rects):
+def composite_rgb(uint8_t[:, :, ::view.contiguous] frame,
+                  const uint8_t[:, :, ::view.contiguous] overlay,
+                  int64_t x, int64_t y, const int64_t[:, ::1] rects):
     """Blend ``overlay`` (h, w, 4) onto ``frame`` (H, W, 3) at (x, y); pixels packed within rows."""
     cdef Target t
     cdef int rc
@@ -220,8 +221,11 @@ def composite_rgb(uint8_t[:, :, ::view.contiguous] frame, const uint8_t[:, :, ::
         raise MemoryError()
 
 
-def composite_i420(uint8_t[:, ::view.contiguous] y_plane, uint8_t[:, ::view.contiguous] u_plane, uint8_t[:, ::view.contiguous] v_plane,
-                   const uint8_t[:, :, ::view.contiguous] overlay, int64_t x, int64_t y, const int64_t[:, ::1] rects):
+def composite_i420(uint8_t[:, ::view.contiguous] y_plane,
+                   uint8_t[:, ::view.contiguous] u_plane,
+                   uint8_t[:, ::view.contiguous] v_plane,
+                   const uint8_t[:, :, ::view.contiguous] overlay,
+                   int64_t x, int64_t y, const int64_t[:, ::1] rects):
     """Blend ``overlay`` onto an I420 frame's planes (H, W), (ceil(H/2), ceil(W/2)) x 2 at (x, y)."""
     cdef Target t
     cdef int rc

@@ -49,7 +49,8 @@ cdef void rgb_quarter(const uint8_t *src, Py_ssize_t ss, uint8_t *dst, Py_ssize_
                 memcpy(d, src + r * ss + c * 3, 3)
 
 
-def rotate_plane(const uint8_t[:, ::view.contiguous] src, uint8_t[:, ::view.contiguous] dst, int quarter_turns):
+def rotate_plane(const uint8_t[:, ::view.contiguous] src, uint8_t[:, ::view.contiguous] dst,
+                 int quarter_turns):
     """Rotate an (h, w) plane by quarter_turns (1, 2 or 3) x 90 degrees clockwise into dst."""
     cdef Py_ssize_t h = src.shape[0], w = src.shape[1], r
     cdef const uint8_t *s = &src[0, 0]
@@ -63,7 +64,8 @@ def rotate_plane(const uint8_t[:, ::view.contiguous] src, uint8_t[:, ::view.cont
             plane_quarter(s, ss, d, ds, h, w, quarter_turns == 1)
 
 
-def rotate_rgb(const uint8_t[:, :, ::view.contiguous] src, uint8_t[:, :, ::view.contiguous] dst, int quarter_turns):
+def rotate_rgb(const uint8_t[:, :, ::view.contiguous] src, uint8_t[:, :, ::view.contiguous] dst,
+               int quarter_turns):
     """Rotate an (h, w, 3) image with packed pixels by quarter_turns x 90 degrees clockwise."""
     cdef Py_ssize_t h = src.shape[0], w = src.shape[1], r
     cdef const uint8_t *s = &src[0, 0, 0]

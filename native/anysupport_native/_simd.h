@@ -207,7 +207,8 @@ static void as_halve_row3(const uint8_t *restrict a, const uint8_t *restrict b, 
                           ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++)
         for (int c = 0; c < 3; c++)
-            dst[3 * i + c] = (uint8_t)((a[6 * i + c] + a[6 * i + 3 + c] + b[6 * i + c] + b[6 * i + 3 + c] + 2) >> 2);
+            dst[3 * i + c] =
+                (uint8_t)((a[6 * i + c] + a[6 * i + 3 + c] + b[6 * i + c] + b[6 * i + 3 + c] + 2) >> 2);
 }
 
 /* Vertical bilinear pass, exact: t[i] = a[i] * (256 - q) + b[i] * q (at most 255 * 256). */
@@ -256,7 +257,8 @@ static void as_accumulate_row(const uint8_t *restrict row, uint32_t *restrict ac
  * + 2**23) >> 24, with count[X] taps out of a row of taps weights. */
 static inline void as_area_columns(const uint32_t *restrict acc, uint8_t *restrict dst,
                                    const int32_t *restrict start, const int32_t *restrict count,
-                                   const int32_t *restrict weights, ptrdiff_t taps, ptrdiff_t n, int channels) {
+                                   const int32_t *restrict weights, ptrdiff_t taps, ptrdiff_t n,
+                                   int channels) {
     for (ptrdiff_t i = 0; i < n; i++) {
         const int32_t *w = weights + i * taps;
         for (int c = 0; c < channels; c++) {
