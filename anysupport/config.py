@@ -149,6 +149,11 @@ def _check(values: dict[str, Any]) -> None:
                 raise ConfigError(f"setting {name}: {item!r} is not an IP address or network") from None
     if bool(values["tls_cert"]) != bool(values["tls_key"]):
         raise ConfigError("settings tls_cert and tls_key: give both or neither")
+    if values["media_max_frame_bytes"] + 12 > values["ws_max_message_bytes"]:
+        raise ConfigError("setting media_max_frame_bytes: must be at least 12 bytes under ws_max_message_bytes "
+                          "(agents' frames carry a 12-byte session id)")
+    if values["control_max_bytes"] > values["ws_max_message_bytes"]:
+        raise ConfigError("setting control_max_bytes: must not exceed ws_max_message_bytes")
     if values["mongo_uri"] and not values["mongo_uri"].startswith(("mongodb://", "mongodb+srv://")):
         raise ConfigError("setting mongo_uri: must start with mongodb:// or mongodb+srv://")
     try:

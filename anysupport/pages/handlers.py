@@ -1,3 +1,176 @@
-"""Routes of the HTML pages (filled in by the pages feature)."""
+"""The HTML pages and the small public JSON endpoints they read.
 
-default_handlers: list = []
+- ``/`` the customer connection page (enter the 4-digit code, then continue in the mobile client),
+- ``/survey`` the satisfaction survey a customer answers after the session,
+- ``/admin`` the administrator pages (agents, trouble types, survey, canned phrases, site settings).
+
+The pages are server-rendered shells: texts come from ``static/texts.json`` (Korean and English), the
+initial language from ``?lang=`` or the browser's Accept-Language, and everything else is done by plain
+JavaScript files calling the REST API with a bearer token kept in sessionStorage (no cookies, so no CSRF).
+A strict Content-Security-Policy forbids inline scripts; the texts travel in a non-executable JSON block.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import Any
+
+import tornado.escape
+
+from anysupport import i18n
+from anysupport.web.base import BaseHandler, dumps, endpoint
+
+TEXTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "texts.json")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+@functools.lru_cache(maxsize=1)
+def page_texts() -> dict[str, dict[str, str]]:
+    """Every text of the pages, by language; both languages must have the same keys."""
+    with open(TEXTS_FILE, encoding="utf-8") as f:
+        texts = json.load(f)
+    keys = [set(texts[lang]) for lang in i18n.LANGUAGES]
+    if any(k != keys[0] for k in keys):
+        raise ValueError(f"{TEXTS_FILE}: the languages do not have the same texts")
+    return texts
+
+
+def localized(texts: dict[str, str], lang: str) -> str:
+    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+
+
+class PageHandler(BaseHandler):
+    """An HTML page: HTML headers, a strict CSP, never framed, never cached."""
+
+    template = ""
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Referrer-Policy", "no-referrer")
+
+    def send_error_json(self, status: int, code: str, message: str, **extra: Any) -> None:
+        # errors stay in the API's JSON format, with a JSON content type
+        self.clear()
+        self.set_default_headers()
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_status(status)
+        self.finish(dumps({"error": code, "message": message, **extra}))
+
+    @property
+    def page_language(self) -> str:
+        asked = self.get_query_argument("lang", None)
+        if asked in i18n.LANGUAGES:
+            return asked
+        return self.language
+
+    async def render_page(self) -> None:
+        lang = self.page_language
+        texts = page_texts()
+        site = await self.services.site.get()
+
+        def t(key: str, **fields: Any) -> str:
+            entry = texts[lang].get(key, key)
+            return entry.format(**fields) if fields else entry
+
+        self.render(
+            self.template,
+            lang=lang,
+            t=t,
+            texts_json=tornado.escape.json_encode(texts),
+            brand_name=site["brand_name"] or self.config.brand_name,
+        )
+
+
+class CustomerPageHandler(PageHandler):
+    template = "customer.html"
+
+    @endpoint(auth="public", summary="The customer connection page (HTML): enter the 4-digit code", tags=("pages",),
+              responses={200: "text/html"})
+    async def get(self) -> None:
+        await self.render_page()
+
+
+class SurveyPageHandler(PageHandler):
+    template = "survey.html"
+
+    @endpoint(auth="public", summary="The satisfaction survey page (HTML); the customer token comes in the URL "
+                                     "fragment (#token=…) or sessionStorage", tags=("pages",),
+              responses={200: "text/html"})
+    async def get(self) -> None:
+        await self.render_page()
+
+
+class AdminPageHandler(PageHandler):
+    template = "admin.html"
+
+    @endpoint(auth="public", summary="The administrator pages (HTML); the page logs in through the REST API",
+              tags=("pages",), responses={200: "text/html"})
+    async def get(self) -> None:
+        await self.render_page()
+
+
+class AdminSlashHandler(PageHandler):
+    @endpoint(auth="public", summary="Redirect /admin/ to /admin", tags=("pages",), responses={301: None})
+    async def get(self) -> None:
+        self.redirect("/admin", permanent=True)
+
+
+class SiteHandler(BaseHandler):
+    @endpoint(auth="public", summary="The brand name and the customer page URL, for the public pages",
+              tags=("customer",), responses={200: {"brand_name": "AnySupport", "public_url": "https://help.example.com"}})
+    async def get(self) -> None:
+        site = await self.services.site.get()
+        self.send({
+            "brand_name": site["brand_name"] or self.config.brand_name,
+            "public_url": await self.services.site.public_url(self.base_url),
+        })
+
+
+class SurveyTextHandler(BaseHandler):
+    @endpoint(auth="public", summary="The satisfaction survey's question and choices in the requester's language",
+              tags=("customer",),
+              responses={200: {"enabled": True, "language": "ko", "question": "상담에 만족하셨습니까?",
+                               "choices": [{"value": "satisfied", "label": "만족"}], "feedback": True,
+                               "feedback_prompt": "의견을 남겨 주세요 (선택)."}})
+    async def get(self) -> None:
+        lang = self.get_query_argument("lang", None)
+        if lang not in i18n.LANGUAGES:
+            lang = self.language
+        survey = await self.services.records.survey_settings()
+        self.send({
+            "enabled": bool(survey["enabled"]),
+            "language": lang,
+            "question": localized(survey["question"], lang),
+            "choices": [{"value": c["value"], "label": localized(c["label"], lang)} for c in survey["choices"]],
+            "feedback": bool(survey["feedback"]),
+            "feedback_prompt": localized(survey.get("feedback_prompt") or {}, lang),
+        })
+
+
+default_handlers = [
+    (r"/", CustomerPageHandler),
+    (r"/survey", SurveyPageHandler),
+    (r"/admin", AdminPageHandler),
+    (r"/admin/", AdminSlashHandler),
+    (r"/api/v1/site", SiteHandler),
+    (r"/api/v1/survey", SurveyTextHandler),
+]

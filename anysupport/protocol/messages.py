@@ -288,7 +288,11 @@ def validate_client_message(message: dict[str, Any], sender: str) -> dict[str, A
     if validator is None:
         raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}", "type")
     if sender not in SENDERS[kind]:
-        raise ProtocolError("not_allowed", f"a {sender} may not send {kind!r}", "type")
+        raise ProtocolError("not_allowed", f"{sender}s may not send {kind!r}", "type")
+    for name in CLIENT_SCHEMAS[kind].get("required", ()):
+        # name a missing top-level field before any rule that depends on it (e.g. camera's command)
+        if name not in message:
+            raise ProtocolError("invalid_message", f"'{name}' is required", name)
     problem = _first_error(validator, message)
     if problem is not None:
         raise problem

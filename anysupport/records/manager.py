@@ -145,6 +145,8 @@ class RecordManager:
         }
 
     async def save_survey(self, session_id: str, answer: str, feedback: str | None) -> dict[str, Any]:
+        if not (await self.survey_settings())["enabled"]:
+            raise Forbidden("survey_disabled")
         if answer not in SATISFACTION:
             raise Invalid("invalid_field", field="answer", detail=f"must be one of {', '.join(SATISFACTION)}")
         record = await self.store.records.by_session(session_id)

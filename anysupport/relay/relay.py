@@ -24,6 +24,7 @@ from typing import Any
 
 from anysupport_native import framing
 
+from anysupport import i18n
 from anysupport.ratelimit import TokenBucket
 from anysupport.sessions.manager import now_iso
 
@@ -76,6 +77,8 @@ class Outbox:
         if video and key in self.waiting_keyframe:
             if not item.keyframe:
                 self.relay.drop(item.session_id, "awaiting_keyframe", item.sender, item.stream, notify=False)
+                # ask again (rate-limited): the keyframe asked for may itself have been dropped
+                self.relay.request_keyframe(item.session_id, item.sender, item.stream)
                 return
             self.waiting_keyframe.discard(key)
         if video and item.keyframe and self.queue:
@@ -99,31 +102,52 @@ class Outbox:
         self.queue = kept
 
     def _shed(self) -> None:
-        """Drop until under the limit: non-key video oldest first, then keyframes, then audio."""
+        """Drop until under the limit: non-key video oldest first, then keyframes, then audio.
+
+        Once a video frame of a stream is dropped, the later non-key frames of that stream in the
+        queue cannot be decoded either, so they go too, and the stream waits for a keyframe."""
         limit = self.relay.queue_limit
         for wanted in ("delta", "key", "audio"):
             if self.bytes + self.inflight <= limit:
                 return
             kept: deque[Item] = deque()
+            broken: set[tuple[str, int]] = set()
             for queued in self.queue:
-                kind = "audio" if not framing.is_video(queued.stream) else ("key" if queued.keyframe else "delta")
-                if kind == wanted and self.bytes + self.inflight > limit:
+                key = (queued.session_id, queued.stream)
+                video = framing.is_video(queued.stream)
+                kind = "audio" if not video else ("key" if queued.keyframe else "delta")
+                if video and key in broken and not queued.keyframe:
+                    self.bytes -= len(queued.data)
+                    self.relay.drop(queued.session_id, "awaiting_keyframe", queued.sender, queued.stream, notify=False)
+                elif kind == wanted and self.bytes + self.inflight > limit:
                     self.bytes -= len(queued.data)
                     self.relay.drop(queued.session_id, "queue_full", queued.sender, queued.stream, notify=False)
-                    if kind != "audio":
-                        self.waiting_keyframe.add((queued.session_id, queued.stream))
+                    if video:
+                        broken.add(key)
                         self.relay.request_keyframe(queued.session_id, queued.sender, queued.stream)
                 else:
+                    if video and queued.keyframe:
+                        broken.discard(key)
                     kept.append(queued)
+            self.waiting_keyframe |= broken
             self.queue = kept
 
     def _write(self, item: Item) -> None:
-        future = self.conn.send_binary(item.data)
-        if future is None:
-            return
-        self.inflight = len(item.data)
-        self.relay.count_out(item.session_id, self.inflight)
-        future.add_done_callback(self._written)
+        while True:
+            future = self.conn.send_binary(item.data)
+            if future is None:
+                return
+            self.relay.count_out(item.session_id, len(item.data))
+            if not future.done():
+                # the socket did not take it all: wait for the flush before writing more
+                self.inflight = len(item.data)
+                future.add_done_callback(self._written)
+                return
+            # flushed at once (the usual case): no callback, no extra turn of the event loop
+            if not self.queue:
+                return
+            item = self.queue.popleft()
+            self.bytes -= len(item.data)
 
     def _written(self, _future: Any) -> None:
         self.inflight = 0
@@ -134,12 +158,21 @@ class Outbox:
 
 
 class SenderState:
-    __slots__ = ("bucket", "last_error", "conn")
+    """Per sending socket: a frame-rate budget per session (an agent's console carries several)."""
+
+    __slots__ = ("buckets", "fps", "last_error", "conn")
 
     def __init__(self, conn: Any, fps: float):
         self.conn = conn
-        self.bucket = TokenBucket(fps, max(1, int(fps)))
+        self.fps = fps
+        self.buckets: dict[str, TokenBucket] = {}
         self.last_error: dict[str, float] = {}
+
+    def allow(self, session_id: str) -> bool:
+        bucket = self.buckets.get(session_id)
+        if bucket is None:
+            bucket = self.buckets[session_id] = TokenBucket(self.fps, max(1, int(self.fps)))
+        return bucket.take()
 
 
 class Relay:
@@ -163,6 +196,9 @@ class Relay:
 
     def forget_session(self, session_id: str) -> None:
         self.per_session.pop(session_id, None)
+        for sender in (self.hub.customer(session_id), *self.hub.consoles.values()):
+            if sender is not None and getattr(sender, "media", None) is not None:
+                sender.media.buckets.pop(session_id, None)
         for key in [k for k in self._last_keyframe_request if k[0] == session_id]:
             del self._last_keyframe_request[key]
 
@@ -190,9 +226,10 @@ class Relay:
             now = time.monotonic()
             if now - state.last_error.get(reason, -1e9) >= ERROR_INTERVAL:
                 state.last_error[reason] = now
-                message = {"type": "error", "error": "frame_dropped", "message": f"media frame dropped: {reason}",
-                           "field": reason, "time": now_iso()}
-                if session_id:
+                language = sender.peer.language if sender.peer is not None else "ko"
+                message = {"type": "error", "error": "frame_dropped", "field": reason, "time": now_iso(),
+                           "message": i18n.text("frame_dropped", language, detail=reason)}
+                if session_id is not None and session_id in self.sessions.live:
                     message["session_id"] = session_id
                 sender.send_json(message)
 
@@ -238,7 +275,7 @@ class Relay:
         counters = self._counters(session_id)
         counters.frames_in += 1
         counters.bytes_in += len(data)
-        if not conn.media.bucket.take():
+        if not conn.media.allow(session_id):
             self.drop(session_id, "rate", conn, header.stream)
             return
         if role == "agent":
@@ -246,7 +283,7 @@ class Relay:
             out = frame
         else:
             target = self.hub.console(live.agent_id)
-            out = bytes.fromhex(session_id) + frame if target is not None else frame
+            out = live.prefix + frame
         if target is None:
             self.drop(session_id, "no_receiver", conn, header.stream, notify=False)
             return

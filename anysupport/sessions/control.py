@@ -40,6 +40,8 @@ i18n.register(
         "no_codes_left": {"en": "No free session code is left; delete unused sessions.", "ko": "사용 가능한 인증번호가 없습니다. 사용하지 않는 세션을 삭제하세요."},
         "trouble_type_not_found": {"en": "There is no such trouble type.", "ko": "해당 장애 유형이 없습니다."},
         "trouble_type_has_children": {"en": "Delete or move the types under it first.", "ko": "하위 유형을 먼저 삭제하거나 옮기세요."},
+        "frame_dropped": {"en": "A media frame was dropped ({detail}).", "ko": "미디어 프레임을 버렸습니다({detail})."},
+        "survey_disabled": {"en": "The survey is turned off.", "ko": "만족도 조사가 꺼져 있습니다."},
         "phrase_not_found": {"en": "There is no such phrase.", "ko": "해당 상용문구가 없습니다."},
         "shortcut_taken": {"en": "Shortcut {shortcut} is already used by another phrase.", "ko": "단축키 {shortcut}은(는) 다른 상용문구에서 사용 중입니다."},
     }
@@ -101,7 +103,8 @@ class ControlChannel:
                 peer.close_reason = "flooding"
             return
         peer.flooded = 0
-        if len(text) > self.config.control_max_bytes:
+        limit = self.config.control_max_bytes
+        if len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit):
             self.error(peer, "message_too_large", limit=self.config.control_max_bytes)
             self._strike(peer)
             return
@@ -142,11 +145,12 @@ class ControlChannel:
         if kind == "survey":
             await self.records.save_survey(session_id, message["answer"], message.get("feedback"))
             peer.send({"type": "survey_saved", "session_id": session_id, "time": now_iso()})
+            self.sessions.survey_done(session_id)
             return
         if kind == "end":
             if live is None:
                 raise errors.Conflict("session_not_connected")
-            await self.sessions.end(session_id, peer.role, message.get("reason"))
+            await self.sessions.end(session_id, peer.role)
             return
         if kind in RELAYED_TYPES:
             if live is None or live.state != "connected":

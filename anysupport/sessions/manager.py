@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
@@ -35,7 +35,10 @@ class LiveSession:
     id: str
     agent_id: str
     state: str
-    counters: dict[str, int] = field(default_factory=dict)
+    prefix: bytes = b""  # the 12 raw bytes of the id, put before frames relayed to the agent's console
+
+    def __post_init__(self) -> None:
+        self.prefix = bytes.fromhex(self.id)
 
 
 class SessionManager:
@@ -225,8 +228,14 @@ class SessionManager:
         else:
             customer.close(4003, "session_ended")
 
-    async def end(self, session_id: str, by: str, reason: str | None = None) -> dict[str, Any] | None:
-        return await self.expire(session_id, reason or f"ended_by_{by}")
+    async def end(self, session_id: str, by: str) -> dict[str, Any] | None:
+        return await self.expire(session_id, f"ended_by_{by}")
+
+    def survey_done(self, session_id: str) -> None:
+        """The customer answered the survey: nothing more to say on its socket."""
+        customer = self.hub.customer(session_id)
+        if customer is not None:
+            customer.close(4003, "session_ended")
 
     # -- presence -------------------------------------------------------------------------------------
     def _set_live(self, session: dict[str, Any]) -> None:
@@ -240,18 +249,22 @@ class SessionManager:
         session = await self.store.sessions.get(session_id)
         if session is None:
             return None
-        if session["state"] == "connected" and session.get("customer_gone_at"):
-            session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": None})
-            self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "back"})
-        elif session["state"] == "online":
-            self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "joined"})
+        if session["state"] not in ("online", "connected"):
+            return session
+        first = not session.get("customer_seen")
+        changes: dict[str, Any] = {"customer_seen": True}
+        if session.get("customer_gone_at"):
+            changes["customer_gone_at"] = None
+        session = await self.store.sessions.set_fields(session_id, changes)
+        self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "joined" if first else "back"})
         return session
 
     async def customer_detached(self, session_id: str) -> None:
         session = await self.store.sessions.get(session_id)
-        if session is None or session["state"] != "connected":
+        if session is None or session["state"] not in ("online", "connected"):
             return
-        session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": utcnow()})
+        if session["state"] == "connected":  # the grace clock runs only once the agent has accepted
+            session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": utcnow()})
         self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "reconnecting"})
 
     async def console_attached(self, agent_id: str) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -67,27 +68,41 @@ class RecordStore:
             yield public(doc)
 
     async def stats(self, *, start=None, end=None, agent_id=None) -> dict[str, list[dict[str, Any]]]:
-        """Counts by trouble type, resolution and satisfaction, in one aggregation."""
-        pipeline = [
-            {"$match": self._range_query(start, end, agent_id)},
-            {
-                "$facet": {
-                    "trouble_type": [
-                        {"$group": {"_id": {"$ifNull": ["$trouble_type", None]}, "count": {"$sum": 1}}},
-                        {"$sort": {"count": -1}},
-                    ],
-                    "resolution": [
-                        {"$group": {"_id": {"$ifNull": ["$resolution", "unchecked"]}, "count": {"$sum": 1}}}
-                    ],
-                    "satisfaction": [
-                        {"$group": {"_id": {"$ifNull": ["$satisfaction", "no_answer"]}, "count": {"$sum": 1}}}
-                    ],
-                    "total": [{"$count": "n"}],
-                }
-            },
-        ]
-        result = await (await self.col.aggregate(pipeline)).to_list()
-        return result[0] if result else {"trouble_type": [], "resolution": [], "satisfaction": [], "total": []}
+        """Counts by trouble type, resolution and satisfaction: one ``$group`` each over the same match.
+
+        Three plain groups rather than one ``$facet``: nx-27017 runs ``$facet`` and ``$ifNull`` in
+        Python (18 s over 100,000 records, and batch by batch when the match is empty, which gave
+        wrong counts), while a ``$group`` on a bare field is one SQL query there (0.2 s). A missing
+        resolution counts as ``unchecked``, a missing satisfaction as ``no_answer``; a trouble type
+        row carries the path name stored with its records (``name``).
+        """
+        match = {"$match": self._range_query(start, end, agent_id)}
+
+        async def group(field: str, **more: Any) -> list[dict[str, Any]]:
+            pipeline = [match, {"$group": {"_id": f"${field}", "count": {"$sum": 1}, **more}}]
+            return await (await self.col.aggregate(pipeline)).to_list()
+
+        types, resolutions, answers = await asyncio.gather(
+            group("trouble_type", name={"$max": "$trouble_type_name"}), group("resolution"), group("satisfaction")
+        )
+
+        def merged(rows: list[dict[str, Any]], missing: Any, **keep: str) -> list[dict[str, Any]]:
+            out: dict[Any, dict[str, Any]] = {}
+            for row in rows:
+                key = row["_id"] if row["_id"] not in (None, "") else missing
+                entry = out.setdefault(key, {"_id": key, "count": 0, **{k: None for k in keep}})
+                entry["count"] += row["count"]
+                for name in keep:
+                    entry[name] = entry[name] or row.get(name)
+            return sorted(out.values(), key=lambda r: -r["count"])
+
+        total = sum(row["count"] for row in types)
+        return {
+            "trouble_type": merged(types, None, name="name"),
+            "resolution": merged(resolutions, "unchecked"),
+            "satisfaction": merged(answers, "no_answer"),
+            "total": [{"n": total}] if total else [],
+        }
 
     async def insert_many(self, docs: list[dict[str, Any]]) -> int:
         if not docs:

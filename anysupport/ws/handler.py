@@ -31,11 +31,17 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         await super().get(*args, **kwargs)
 
     async def prepare(self) -> None:
+        origin = self.request.headers.get("Origin")
+        if origin is not None and not self.origin_allowed(origin):
+            raise errors.Forbidden("origin_not_allowed")
         await BaseHandler.prepare(self)
         if self.principal is None:
             raise errors.Unauthorized("unauthorized")
 
     def check_origin(self, origin: str) -> bool:
+        return True  # decided in prepare(), so a refusal is our JSON 403
+
+    def origin_allowed(self, origin: str) -> bool:
         """Native clients send no Origin (always allowed); browsers only from this site or the allowlist."""
         parsed = urllib.parse.urlparse(origin)
         if parsed.netloc and parsed.netloc.lower() == self.request.host.lower():
@@ -100,12 +106,16 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         return {"control_max_bytes": c.control_max_bytes, "media_max_frame_bytes": c.media_max_frame_bytes,
                 "control_rate": c.control_rate, "media_max_fps": c.media_max_fps}
 
-    async def on_message(self, message: str | bytes) -> None:
+    def on_message(self, message: str | bytes):
+        # binary media is relayed synchronously (no coroutine per frame); text goes to the control channel
         if self.peer is None:
-            return
+            return None
         if isinstance(message, bytes):
             self.services.relay.on_frame(self, message)
-            return
+            return None
+        return self._on_text(message)
+
+    async def _on_text(self, message: str) -> None:
         await self.services.control.on_text(self.peer, message)
         if self.peer.close_reason:
             log.warning("closing %s socket: %s", self.peer.role, self.peer.close_reason)

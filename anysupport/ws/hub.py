@@ -50,7 +50,9 @@ class Hub:
         return False
 
     async def kick(self, agent_id: str, reason: str) -> None:
-        conn = self.consoles.pop(agent_id, None)
+        # the console stays registered until its socket closes, so closing runs the usual
+        # detach (customers are told, the grace clock starts) like any other drop
+        conn = self.consoles.get(agent_id)
         if conn is not None:
             log.info("console of agent %s kicked: %s", agent_id, reason)
             conn.send_json({"type": "kicked", "reason": reason})

@@ -185,3 +185,24 @@ async def test_websocket_refuses_missing_or_bad_tokens_and_foreign_origins(serve
     await same.recv_type("hello")
     same.close()
     await asyncio.sleep(0.1)
+
+
+async def test_foreign_origin_refusal_is_json(server, admin):
+    r = await admin.get("/ws", headers={"Origin": "https://evil.example", "Connection": "Upgrade", "Upgrade": "websocket",
+                                        "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert r.status == 403 and r.json["error"] == "origin_not_allowed"
+
+
+async def test_forced_login_tells_customers_the_agent_is_reconnecting(server, agent_factory, api):
+    from tests.server.test_sessions import open_session
+
+    client, agent, session, _joined, console, customer = await open_session(server, agent_factory)
+    await client.post(f"/api/v1/sessions/{session['id']}/connect")
+    await customer.recv_type("state", state="connected")
+    agent_password = "pw-" + agent["login"]
+    r = await api.post("/api/v1/auth/login", {"login": agent["login"], "password": agent_password, "force": True})
+    assert r.status == 200
+    await customer.recv_type("peer", peer="agent", status="reconnecting")
+    new_console = await Socket.connect(server.ws_base, r.json["token"])
+    await new_console.recv_type("hello")
+    await customer.recv_type("peer", peer="agent", status="back")

@@ -142,3 +142,29 @@ async def test_flooding_is_rate_limited_then_closed(make_server):
     assert code == 4008 and reason == "flooding"
     # the server still serves
     assert (await api.get("/healthz")).status == 200
+
+
+async def test_missing_command_is_named_first(connected):
+    session, console, _customer = connected
+    await console.send({"type": "camera", "session_id": session["id"], "on": True})
+    err = await console.recv_type("error")
+    assert err["field"] == "command"
+
+
+async def test_size_limit_counts_bytes_not_characters(make_server):
+    srv = make_server({"control_max_bytes": 4000})
+    api = Api(srv.url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD)
+    console = await Socket.connect(srv.ws_base, token)
+    await console.recv_type("hello")
+    # 1500 Hangul characters are 4500 bytes of UTF-8: over the limit though under it in characters
+    await console.send({"type": "ping", "id": "한" * 1500})
+    assert (await console.recv_type("error"))["error"] == "message_too_large"
+    await assert_alive(console)
+
+
+async def test_end_reason_cannot_be_chosen_by_the_client(connected):
+    session, console, customer = connected
+    await customer.send({"type": "end", "reason": "deleted"})
+    expired = await console.recv_type("state", state="expired", session_id=session["id"])
+    assert expired["reason"] == "ended_by_customer"

@@ -87,3 +87,16 @@ async def test_survey_answer_over_rest(server, agent_factory):
     assert r.status == 204
     assert (await cust.post("/api/v1/customer/survey", {"answer": "satisfied"})).status == 409
     assert (await client.get(f"/api/v1/sessions/{session['id']}/record")).json["satisfaction"] == "neutral"
+
+
+async def test_survey_cannot_be_answered_when_turned_off(server, agent_factory, admin):
+    await admin.put("/api/v1/admin/survey", {"enabled": False})
+    try:
+        client, _agent, session, joined, console, customer = await open_session(server, agent_factory)
+        await client.post(f"/api/v1/sessions/{session['id']}/connect")
+        await customer.send({"type": "end"})
+        await customer.recv_type("state", state="expired")
+        r = await Api(server.url, joined["token"]).post("/api/v1/customer/survey", {"answer": "satisfied"})
+        assert r.status == 403 and r.json["error"] == "survey_disabled"
+    finally:
+        await admin.put("/api/v1/admin/survey", {"enabled": True})

@@ -1,0 +1,118 @@
+"""Record statistics: the store's counts turned into the answer. No HTTP and no database in here.
+
+The store counts (``RecordStore.stats``, MongoDB aggregation); this module makes every category
+appear even with no records, labels it in the requester's language, adds ratios and the total row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anysupport import i18n
+from anysupport.records.manager import RESOLUTIONS, SATISFACTION
+
+UNCHECKED = "unchecked"
+NO_ANSWER = "no_answer"
+UNSPECIFIED = "unspecified"
+RESOLUTION_KEYS = (*RESOLUTIONS, UNCHECKED)
+SATISFACTION_KEYS = (*SATISFACTION, NO_ANSWER)
+TABLES = ("trouble_type", "resolution", "satisfaction")
+
+i18n.register({
+    "report_table_trouble_type": {"ko": "장애 유형", "en": "Trouble type"},
+    "report_table_resolution": {"ko": "해결 여부", "en": "Resolution"},
+    "report_table_satisfaction": {"ko": "고객 만족도", "en": "Customer satisfaction"},
+    "report_count": {"ko": "발생수", "en": "Count"},
+    "report_ratio": {"ko": "발생 비율", "en": "Ratio"},
+    "report_total": {"ko": "전체", "en": "Total"},
+    "report_unspecified": {"ko": "미지정", "en": "Unspecified"},
+    "report_resolution_solved": {"ko": "해결", "en": "Solved"},
+    "report_resolution_pending": {"ko": "보류", "en": "Pending"},
+    "report_resolution_onsite_needed": {"ko": "직접 지원 필요", "en": "On-site support needed"},
+    "report_resolution_unchecked": {"ko": "미체크", "en": "Unchecked"},
+    "report_satisfaction_satisfied": {"ko": "만족", "en": "Satisfied"},
+    "report_satisfaction_neutral": {"ko": "보통", "en": "Neutral"},
+    "report_satisfaction_unsatisfied": {"ko": "불만족", "en": "Unsatisfied"},
+    "report_satisfaction_no_answer": {"ko": "무응답", "en": "No answer"},
+})
+
+
+def resolution_label(value: str | None, language: str) -> str:
+    return i18n.text(f"report_resolution_{value if value in RESOLUTION_KEYS else UNCHECKED}", language)
+
+
+def satisfaction_label(value: str | None, language: str) -> str:
+    return i18n.text(f"report_satisfaction_{value if value in SATISFACTION_KEYS else NO_ANSWER}", language)
+
+
+def trouble_type_paths(types: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """Every trouble type with its path name ("Parent / Child"), in tree order: parents first, by order."""
+    by_id = {t["id"]: t for t in types}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for t in types:
+        parent = t.get("parent_id") if t.get("parent_id") in by_id else None
+        children.setdefault(parent, []).append(t)
+    for siblings in children.values():
+        siblings.sort(key=lambda t: (t.get("order", 0), t["name"]))
+    out: list[tuple[dict[str, Any], str]] = []
+    seen: set[str] = set()
+
+    def walk(parent: str | None, prefix: str) -> None:
+        for t in children.get(parent, []):
+            if t["id"] in seen:  # a cycle written around the manager's checks must not loop forever
+                continue
+            seen.add(t["id"])
+            path = f"{prefix} / {t['name']}" if prefix else t["name"]
+            out.append((t, path))
+            walk(t["id"], path)
+
+    walk(None, "")
+    return out
+
+
+def _ratio(count: int, total: int) -> float:
+    return round(count / total, 4) if total else 0.0
+
+
+def _table(name: str, rows: list[tuple[str, str, int]], total: int, language: str) -> dict[str, Any]:
+    return {
+        "title": i18n.text(f"report_table_{name}", language),
+        "rows": [{"key": key, "label": label, "count": n, "ratio": _ratio(n, total)} for key, label, n in rows],
+        "total": {"label": i18n.text("report_total", language), "count": total, "ratio": 1.0 if total else 0.0},
+    }
+
+
+def build_statistics(counts: dict[str, list[dict[str, Any]]], trouble_types: list[dict[str, Any]],
+                     language: str) -> dict[str, Any]:
+    """The three tables from ``RecordStore.stats`` counts and the catalog's trouble types.
+
+    Active trouble types always have a row; a retired one, or an id the catalog no longer knows
+    (labelled with the path stored in its records), only when records use it. Records without a
+    type are the ``unspecified`` row, last.
+    """
+    total = counts["total"][0]["n"] if counts.get("total") else 0
+    by_type = {row["_id"]: row for row in counts.get("trouble_type", [])}
+    type_rows: list[tuple[str, str, int]] = []
+    for t, path in trouble_type_paths(trouble_types):
+        n = by_type.pop(t["id"], {}).get("count", 0)
+        if n or not t.get("retired"):
+            type_rows.append((t["id"], path, n))
+    unspecified = by_type.pop(None, {}).get("count", 0)
+    for key, row in sorted(by_type.items(), key=lambda item: -item[1]["count"]):
+        type_rows.append((key, row.get("name") or key, row["count"]))
+    type_rows.append((UNSPECIFIED, i18n.text("report_unspecified", language), unspecified))
+
+    def fixed(name: str, keys: tuple[str, ...], label) -> dict[str, Any]:
+        found = {row["_id"]: row["count"] for row in counts.get(name, [])}
+        fallback = keys[-1]  # a value outside the known ones (written around the API) counts as not given
+        for key in list(found):
+            if key not in keys:
+                found[fallback] = found.get(fallback, 0) + found.pop(key)
+        return _table(name, [(k, label(k, language), found.get(k, 0)) for k in keys], total, language)
+
+    return {
+        "total": total,
+        "trouble_type": _table("trouble_type", type_rows, total, language),
+        "resolution": fixed("resolution", RESOLUTION_KEYS, resolution_label),
+        "satisfaction": fixed("satisfaction", SATISFACTION_KEYS, satisfaction_label),
+    }

@@ -1,0 +1,524 @@
+/* The administrator pages: agents, trouble types, the survey, default canned phrases, site settings.
+ * Logs in through the REST API and keeps the bearer token in sessionStorage (no cookies). */
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "anysupport.admin";
+  const TAB_KEY = "anysupport.admin_tab";
+  const CHOICES = ["satisfied", "neutral", "unsatisfied"];
+  const $ = function (id) { return document.getElementById(id); };
+  const el = AS.el;
+  const t = AS.t;
+  let session = loadSession();   // {token, agent}
+  let agents = [];
+  let editingAgent = null;        // login being edited, or null when adding
+  let types = [];                 // flat list
+  let typeTree = [];
+  let selectedType = null;        // id
+  let phrases = [];
+  let statusMessage = null;       // {key, fields} or {text}
+  let statusTimer = null;
+  let loginError = null;
+
+  // -- session ---------------------------------------------------------------------------------------
+  function loadSession() {
+    try { return JSON.parse(window.sessionStorage.getItem(TOKEN_KEY) || "null"); } catch (e) { return null; }
+  }
+
+  function saveSession(value) {
+    try {
+      if (value) window.sessionStorage.setItem(TOKEN_KEY, JSON.stringify(value));
+      else window.sessionStorage.removeItem(TOKEN_KEY);
+    } catch (e) { /* storage refused: the login lasts as long as the page */ }
+  }
+
+  async function call(method, path, body) {
+    const answer = await AS.api(method, path, body, session && session.token);
+    if (answer.status === 401 && session) {
+      endSession({key: "session_expired"});
+    }
+    return answer;
+  }
+
+  function showLoginError(error) {
+    loginError = error;
+    const text = !error ? "" : error.key ? t(error.key) : error.text;
+    AS.say($("login-error"), text, "error");
+  }
+
+  async function login(event) {
+    event.preventDefault();
+    const body = {login: $("login-id").value.trim(), password: $("login-password").value};
+    if (!body.login || !body.password) return;
+    $("login-button").disabled = true;
+    const answer = await AS.api("POST", "/api/v1/auth/login", body);
+    $("login-button").disabled = false;
+    if (answer.status !== 200) {
+      let text = answer.data.message;
+      if (answer.status === 429 && answer.data.retry_after && text.indexOf(String(answer.data.retry_after)) < 0) {
+        text += " " + t("retry_in", {seconds: answer.data.retry_after});
+      }
+      showLoginError({text: text});
+      return;
+    }
+    if (answer.data.agent.role !== "admin") {
+      // an agent's login must not linger: give the token back at once
+      await AS.api("POST", "/api/v1/auth/logout", undefined, answer.data.token);
+      $("login-password").value = "";
+      showLoginError({key: "admin_required"});
+      return;
+    }
+    $("login-password").value = "";
+    showLoginError(null);
+    session = {token: answer.data.token, agent: answer.data.agent};
+    saveSession(session);
+    enter();
+  }
+
+  async function logout() {
+    if (session) await AS.api("POST", "/api/v1/auth/logout", undefined, session.token);
+    endSession(null);
+  }
+
+  function endSession(error) {
+    session = null;
+    saveSession(null);
+    $("admin-view").hidden = true;
+    $("who").hidden = true;
+    $("logout").hidden = true;
+    $("login-view").hidden = false;
+    showLoginError(error);
+    $("login-id").focus();
+  }
+
+  function enter() {
+    $("login-view").hidden = true;
+    $("admin-view").hidden = false;
+    $("who").hidden = false;
+    $("logout").hidden = false;
+    $("who").textContent = t("logged_in_as", {name: session.agent.name, login: session.agent.login});
+    let tab = "agents";
+    try { tab = window.sessionStorage.getItem(TAB_KEY) || "agents"; } catch (e) { tab = "agents"; }
+    showTab(tab);
+  }
+
+  // -- tabs and status ---------------------------------------------------------------------------------
+  const loaders = {agents: loadAgents, types: loadTypes, survey: loadSurvey, phrases: loadPhrases, site: loadSite};
+
+  function showTab(name) {
+    if (!loaders[name]) name = "agents";
+    document.querySelectorAll("[data-tab]").forEach(function (b) {
+      b.setAttribute("aria-selected", b.dataset.tab === name ? "true" : "false");
+    });
+    document.querySelectorAll("[data-panel]").forEach(function (p) { p.hidden = p.dataset.panel !== name; });
+    try { window.sessionStorage.setItem(TAB_KEY, name); } catch (e) { /* not remembered */ }
+    status(null);
+    loaders[name]();
+  }
+
+  /* The status line under the tabs: our texts by key (redrawn on a language switch) or an API message. */
+  function status(message, kind) {
+    statusMessage = message ? Object.assign({kind: kind || "ok"}, message) : null;
+    window.clearTimeout(statusTimer);
+    drawStatus();
+  }
+
+  function drawStatus() {
+    const m = statusMessage;
+    AS.say($("status"), !m ? "" : m.key ? t(m.key, m.fields) : m.text, m ? m.kind : null);
+  }
+
+  function failed(answer) {
+    if (answer.status === 401) return;
+    status({text: answer.data.message}, "error");
+  }
+
+  // -- agents ----------------------------------------------------------------------------------------
+  async function loadAgents() {
+    const answer = await call("GET", "/api/v1/admin/agents");
+    if (answer.status !== 200) { failed(answer); return; }
+    agents = answer.data.agents;
+    drawAgents();
+  }
+
+  function drawAgents() {
+    const body = $("agents-table").querySelector("tbody");
+    AS.clear(body);
+    if (!agents.length) {
+      body.appendChild(el("tr", {}, el("td", {colSpan: 6, className: "empty"}, t("agents_empty"))));
+    }
+    agents.forEach(function (agent) {
+      const me = session && agent.login === session.agent.login;
+      body.appendChild(el("tr", {dataset: {login: agent.login}, className: agent.disabled ? "disabled" : ""},
+        el("td", {className: "mono"}, agent.login),
+        el("td", {}, agent.name),
+        el("td", {className: "num"}, agent.number === null || agent.number === undefined ? "" : String(agent.number)),
+        el("td", {}, t(agent.role === "admin" ? "role_admin" : "role_agent")),
+        el("td", {}, t(agent.disabled ? "status_disabled" : "status_active")),
+        el("td", {className: "row-actions"},
+          el("button", {type: "button", className: "agent-edit", on: {click: function () { editAgent(agent); }}}, t("edit")),
+          me ? null : el("button", {type: "button", className: "agent-toggle",
+            on: {click: function () { setDisabled(agent, !agent.disabled); }}}, t(agent.disabled ? "enable" : "disable")),
+          el("button", {type: "button", className: "agent-reset", on: {click: function () { resetPassword(agent); }}},
+            t("reset_password")),
+          me ? null : el("button", {type: "button", className: "agent-delete danger",
+            on: {click: function () { deleteAgent(agent); }}}, t("delete")))));
+    });
+  }
+
+  function editAgent(agent) {
+    editingAgent = agent ? agent.login : null;
+    $("agent-login").value = agent ? agent.login : "";
+    $("agent-login").disabled = !!agent;
+    $("agent-name").value = agent ? agent.name : "";
+    $("agent-number").value = agent && agent.number ? String(agent.number) : "";
+    $("agent-role").value = agent ? agent.role : "agent";
+    $("agent-password").value = "";
+    $("agent-password-field").hidden = !!agent;
+    $("agent-cancel").hidden = !agent;
+    drawAgentForm();
+    if (agent) $("agent-name").focus();
+  }
+
+  function drawAgentForm() {
+    const title = $("agent-form-title");
+    title.textContent = editingAgent ? t("agent_edit_title", {login: editingAgent}) : t("agent_add_title");
+    if (!editingAgent) title.dataset.t = "agent_add_title"; else delete title.dataset.t;
+    const submit = $("agent-submit");
+    submit.dataset.t = editingAgent ? "save" : "add";
+    submit.textContent = t(submit.dataset.t);
+  }
+
+  async function submitAgent(event) {
+    event.preventDefault();
+    const body = {name: $("agent-name").value.trim(), role: $("agent-role").value};
+    const number = $("agent-number").value.trim();
+    if (number) body.number = parseInt(number, 10);
+    let answer;
+    if (editingAgent) {
+      answer = await call("PATCH", "/api/v1/admin/agents/" + encodeURIComponent(editingAgent), body);
+    } else {
+      body.login = $("agent-login").value.trim();
+      const password = $("agent-password").value;
+      if (password) body.password = password;
+      answer = await call("POST", "/api/v1/admin/agents", body);
+    }
+    if (answer.status !== 200 && answer.status !== 201) { failed(answer); return; }
+    const login = answer.data.agent.login;
+    if (answer.data.password) {
+      status({key: "password_generated", fields: {login: login, password: answer.data.password}});
+    } else {
+      status({key: editingAgent ? "agent_saved" : "agent_created", fields: {login: login}});
+    }
+    editAgent(null);
+    await loadAgents();
+  }
+
+  async function setDisabled(agent, disabled) {
+    const answer = await call("PATCH", "/api/v1/admin/agents/" + encodeURIComponent(agent.login), {disabled: disabled});
+    if (answer.status !== 200) { failed(answer); return; }
+    status({key: "agent_saved", fields: {login: agent.login}});
+    await loadAgents();
+  }
+
+  async function resetPassword(agent) {
+    const answer = await call("POST", "/api/v1/admin/agents/" + encodeURIComponent(agent.login) + "/password", {});
+    if (answer.status !== 200) { failed(answer); return; }
+    status({key: "password_generated", fields: {login: agent.login, password: answer.data.password}});
+  }
+
+  async function deleteAgent(agent) {
+    if (!window.confirm(t("confirm_delete_agent", {login: agent.login}))) return;
+    const answer = await call("DELETE", "/api/v1/admin/agents/" + encodeURIComponent(agent.login));
+    if (answer.status !== 204) { failed(answer); return; }
+    if (editingAgent === agent.login) editAgent(null);
+    status({key: "agent_deleted", fields: {login: agent.login}});
+    await loadAgents();
+  }
+
+  // -- trouble types ---------------------------------------------------------------------------------
+  async function loadTypes() {
+    const answer = await call("GET", "/api/v1/admin/trouble-types");
+    if (answer.status !== 200) { failed(answer); return; }
+    types = answer.data.trouble_types;
+    typeTree = answer.data.tree;
+    if (selectedType && !types.some(function (x) { return x.id === selectedType; })) selectedType = null;
+    drawTypes();
+  }
+
+  function typeById(id) {
+    return types.find(function (x) { return x.id === id; }) || null;
+  }
+
+  function drawTypes() {
+    const holder = $("types-tree");
+    AS.clear(holder);
+    if (!typeTree.length) {
+      holder.appendChild(el("p", {className: "empty"}, t("types_empty")));
+    } else {
+      holder.appendChild(drawTypeLevel(typeTree));
+    }
+    fillParentSelect($("type-add-parent"), null, $("type-add-parent").value);
+    const chosen = selectedType && typeById(selectedType);
+    $("type-edit-fields").hidden = !chosen;
+    $("type-pick").hidden = !!chosen;
+    if (chosen) {
+      fillParentSelect($("type-edit-parent"), chosen.id, chosen.parent_id || "");
+    }
+  }
+
+  function drawTypeLevel(nodes) {
+    const list = el("ul", {attrs: {role: "group"}});
+    nodes.forEach(function (node) {
+      const button = el("button", {type: "button", className: "type-node", dataset: {id: node.id},
+        attrs: {"aria-pressed": node.id === selectedType ? "true" : "false"},
+        on: {click: function () { selectType(node.id); }}}, node.name);
+      const item = el("li", {className: node.retired ? "retired" : ""}, button,
+        node.retired ? el("span", {className: "badge"}, t("type_retired")) : null);
+      if (node.children && node.children.length) item.appendChild(drawTypeLevel(node.children));
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  /* Options: top level, then every active type as an indented path; `moving` and its subtree are
+   * left out (a type cannot move under itself). */
+  function fillParentSelect(select, moving, value) {
+    AS.clear(select);
+    select.appendChild(el("option", {value: ""}, t("type_top")));
+    (function walk(nodes, depth) {
+      nodes.forEach(function (node) {
+        if (node.id === moving) return;
+        if (!node.retired) {
+          select.appendChild(el("option", {value: node.id}, "\u00a0\u00a0".repeat(depth) + node.name));
+        }
+        walk(node.children || [], depth + 1);
+      });
+    })(typeTree, 0);
+    select.value = value || "";
+    if (select.value !== (value || "")) select.value = "";
+  }
+
+  function selectType(id) {
+    selectedType = id;
+    const chosen = typeById(id);
+    drawTypes();
+    if (chosen) {
+      $("type-edit-name").value = chosen.name;
+      $("type-edit-name").focus();
+    }
+  }
+
+  async function addType(event) {
+    event.preventDefault();
+    const name = $("type-add-name").value.trim();
+    if (!name) return;
+    const parent = $("type-add-parent").value || null;
+    const answer = await call("POST", "/api/v1/admin/trouble-types", {name: name, parent_id: parent});
+    if (answer.status !== 201) { failed(answer); return; }
+    $("type-add-name").value = "";
+    status({key: "type_added", fields: {name: answer.data.name}});
+    await loadTypes();
+  }
+
+  async function saveType(event) {
+    event.preventDefault();
+    const chosen = typeById(selectedType);
+    if (!chosen) return;
+    const changes = {};
+    const name = $("type-edit-name").value.trim();
+    const parent = $("type-edit-parent").value || null;
+    if (name && name !== chosen.name) changes.name = name;
+    if (parent !== (chosen.parent_id || null)) changes.parent_id = parent;
+    if (!Object.keys(changes).length) { status({key: "type_saved", fields: {name: chosen.name}}); return; }
+    const answer = await call("PATCH", "/api/v1/admin/trouble-types/" + chosen.id, changes);
+    if (answer.status !== 200) { failed(answer); return; }
+    status({key: "type_saved", fields: {name: answer.data.name}});
+    await loadTypes();
+  }
+
+  async function deleteType() {
+    const chosen = typeById(selectedType);
+    if (!chosen) return;
+    if (!window.confirm(t("confirm_delete_type", {name: chosen.name}))) return;
+    const answer = await call("DELETE", "/api/v1/admin/trouble-types/" + chosen.id);
+    if (answer.status !== 200) { failed(answer); return; }
+    const retired = answer.data.result === "retired";
+    status({key: retired ? "type_retired_msg" : "type_deleted", fields: {name: chosen.name}}, retired ? "info" : "ok");
+    if (!retired) selectedType = null;
+    await loadTypes();
+  }
+
+  // -- survey ----------------------------------------------------------------------------------------
+  async function loadSurvey() {
+    const answer = await call("GET", "/api/v1/admin/survey");
+    if (answer.status !== 200) { failed(answer); return; }
+    const s = answer.data;
+    $("survey-enabled").checked = !!s.enabled;
+    $("survey-question-ko").value = s.question.ko || "";
+    $("survey-question-en").value = s.question.en || "";
+    CHOICES.forEach(function (value) {
+      const choice = s.choices.find(function (c) { return c.value === value; }) || {label: {}};
+      $("survey-" + value + "-ko").value = choice.label.ko || "";
+      $("survey-" + value + "-en").value = choice.label.en || "";
+    });
+    $("survey-feedback").checked = !!s.feedback;
+    const prompt = s.feedback_prompt || {};
+    $("survey-prompt-ko").value = prompt.ko || "";
+    $("survey-prompt-en").value = prompt.en || "";
+    drawPreview();
+  }
+
+  function surveyFromForm() {
+    const both = function (id) { return {ko: $(id + "-ko").value.trim(), en: $(id + "-en").value.trim()}; };
+    return {
+      enabled: $("survey-enabled").checked,
+      question: both("survey-question"),
+      choices: CHOICES.map(function (value) { return {value: value, label: both("survey-" + value)}; }),
+      feedback: $("survey-feedback").checked,
+      feedback_prompt: both("survey-prompt"),
+    };
+  }
+
+  function drawPreview() {
+    const s = surveyFromForm();
+    const lang = $("preview-lang").value;
+    $("preview-off").hidden = s.enabled;
+    $("survey-preview").classList.toggle("off", !s.enabled);
+    $("preview-question").textContent = s.question[lang];
+    const box = $("preview-choices");
+    AS.clear(box);
+    s.choices.forEach(function (choice) {
+      box.appendChild(el("label", {className: "choice"},
+        el("input", {type: "radio", name: "preview-answer", value: choice.value}),
+        el("span", {}, choice.label[lang])));
+    });
+    $("preview-feedback").hidden = !s.feedback;
+    $("preview-prompt").textContent = s.feedback_prompt[lang];
+  }
+
+  async function saveSurvey(event) {
+    event.preventDefault();
+    const answer = await call("PUT", "/api/v1/admin/survey", surveyFromForm());
+    if (answer.status !== 200) { failed(answer); return; }
+    status({key: "survey_saved"});
+    await loadSurvey();
+  }
+
+  // -- default canned phrases ------------------------------------------------------------------------
+  async function loadPhrases() {
+    const answer = await call("GET", "/api/v1/admin/phrases");
+    if (answer.status !== 200) { failed(answer); return; }
+    phrases = answer.data.phrases;
+    drawPhrases();
+  }
+
+  function drawPhrases() {
+    const body = $("phrases-table").querySelector("tbody");
+    AS.clear(body);
+    if (!phrases.length) body.appendChild(el("tr", {}, el("td", {colSpan: 3, className: "empty"}, t("phrases_empty"))));
+    phrases.forEach(function (phrase) {
+      const text = el("input", {value: phrase.text, maxLength: 500, className: "phrase-text",
+        attrs: {"aria-label": t("phrase_text")}});
+      const shortcut = el("input", {value: phrase.shortcut || "", maxLength: 20, className: "phrase-shortcut",
+        attrs: {"aria-label": t("phrase_shortcut")}});
+      body.appendChild(el("tr", {dataset: {id: phrase.id}},
+        el("td", {className: "grow"}, text),
+        el("td", {}, shortcut),
+        el("td", {className: "row-actions"},
+          el("button", {type: "button", className: "phrase-save", on: {click: function () {
+            savePhrase(phrase, text.value.trim(), shortcut.value.trim());
+          }}}, t("save")),
+          el("button", {type: "button", className: "phrase-delete danger", on: {click: function () {
+            deletePhrase(phrase);
+          }}}, t("delete")))));
+    });
+  }
+
+  async function savePhrase(phrase, text, shortcut) {
+    const answer = await call("PATCH", "/api/v1/admin/phrases/" + phrase.id, {text: text, shortcut: shortcut || null});
+    if (answer.status !== 200) { failed(answer); return; }
+    status({key: "phrase_saved"});
+    await loadPhrases();
+  }
+
+  async function deletePhrase(phrase) {
+    const answer = await call("DELETE", "/api/v1/admin/phrases/" + phrase.id);
+    if (answer.status !== 204) { failed(answer); return; }
+    status({key: "phrase_deleted"});
+    await loadPhrases();
+  }
+
+  async function addPhrase(event) {
+    event.preventDefault();
+    const body = {text: $("phrase-add-text").value.trim()};
+    const shortcut = $("phrase-add-shortcut").value.trim();
+    if (!body.text) return;
+    if (shortcut) body.shortcut = shortcut;
+    const answer = await call("POST", "/api/v1/admin/phrases", body);
+    if (answer.status !== 201) { failed(answer); return; }
+    $("phrase-add-text").value = "";
+    $("phrase-add-shortcut").value = "";
+    status({key: "phrase_added"});
+    await loadPhrases();
+  }
+
+  // -- site --------------------------------------------------------------------------------------------
+  let currentUrl = "";
+
+  async function loadSite() {
+    const [site, shown] = await Promise.all([call("GET", "/api/v1/admin/site"), AS.api("GET", "/api/v1/site")]);
+    if (site.status !== 200) { failed(site); return; }
+    $("site-url").value = site.data.public_url || "";
+    $("site-brand").value = site.data.brand_name || "";
+    currentUrl = shown.status === 200 ? shown.data.public_url : "";
+    drawSite();
+  }
+
+  function drawSite() {
+    $("site-current").textContent = currentUrl ? t("site_current", {url: currentUrl}) : "";
+  }
+
+  async function saveSite(event) {
+    event.preventDefault();
+    const answer = await call("PUT", "/api/v1/admin/site",
+      {public_url: $("site-url").value.trim(), brand_name: $("site-brand").value.trim()});
+    if (answer.status !== 200) { failed(answer); return; }
+    status({key: "site_saved"});
+    await loadSite();
+  }
+
+  // -- wiring ------------------------------------------------------------------------------------------
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  document.querySelectorAll("[data-tab]").forEach(function (b) {
+    b.addEventListener("click", function () { showTab(b.dataset.tab); });
+  });
+  $("agent-form").addEventListener("submit", submitAgent);
+  $("agent-cancel").addEventListener("click", function () { editAgent(null); });
+  $("type-add-form").addEventListener("submit", addType);
+  $("type-edit-form").addEventListener("submit", saveType);
+  $("type-delete").addEventListener("click", deleteType);
+  $("survey-form").addEventListener("submit", saveSurvey);
+  $("survey-form").addEventListener("input", drawPreview);
+  $("survey-form").addEventListener("change", drawPreview);
+  $("preview-lang").addEventListener("change", drawPreview);
+  $("phrase-add-form").addEventListener("submit", addPhrase);
+  $("site-form").addEventListener("submit", saveSite);
+
+  AS.onLanguage(function (lang) {
+    showLoginError(loginError);
+    drawStatus();
+    if (session) $("who").textContent = t("logged_in_as", {name: session.agent.name, login: session.agent.login});
+    drawAgents();
+    drawAgentForm();
+    drawTypes();
+    drawPhrases();
+    drawSite();
+    $("preview-lang").value = lang;
+    drawPreview();
+  });
+  $("preview-lang").value = AS.lang;
+
+  if (session && session.token) enter(); else endSession(null);
+})();

@@ -1,0 +1,108 @@
+"""Shared pieces of the load generators: a server in another process, and many connected sessions.
+
+Every session is real: an agent account logged in with its own console WebSocket, a customer that
+joined with the code, the agent's accept, all over loopback to a server in a separate process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+import psutil
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tests.support.client import Api, Socket  # noqa: E402
+from tests.support.server import ADMIN_PASSWORD, ServerProcess  # noqa: E402
+
+
+@dataclass
+class Pair:
+    session_id: str
+    console: Socket
+    customer: Socket
+    agent_token: str
+    sent: dict = field(default_factory=dict)
+    received: dict = field(default_factory=dict)
+
+
+def start_server(settings: dict | None = None, *, cpu: int | None = 0) -> ServerProcess:
+    """A server in its own process (pinned to ``cpu`` so the load generator can use the other core)."""
+    data_dir = tempfile.mkdtemp(prefix="anysupport-load-")
+    srv = ServerProcess(data_dir, {"log_level": "warning", "sweep_interval": 1.0, "control_rate": 1000,
+                                   "control_burst": 2000, "login_ip_max_failures": 100000, **(settings or {})})
+    # the readiness line is logged at info level; keep warning for the rest by filtering later
+    srv.settings["log_level"] = "info"
+    srv.start(timeout=60)
+    if cpu is not None and hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
+        proc = psutil.Process(srv.process.pid)
+        for p in [proc, *proc.children(recursive=True)]:
+            p.cpu_affinity([cpu])
+        os.sched_setaffinity(0, {c for c in range(os.cpu_count()) if c != cpu} or {cpu})
+    return srv
+
+
+async def open_pairs(url: str, ws_base: str, count: int, *, concurrency: int = 20) -> list[Pair]:
+    api = Api(url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD)
+    admin = api.with_token(token)
+    run_id = os.urandom(3).hex()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> Pair:
+        async with gate:
+            login = f"load{run_id}{i}"
+            r = await admin.post("/api/v1/admin/agents", {"login": login, "name": login, "password": "load-password"})
+            assert r.status == 201, r.body
+            agent_token, _ = await api.login(login, "load-password")
+            agent = api.with_token(agent_token)
+            console = await Socket.connect(ws_base, agent_token)
+            await console.recv_type("hello")
+            session = (await agent.post("/api/v1/sessions")).json
+            joined = (await api.post("/api/v1/join", {"code": session["code"]})).json
+            customer = await Socket.connect(ws_base, joined["token"])
+            await customer.recv_type("hello")
+            r = await agent.post(f"/api/v1/sessions/{session['id']}/connect")
+            assert r.status == 200, r.body
+            await customer.recv_type("state", state="connected")
+            return Pair(session["id"], console, customer, agent_token)
+
+    return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return (f"n={len(values)} p50={percentile(values, 50):.2f} p90={percentile(values, 90):.2f} "
+            f"p99={percentile(values, 99):.2f} max={max(values):.2f} mean={statistics.fmean(values):.2f}")
+
+
+class CpuMeter:
+    """CPU seconds and RSS of a process (and its children) between two points."""
+
+    def __init__(self, pid: int):
+        self.proc = psutil.Process(pid)
+        self.start = self._cpu()
+
+    def _cpu(self) -> float:
+        t = self.proc.cpu_times()
+        return t.user + t.system
+
+    def used(self) -> float:
+        return self._cpu() - self.start
+
+    def rss_mb(self) -> float:
+        return self.proc.memory_info().rss / 1e6
