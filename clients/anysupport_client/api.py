@@ -1,0 +1,194 @@
+"""The server's REST API and the one WebSocket, for clients (no Qt, no media here).
+
+``RestClient`` wraps the endpoints a client needs (join, login, sessions, records) over Tornado's
+``AsyncHTTPClient``; failures raise ``ApiError`` carrying the server's ``error`` code. ``ControlSocket``
+is one open WebSocket: JSON control messages as dicts, sealed media frames as bytes, with a count of
+the bytes still waiting to be written so media senders can see a slow link. Reconnection is the
+session's business (it knows which token to reuse and whether a close was final).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import AsyncIterator
+from typing import Any
+
+import tornado.httpclient
+import tornado.iostream
+import tornado.websocket
+
+# Close codes after which a client must not reconnect by itself (docs/protocol.md, close codes).
+FINAL_CLOSE_CODES = frozenset({4001, 4002, 4003})
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class ApiError(Exception):
+    """The server answered with an error: ``status`` and its ``error`` code (``invalid_code``, …)."""
+
+    def __init__(self, status: int, error: str, message: str = "", body: Any = None):
+        super().__init__(f"{status} {error}: {message}" if message else f"{status} {error}")
+        self.status = status
+        self.error = error
+        self.message = message
+        self.body = body
+
+
+def websocket_url(base_url: str, ws_url: str) -> str:
+    """The absolute WebSocket URL for a join answer's ``ws_url`` (relative ``/ws`` or absolute)."""
+    if ws_url.startswith(("ws://", "wss://")):
+        return ws_url
+    if ws_url.startswith(("http://", "https://")):
+        return "ws" + ws_url[4:]
+    absolute = urllib.parse.urljoin(base_url.rstrip("/") + "/", ws_url)
+    return "ws" + absolute[4:] if absolute.startswith("http") else absolute
+
+
+class RestClient:
+    def __init__(self, base_url: str, token: str | None = None, *, language: str | None = None,
+                 timeout: float = 20.0):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.language = language
+        self.timeout = timeout
+        self.http = tornado.httpclient.AsyncHTTPClient()
+
+    async def request(self, method: str, path: str, body: Any = None, *, token: str | None = None) -> Any:
+        headers = {"Accept": "application/json"}
+        tok = token or self.token
+        if tok:
+            headers["Authorization"] = f"Bearer {tok}"
+        if self.language:
+            headers["Accept-Language"] = self.language
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        elif method in ("POST", "PUT", "PATCH"):
+            data = b""
+        request = tornado.httpclient.HTTPRequest(self.base_url + path, method=method, body=data, headers=headers,
+                                                 request_timeout=self.timeout, allow_nonstandard_methods=True)
+        response = await self.http.fetch(request, raise_error=False)
+        if response.code == 599:
+            raise ApiError(599, "unreachable", str(response.error))
+        parsed = json.loads(response.body) if response.body else None
+        if response.code >= 400:
+            error = parsed.get("error", "http_error") if isinstance(parsed, dict) else "http_error"
+            message = parsed.get("message", "") if isinstance(parsed, dict) else ""
+            raise ApiError(response.code, error, message, parsed)
+        return parsed
+
+    # -- customers ----------------------------------------------------------------------------------
+    async def join(self, code: str, **customer: Any) -> dict[str, Any]:
+        """``POST /api/v1/join`` → ``{session_id, token, ws_url}``."""
+        return await self.request("POST", "/api/v1/join", {"code": code, **customer})
+
+    # -- agents -------------------------------------------------------------------------------------
+    async def login(self, login: str, password: str, *, force: bool = False) -> dict[str, Any]:
+        answer = await self.request("POST", "/api/v1/auth/login", {"login": login, "password": password,
+                                                                    "force": force})
+        self.token = answer["token"]
+        return answer
+
+    async def create_session(self) -> dict[str, Any]:
+        return await self.request("POST", "/api/v1/sessions")
+
+    async def connect_session(self, session_id: str) -> dict[str, Any]:
+        return await self.request("POST", f"/api/v1/sessions/{session_id}/connect")
+
+    async def delete_session(self, session_id: str) -> None:
+        await self.request("DELETE", f"/api/v1/sessions/{session_id}")
+
+    async def put_record(self, session_id: str, **fields: Any) -> dict[str, Any]:
+        return await self.request("PUT", f"/api/v1/sessions/{session_id}/record", fields)
+
+    async def record(self, session_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/v1/sessions/{session_id}/record")
+
+    async def records(self, day_from: str, day_to: str) -> list[dict[str, Any]]:
+        answer = await self.request("GET", f"/api/v1/records?from={day_from}&to={day_to}")
+        return answer["records"] if isinstance(answer, dict) else answer
+
+
+class ControlSocket:
+    """One open WebSocket: ``send_json`` / ``send_binary`` and an async iterator of what arrives."""
+
+    def __init__(self, conn: tornado.websocket.WebSocketClientConnection):
+        self.conn = conn
+        self.pending_bytes = 0  # media bytes handed to Tornado but not yet written to the kernel
+        self.closed = False
+
+    @classmethod
+    async def open(cls, url: str, token: str, *, timeout: float = 10.0) -> ControlSocket:
+        request = tornado.httpclient.HTTPRequest(url, headers={"Authorization": f"Bearer {token}"},
+                                                 connect_timeout=timeout, request_timeout=timeout)
+        conn = await tornado.websocket.websocket_connect(request, max_message_size=MAX_MESSAGE_BYTES,
+                                                         ping_interval=10, ping_timeout=10)
+        return cls(conn)
+
+    def send_json(self, message: dict[str, Any]) -> bool:
+        if self.closed:
+            return False
+        try:
+            self.conn.write_message(json.dumps(message, ensure_ascii=False))
+        except tornado.websocket.WebSocketClosedError:
+            self.closed = True
+            return False
+        return True
+
+    def send_binary(self, data: bytes) -> bool:
+        if self.closed:
+            return False
+        try:
+            future = self.conn.write_message(data, binary=True)
+        except tornado.websocket.WebSocketClosedError:
+            self.closed = True
+            return False
+        size = len(data)
+        self.pending_bytes += size
+
+        def written(fut) -> None:
+            self.pending_bytes -= size
+            if fut.exception() is not None:
+                self.closed = True
+
+        future.add_done_callback(written)
+        return True
+
+    async def messages(self) -> AsyncIterator[dict[str, Any] | bytes]:
+        """JSON messages as dicts, binary ones as bytes, until the socket closes."""
+        while True:
+            message = await self.conn.read_message()
+            if message is None:
+                self.closed = True
+                return
+            if isinstance(message, bytes):
+                yield message
+            else:
+                try:
+                    parsed = json.loads(message)
+                except ValueError:
+                    continue
+                if isinstance(parsed, dict):
+                    yield parsed
+
+    @property
+    def close_code(self) -> int | None:
+        return self.conn.close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        return self.conn.close_reason
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = True
+        self.conn.close(code, reason)
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close handshake, as a network loss would."""
+        self.closed = True
+        stream = getattr(self.conn.protocol, "stream", None)
+        if isinstance(stream, tornado.iostream.IOStream):
+            stream.close()
+        else:
+            self.conn.close()

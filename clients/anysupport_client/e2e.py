@@ -1,0 +1,93 @@
+"""The ``key_exchange`` procedure of one side, as a small state machine (docs/protocol.md §3).
+
+The agent speaks first with a commitment to its public key; the customer answers with its public
+key; the agent reveals its own; the customer checks the reveal against the commitment. Both then
+derive the same direction keys and SAS. ``receive`` returns the messages to send back and raises
+``KeyExchangeError`` for a key that must be refused. A new commitment from the agent starts a new
+exchange with a fresh key pair (sequences are never restarted under a used key).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anysupport_native import framing, keys
+from anysupport_native.keys import KeyExchangeError, SessionKeys
+
+__all__ = ["KeyExchange", "KeyExchangeError", "MediaKeys"]
+
+VERSION = 1
+
+
+class MediaKeys:
+    """The sealer and opener of one derived key pair, with the SAS to show."""
+
+    def __init__(self, session_keys: SessionKeys, side: str, generation: int):
+        peer = "agent" if side == "customer" else "customer"
+        self.side = side
+        self.generation = generation
+        self.sas = session_keys.sas
+        self.sas_display = session_keys.sas_display
+        self.sealer = framing.FrameSealer(session_keys.send_key, side)
+        self.opener = framing.FrameOpener(session_keys.recv_key, peer)
+
+
+class KeyExchange:
+    def __init__(self, side: str, session_id: str):
+        if side not in ("customer", "agent"):
+            raise ValueError(f"side must be 'customer' or 'agent', not {side!r}")
+        self.side = side
+        self.session_id = session_id
+        self.generation = 0
+        self.keys: MediaKeys | None = None
+        self._new_pair()
+
+    def _new_pair(self) -> None:
+        self._private = keys.generate_private_key()
+        self._public = keys.encode_public_key(self._private)
+        self._peer_commitment: str | None = None
+        self._sent_public = False
+
+    def _message(self, **fields: Any) -> dict[str, Any]:
+        message = {"type": "key_exchange", "version": VERSION, **fields}
+        if self.side == "agent":
+            message["session_id"] = self.session_id
+        return message
+
+    def start(self) -> dict[str, Any]:
+        """The agent's opening move (a commitment); also how an agent changes keys later."""
+        if self.side != "agent":
+            raise ValueError("the agent starts the key exchange")
+        self._new_pair()
+        return self._message(commitment=keys.key_commitment(self._private))
+
+    def _derive(self, peer_public: str) -> None:
+        derived = keys.derive_session_keys(self._private, peer_public, self.side, self.session_id)
+        self.generation += 1
+        self.keys = MediaKeys(derived, self.side, self.generation)
+
+    def receive(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        public = message.get("public_key")
+        commitment = message.get("commitment")
+        if self.side == "customer":
+            if commitment and not public:
+                self._new_pair()  # a new exchange: never reuse a key pair
+                self._peer_commitment = commitment
+                self._sent_public = True
+                return [self._message(public_key=self._public)]
+            if public:
+                if self._peer_commitment is not None:
+                    keys.verify_commitment(public, self._peer_commitment)
+                elif self._sent_public:
+                    raise KeyExchangeError("bad_commitment", "the agent revealed a key it had not committed to")
+                self._derive(public)
+                self._peer_commitment = None
+                replies = [] if self._sent_public else [self._message(public_key=self._public)]
+                self._sent_public = False
+                return replies
+            return []
+        # agent
+        if public:
+            self._derive(public)
+            return [self._message(public_key=self._public)]
+        return []

@@ -1,0 +1,755 @@
+"""A support session as a client lives it: the connection, the keys, the media, the commands.
+
+Three layers, so the agent console can reuse what fits:
+
+- ``SessionMedia``: one session's end-to-end encrypted media for one side: the key exchange, sealing
+  what we send, opening what arrives and handing it to the receivers. Transport-free: the owner
+  gives it ``send_json`` and ``send_frame`` callables.
+- ``CustomerSession``: the customer (mobile) client: join with the code, one WebSocket, reconnect with
+  the same token after a drop, obey the agent's commands on the camera source, keep the annotation
+  scene and the chat, send video (and voice while the agent's video is on), receive the agent's
+  video, the survey at the end. No Qt: windows and the headless runner listen to its events.
+- ``AgentPeer``: a scripted, headless agent: log in, create and accept a session, run the key
+  exchange, decode the customer's video (reading the test pattern's stamps), send commands. Tests,
+  benchmarks and load runs drive the mobile client with it.
+
+Events go to ``listeners`` as ``(name, data)``; they are called on the session's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import av
+import tornado.httpclient
+import tornado.iostream
+from anysupport_native import convert, framing
+from anysupport_native.framing import (
+    STREAM_AGENT_AUDIO,
+    STREAM_AGENT_VIDEO,
+    STREAM_CUSTOMER_AUDIO,
+    STREAM_CUSTOMER_VIDEO,
+    STREAM_NAMES,
+    FrameError,
+)
+
+from .api import FINAL_CLOSE_CODES, ApiError, ControlSocket, RestClient, websocket_url
+from .e2e import KeyExchange, KeyExchangeError, MediaKeys
+from .media.adaptation import Adapter
+from .media.annotation import AnnotationScene, OverlayCompositor, TextRenderer
+from .media.quality import LEVELS, Quality
+from .media.receiver import AudioReceiver, VideoReceiver
+from .media.sender import AudioSender, VideoSender
+from .media.sources import VideoSource
+from .media.stamp import age_us, read_stamp
+
+log = logging.getLogger("anysupport.client")
+
+Listener = Callable[[str, dict[str, Any]], None]
+STREAM_IDS = {name: stream for stream, name in STREAM_NAMES.items()}
+
+
+class SessionMedia:
+    """Keys and media of one session, for one side."""
+
+    def __init__(self, side: str, session_id: str, *, send_json: Callable[[dict[str, Any]], Any],
+                 send_frame: Callable[[bytes], bool], emit: Listener):
+        self.side = side
+        self.session_id = session_id
+        self.send_json = send_json
+        self.send_frame = send_frame
+        self.emit = emit
+        self.exchange = KeyExchange(side, session_id)
+        self.keys: MediaKeys | None = None
+        self._previous: MediaKeys | None = None  # opens frames still in flight after a re-key
+        self.receivers: dict[int, VideoReceiver | AudioReceiver] = {}
+        self.frames_refused = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.keys is not None
+
+    def start_key_exchange(self) -> None:
+        self.send_json(self.exchange.start())
+
+    def on_key_exchange(self, message: dict[str, Any]) -> None:
+        try:
+            replies = self.exchange.receive(message)
+        except KeyExchangeError as exc:
+            log.warning("key exchange refused: %s", exc)
+            self.emit("key_error", {"error": exc.code})
+            return
+        for reply in replies:
+            self.send_json(reply)
+        new = self.exchange.keys
+        if new is not None and new is not self.keys:
+            self._previous, self.keys = self.keys, new
+            for receiver in self.receivers.values():
+                receiver.new_key()
+            self.emit("keys", {"sas": new.sas, "sas_display": new.sas_display, "generation": new.generation})
+
+    def seal_and_send(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
+        keys = self.keys
+        if keys is None:
+            return False
+        try:
+            frame = keys.sealer.seal(stream, payload, keyframe=keyframe, timestamp_us=timestamp_us)
+        except FrameError as exc:
+            log.warning("frame not sealed: %s", exc)
+            return False
+        return self.send_frame(frame)
+
+    def on_frame(self, frame: bytes) -> None:
+        arrival_us = time.time_ns() // 1000
+        opened = None
+        for keys in (self.keys, self._previous):
+            if keys is None:
+                continue
+            try:
+                opened = keys.opener.open(frame)
+                break
+            except FrameError:
+                continue
+        if opened is None:
+            self.frames_refused += 1
+            return
+        header, payload = opened
+        receiver = self.receivers.get(header.stream)
+        if receiver is not None:
+            receiver.receive(header, payload, arrival_us)
+
+
+class _Base:
+    side = ""
+
+    def __init__(self, server_url: str, *, language: str | None = None):
+        self.server_url = server_url.rstrip("/")
+        self.rest = RestClient(self.server_url, language=language)
+        self.listeners: list[Listener] = []
+        self.socket: ControlSocket | None = None
+        self.inbox: list[dict[str, Any]] = []
+        self._waiters: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future]] = []
+
+    def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(name, data or {})
+            except Exception:
+                log.exception("listener failed on %s", name)
+
+    def _note(self, message: dict[str, Any]) -> None:
+        self.inbox.append(message)
+        if len(self.inbox) > 2000:
+            del self.inbox[:1000]
+        for entry in list(self._waiters):
+            predicate, future = entry
+            if not future.done() and predicate(message):
+                future.set_result(message)
+                self._waiters.remove(entry)
+
+    async def wait_for(self, kind: str, timeout: float = 10.0, *, since: int = 0, **match: Any) -> dict[str, Any]:
+        """The first control message of ``kind`` (matching ``match``) from ``inbox[since:]`` or later."""
+
+        def predicate(m: dict[str, Any]) -> bool:
+            return m.get("type") == kind and all(m.get(k) == v for k, v in match.items())
+
+        for message in self.inbox[since:]:
+            if predicate(message):
+                return message
+        future = asyncio.get_running_loop().create_future()
+        entry = (predicate, future)
+        self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+
+# ---------------------------------------------------------------------------------------------------
+class CustomerSession(_Base):
+    side = "customer"
+
+    def __init__(self, server_url: str, *, video: VideoSource, audio=None, level: str = "medium",
+                 language: str = "ko", name: str | None = None, text_renderer: TextRenderer | None = None,
+                 adapter: Adapter | None = None, reconnect_grace: float = 30.0, audio_output: bool = False):
+        super().__init__(server_url, language=language)
+        self.language = language
+        self.name = name
+        self.source = video
+        self.audio_source = audio
+        self.audio_output = audio_output
+        self.reconnect_grace = reconnect_grace
+        self.session_id: str | None = None
+        self.token: str | None = None
+        self.ws_url: str | None = None
+        self.state: str | None = None
+        self.agent_name: str | None = None
+        self.media: SessionMedia | None = None
+        self.scene = AnnotationScene()
+        self.compositor = OverlayCompositor(self.scene, text_renderer=text_renderer)
+        self.chat: list[dict[str, Any]] = []
+        self.guide: str | None = None
+        self.speakerphone = False
+        self.recording = False
+        self.agent_video = False
+        self.agent_frame: av.VideoFrame | None = None
+        self.last_preview: av.VideoFrame | None = None
+        self.survey: dict[str, Any] | None = None
+        self.survey_answer: str | None = None
+        self.sas: str | None = None
+        self.reconnects = 0
+        self.finished = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task | None = None
+        self.video_sender = VideoSender(
+            video, STREAM_CUSTOMER_VIDEO, self._send_media, level=level, adapter=adapter,
+            pending_bytes=lambda: self.socket.pending_bytes if self.socket is not None else 0,
+            on_preview=self._on_preview, on_quality=self._on_quality,
+        )
+        self.video_sender.ready = self._media_ready
+        self.audio_sender = AudioSender(audio, STREAM_CUSTOMER_AUDIO, self._send_media) if audio is not None else None
+        if self.audio_sender is not None:
+            self.audio_sender.ready = self._media_ready
+
+    # -- life cycle ----------------------------------------------------------------------------------
+    async def join(self, code: str, **customer: Any) -> dict[str, Any]:
+        fields = {k: v for k, v in customer.items() if v}
+        if self.name and "name" not in fields:
+            fields["name"] = self.name
+        answer = await self.rest.join(code, **fields)
+        self.session_id = answer["session_id"]
+        self.token = answer["token"]
+        self.ws_url = websocket_url(self.server_url, answer["ws_url"])
+        self.state = "online"
+        self.emit("joined", {"session_id": self.session_id})
+        return answer
+
+    async def start(self, code: str | None = None, **customer: Any) -> None:
+        """Join (when given the code), open the socket and start the media; returns once connected to the server."""
+        if code is not None:
+            await self.join(code, **customer)
+        if self.token is None:
+            raise RuntimeError("join first")
+        opened = asyncio.get_running_loop().create_future()
+        self._task = asyncio.ensure_future(self._connection_loop(opened))
+        await opened
+        self.video_sender.start()
+        if self.audio_sender is not None:
+            self.audio_sender.start()
+
+    async def close(self) -> None:
+        self._closing = True
+        await self.video_sender.stop()
+        if self.audio_sender is not None:
+            await self.audio_sender.stop()
+        if self.socket is not None:
+            self.socket.close()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 5)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+        self.source.stop()
+        if self.audio_source is not None:
+            self.audio_source.stop()
+        self.finished.set()
+
+    def drop_connection(self) -> None:
+        """Lose the connection as a network drop would (tests and the load generator use it)."""
+        if self.socket is not None:
+            self.socket.abort()
+
+    async def _connection_loop(self, opened: asyncio.Future) -> None:
+        delay = 0.25
+        gone_since: float | None = None
+        try:
+            while not self._closing:
+                try:
+                    socket = await ControlSocket.open(self.ws_url, self.token)
+                except (OSError, tornado.httpclient.HTTPClientError, tornado.iostream.StreamClosedError) as exc:
+                    code = getattr(exc, "code", None)
+                    if code in (401, 403, 404) or (gone_since is not None
+                                                   and time.monotonic() - gone_since > self.reconnect_grace):
+                        log.warning("cannot reconnect: %s", exc)
+                        if not opened.done():
+                            opened.set_exception(ConnectionError(str(exc)))
+                        break
+                    if not opened.done():
+                        opened.set_exception(ConnectionError(str(exc)))
+                        return
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if gone_since is not None:
+                    self.reconnects += 1
+                    self.emit("connection", {"status": "back"})
+                gone_since = None
+                delay = 0.25
+                self.socket = socket
+                self.video_sender.request_keyframe()
+                if not opened.done():
+                    opened.set_result(None)
+                await self._read(socket)
+                self.socket = None
+                if self._closing or socket.close_code in FINAL_CLOSE_CODES or self._done():
+                    break
+                gone_since = time.monotonic()
+                log.info("connection lost (%s); reconnecting", socket.close_code)
+                self.emit("connection", {"status": "reconnecting"})
+                await asyncio.sleep(delay)
+        finally:
+            await self.video_sender.stop()
+            if self.audio_sender is not None:
+                await self.audio_sender.stop()
+            self.finished.set()
+            self.emit("closed", {"state": self.state})
+
+    def _done(self) -> bool:
+        return self.state == "expired" and (self.survey is None or self.survey_answer is not None)
+
+    async def _read(self, socket: ControlSocket) -> None:
+        async for message in socket.messages():
+            if isinstance(message, bytes):
+                if self.media is not None:
+                    self.media.on_frame(message)
+                continue
+            self._note(message)
+            try:
+                self.on_message(message)
+            except Exception:
+                log.exception("control message %s not handled", message.get("type"))
+
+    # -- sending ---------------------------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> bool:
+        return self.socket is not None and self.socket.send_json(message)
+
+    def _send_media(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
+        return self.media is not None and self.media.seal_and_send(stream, payload, keyframe, timestamp_us)
+
+    def _send_frame(self, frame: bytes) -> bool:
+        return self.socket is not None and self.socket.send_binary(frame)
+
+    def _media_ready(self) -> bool:
+        return self.state == "connected" and self.socket is not None and self.media is not None and self.media.ready
+
+    def _ensure_media(self) -> SessionMedia:
+        if self.media is None:
+            self.media = SessionMedia("customer", self.session_id, send_json=self.send, send_frame=self._send_frame,
+                                      emit=self._on_media_event)
+            self.media.receivers[STREAM_AGENT_VIDEO] = VideoReceiver(
+                STREAM_AGENT_VIDEO, on_frame=self._on_agent_frame,
+                request_keyframe=lambda reason: self.send({"type": "keyframe_request", "stream": "agent_video"}),
+                send_report=self.send)
+            self.media.receivers[STREAM_AGENT_AUDIO] = AudioReceiver(STREAM_AGENT_AUDIO)
+        return self.media
+
+    def _on_media_event(self, name: str, data: dict[str, Any]) -> None:
+        if name == "keys":
+            self.sas = data["sas_display"]
+            self.video_sender.request_keyframe()
+        self.emit(name, data)
+
+    # -- what we tell the agent ------------------------------------------------------------------------
+    def capabilities(self) -> dict[str, Any]:
+        caps = self.source.capabilities()
+        return {"type": "capabilities", "flash": caps["flash"], "focus": caps["focus"], "cameras": caps["cameras"],
+                "audio": self.audio_source is not None, "speakerphone": self.audio_output,
+                "qualities": list(LEVELS), "device": caps.get("device", "")[:200]}
+
+    def camera_state(self) -> dict[str, Any]:
+        q = self.video_sender.quality
+        return {"type": "camera_state", "flash": self.source.flash, "facing": self.source.facing,
+                "quality": self.video_sender.level, "video": self.video_sender.enabled,
+                "speakerphone": self.speakerphone, "width": q.width, "height": q.height}
+
+    def _send_camera_state(self) -> None:
+        if self.state == "connected":
+            self.send(self.camera_state())
+        self.emit("camera_state", self.camera_state())
+
+    def _on_quality(self, quality: Quality) -> None:
+        self._send_camera_state()
+
+    # -- what arrives ----------------------------------------------------------------------------------
+    def on_message(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(message)
+        else:
+            self.emit(kind or "unknown", message)
+
+    def _enter_state(self, state: str, reason: str | None = None) -> None:
+        previous, self.state = self.state, state
+        if state == "connected":
+            self._ensure_media()
+            self.send(self.capabilities())
+            self.send(self.camera_state())
+        if state != previous:
+            self.emit("state", {"state": state, "reason": reason})
+
+    def _on_hello(self, message: dict[str, Any]) -> None:
+        session = message.get("session") or {}
+        self.session_id = message.get("session_id") or self.session_id
+        self.agent_name = session.get("agent_name")
+        self._enter_state(session.get("state", self.state or "online"))
+
+    def _on_state(self, message: dict[str, Any]) -> None:
+        self._enter_state(message["state"], message.get("reason"))
+
+    def _on_peer(self, message: dict[str, Any]) -> None:
+        if message.get("peer") == "agent" and message.get("status") == "back" and self.state == "connected":
+            self.send(self.capabilities())
+            self.send(self.camera_state())
+            self.video_sender.request_keyframe()
+        self.emit("peer", message)
+
+    def _on_key_exchange(self, message: dict[str, Any]) -> None:
+        self._ensure_media().on_key_exchange(message)
+
+    def _on_camera(self, message: dict[str, Any]) -> None:
+        command = message["command"]
+        if command == "flash":
+            self.source.set_flash(message["on"])
+        elif command == "focus":
+            self.source.set_focus(message["x"], message["y"])
+        elif command == "switch":
+            if self.source.switch(message["facing"]):
+                self.video_sender.request_keyframe()
+        elif command == "quality":
+            self.video_sender.set_level(message["level"])
+        elif command == "video":
+            self.video_sender.set_enabled(message["on"])
+        self.emit("camera", message)
+        self._send_camera_state()
+
+    def _on_speakerphone(self, message: dict[str, Any]) -> None:
+        self.speakerphone = bool(message["on"])
+        self.emit("speakerphone", {"on": self.speakerphone})
+        self._send_camera_state()
+
+    def _on_agent_video(self, message: dict[str, Any]) -> None:
+        self.agent_video = bool(message["on"])
+        if not self.agent_video:
+            self.agent_frame = None
+        if self.audio_sender is not None:
+            self.audio_sender.enabled = self.agent_video  # the voice call is on while the agent's video is
+        self.emit("agent_video", {"on": self.agent_video})
+
+    def _on_recording(self, message: dict[str, Any]) -> None:
+        self.recording = bool(message["on"])
+        self.emit("recording", {"on": self.recording})
+
+    def _on_chat(self, message: dict[str, Any]) -> None:
+        self.chat.append({"from": message.get("from", "agent"), "text": message["text"], "time": message.get("time")})
+        self.emit("chat", message)
+
+    def _on_guide(self, message: dict[str, Any]) -> None:
+        self.guide = message["direction"]
+        self.emit("guide", message)
+
+    def _on_annotation(self, message: dict[str, Any]) -> None:
+        if self.scene.apply(message):
+            self.emit("annotation", {"items": len(self.scene)})
+
+    def _on_keyframe_request(self, message: dict[str, Any]) -> None:
+        if message.get("stream", "customer_video") != "customer_video":
+            return
+        self.video_sender.request_keyframe()
+        if message.get("from") == "server":
+            self.video_sender.trouble(message.get("reason", "relay_dropped"))
+
+    def _on_media_report(self, message: dict[str, Any]) -> None:
+        if message.get("stream") == "customer_video":
+            self.video_sender.report(message.get("received", 0), message.get("lost", 0), message.get("late_ms", 0.0))
+
+    def _on_error(self, message: dict[str, Any]) -> None:
+        if message.get("error") == "frame_dropped" and message.get("field") in ("rate", "too_large"):
+            self.video_sender.trouble(f"relay {message['field']}")
+        self.emit("error", message)
+
+    def _on_survey(self, message: dict[str, Any]) -> None:
+        self.survey = message
+        self.emit("survey", message)
+
+    def _on_survey_saved(self, message: dict[str, Any]) -> None:
+        self.emit("survey_saved", message)
+        if self.socket is not None:
+            self.socket.close()
+
+    # -- media in and out ------------------------------------------------------------------------------
+    def _on_preview(self, frame: av.VideoFrame) -> None:
+        self.last_preview = frame
+        self.emit("preview", {"frame": frame})
+
+    def _on_agent_frame(self, frame: av.VideoFrame, header, arrival_us: int) -> None:
+        if self.agent_video:
+            self.agent_frame = frame
+            self.emit("agent_frame", {"frame": frame})
+
+    def preview_rgb(self, frame: av.VideoFrame | None = None):
+        """The camera preview as RGB24 with the agent's drawings composited, or None before the first frame."""
+        frame = frame or self.last_preview
+        if frame is None:
+            return None
+        rgb = frame.to_ndarray(format="rgb24")
+        return self.compositor.composite_rgb(rgb)
+
+    # -- what the user does ----------------------------------------------------------------------------
+    def set_video(self, on: bool) -> None:
+        self.video_sender.set_enabled(on)
+        self._send_camera_state()
+
+    def set_flash(self, on: bool) -> None:
+        self.source.set_flash(on)
+        self._send_camera_state()
+
+    def set_speakerphone(self, on: bool) -> None:
+        self.speakerphone = on
+        self._send_camera_state()
+
+    def switch_camera(self, facing: str | None = None) -> None:
+        facing = facing or ("front" if self.source.facing == "back" else "back")
+        if self.source.switch(facing):
+            self.video_sender.request_keyframe()
+        self._send_camera_state()
+
+    def send_chat(self, text: str) -> None:
+        if self.send({"type": "chat", "text": text}):
+            self.chat.append({"from": "customer", "text": text, "time": None})
+
+    def end(self, reason: str | None = None) -> None:
+        self.send({"type": "end", **({"reason": reason} if reason else {})})
+
+    def answer_survey(self, answer: str, feedback: str | None = None) -> None:
+        self.survey_answer = answer
+        self.send({"type": "survey", "answer": answer, **({"feedback": feedback} if feedback else {})})
+
+    def stats(self) -> dict[str, Any]:
+        stats = {"state": self.state, "video": self.video_sender.stats(), "reconnects": self.reconnects}
+        if self.media is not None:
+            stats["agent_video"] = self.media.receivers[STREAM_AGENT_VIDEO].stats()
+        return stats
+
+
+# ---------------------------------------------------------------------------------------------------
+class ReceivedFrame:
+    """One decoded customer frame as the scripted agent saw it."""
+
+    __slots__ = ("number", "capture_us", "arrival_us", "decoded_us", "width", "height", "keyframe", "sequence")
+
+    def __init__(self, number, capture_us, arrival_us, decoded_us, width, height, keyframe, sequence):
+        self.number = number
+        self.capture_us = capture_us
+        self.arrival_us = arrival_us
+        self.decoded_us = decoded_us
+        self.width = width
+        self.height = height
+        self.keyframe = keyframe
+        self.sequence = sequence
+
+    @property
+    def latency_ms(self) -> float | None:
+        return None if self.capture_us is None else age_us(self.capture_us, self.decoded_us) / 1000
+
+
+class AgentPeer(_Base):
+    """A scripted agent for one session at a time (tests, benchmarks, load generation)."""
+
+    side = "agent"
+
+    def __init__(self, server_url: str, *, login: str | None = None, password: str | None = None,
+                 token: str | None = None, read_stamps: bool = True, composite: bool = True,
+                 report_interval: float = 1.0):
+        super().__init__(server_url)
+        self.login_name = login
+        self.password = password
+        self.rest.token = token
+        self.read_stamps = read_stamps
+        self.report_interval = report_interval
+        self.session_id: str | None = None
+        self.session: dict[str, Any] | None = None
+        self.media: SessionMedia | None = None
+        self.frames: list[ReceivedFrame] = []
+        self.last_frame: av.VideoFrame | None = None
+        self.scene = AnnotationScene()  # what the agent drew, laid over what it shows
+        self.compositor = OverlayCompositor(self.scene) if composite else None
+        self.video_sender: VideoSender | None = None
+        self.stalled = False
+        self._task: asyncio.Task | None = None
+        self._stall = asyncio.Event()
+        self._stall.set()
+        self.frame_listeners: list[Callable[[av.VideoFrame, ReceivedFrame], None]] = []
+
+    async def start(self) -> None:
+        if self.rest.token is None:
+            await self.rest.login(self.login_name, self.password, force=True)
+        self.socket = await ControlSocket.open(websocket_url(self.server_url, "/ws"), self.rest.token)
+        self._task = asyncio.ensure_future(self._read(self.socket))
+        await self.wait_for("hello")
+
+    async def close(self) -> None:
+        if self.video_sender is not None:
+            await self.video_sender.stop()
+        if self.socket is not None:
+            self.socket.close()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _read(self, socket: ControlSocket) -> None:
+        async for message in socket.messages():
+            if not self._stall.is_set():
+                await self._stall.wait()
+            if isinstance(message, bytes):
+                if self.media is not None and message[:12] == bytes.fromhex(self.media.session_id):
+                    self.media.on_frame(message[12:])
+                continue
+            self._note(message)
+            try:
+                self.on_message(message)
+            except Exception:
+                log.exception("agent: control message %s not handled", message.get("type"))
+
+    def stall(self, on: bool) -> None:
+        """Stop (or resume) reading the socket: a receiver on a link that has stopped draining."""
+        self.stalled = on
+        if on:
+            self._stall.clear()
+        else:
+            self._stall.set()
+
+    # -- sessions --------------------------------------------------------------------------------------
+    async def create_session(self) -> dict[str, Any]:
+        self.session = await self.rest.create_session()
+        self.session_id = self.session["id"]
+        self.frames.clear()
+        self.media = SessionMedia("agent", self.session_id, send_json=self.send, send_frame=self._send_frame,
+                                  emit=self.emit)
+        self.media.receivers[STREAM_CUSTOMER_VIDEO] = VideoReceiver(
+            STREAM_CUSTOMER_VIDEO, on_frame=self._on_customer_frame,
+            request_keyframe=lambda reason: self.send({"type": "keyframe_request", "stream": "customer_video"}),
+            send_report=self.send, report_interval=self.report_interval)
+        self.media.receivers[STREAM_CUSTOMER_AUDIO] = AudioReceiver(STREAM_CUSTOMER_AUDIO)
+        return self.session
+
+    async def accept(self, timeout: float = 10.0) -> None:
+        """Wait for the customer to join, connect the session and run the key exchange."""
+        await self.wait_for("state", timeout, session_id=self.session_id, state="online")
+        await self.rest.connect_session(self.session_id)
+        await self.wait_for("state", timeout, session_id=self.session_id, state="connected")
+        self.media.start_key_exchange()
+        await self.wait_for_keys(timeout)
+
+    async def wait_for_keys(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.media.ready:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no media keys")
+            await asyncio.sleep(0.01)
+
+    def send(self, message: dict[str, Any]) -> bool:
+        if self.session_id and "session_id" not in message and message.get("type") != "ping":
+            message = {**message, "session_id": self.session_id}
+        return self.socket is not None and self.socket.send_json(message)
+
+    def _send_frame(self, frame: bytes) -> bool:
+        return self.socket is not None and self.socket.send_binary(bytes.fromhex(self.session_id) + frame)
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "key_exchange" and self.media is not None and message.get("session_id") == self.session_id:
+            self.media.on_key_exchange(message)
+        elif kind == "peer" and message.get("status") == "back" and message.get("session_id") == self.session_id:
+            self.send({"type": "keyframe_request", "stream": "customer_video"})
+        elif kind == "keyframe_request" and self.video_sender is not None:
+            self.video_sender.request_keyframe()
+        elif kind == "media_report" and self.video_sender is not None and message.get("stream") == "agent_video":
+            self.video_sender.report(message.get("received", 0), message.get("lost", 0), message.get("late_ms", 0))
+        self.emit(kind or "unknown", message)
+
+    def _on_customer_frame(self, frame: av.VideoFrame, header, arrival_us: int) -> None:
+        if self.compositor is not None and len(self.scene):
+            self.compositor.composite_i420(convert.planes_of(frame))
+        stamp = read_stamp(convert.planes_of(frame).y) if self.read_stamps else None
+        decoded_us = time.time_ns() // 1000
+        record = ReceivedFrame(stamp[0] if stamp else None, stamp[1] if stamp else None, arrival_us, decoded_us,
+                               frame.width, frame.height, header.keyframe, header.sequence)
+        self.frames.append(record)
+        self.last_frame = frame
+        for listener in self.frame_listeners:
+            listener(frame, record)
+
+    @property
+    def video_receiver(self) -> VideoReceiver:
+        return self.media.receivers[STREAM_CUSTOMER_VIDEO]
+
+    async def wait_frames(self, count: int, timeout: float = 10.0,
+                          predicate: Callable[[ReceivedFrame], bool] | None = None) -> list[ReceivedFrame]:
+        """Wait until ``count`` more frames (matching ``predicate``) have been decoded; returns them."""
+        start = len(self.frames)
+        deadline = time.monotonic() + timeout
+        while True:
+            got = [f for f in self.frames[start:] if predicate is None or predicate(f)]
+            if len(got) >= count:
+                return got
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(got)} of {count} frames in {timeout} s")
+            await asyncio.sleep(0.01)
+
+    # -- commands --------------------------------------------------------------------------------------
+    def camera(self, command: str, **fields: Any) -> bool:
+        return self.send({"type": "camera", "command": command, **fields})
+
+    def annotate(self, op: str, item: dict[str, Any] | None = None, item_id: str | None = None) -> bool:
+        message: dict[str, Any] = {"type": "annotation", "op": op}
+        if item is not None:
+            message["item"] = item
+        if item_id is not None:
+            message["id"] = item_id
+        self.scene.apply(message)
+        return self.send(message)
+
+    def chat(self, text: str) -> bool:
+        return self.send({"type": "chat", "text": text})
+
+    def guide(self, direction: str) -> bool:
+        return self.send({"type": "guide", "direction": direction})
+
+    def speakerphone(self, on: bool) -> bool:
+        return self.send({"type": "speakerphone", "on": on})
+
+    def recording(self, on: bool) -> bool:
+        return self.send({"type": "recording", "on": on})
+
+    def agent_video(self, on: bool, source: VideoSource | None = None, level: str = "low") -> bool:
+        """Turn the agent's camera on (sending ``source``) or off, and tell the customer."""
+        if on and source is not None and self.video_sender is None:
+            self.video_sender = VideoSender(source, STREAM_AGENT_VIDEO, self._send_media, level=level,
+                                            pending_bytes=lambda: self.socket.pending_bytes if self.socket else 0)
+            self.video_sender.ready = lambda: self.media is not None and self.media.ready
+            self.video_sender.start()
+        if self.video_sender is not None:
+            self.video_sender.set_enabled(on)
+        return self.send({"type": "agent_video", "on": on})
+
+    def _send_media(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
+        return self.media is not None and self.media.seal_and_send(stream, payload, keyframe, timestamp_us)
+
+    def end(self) -> bool:
+        return self.send({"type": "end"})
+
+
+def stream_id(name: str) -> int:
+    return STREAM_IDS[name]
+
+
+__all__ = ["AgentPeer", "ApiError", "CustomerSession", "ReceivedFrame", "SessionMedia", "framing", "stream_id"]

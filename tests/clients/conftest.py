@@ -1,0 +1,53 @@
+"""Fixtures for the client tests: a headless customer and a scripted agent over the real server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from anysupport_client.media.adaptation import Adapter
+from anysupport_client.media.sources import TestPatternTrack
+from anysupport_client.session import AgentPeer, CustomerSession
+
+
+async def wait_until(condition, timeout: float = 10.0, interval: float = 0.01):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"condition not met in {timeout} s")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def pair_factory(agent_factory):
+    """make(server, **customer options) → (agent, customer, source), connected and keyed."""
+    made: list[tuple[AgentPeer, CustomerSession]] = []
+
+    async def make(server=None, *, source=None, level="medium", adapter=None, audio=None, accept=True, **kw):
+        client, _agent, _ = await agent_factory()
+        base = server.url if server is not None else client.base_url
+        agent = AgentPeer(base, token=client.token)
+        await agent.start()
+        session = await agent.create_session()
+        source = source or TestPatternTrack()
+        customer = CustomerSession(base, video=source, audio=audio, level=level, language="en",
+                                   adapter=adapter or Adapter(level), **kw)
+        made.append((agent, customer))
+        await customer.start(session["code"], name="Tester")
+        if accept:
+            await agent.accept()
+            await wait_until(lambda: customer.media is not None and customer.media.ready)
+        return agent, customer, source
+
+    yield make
+    return_values = made
+    for agent, customer in return_values:
+        customer._closing = True
+        customer.drop_connection()
+        agent.socket and agent.socket.close()
+
+
+@pytest.fixture
+async def pair(pair_factory):
+    return await pair_factory()
