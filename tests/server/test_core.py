@@ -133,3 +133,13 @@ def test_access_log_masks_tokens():
 
     assert redact("/ws?token=abc.def&x=1") == "/ws?token=***&x=1"
     assert redact("/ws?x=1&TOKEN=abc") == "/ws?x=1&TOKEN=***"
+
+
+def test_api_doc_is_generated_from_the_code():
+    import os
+
+    from anysupport.web.apidoc import render
+
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "api.md")
+    with open(path, encoding="utf-8") as fh:
+        assert fh.read() == render(), "docs/api.md is stale: run python -m anysupport.web.apidoc > docs/api.md"
