@@ -314,9 +314,11 @@
     const name = $("type-add-name").value.trim();
     if (!name) return;
     const parent = $("type-add-parent").value || null;
+    $("type-add").disabled = true;
     const answer = await call("POST", "/api/v1/admin/trouble-types", {name: name, parent_id: parent});
+    $("type-add").disabled = false;
     if (answer.status !== 201) { failed(answer); return; }
-    $("type-add-name").value = "";
+    if ($("type-add-name").value.trim() === name) $("type-add-name").value = "";
     status({key: "type_added", fields: {name: answer.data.name}});
     await loadTypes();
   }
@@ -455,10 +457,14 @@
     const shortcut = $("phrase-add-shortcut").value.trim();
     if (!body.text) return;
     if (shortcut) body.shortcut = shortcut;
+    $("phrase-add").disabled = true;
     const answer = await call("POST", "/api/v1/admin/phrases", body);
+    $("phrase-add").disabled = false;
     if (answer.status !== 201) { failed(answer); return; }
-    $("phrase-add-text").value = "";
-    $("phrase-add-shortcut").value = "";
+    if ($("phrase-add-text").value.trim() === body.text) {
+      $("phrase-add-text").value = "";
+      $("phrase-add-shortcut").value = "";
+    }
     status({key: "phrase_added"});
     await loadPhrases();
   }

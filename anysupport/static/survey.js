@@ -46,7 +46,7 @@
   function showNotice(key, text) {
     noticeKey = key;
     form.hidden = true;
-    AS.say(notice, key ? AS.t(key) : text, "info");
+    AS.say(notice, key ? AS.t(key) : text, key === "survey_thanks" ? "ok" : "info");
   }
 
   async function load() {
