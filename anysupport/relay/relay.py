@@ -301,14 +301,12 @@ class Relay:
             lines.append(f"# TYPE {name} {kind}")
 
         t = self.total
-        family("anysupport_relay_frames_in_total", "Media frames received from senders")
-        lines.append(f"anysupport_relay_frames_in_total {t.frames_in}")
-        family("anysupport_relay_bytes_in_total", "Media bytes received from senders")
-        lines.append(f"anysupport_relay_bytes_in_total {t.bytes_in}")
-        family("anysupport_relay_frames_out_total", "Media frames written to receivers")
-        lines.append(f"anysupport_relay_frames_out_total {t.frames_out}")
-        family("anysupport_relay_bytes_out_total", "Media bytes written to receivers")
-        lines.append(f"anysupport_relay_bytes_out_total {t.bytes_out}")
+        for field, help_ in (("frames_in", "Media frames received from senders"),
+                             ("bytes_in", "Media bytes received from senders"),
+                             ("frames_out", "Media frames written to receivers"),
+                             ("bytes_out", "Media bytes written to receivers")):
+            family(f"anysupport_relay_{field}_total", help_)
+            lines.append(f"anysupport_relay_{field}_total {getattr(t, field)}")
         family("anysupport_relay_dropped_total", "Media frames dropped, by reason")
         for reason in DROP_REASONS:
             lines.append(f'anysupport_relay_dropped_total{{reason="{reason}"}} {t.dropped[reason]}')
@@ -318,18 +316,12 @@ class Relay:
         states = Counter(s.state for s in self.sessions.live.values())
         for state in ("offline", "online", "connected"):
             lines.append(f'anysupport_sessions_live{{state="{state}"}} {states[state]}')
-        family("anysupport_session_frames_in_total", "Media frames received, per live session")
-        for sid, c in self.per_session.items():
-            lines.append(f'anysupport_session_frames_in_total{{session="{sid}"}} {c.frames_in}')
-        family("anysupport_session_bytes_in_total", "Media bytes received, per live session")
-        for sid, c in self.per_session.items():
-            lines.append(f'anysupport_session_bytes_in_total{{session="{sid}"}} {c.bytes_in}')
-        family("anysupport_session_frames_out_total", "Media frames written, per live session")
-        for sid, c in self.per_session.items():
-            lines.append(f'anysupport_session_frames_out_total{{session="{sid}"}} {c.frames_out}')
-        family("anysupport_session_bytes_out_total", "Media bytes written, per live session")
-        for sid, c in self.per_session.items():
-            lines.append(f'anysupport_session_bytes_out_total{{session="{sid}"}} {c.bytes_out}')
+        for field, help_ in (("frames_in", "Media frames received"), ("bytes_in", "Media bytes received"),
+                             ("frames_out", "Media frames written"), ("bytes_out", "Media bytes written")):
+            name = f"anysupport_session_{field}_total"
+            family(name, f"{help_}, per live session")
+            for sid, c in self.per_session.items():
+                lines.append(f'{name}{{session="{sid}"}} {getattr(c, field)}')
         family("anysupport_session_dropped_total", "Media frames dropped, per live session and reason")
         for sid, c in self.per_session.items():
             for reason, n in sorted(c.dropped.items()):
