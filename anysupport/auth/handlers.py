@@ -11,6 +11,7 @@ LOGIN_BODY = {
         "login": {"type": "string", "minLength": 1, "maxLength": 64},
         "password": {"type": "string", "minLength": 1, "maxLength": 1024},
         "force": {"type": "boolean"},
+        "client": {"enum": ["console", "web"]},
     },
     "required": ["login", "password"],
     "additionalProperties": False,
@@ -34,12 +35,14 @@ LOGIN_ANSWER = {"token": "…", "agent": {"login": "test3", "name": "Kim", "numb
 
 
 class LoginHandler(BaseHandler):
-    @endpoint(auth="public", summary="Log an agent in; answers a bearer token", body=LOGIN_BODY, tags=("auth",),
+    @endpoint(auth="public", summary="Log an agent in; answers a bearer token (`client: web` for the admin pages: "
+              "not a console, so it neither meets nor kicks the agent's open console)", body=LOGIN_BODY, tags=("auth",),
               responses={200: LOGIN_ANSWER, 401: "invalid_credentials", 403: "account_disabled",
                          409: "already_logged_in", 429: "too_many_attempts"})
     async def post(self) -> None:
         token, agent = await self.services.auth.login(
-            self.body["login"], self.body["password"], force=self.body.get("force", False), ip=self.client_ip
+            self.body["login"], self.body["password"], force=self.body.get("force", False), ip=self.client_ip,
+            web=self.body.get("client") == "web",
         )
         self.send({"token": token, "agent": agent_view(agent)})
 

@@ -69,7 +69,8 @@ class AuthManager:
         self.login_failures = SlidingWindowLimiter(config.login_max_failures, config.login_window)
         self.ip_failures = SlidingWindowLimiter(config.login_ip_max_failures, config.login_window)
 
-    async def login(self, login: str, password: str, *, force: bool = False, ip: str = "") -> tuple[str, dict]:
+    async def login(self, login: str, password: str, *, force: bool = False, ip: str = "",
+                    web: bool = False) -> tuple[str, dict]:
         wait = max(self.login_failures.retry_after(login.lower()), self.ip_failures.retry_after(ip))
         if wait:
             raise RateLimited(retry_after=wait)
@@ -82,7 +83,7 @@ class AuthManager:
         if agent.get("disabled"):
             raise Forbidden("account_disabled")
         self.login_failures.reset(login.lower())
-        if self.consoles.has_console(agent["id"]):
+        if not web and self.consoles.has_console(agent["id"]):
             if not force:
                 raise Conflict("already_logged_in", login=agent["login"])
             await self.store.tokens.revoke_agent(agent["id"])

@@ -48,7 +48,8 @@
 
   async function login(event) {
     event.preventDefault();
-    const body = {login: $("login-id").value.trim(), password: $("login-password").value};
+    // a web login is not a console: it does not collide with the admin's own open console
+    const body = {login: $("login-id").value.trim(), password: $("login-password").value, client: "web"};
     if (!body.login || !body.password) return;
     $("login-button").disabled = true;
     const answer = await AS.api("POST", "/api/v1/auth/login", body);

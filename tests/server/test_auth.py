@@ -206,3 +206,14 @@ async def test_forced_login_tells_customers_the_agent_is_reconnecting(server, ag
     new_console = await Socket.connect(server.ws_base, r.json["token"])
     await new_console.recv_type("hello")
     await customer.recv_type("peer", peer="agent", status="back")
+
+
+async def test_web_login_does_not_meet_the_open_console(server, agent_factory, api):
+    client, agent, password = await agent_factory()
+    console = await Socket.connect(server.ws_base, client.token)
+    await console.recv_type("hello")
+    r = await api.post("/api/v1/auth/login", {"login": agent["login"], "password": password, "client": "web"})
+    assert r.status == 200
+    await console.send({"type": "ping", "id": "still"})
+    assert (await console.recv_type("pong"))["id"] == "still"
+    console.close()

@@ -1,0 +1,94 @@
+"""HTTPS/WSS straight from the server, and the JSON answer of an unexpected failure (500)."""
+
+import datetime as dt
+import ssl
+
+import tornado.httpclient
+import tornado.httpserver
+import tornado.netutil
+import tornado.websocket
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from anysupport.config import load_config
+from anysupport.services import Services
+from anysupport.store import Store
+from anysupport.web.app import make_app
+from anysupport.web.base import BaseHandler, endpoint
+from tests.support.client import Api
+from tests.support.server import ADMIN_PASSWORD
+
+
+def self_signed(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+async def test_https_and_wss_when_a_certificate_is_configured(make_server, tmp_path):
+    cert, key = self_signed(tmp_path)
+    srv = make_server({"tls_cert": cert, "tls_key": key})
+    assert srv.url.startswith("https://")
+    ctx = ssl.create_default_context(cafile=cert)
+    http = tornado.httpclient.AsyncHTTPClient()
+    r = await http.fetch(srv.url + "/healthz", ssl_options=ctx)
+    assert r.code == 200
+    login = await http.fetch(srv.url + "/api/v1/auth/login", method="POST", ssl_options=ctx,
+                             body=f'{{"login": "admin", "password": "{ADMIN_PASSWORD}"}}')
+    token = __import__("json").loads(login.body)["token"]
+    request = tornado.httpclient.HTTPRequest(srv.url.replace("https", "wss") + "/ws", ssl_options=ctx,
+                                             headers={"Authorization": f"Bearer {token}"})
+    conn = await tornado.websocket.websocket_connect(request)
+    assert "hello" in await conn.read_message()
+    conn.close()
+
+
+class Boom(BaseHandler):
+    @endpoint(auth="public", summary="fails on purpose")
+    async def get(self) -> None:
+        raise RuntimeError("boom")
+
+
+async def test_unexpected_failure_is_json_500(tmp_path):
+    config = load_config(environ={}, overrides={"data_dir": str(tmp_path), "admin_password": "x" * 12})
+    store = await Store.open(data_dir=str(tmp_path))
+    try:
+        app = make_app(Services.build(config, store), extra_routes=[(r"/boom", Boom)])
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        server = tornado.httpserver.HTTPServer(app)
+        server.add_sockets(sockets)
+        api = Api(f"http://127.0.0.1:{sockets[0].getsockname()[1]}")
+        r = await api.get("/boom", headers={"Accept-Language": "en"})
+        assert r.status == 500
+        assert r.json == {"error": "internal_error", "message": "The server failed to handle the request."}
+        assert "boom" not in r.body.decode()
+        assert (await api.get("/healthz")).status == 200
+        server.stop()
+    finally:
+        await store.close()
+
+
+async def test_tokens_never_reach_the_log(server, admin):
+    from tests.support.client import Socket
+
+    sock = await Socket.connect(server.ws_base, admin.token, query_token=True)
+    await sock.recv_type("hello")
+    sock.close()
+    await admin.get("/api/v1/me")
+    server.wait_for_log(r"GET /ws\?token=\*\*\*")
+    assert admin.token not in server.log_text()
+    assert ADMIN_PASSWORD not in server.log_text()
