@@ -10,6 +10,7 @@ session's business (it knows which token to reuse and whether a close was final)
 from __future__ import annotations
 
 import json
+import socket
 import urllib.parse
 from collections.abc import AsyncIterator
 from typing import Any
@@ -119,11 +120,17 @@ class ControlSocket:
         self.closed = False
 
     @classmethod
-    async def open(cls, url: str, token: str, *, timeout: float = 10.0) -> ControlSocket:
+    async def open(cls, url: str, token: str, *, timeout: float = 10.0, send_buffer: int | None = None) -> ControlSocket:
+        """Connect; ``send_buffer`` caps the kernel's send buffer (SO_SNDBUF), so a slow uplink shows
+        up as bytes waiting in ``pending_bytes`` instead of megabytes hidden in the kernel."""
         request = tornado.httpclient.HTTPRequest(url, headers={"Authorization": f"Bearer {token}"},
                                                  connect_timeout=timeout, request_timeout=timeout)
         conn = await tornado.websocket.websocket_connect(request, max_message_size=MAX_MESSAGE_BYTES,
                                                          ping_interval=10, ping_timeout=10)
+        if send_buffer:
+            sock = getattr(getattr(conn.protocol, "stream", None), "socket", None)
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
         return cls(conn)
 
     def send_json(self, message: dict[str, Any]) -> bool:

@@ -176,8 +176,10 @@ class CustomerSession(_Base):
 
     def __init__(self, server_url: str, *, video: VideoSource, audio=None, level: str = "medium",
                  language: str = "ko", name: str | None = None, text_renderer: TextRenderer | None = None,
-                 adapter: Adapter | None = None, reconnect_grace: float = 30.0, audio_output: bool = False):
+                 adapter: Adapter | None = None, reconnect_grace: float = 30.0, audio_output: bool = False,
+                 send_buffer: int | None = 65536):
         super().__init__(server_url, language=language)
+        self.send_buffer = send_buffer
         self.language = language
         self.name = name
         self.source = video
@@ -270,7 +272,7 @@ class CustomerSession(_Base):
         try:
             while not self._closing:
                 try:
-                    socket = await ControlSocket.open(self.ws_url, self.token)
+                    socket = await ControlSocket.open(self.ws_url, self.token, send_buffer=self.send_buffer)
                 except (OSError, tornado.httpclient.HTTPClientError, tornado.iostream.StreamClosedError) as exc:
                     code = getattr(exc, "code", None)
                     if code in (401, 403, 404) or (gone_since is not None

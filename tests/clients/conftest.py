@@ -9,6 +9,11 @@ from anysupport_client.media.adaptation import Adapter
 from anysupport_client.media.sources import TestPatternTrack
 from anysupport_client.session import AgentPeer, CustomerSession
 
+from tests.support.client import Api
+from tests.support.server import ADMIN_PASSWORD
+
+_numbers = iter(range(1, 10**6))
+
 
 async def wait_until(condition, timeout: float = 10.0, interval: float = 0.01):
     loop = asyncio.get_running_loop()
@@ -24,14 +29,24 @@ def pair_factory(agent_factory):
     """make(server, **customer options) → (agent, customer, source), connected and keyed."""
     made: list[tuple[AgentPeer, CustomerSession]] = []
 
-    async def make(server=None, *, source=None, level="medium", adapter=None, audio=None, accept=True, **kw):
-        client, _agent, _ = await agent_factory()
-        base = server.url if server is not None else client.base_url
-        agent = AgentPeer(base, token=client.token)
+    async def make(server=None, *, source=None, level="medium", adapter=None, audio=None, accept=True, customer_url=None, **kw):
+        if server is None:
+            client, _agent, _ = await agent_factory()
+            base, token = client.base_url, client.token
+        else:  # a server of its own: make an agent there
+            base = server.url
+            admin = Api(base)
+            admin_token, _ = await admin.login("admin", ADMIN_PASSWORD)
+            login = f"agent{next(_numbers)}"
+            r = await admin.with_token(admin_token).post(
+                "/api/v1/admin/agents", {"login": login, "name": login, "password": "pw-" + login, "role": "agent"})
+            assert r.status == 201, r.body
+            token, _ = await Api(base).login(login, "pw-" + login)
+        agent = AgentPeer(base, token=token)
         await agent.start()
         session = await agent.create_session()
         source = source or TestPatternTrack()
-        customer = CustomerSession(base, video=source, audio=audio, level=level, language="en",
+        customer = CustomerSession(customer_url or base, video=source, audio=audio, level=level, language="en",
                                    adapter=adapter or Adapter(level), **kw)
         made.append((agent, customer))
         await customer.start(session["code"], name="Tester")

@@ -4,8 +4,9 @@ Signals of trouble (any one is enough):
 
 - the relay dropped our frames: a ``keyframe_request`` from the server (``receiver_behind``) or an
   ``error`` ``frame_dropped`` (``rate``, …);
-- the receiver's ``media_report`` shows loss (over ``loss_ratio``) or frames arriving later than
-  ``late_ms`` behind the best it has seen;
+- the receiver's ``media_report`` shows loss (over ``loss_ratio``), or two reports in a row show
+  frames arriving more than ``late_ms`` behind the best it has seen (one late report is often just
+  a busy moment on either end);
 - our own socket is not draining (bytes waiting to be written pile up).
 
 One step down per ``down_hold`` seconds, so a burst of drops counts once. After ``up_after``
@@ -44,6 +45,7 @@ class Adapter:
         self.last_change = now
         self.last_climb = -1e9
         self.last_down = -1e9
+        self._late_before = False
         self.up_after = self.base_up_after
         self.history.append((now, 0, f"level {self.level.name}"))
 
@@ -87,7 +89,9 @@ class Adapter:
         total = received + lost
         if total and lost / total > self.loss_ratio:
             return self.trouble(f"loss {lost}/{total}")
-        if late_ms > self.late_threshold:
+        late = late_ms > self.late_threshold
+        was_late, self._late_before = self._late_before, late
+        if late and was_late:
             return self.trouble(f"late {late_ms:.0f} ms")
         return False
 
