@@ -102,6 +102,7 @@ setup(
     entry_points={
         "console_scripts": [
             "anysupport = anysupport.cli:main",
+            "anysupport-mobile = anysupport_mobile.__main__:main",
         ]
     },
     zip_safe=False,

@@ -390,6 +390,7 @@ class CustomerSession(_Base):
         previous, self.state = self.state, state
         if state == "connected":
             self._ensure_media()
+            self.emit("capabilities", self.capabilities())
             self.send(self.capabilities())
             self.send(self.camera_state())
         if state != previous:

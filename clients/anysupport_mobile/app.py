@@ -1,0 +1,97 @@
+"""Command line: the window, or ``--headless`` (the same client without a window)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from anysupport_client.api import ApiError
+from anysupport_client.media.quality import DEFAULT_LEVEL, LEVELS
+from anysupport_client.media.sources import open_audio_source, open_video_source
+from anysupport_client.session import CustomerSession
+
+from .texts import LANGUAGES, default_language
+
+log = logging.getLogger("anysupport.mobile")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="anysupport-mobile", description="AnySupport Video: the customer's client")
+    p.add_argument("--server", default="http://127.0.0.1:8888", help="the AnySupport server's URL")
+    p.add_argument("--code", help="the 4-digit code the agent gave (the window asks when missing)")
+    p.add_argument("--name", help="your name, shown to the agent")
+    p.add_argument("--source", default="test", help="test | test:WxH | file:PATH | camera[:N] | camera:BACK,FRONT")
+    p.add_argument("--audio", default="tone", help="tone | mic[:DEVICE] | none (sent while the agent's video is on)")
+    p.add_argument("--quality", default=DEFAULT_LEVEL, choices=list(LEVELS), help="starting quality level")
+    p.add_argument("--lang", choices=LANGUAGES, default=None, help="ko or en (default: from the locale)")
+    p.add_argument("--headless", action="store_true", help="no window: for tests, benchmarks and load")
+    p.add_argument("--seconds", type=float, default=0, help="headless: leave after this long (0: until the end)")
+    p.add_argument("--survey", choices=["satisfied", "neutral", "unsatisfied"], help="headless: the survey answer")
+    p.add_argument("--verbose", "-v", action="store_true")
+    return p
+
+
+def run(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    language = args.lang or default_language()
+    if args.headless:
+        if not args.code:
+            print("anysupport-mobile: --headless needs --code", file=sys.stderr)
+            return 2
+        return asyncio.run(run_headless(args, language))
+    from .window import run_window
+
+    return run_window(args, language)
+
+
+def make_session(args, language: str, **extra: Any) -> CustomerSession:
+    level = LEVELS[args.quality].quality
+    video = open_video_source(args.source, width=level.width, height=level.height, fps=level.fps)
+    audio = open_audio_source(args.audio)
+    return CustomerSession(args.server, video=video, audio=audio, level=args.quality, language=language,
+                           name=args.name, **extra)
+
+
+def _printable(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    if name in ("preview", "agent_frame"):
+        return None
+    return {"event": name, **{k: v for k, v in data.items() if isinstance(v, str | int | float | bool | list | None)}}
+
+
+async def run_headless(args, language: str) -> int:
+    session = make_session(args, language)
+
+    def show(name: str, data: dict[str, Any]) -> None:
+        line = _printable(name, data)
+        if line is not None:
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        if name == "survey" and args.survey:
+            session.answer_survey(args.survey)
+
+    session.listeners.append(show)
+    try:
+        await session.start(args.code)
+    except (ApiError, ConnectionError) as exc:
+        print(json.dumps({"event": "failed", "error": str(exc)}), flush=True)
+        return 1
+    started = time.monotonic()
+    try:
+        if args.seconds:
+            await asyncio.wait_for(session.finished.wait(), args.seconds)
+        else:
+            await session.finished.wait()
+    except TimeoutError:
+        pass
+    finally:
+        stats = session.stats()
+        stats["seconds"] = round(time.monotonic() - started, 2)
+        await session.close()
+        print(json.dumps({"event": "stats", **stats}, ensure_ascii=False, default=str), flush=True)
+    return 0

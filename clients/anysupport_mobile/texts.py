@@ -1,0 +1,71 @@
+"""Every text the mobile client shows, in Korean and English (Korean where the locale is Korean)."""
+
+from __future__ import annotations
+
+import locale
+import os
+
+TEXTS: dict[str, dict[str, str]] = {
+    "title": {"ko": "애니서포트 비디오", "en": "AnySupport Video"},
+    "join_prompt": {"ko": "상담원이 알려준 인증번호 4자리를 입력하세요", "en": "Enter the 4-digit code the agent gave you"},
+    "join": {"ko": "접속", "en": "Connect"},
+    "joining": {"ko": "접속 중…", "en": "Connecting…"},
+    "waiting": {"ko": "상담원 연결을 기다리는 중입니다", "en": "Waiting for the agent to connect"},
+    "connected": {"ko": "상담 중", "en": "Connected"},
+    "reconnecting": {"ko": "연결이 끊겼습니다. 다시 연결하는 중…", "en": "Connection lost. Reconnecting…"},
+    "agent_reconnecting": {"ko": "상담원 연결을 다시 기다리는 중…", "en": "Waiting for the agent to come back…"},
+    "ended": {"ko": "상담이 종료되었습니다", "en": "The support session has ended"},
+    "secure_code": {"ko": "보안 코드 {sas}", "en": "Security code {sas}"},
+    "recording": {"ko": "녹화 중", "en": "REC"},
+    "paused": {"ko": "영상 전송 정지됨", "en": "Video paused"},
+    "menu": {"ko": "메뉴", "en": "Menu"},
+    "flash": {"ko": "플래시", "en": "Flash"},
+    "speakerphone": {"ko": "스피커폰", "en": "Speakerphone"},
+    "camera_switch": {"ko": "카메라 전환", "en": "Switch camera"},
+    "not_available": {"ko": "{what} (이 기기에서 지원 안 됨)", "en": "{what} (not on this device)"},
+    "language": {"ko": "English", "en": "한국어"},
+    "stop": {"ko": "정지", "en": "Stop"},
+    "start": {"ko": "시작", "en": "Start"},
+    "end": {"ko": "종료", "en": "End"},
+    "end_confirm": {"ko": "상담을 종료할까요?", "en": "End the support session?"},
+    "agent_camera": {"ko": "상담원", "en": "Agent"},
+    "survey_title": {"ko": "만족도 조사", "en": "Satisfaction survey"},
+    "feedback": {"ko": "의견 (선택)", "en": "Comments (optional)"},
+    "send": {"ko": "보내기", "en": "Send"},
+    "thanks": {"ko": "응답해 주셔서 감사합니다", "en": "Thank you for your answer"},
+    "error": {"ko": "오류: {message}", "en": "Error: {message}"},
+    "up": {"ko": "위로", "en": "Up"},
+    "down": {"ko": "아래로", "en": "Down"},
+    "left": {"ko": "왼쪽으로", "en": "Left"},
+    "right": {"ko": "오른쪽으로", "en": "Right"},
+    "closer": {"ko": "가까이", "en": "Closer"},
+    "farther": {"ko": "멀리", "en": "Farther"},
+    "rotate_left": {"ko": "왼쪽으로 회전", "en": "Rotate left"},
+    "rotate_right": {"ko": "오른쪽으로 회전", "en": "Rotate right"},
+    "hold": {"ko": "그대로 멈추세요", "en": "Hold still"},
+    "ok": {"ko": "좋습니다", "en": "That's it"},
+}
+
+GUIDE_ARROWS = {
+    "up": "↑", "down": "↓", "left": "←", "right": "→", "closer": "⊕", "farther": "⊖",
+    "rotate_left": "↺", "rotate_right": "↻", "hold": "✋", "ok": "✓",
+}
+LANGUAGES = ("ko", "en")
+
+
+def default_language() -> str:
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "ko" if value.lower().startswith("ko") else "en"
+    try:
+        code = locale.getlocale()[0] or ""
+    except ValueError:
+        code = ""
+    return "ko" if code.lower().startswith("ko") else "en"
+
+
+def text(key: str, language: str, **fields: str) -> str:
+    entry = TEXTS[key]
+    value = entry.get(language) or entry["en"]
+    return value.format(**fields) if fields else value

@@ -1,0 +1,119 @@
+"""The mobile client's PyQt5 window, offscreen, against the real server and a scripted agent."""
+
+import os
+from pathlib import Path
+
+import pytest
+from anysupport_client.loop import LoopThread
+from anysupport_client.media.sources import TestPatternTrack, ToneTrack
+from anysupport_client.session import AgentPeer, CustomerSession
+from anysupport_mobile.bridge import SessionBridge
+from anysupport_mobile.qt import QColor, Qt
+from anysupport_mobile.window import MobileWindow, qt_text_renderer, setup_application
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+async def _agent(url, token):
+    agent = AgentPeer(url, token=token)
+    await agent.start()
+    await agent.create_session()
+    return agent
+
+
+def _red(color: QColor) -> bool:
+    return color.red() > 180 and color.green() < 90 and color.blue() < 90
+
+
+@pytest.mark.slow
+async def test_mobile_window_shows_what_the_agent_sends_and_takes_the_survey(server, agent_factory, qtbot):
+    client, _, _ = await agent_factory()
+    agent_thread = LoopThread("agent").start()
+    window = None
+    try:
+        agent: AgentPeer = agent_thread.run(_agent(server.url, client.token), timeout=15)
+        _app, family = setup_application()
+        bridge = SessionBridge(lambda: CustomerSession(server.url, video=TestPatternTrack(), audio=ToneTrack(),
+                                                       language="ko", text_renderer=qt_text_renderer(family)))
+        window = MobileWindow(bridge, language="ko")
+        qtbot.addWidget(window)
+        window.show()
+        assert window.join_panel.isVisible() and window.join_label.text().startswith("상담원이")
+        qtbot.keyClicks(window.code_edit, agent.session["code"])
+        qtbot.mouseClick(window.join_button, Qt.LeftButton)
+        agent_thread.run(agent.accept(), timeout=15)
+        qtbot.waitUntil(lambda: window.view.sas is not None and window.view.image is not None, timeout=10000)
+        assert not window.join_panel.isVisible() and window.state == "connected"
+        assert window.view.sas == bridge.session.sas
+
+        # the menu reflects what this device can do, and its flash reaches the agent
+        assert window.flash_action.isEnabled() and "지원 안 됨" not in window.flash_action.text()
+        assert "지원 안 됨" in window.speaker_action.text()  # no loudspeaker routing here, said honestly
+        window.flash_action.trigger()
+        agent_thread.run(agent.wait_for("camera_state", flash=True), timeout=10)
+
+        agent_thread.call(agent.chat, "카메라를 제품 뒷면으로 비춰 주세요")
+        agent_thread.call(agent.guide, "left")
+        agent_thread.call(agent.recording, True)
+        agent_thread.call(agent.annotate, "add", {"id": "a1", "shape": "arrow", "color": "#ff0000", "width": 6,
+                                                  "points": [[0.15, 0.85], [0.45, 0.55]]})
+        agent_thread.call(agent.annotate, "add", {"id": "t1", "shape": "text", "color": "#ffff00", "width": 1,
+                                                  "points": [[0.5, 0.4]], "text": "이 나사를 푸세요", "size": 28})
+        agent_thread.call(agent.agent_video, True, TestPatternTrack(320, 240, 15))
+        qtbot.waitUntil(lambda: window.view.recording and bool(window.view.chat) and window.view.guide is not None
+                        and window.view.agent_image is not None and len(bridge.session.scene) == 2, timeout=10000)
+
+        # the arrow is in the composited preview, at its normalised place
+        def arrow_shown() -> bool:
+            image = window.view.image
+            x, y = int(0.30 * image.width()), int(0.70 * image.height())
+            return _red(QColor(image.pixel(x, y)))
+
+        qtbot.waitUntil(arrow_shown, timeout=5000)
+        image = window.view.image
+        assert not _red(QColor(image.pixel(int(0.8 * image.width()), int(0.7 * image.height()))))
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        window.view.repaint()
+        path = ARTIFACTS / "mobile-window.png"
+        assert window.grab().save(str(path))
+        assert path.stat().st_size > 10_000
+
+        # stop / start from the big button reaches the agent
+        qtbot.mouseClick(window.video_button, Qt.LeftButton)
+        agent_thread.run(agent.wait_for("camera_state", video=False), timeout=10)
+        assert window.video_button.text() == "시작" and window.view.paused
+        qtbot.mouseClick(window.video_button, Qt.LeftButton)
+        agent_thread.run(agent.wait_for("camera_state", video=True), timeout=10)
+
+        # the end, then the survey
+        qtbot.mouseClick(window.end_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: window.survey_panel.isVisible() and bool(window.survey_buttons), timeout=10000)
+        assert window.state == "expired"
+        window.toggle_language()  # English on the fly, the survey included
+        assert window.end_button.text() == "End"
+        qtbot.wait(200)  # widgets added to a shown panel appear on the next turn of the event loop
+        window.grab().save(str(ARTIFACTS / "mobile-survey.png"))
+        qtbot.mouseClick(window.survey_buttons["satisfied"], Qt.LeftButton)
+        qtbot.waitUntil(lambda: bridge.session.survey_answer == "satisfied", timeout=5000)
+        record = agent_thread.run(agent.wait_for("state", state="expired"), timeout=10)
+        assert record["reason"] == "ended_by_customer"
+
+        async def satisfaction():
+            import asyncio
+
+            for _ in range(100):
+                rec = await agent.rest.record(agent.session_id)
+                if rec.get("satisfaction"):
+                    return rec["satisfaction"]
+                await asyncio.sleep(0.05)
+            return None
+
+        assert agent_thread.run(satisfaction(), timeout=10) == "satisfied"
+    finally:
+        if window is not None:
+            window.close()
+        if agent_thread.running:
+            agent_thread.run(agent.close(), timeout=10)
+            agent_thread.stop()
+    assert os.path.exists(ARTIFACTS / "mobile-window.png")
