@@ -82,7 +82,7 @@ class VideoEncoder:
             "profile": "baseline",
             "forced-idr": "1",
             "x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0:repeat-headers=1"
-                           f":vbv-maxrate={vbv}:vbv-bufsize={max(1, vbv // 2)}:threads=1:sliced-threads=0",
+                           f":vbv-maxrate={vbv}:vbv-bufsize={vbv}:threads=1:sliced-threads=0",
         }
         ctx.open()
         self.context = ctx
