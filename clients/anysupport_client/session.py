@@ -231,6 +231,12 @@ class CustomerSession(_Base):
         self.emit("joined", {"session_id": self.session_id})
         return answer
 
+    def resume(self, session_id: str, token: str, ws_url: str = "/ws") -> None:
+        """Use a session joined elsewhere (the customer page hands over its token in the app link)."""
+        self.session_id = session_id
+        self.token = token
+        self.ws_url = websocket_url(self.server_url, ws_url)
+
     async def start(self, code: str | None = None, **customer: Any) -> None:
         """Join (when given the code), open the socket and start the media; returns once connected to the server."""
         if code is not None:
@@ -647,8 +653,16 @@ class AgentPeer(_Base):
     async def accept(self, timeout: float = 10.0) -> None:
         """Wait for the customer to join, connect the session and run the key exchange."""
         await self.wait_for("state", timeout, session_id=self.session_id, state="online")
+        mark = len(self.inbox)
         await self.rest.connect_session(self.session_id)
-        await self.wait_for("state", timeout, session_id=self.session_id, state="connected")
+        connected = await self.wait_for("state", timeout, since=mark, session_id=self.session_id, state="connected")
+        if not connected.get("session", {}).get("customer_present"):
+            # joined through the customer page: the app's socket opens later; keys need it there
+            while True:
+                peer = await self.wait_for("peer", timeout, since=mark, session_id=self.session_id, peer="customer")
+                mark = self.inbox.index(peer) + 1
+                if peer.get("status") in ("joined", "back"):
+                    break
         self.media.start_key_exchange()
         await self.wait_for_keys(timeout)
 

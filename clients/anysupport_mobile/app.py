@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import time
+import urllib.parse
 from typing import Any
 
 from anysupport_client.api import ApiError
@@ -22,6 +23,7 @@ log = logging.getLogger("anysupport.mobile")
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="anysupport-mobile", description="AnySupport Video: the customer's client")
+    p.add_argument("link", nargs="?", help="an anysupport://join?server=…&code=… link from the customer page")
     p.add_argument("--server", default="http://127.0.0.1:8888", help="the AnySupport server's URL")
     p.add_argument("--code", help="the 4-digit code the agent gave (the window asks when missing)")
     p.add_argument("--name", help="your name, shown to the agent")
@@ -36,14 +38,37 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def apply_link(args) -> None:
+    """Take server, code and (when the page already joined) session and token from an app link."""
+    args.session = args.token = None
+    if not args.link:
+        return
+    link = urllib.parse.urlsplit(args.link)
+    if link.scheme != "anysupport" or (link.netloc or link.path.strip("/")) != "join":
+        raise ValueError(f"not an anysupport://join link: {args.link!r}")
+    query = dict(urllib.parse.parse_qsl(link.query))
+    server = query.get("server", "")
+    if server and not server.startswith(("http://", "https://")):
+        raise ValueError(f"the link's server is not an http(s) URL: {server!r}")
+    args.server = server or args.server
+    args.code = query.get("code") or args.code
+    if query.get("session") and query.get("token"):
+        args.session, args.token = query["session"], query["token"]
+
+
 def run(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    try:
+        apply_link(args)
+    except ValueError as exc:
+        print(f"anysupport-mobile: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     language = args.lang or default_language()
     if args.headless:
-        if not args.code:
-            print("anysupport-mobile: --headless needs --code", file=sys.stderr)
+        if not args.code and not args.token:
+            print("anysupport-mobile: --headless needs --code or a join link", file=sys.stderr)
             return 2
         return asyncio.run(run_headless(args, language))
     from .window import run_window
@@ -55,8 +80,11 @@ def make_session(args, language: str, **extra: Any) -> CustomerSession:
     level = LEVELS[args.quality].quality
     video = open_video_source(args.source, width=level.width, height=level.height, fps=level.fps)
     audio = open_audio_source(args.audio)
-    return CustomerSession(args.server, video=video, audio=audio, level=args.quality, language=language,
-                           name=args.name, **extra)
+    session = CustomerSession(args.server, video=video, audio=audio, level=args.quality, language=language,
+                              name=args.name, **extra)
+    if getattr(args, "token", None):
+        session.resume(args.session, args.token)
+    return session
 
 
 def _printable(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -77,7 +105,7 @@ async def run_headless(args, language: str) -> int:
 
     session.listeners.append(show)
     try:
-        await session.start(args.code)
+        await session.start(None if session.token else args.code)
     except (ApiError, ConnectionError) as exc:
         print(json.dumps({"event": "failed", "error": str(exc)}), flush=True)
         return 1

@@ -276,7 +276,11 @@ class MobileWindow(QWidget):
         self.ticker.timeout.connect(self.view.update)
         self.ticker.start(250)
         self.retranslate()
-        if code:
+        if bridge.session.token:  # opened from the customer page's link: the page has joined already
+            self.join_button.setEnabled(False)
+            self._set_state("joining")
+            self.bridge.join(None)
+        elif code:
             self.join(code)
 
     # -- language ---------------------------------------------------------------------------------------

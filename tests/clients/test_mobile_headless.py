@@ -100,3 +100,42 @@ def test_source_specs():
         open_video_source("screen")
     with pytest.raises(ValueError):
         open_video_source("file:")
+
+
+@pytest.mark.slow
+async def test_headless_program_takes_the_customer_page_link(server, agent_factory):
+    """The customer page joins first and hands its token over in an anysupport://join link."""
+    import urllib.parse
+
+    from anysupport_client.session import AgentPeer
+
+    from tests.support.client import Api
+
+    client, _, _ = await agent_factory()
+    agent = AgentPeer(server.url, token=client.token)
+    await agent.start()
+    session = await agent.create_session()
+    joined = (await Api(server.url).post("/api/v1/join", {"code": session["code"]})).json
+    link = "anysupport://join?" + urllib.parse.urlencode(
+        {"server": server.url, "code": session["code"], "session": joined["session_id"], "token": joined["token"]})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "anysupport_mobile", link, "--headless", "--source", "test", "--audio", "none", "--survey", "neutral",
+        "--seconds", "20", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await agent.accept(timeout=20)
+        assert len(await agent.wait_frames(5, timeout=15)) == 5
+        agent.end()
+        await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await agent.close()
+
+
+async def test_a_link_that_is_not_ours_is_refused():
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "anysupport_mobile", "https://evil.example/join?code=1234", "--headless",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _out, err = await proc.communicate()
+    assert proc.returncode == 2 and b"anysupport://join" in err
