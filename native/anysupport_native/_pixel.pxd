@@ -10,15 +10,7 @@ cdef extern from "_simd.h" nogil:
     int as_alpha_class8(const uint8_t *rgba)
     int as_alpha_any(const uint8_t *rgba, Py_ssize_t n)
     void as_transpose8x8(const uint8_t *src, Py_ssize_t sstride, uint8_t *dst, Py_ssize_t dstride)
-    void as_reverse_bytes(const uint8_t *src, uint8_t *dst, Py_ssize_t n)
-    void as_reverse_rgb(const uint8_t *src, uint8_t *dst, Py_ssize_t n)
     void as_halve_row1(const uint8_t *a, const uint8_t *b, uint8_t *dst, Py_ssize_t n)
-    void as_halve_row3(const uint8_t *a, const uint8_t *b, uint8_t *dst, Py_ssize_t n)
-    void as_lerp_rows(const uint8_t *a, const uint8_t *b, uint16_t *t, uint16_t q, Py_ssize_t n)
-    void as_lerp_columns(const uint16_t *t, uint8_t *dst, const uint32_t *tab, Py_ssize_t n, int channels)
-    void as_accumulate_row(const uint8_t *row, uint32_t *acc, uint32_t w, Py_ssize_t n)
-    void as_area_columns(const uint32_t *acc, uint8_t *dst, const int32_t *start, const int32_t *count,
-                         const int32_t *weights, Py_ssize_t taps, Py_ssize_t n, int channels)
     void as_blend_rgb_run(uint8_t *f, const uint8_t *o, Py_ssize_t n)
     void as_blend_i420_blocks(uint8_t *y0, uint8_t *y1, uint8_t *u, uint8_t *v,
                               const uint8_t *o0, const uint8_t *o1, Py_ssize_t n)

@@ -1,5 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # distutils: extra_compile_args = -O3
+# distutils: include_dirs = native/anysupport_native
+# distutils: depends = native/anysupport_native/_turn.h native/anysupport_native/_cpu.h
 """Rotation kernels: quarter turns clockwise of one 8-bit plane or of an RGB24 image.
 
 Called only through ``anysupport_native.rotate``, which validates shapes (dst is src's shape with the
@@ -8,45 +10,60 @@ axes swapped for odd turns) and that src and dst do not overlap. Bit-exact with 
 
 from cython cimport view
 from libc.stdint cimport uint8_t
-from libc.string cimport memcpy
 
-from anysupport_native._pixel cimport as_reverse_bytes, as_reverse_rgb, as_transpose8x8
+from anysupport_native._pixel cimport as_transpose8x8
+
+
+cdef extern from "_turn.h" nogil:
+    void as_transpose16x8(const uint8_t *src, Py_ssize_t sstride, uint8_t *dst, Py_ssize_t dstride)
+    void as_reverse_row1(const uint8_t *src, uint8_t *dst, Py_ssize_t n)
+    void as_reverse_row3(const uint8_t *src, uint8_t *dst, Py_ssize_t n)
+    void as_rgb_quarter(const uint8_t *src, Py_ssize_t ss, uint8_t *dst, Py_ssize_t ds, Py_ssize_t h, Py_ssize_t w,
+                        int clockwise)
+
+
+cdef void quarter_blocks(const uint8_t *src, Py_ssize_t ss, uint8_t *dst, Py_ssize_t ds, Py_ssize_t h,
+                         Py_ssize_t w, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t c0, Py_ssize_t c1,
+                         bint clockwise, int block) noexcept nogil:
+    # Source rows [r0, r1) (multiples of block) and columns [c0, c1) (multiples of 8) in block x 8
+    # transposes (block is 16 or 8).
+    # Column strips of 64 bytes keep one cache line per source row and the destination lines being
+    # filled in L1 while the transposes walk down the rows.
+    cdef Py_ssize_t s0, s1, r, c
+    for s0 in range(c0, c1, 128):
+        s1 = min(s0 + 128, c1)
+        r = r0
+        while r < r1:
+            c = s0
+            while c < s1:
+                if block == 16:
+                    if clockwise:
+                        as_transpose16x8(src + (r + 15) * ss + c, -ss, dst + c * ds + (h - 16 - r), ds)
+                    else:
+                        as_transpose16x8(src + r * ss + c, ss, dst + (w - 1 - c) * ds + r, -ds)
+                elif clockwise:
+                    as_transpose8x8(src + (r + 7) * ss + c, -ss, dst + c * ds + (h - 8 - r), ds)
+                else:
+                    as_transpose8x8(src + r * ss + c, ss, dst + (w - 1 - c) * ds + r, -ds)
+                c += 8
+            r += block
+
 
 cdef void plane_quarter(const uint8_t *src, Py_ssize_t ss, uint8_t *dst, Py_ssize_t ds,
                         Py_ssize_t h, Py_ssize_t w, bint clockwise) noexcept nogil:
     # Clockwise: dst[c, h-1-r] = src[r, c]; counter-clockwise: dst[w-1-c, r] = src[r, c].
-    cdef Py_ssize_t hb = h - h % 8, wb = w - w % 8
-    cdef Py_ssize_t s0, r, c
-    # Column strips of 64 bytes keep one cache line per source row and the destination lines being
-    # filled in L1 while the 8x8 transposes walk down the rows.
-    for s0 in range(0, wb, 64):
-        for r in range(0, hb, 8):
-            for c in range(s0, min(s0 + 64, wb), 8):
-                if clockwise:
-                    as_transpose8x8(src + (r + 7) * ss + c, -ss, dst + c * ds + (h - 8 - r), ds)
-                else:
-                    as_transpose8x8(src + r * ss + c, ss, dst + (w - 1 - c) * ds + r, -ds)
+    cdef Py_ssize_t h16 = h - h % 16, h8 = h - h % 8, w8 = w - w % 8
+    cdef Py_ssize_t r, c
+    quarter_blocks(src, ss, dst, ds, h, w, 0, h16, 0, w8, clockwise, 16)
+    # 8 rows may be left by the 16-row blocks.
+    quarter_blocks(src, ss, dst, ds, h, w, h16, h8, 0, w8, clockwise, 8)
     # The rows and columns left over by the 8x8 blocks.
     for r in range(h):
-        for c in range(wb if r < hb else 0, w):
+        for c in range(w8 if r < h8 else 0, w):
             if clockwise:
                 dst[c * ds + h - 1 - r] = src[r * ss + c]
             else:
                 dst[(w - 1 - c) * ds + r] = src[r * ss + c]
-
-
-cdef void rgb_quarter(const uint8_t *src, Py_ssize_t ss, uint8_t *dst, Py_ssize_t ds,
-                      Py_ssize_t h, Py_ssize_t w, bint clockwise) noexcept nogil:
-    cdef Py_ssize_t s0, r, c
-    cdef uint8_t *d
-    for s0 in range(0, w, 16):
-        for r in range(h):
-            for c in range(s0, min(s0 + 16, w)):
-                if clockwise:
-                    d = dst + c * ds + (h - 1 - r) * 3
-                else:
-                    d = dst + (w - 1 - c) * ds + r * 3
-                memcpy(d, src + r * ss + c * 3, 3)
 
 
 def rotate_plane(const uint8_t[:, ::view.contiguous] src, uint8_t[:, ::view.contiguous] dst,
@@ -59,7 +76,7 @@ def rotate_plane(const uint8_t[:, ::view.contiguous] src, uint8_t[:, ::view.cont
     with nogil:
         if quarter_turns == 2:
             for r in range(h):
-                as_reverse_bytes(s + r * ss, d + (h - 1 - r) * ds, w)
+                as_reverse_row1(s + r * ss, d + (h - 1 - r) * ds, w)
         else:
             plane_quarter(s, ss, d, ds, h, w, quarter_turns == 1)
 
@@ -74,6 +91,6 @@ def rotate_rgb(const uint8_t[:, :, ::view.contiguous] src, uint8_t[:, :, ::view.
     with nogil:
         if quarter_turns == 2:
             for r in range(h):
-                as_reverse_rgb(s + r * ss, d + (h - 1 - r) * ds, w)
+                as_reverse_row3(s + r * ss, d + (h - 1 - r) * ds, w)
         else:
-            rgb_quarter(s, ss, d, ds, h, w, quarter_turns == 1)
+            as_rgb_quarter(s, ss, d, ds, h, w, quarter_turns == 1)

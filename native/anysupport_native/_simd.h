@@ -5,7 +5,8 @@
  * RGBA) need byte shuffles that SSE2 lacks, so they are plain C that GCC vectorises, compiled twice
  * (AVX2 and baseline) and picked at load time by the dynamic loader (target_clones, glibc ifunc).
  * Every function computes exactly the same bytes on every path: the tests compare against a NumPy
- * reference and must not depend on the CPU.
+ * reference and must not depend on the CPU. The scaling and rotation passes built on pshufb (SSSE3)
+ * and AVX2 intrinsics, picked at run time, are in _resample.h and _turn.h (dispatch in _cpu.h).
  */
 #ifndef ANYSUPPORT_SIMD_H
 #define ANYSUPPORT_SIMD_H
@@ -104,32 +105,6 @@ static inline void as_transpose8x8(const uint8_t *src, ptrdiff_t sstride, uint8_
 #endif
 }
 
-/* dst[i] = src[n - 1 - i] for n bytes (src and dst must not overlap). */
-static inline void as_reverse_bytes(const uint8_t *src, uint8_t *dst, ptrdiff_t n) {
-    ptrdiff_t i = 0;
-#ifdef __SSE2__
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(src + n - 16 - i));
-        v = _mm_shuffle_epi32(v, _MM_SHUFFLE(0, 1, 2, 3));
-        v = _mm_shufflelo_epi16(v, _MM_SHUFFLE(2, 3, 0, 1));
-        v = _mm_shufflehi_epi16(v, _MM_SHUFFLE(2, 3, 0, 1));
-        v = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
-        _mm_storeu_si128((__m128i *)(dst + i), v);
-    }
-#endif
-    for (; i < n; i++) dst[i] = src[n - 1 - i];
-}
-
-/* dst pixel i = src pixel n - 1 - i for n packed RGB pixels (no overlap). */
-AS_MULTIVERSION
-static void as_reverse_rgb(const uint8_t *restrict src, uint8_t *restrict dst, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) {
-        dst[3 * i] = src[3 * (n - 1 - i)];
-        dst[3 * i + 1] = src[3 * (n - 1 - i) + 1];
-        dst[3 * i + 2] = src[3 * (n - 1 - i) + 2];
-    }
-}
-
 /* Exact 2x2 box average of one output row of a single-channel plane:
  * dst[i] = (a[2i] + a[2i+1] + b[2i] + b[2i+1] + 2) >> 2 for i < n. */
 static inline void as_halve_row1(const uint8_t *a, const uint8_t *b, uint8_t *dst, ptrdiff_t n) {
@@ -198,75 +173,6 @@ static void as_blend_i420_blocks(uint8_t *restrict y0, uint8_t *restrict y1, uin
         AS_I420_PIXEL(y1[2 * k + 1], o1 + 8 * k + 4);
         u[k] = (uint8_t)((u[k] * (1020 - sa) + su + 510) / 1020);
         v[k] = (uint8_t)((v[k] * (1020 - sa) + sv + 510) / 1020);
-    }
-}
-
-/* Exact 2x2 box average of one output row of packed RGB, n output pixels. */
-AS_MULTIVERSION
-static void as_halve_row3(const uint8_t *restrict a, const uint8_t *restrict b, uint8_t *restrict dst,
-                          ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++)
-        for (int c = 0; c < 3; c++)
-            dst[3 * i + c] =
-                (uint8_t)((a[6 * i + c] + a[6 * i + 3 + c] + b[6 * i + c] + b[6 * i + 3 + c] + 2) >> 2);
-}
-
-/* Vertical bilinear pass, exact: t[i] = a[i] * (256 - q) + b[i] * q (at most 255 * 256). */
-AS_MULTIVERSION
-static void as_lerp_rows(const uint8_t *restrict a, const uint8_t *restrict b, uint16_t *restrict t,
-                         uint16_t q, ptrdiff_t n) {
-    uint16_t p = (uint16_t)(256 - q);
-    for (ptrdiff_t i = 0; i < n; i++) t[i] = (uint16_t)(a[i] * p + b[i] * q);
-}
-
-/* Horizontal bilinear pass over a vertically interpolated row t, padded past its end so that the
- * right tap always exists (its weight is 0 at the edge). tab[X] = (first tap index << 8) | q, the
- * index in elements; channels 1 or 3:
- * dst[X * channels + c] = (t[i + c] * (256 - q) + t[i + channels + c] * q + 32768) >> 16. */
-static inline void as_lerp_columns(const uint16_t *restrict t, uint8_t *restrict dst,
-                                   const uint32_t *restrict tab, ptrdiff_t n, int channels) {
-    if (channels == 1) {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            uint32_t e = tab[i], q = e & 255u, pair;
-            memcpy(&pair, t + (e >> 8), 4); /* both taps in one load */
-#if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
-            uint32_t left = pair >> 16, right = pair & 0xFFFFu;
-#else
-            uint32_t left = pair & 0xFFFFu, right = pair >> 16;
-#endif
-            dst[i] = (uint8_t)((left * (256u - q) + right * q + 32768u) >> 16);
-        }
-    } else {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            uint32_t e = tab[i], w1 = e & 255u, w0 = 256u - w1;
-            const uint16_t *p = t + (e >> 8);
-            dst[3 * i] = (uint8_t)((p[0] * w0 + p[3] * w1 + 32768u) >> 16);
-            dst[3 * i + 1] = (uint8_t)((p[1] * w0 + p[4] * w1 + 32768u) >> 16);
-            dst[3 * i + 2] = (uint8_t)((p[2] * w0 + p[5] * w1 + 32768u) >> 16);
-        }
-    }
-}
-
-/* Vertical area pass: acc[i] += row[i] * w. */
-AS_MULTIVERSION
-static void as_accumulate_row(const uint8_t *restrict row, uint32_t *restrict acc, uint32_t w, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) acc[i] += row[i] * w;
-}
-
-/* Horizontal area pass: dst[X * channels + c] = (sum_k w[X, k] acc[(start[X] + k) * channels + c]
- * + 2**23) >> 24, with count[X] taps out of a row of taps weights. */
-static inline void as_area_columns(const uint32_t *restrict acc, uint8_t *restrict dst,
-                                   const int32_t *restrict start, const int32_t *restrict count,
-                                   const int32_t *restrict weights, ptrdiff_t taps, ptrdiff_t n,
-                                   int channels) {
-    for (ptrdiff_t i = 0; i < n; i++) {
-        const int32_t *w = weights + i * taps;
-        for (int c = 0; c < channels; c++) {
-            const uint32_t *p = acc + (ptrdiff_t)start[i] * channels + c;
-            uint32_t s = 1u << 23;
-            for (int32_t k = 0; k < count[i]; k++) s += p[k * channels] * (uint32_t)w[k];
-            dst[i * channels + c] = (uint8_t)(s >> 24);
-        }
     }
 }
 
