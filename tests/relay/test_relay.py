@@ -15,17 +15,22 @@ MARKER = b"PLAINTEXT-MARKER-7f3a9c"
 
 
 async def connected_pair(srv, *, api=None):
-    """Admin console + customer socket in a connected session, with E2E keys agreed over key_exchange."""
+    """A fresh agent's console + customer socket in a connected session, with E2E keys agreed over
+    key_exchange. Returns the agent's client first."""
     api = api or Api(srv.url)
-    token, _ = await api.login("admin", ADMIN_PASSWORD, force=True)
+    token, _ = await api.login("admin", ADMIN_PASSWORD, client="web")
     admin = api.with_token(token)
-    console = await Socket.connect(srv.ws_base, token)
+    login = f"relay{os.urandom(4).hex()}"
+    await admin.post("/api/v1/admin/agents", {"login": login, "name": login, "password": "relay-password"})
+    agent_token, _ = await api.login(login, "relay-password")
+    agent = api.with_token(agent_token)
+    console = await Socket.connect(srv.ws_base, agent_token)
     await console.recv_type("hello")
-    session = (await admin.post("/api/v1/sessions")).json
+    session = (await agent.post("/api/v1/sessions")).json
     joined = (await api.post("/api/v1/join", {"code": session["code"]})).json
     customer = await Socket.connect(srv.ws_base, joined["token"])
     await customer.recv_type("hello")
-    await admin.post(f"/api/v1/sessions/{session['id']}/connect")
+    await agent.post(f"/api/v1/sessions/{session['id']}/connect")
     await customer.recv_type("state", state="connected")
     sid = session["id"]
     # key agreement through the server (commitment first, as docs/protocol.md describes)
@@ -41,7 +46,7 @@ async def connected_pair(srv, *, api=None):
     agent_keys = keys.derive_session_keys(agent_key, keys.decode_public_key(customer_pub), "agent", sid)
     customer_keys = keys.derive_session_keys(customer_key, keys.decode_public_key(revealed), "customer", sid)
     assert agent_keys.sas == customer_keys.sas
-    return admin, sid, console, customer, agent_keys, customer_keys
+    return agent, sid, console, customer, agent_keys, customer_keys
 
 
 async def test_sealed_frames_cross_both_ways_and_open(server):
@@ -99,8 +104,10 @@ async def test_receiver_rejects_tampered_replayed_reflected_and_truncated(server
         opener.open(await relay(cut))
 
 
-async def metrics(admin: Api) -> dict[str, float]:
-    r = await admin.get("/api/v1/metrics")
+async def metrics(client: Api) -> dict[str, float]:
+    api = Api(client.base_url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD, client="web")  # a web login holds no console
+    r = await api.get("/api/v1/metrics", token=token)
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
     values = {}
     for line in r.body.decode().splitlines():
