@@ -67,6 +67,29 @@ class RecordStore:
         async for doc in cursor:
             yield public(doc)
 
+    async def iterate_paged(self, *, start=None, end=None, agent_id=None, page_size: int = 2000):
+        """Every record of the range in ``started_at`` order, one query of at most ``page_size`` per page.
+
+        For reading everything (the export): nx-27017 materialises a whole ``find`` result before
+        the first batch, so one long cursor over 100,000 records held them all in the database
+        process. Each page starts at the last ``started_at`` seen and skips the records of that
+        instant already read (the sort is ``started_at``, then ``_id``).
+        """
+        query = self._range_query(start, end, agent_id)
+        after, skip = None, 0
+        while True:
+            page_query = query if after is None else {**query, "started_at": {**query.get("started_at", {}), "$gte": after}}
+            cursor = self.col.find(page_query).sort([("started_at", 1), ("_id", 1)]).skip(skip).limit(page_size)
+            docs = await cursor.to_list()
+            for doc in docs:
+                yield public(doc)
+            if len(docs) < page_size:
+                return
+            last = docs[-1].get("started_at")
+            tied = sum(1 for doc in docs if doc.get("started_at") == last)
+            skip = tied + (skip if last == after else 0)
+            after = last
+
     async def stats(self, *, start=None, end=None, agent_id=None) -> dict[str, list[dict[str, Any]]]:
         """Counts by trouble type, resolution and satisfaction: one ``$group`` each over the same match.
 

@@ -1,0 +1,373 @@
+"""The Excel export of support records: a write-only openpyxl workbook built in a worker thread.
+
+No HTTP in here. ``write_workbook`` is the blocking builder: it streams rows into openpyxl's
+write-only sheets (each row goes to a temporary file as it is appended; strings are written inline,
+so nothing grows with the number of records). ``export_records`` runs it in its own thread and feeds
+it from an async iterator of records through a bounded queue, so the event loop keeps serving and
+at most ``queue_depth`` batches are in memory between the database and the workbook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import queue
+import threading
+import zoneinfo
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from anysupport import i18n
+from anysupport.records.stats import TABLES, resolution_label, satisfaction_label
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# text starting with one of these is a formula (or DDE) to a spreadsheet program
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+MAX_CELL_TEXT = 32767  # Excel's limit per cell
+
+i18n.register({
+    "report_sheet_records": {"ko": "원격 지원 기록", "en": "Remote support records"},
+    "report_sheet_statistics": {"ko": "원격 지원 기록 통계", "en": "Support record statistics"},
+    "report_column_agent_id": {"ko": "상담원 ID", "en": "Agent ID"},
+    "report_column_agent_name": {"ko": "상담원 이름", "en": "Agent name"},
+    "report_column_trouble_type": {"ko": "장애 유형", "en": "Trouble type"},
+    "report_column_support_time": {"ko": "원격 지원 시간", "en": "Support time"},
+    "report_column_duration": {"ko": "접속 시간", "en": "Connection time"},
+    "report_column_content": {"ko": "지원 내용", "en": "Support details"},
+    "report_column_resolution": {"ko": "장애 해결 여부", "en": "Resolution"},
+    "report_column_customer_name": {"ko": "고객 이름", "en": "Customer name"},
+    "report_column_email": {"ko": "이메일", "en": "E-mail"},
+    "report_column_phone": {"ko": "전화 번호", "en": "Phone number"},
+    "report_column_feedback": {"ko": "고객 피드백", "en": "Customer feedback"},
+    "report_column_satisfaction": {"ko": "만족도", "en": "Satisfaction"},
+    "report_duration": {"ko": "{minutes}분 {seconds}초", "en": "{minutes} min {seconds} s"},
+    "report_duration_hours": {"ko": "{hours}시간 {minutes}분 {seconds}초", "en": "{hours} h {minutes} min {seconds} s"},
+    "report_period": {"ko": "기간", "en": "Period"},
+    "report_all_time": {"ko": "전체 기간", "en": "All time"},
+    "report_agent": {"ko": "상담원", "en": "Agent"},
+    "report_all_agents": {"ko": "전체 상담원", "en": "All agents"},
+    "report_time_zone": {"ko": "시간대", "en": "Time zone"},
+})
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    width: float
+    wrap: bool = False
+
+
+COLUMNS = (
+    Column("agent_id", 14),
+    Column("agent_name", 14),
+    Column("trouble_type", 24, wrap=True),
+    Column("support_time", 41),
+    Column("duration", 14),
+    Column("content", 50, wrap=True),
+    Column("resolution", 15),
+    Column("customer_name", 14),
+    Column("email", 26),
+    Column("phone", 16),
+    Column("feedback", 40, wrap=True),
+    Column("satisfaction", 11),
+)
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+THIN = Side(style="thin", color="A6A6A6")
+HEADER_BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+BOLD = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+TABLE_FILL = PatternFill("solid", fgColor="DDEBF7")
+RATIO_FORMAT = "0.0%"
+
+
+def headers(language: str) -> list[str]:
+    return [i18n.text(f"report_column_{c.key}", language) for c in COLUMNS]
+
+
+def format_duration(seconds: int, language: str) -> str:
+    """``18분 10초`` / ``18 min 10 s``; hours in front from one hour on."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return i18n.text("report_duration_hours", language, hours=hours, minutes=minutes, seconds=secs)
+    return i18n.text("report_duration", language, minutes=minutes, seconds=secs)
+
+
+def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(tz)
+
+
+def record_row(record: Mapping[str, Any], *, language: str, tz: dt.tzinfo,
+               trouble_types: Mapping[str, str]) -> list[Any]:
+    """One record as the export's cell values, in ``COLUMNS`` order (text; None for empty)."""
+    started, ended = _local(record.get("started_at"), tz), _local(record.get("ended_at"), tz)
+    stamp = "%Y-%m-%d %H:%M:%S"
+    if started is None:
+        support_time = None
+    else:
+        support_time = f"{started:{stamp}} - {ended:{stamp}}" if ended else f"{started:{stamp}} -"
+    duration = format_duration((ended - started).total_seconds(), language) if started and ended else None
+    type_id = record.get("trouble_type")
+    return [
+        record.get("agent_login"),
+        record.get("agent_name"),
+        (trouble_types.get(type_id) if type_id else None) or record.get("trouble_type_name"),
+        support_time,
+        duration,
+        record.get("content"),
+        resolution_label(record.get("resolution"), language),
+        record.get("customer_name"),
+        record.get("email"),
+        record.get("phone"),
+        record.get("feedback"),
+        satisfaction_label(record.get("satisfaction"), language),
+    ]
+
+
+class _Sheet:
+    """A write-only sheet whose text can never become a formula."""
+
+    def __init__(self, sheet):
+        self.sheet = sheet
+
+    def text(self, value: Any, *, wrap: bool = False, font: Font | None = None, fill: PatternFill | None = None,
+             align: Alignment | None = None, border: Border | None = None) -> Any:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            value = str(value)
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
+        risky = value.startswith(FORMULA_START) or value in ERROR_CODES
+        if not (risky or wrap or font or fill or align or border):
+            return value  # a plain str: openpyxl writes it as an inline string
+        cell = WriteOnlyCell(self.sheet, value)
+        cell.data_type = "s"  # openpyxl made "=…" a formula and "#N/A" an error; it is text
+        if risky:
+            cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+        if wrap:
+            cell.alignment = WRAP
+        if align is not None:
+            cell.alignment = align
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        if border is not None:
+            cell.border = border
+        return cell
+
+    def number(self, value: float, *, number_format: str | None = None, font: Font | None = None) -> Any:
+        if number_format is None and font is None:
+            return value
+        cell = WriteOnlyCell(self.sheet, value)
+        if number_format:
+            cell.number_format = number_format
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def append(self, row: list[Any]) -> None:
+        self.sheet.append(row)
+
+
+def _period(statistics: Mapping[str, Any], language: str) -> str:
+    first, last = statistics.get("from"), statistics.get("to")
+    if not first and not last:
+        return i18n.text("report_all_time", language)
+    return f"{first or ''} ~ {last or ''}".strip()
+
+
+def _write_statistics(sheet: _Sheet, statistics: Mapping[str, Any], language: str) -> None:
+    for letter, width in (("A", 40), ("B", 14), ("C", 14)):
+        sheet.sheet.column_dimensions[letter].width = width
+    sheet.append([sheet.text(i18n.text("report_sheet_statistics", language), font=TITLE_FONT)])
+    sheet.append([sheet.text(i18n.text("report_period", language), font=BOLD), sheet.text(_period(statistics, language))])
+    agent = statistics.get("agent") or i18n.text("report_all_agents", language)
+    sheet.append([sheet.text(i18n.text("report_agent", language), font=BOLD), sheet.text(agent)])
+    if statistics.get("time_zone"):
+        sheet.append([sheet.text(i18n.text("report_time_zone", language), font=BOLD),
+                      sheet.text(statistics["time_zone"])])
+    for name in TABLES:
+        table = statistics[name]
+        sheet.append([])
+        sheet.append([sheet.text(text, font=HEADER_FONT, fill=HEADER_FILL, align=HEADER_ALIGN, border=HEADER_BORDER)
+                      for text in (table["title"], i18n.text("report_count", language),
+                                   i18n.text("report_ratio", language))])
+        for row in table["rows"]:
+            sheet.append([sheet.text(row["label"], wrap=True), row["count"],
+                          sheet.number(row["ratio"], number_format=RATIO_FORMAT)])
+        total = table["total"]
+        sheet.append([sheet.text(total["label"], font=BOLD, fill=TABLE_FILL), sheet.number(total["count"], font=BOLD),
+                      sheet.number(total["ratio"], number_format=RATIO_FORMAT, font=BOLD)])
+
+
+def write_workbook(target: str | BinaryIO, records: Iterable[Mapping[str, Any]], statistics: Mapping[str, Any], *,
+                   language: str, time_zone: str, trouble_types: Mapping[str, str]) -> int:
+    """Write the records sheet (streamed) and the statistics sheet; returns the number of records."""
+    tz = zoneinfo.ZoneInfo(time_zone)
+    workbook = Workbook(write_only=True)
+    try:
+        return _fill(workbook, target, records, statistics, language=language, tz=tz, trouble_types=trouble_types)
+    except BaseException:
+        _discard(workbook)
+        raise
+
+
+def _fill(workbook: Workbook, target: str | BinaryIO, records: Iterable[Mapping[str, Any]],
+          statistics: Mapping[str, Any], *, language: str, tz: dt.tzinfo, trouble_types: Mapping[str, str]) -> int:
+    records_sheet = _Sheet(workbook.create_sheet(i18n.text("report_sheet_records", language)))
+    stats_sheet = _Sheet(workbook.create_sheet(i18n.text("report_sheet_statistics", language)))
+    sheet = records_sheet.sheet
+    for index, column in enumerate(COLUMNS, 1):  # widths and panes must be set before the first row
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    sheet.freeze_panes = "A2"
+    records_sheet.append([records_sheet.text(h, font=HEADER_FONT, fill=HEADER_FILL, align=HEADER_ALIGN,
+                                             border=HEADER_BORDER) for h in headers(language)])
+    wraps = [c.wrap for c in COLUMNS]
+    count = 0
+    for record in records:
+        values = record_row(record, language=language, tz=tz, trouble_types=trouble_types)
+        records_sheet.append([records_sheet.text(v, wrap=w) for v, w in zip(values, wraps, strict=True)])
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
+    _write_statistics(stats_sheet, statistics, language)
+    workbook.save(target)
+    return count
+
+
+def _discard(workbook: Workbook) -> None:
+    """Close the sheets of an unfinished workbook and remove their temporary files now, not at exit."""
+    for sheet in workbook.worksheets:
+        with contextlib.suppress(Exception):
+            if not sheet.closed:
+                sheet.close()
+        with contextlib.suppress(Exception):
+            if sheet._writer is not None:
+                sheet._writer.cleanup()
+
+
+class ExportAborted(RuntimeError):
+    """The records stopped coming (the database failed); the workbook is not finished."""
+
+
+class _Feed:
+    """Batches handed from the event loop to the builder thread; at most ``depth`` wait in between."""
+
+    _END = object()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, depth: int):
+        self._loop = loop
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._slots = asyncio.Semaphore(depth)
+        self._abandoned = False
+
+    async def put(self, batch: list[Any]) -> bool:
+        """Wait for room, then hand over a batch; False when the builder has stopped reading."""
+        if self._abandoned:
+            return False
+        await self._slots.acquire()
+        if self._abandoned:
+            return False
+        self._queue.put(batch)
+        return True
+
+    def end(self, error: BaseException | None = None) -> None:
+        self._queue.put((self._END, error))
+
+    def abandon(self) -> None:
+        """On the loop: the builder is gone, so wake a producer waiting for room."""
+        self._abandoned = True
+        self._slots.release()
+
+    def records(self) -> Iterator[Any]:
+        """In the builder thread: every record of every batch, until the end."""
+        while True:
+            batch = self._queue.get()
+            if isinstance(batch, tuple) and batch and batch[0] is self._END:
+                if batch[1] is not None:
+                    raise ExportAborted("the records could not be read") from batch[1]
+                return
+            self._loop.call_soon_threadsafe(self._slots.release)
+            yield from batch
+
+
+async def export_records(target: str | BinaryIO, records: AsyncIterator[Mapping[str, Any]],
+                         statistics: Mapping[str, Any], *, language: str, time_zone: str,
+                         trouble_types: Mapping[str, str], batch_size: int = 500, queue_depth: int = 4) -> int:
+    """Build the workbook in a worker thread fed from ``records``; returns the number of records.
+
+    Memory stays bounded by ``batch_size * queue_depth`` records, whatever their number; the event
+    loop only reads the cursor and hands batches over.
+    """
+    loop = asyncio.get_running_loop()
+    feed = _Feed(loop, queue_depth)
+    built: asyncio.Future[int] = loop.create_future()
+    built.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen, even if we were cancelled
+
+    def settle(result: int | None, error: BaseException | None) -> None:
+        feed.abandon()
+        if built.done():
+            return
+        if error is not None:
+            built.set_exception(error)
+        else:
+            built.set_result(result)
+
+    def build() -> None:
+        try:
+            rows = write_workbook(target, feed.records(), statistics, language=language, time_zone=time_zone,
+                                  trouble_types=trouble_types)
+        except BaseException as exc:  # handed to the awaiting coroutine, raised there
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, rows, None)
+
+    async def pump() -> None:
+        batch: list[Mapping[str, Any]] = []
+        try:
+            async for record in records:
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    if not await feed.put(batch):
+                        return
+                    batch = []
+            if batch:
+                await feed.put(batch)
+        except BaseException as exc:
+            feed.end(exc)
+            raise
+        else:
+            feed.end()
+        finally:
+            closer = getattr(records, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    threading.Thread(target=build, name="record-export", daemon=True).start()
+    pumping = asyncio.ensure_future(pump())
+    try:
+        # both always finish: the thread on the end marker (or its own error), the pump when the
+        # records are done or the thread has abandoned the feed
+        await asyncio.wait([pumping, built])
+    finally:
+        pumping.cancel()
+    if pumping.exception() is not None:
+        built.exception()  # the thread only stopped because the records did; the cause is the pump's
+        raise pumping.exception()
+    return built.result()
