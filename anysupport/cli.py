@@ -90,6 +90,7 @@ async def _serve(config) -> int:
         logging.getLogger("anysupport").error("cannot start: %s", exc)
         return 1
     log = logging.getLogger("anysupport")
+    log.debug("settings: %s", server.config.public())
     if server.first_admin_password:
         banner = (
             "\n  First start: created the administrator account\n"

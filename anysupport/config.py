@@ -96,9 +96,6 @@ class Config:
         except KeyError:
             raise AttributeError(name) from None
 
-    def replace(self, **changes: Any) -> Config:
-        return load_config(overrides={**self.values, **changes}, environ={})
-
     def public(self) -> dict[str, Any]:
         """The settings with secrets masked, for logs and diagnostics."""
         return {k: ("***" if _BY_NAME[k].secret and v else v) for k, v in self.values.items()}
