@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import ssl
+import sys
 import time
 
 import tornado.httpserver
@@ -109,7 +110,9 @@ class Server:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
+            if sys.platform == "win32":  # no loop signal handlers there: a plain handler wakes the loop
+                signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+            else:
                 loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         await self.stop()

@@ -30,7 +30,30 @@ MIN_KEYFRAME_GAP = 0.25  # seconds: at most four requested keyframes a second
 BACKLOG_SECONDS = 0.25  # unsent bytes worth this much of the bitrate mean the link is not keeping up
 
 
-class VideoSender:
+class _SendLoop:
+    """A sender's task: ``_run`` pulls frames from the track until stopped."""
+
+    _task: asyncio.Task | None = None
+
+    def start(self) -> asyncio.Task:
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+        return self._task
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _run(self) -> None:  # pragma: no cover - every sender defines it
+        raise RuntimeError("a sender must define _run")
+
+
+class VideoSender(_SendLoop):
     def __init__(self, track: MediaStreamTrack, stream: int, send: SendFn, *, level: str = "medium",
                  adapter: Adapter | None = None, pending_bytes: Callable[[], int] = lambda: 0,
                  on_preview: Callable[[av.VideoFrame], None] | None = None,
@@ -104,20 +127,6 @@ class VideoSender:
             self._quality_changed()
 
     # -- the loop ----------------------------------------------------------------------------------
-    def start(self) -> asyncio.Task:
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
-        return self._task
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-
     async def _run(self) -> None:
         while True:
             try:
@@ -178,7 +187,7 @@ class VideoSender:
                 "bytes": self.bytes_sent, "quality": self.adapter.quality.describe(), "rung": self.adapter.rung}
 
 
-class AudioSender:
+class AudioSender(_SendLoop):
     """Source → Opus (20 ms packets) → ``send``; ``enabled`` is the voice call being on."""
 
     def __init__(self, track: MediaStreamTrack, stream: int, send: SendFn):
@@ -190,20 +199,6 @@ class AudioSender:
         self.ready = lambda: True
         self.packets_sent = 0
         self._task: asyncio.Task | None = None
-
-    def start(self) -> asyncio.Task:
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
-        return self._task
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
 
     async def _run(self) -> None:
         while True:
