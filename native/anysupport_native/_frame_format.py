@@ -99,6 +99,17 @@ def check_side(side: str) -> str:
     return side
 
 
+def check_key(key) -> bytes:
+    """The 16 bytes of an AES-128 key given as any bytes-like object (never ``bytes(16)`` of an int)."""
+    try:
+        raw = bytes(memoryview(key))
+    except TypeError:
+        raise FrameError("bad_key", f"an AES-128 key is bytes-like, not {type(key).__name__}") from None
+    if len(raw) != KEY_SIZE:
+        raise FrameError("bad_key", f"an AES-128 key is {KEY_SIZE} bytes, got {len(raw)}")
+    return raw
+
+
 def check_limit(max_frame_bytes: int) -> int:
     if not FRAME_OVERHEAD <= max_frame_bytes <= MAX_FRAME_BYTES:
         raise FrameError("bad_limit", f"max_frame_bytes must be in {FRAME_OVERHEAD}..{MAX_FRAME_BYTES}")

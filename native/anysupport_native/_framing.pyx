@@ -23,6 +23,7 @@ from ._frame_format import (
     MAX_FRAME_BYTES as _PY_MAX_FRAME_BYTES,
     FrameError,
     FrameHeader,
+    check_key,
     check_limit,
     check_side,
 )
@@ -48,7 +49,6 @@ cdef extern from *:
     #define C_HEADER_SIZE 16
     #define C_NONCE_SIZE 12
     #define C_TAG_SIZE 16
-    #define C_KEY_SIZE 16
     #define C_FRAME_OVERHEAD 32
     #define C_NSTREAMS 4
     #define C_KNOWN_FLAGS 0x01
@@ -60,7 +60,6 @@ cdef extern from *:
     const int C_HEADER_SIZE
     const int C_NONCE_SIZE
     const int C_TAG_SIZE
-    const int C_KEY_SIZE
     const int C_FRAME_OVERHEAD
     const int C_NSTREAMS
     const int C_KNOWN_FLAGS
@@ -249,10 +248,7 @@ cdef uint8_t _allowed_streams(str side):
 
 
 cdef object _make_aead(object key):
-    key = bytes(key)
-    if len(key) != C_KEY_SIZE:
-        raise _FrameError("bad_key", f"an AES-128 key is {C_KEY_SIZE} bytes, got {len(key)}")
-    return AESGCM(key)
+    return AESGCM(check_key(key))
 
 
 cdef Py_ssize_t _buffer_size(object data) except -1:

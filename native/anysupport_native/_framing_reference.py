@@ -17,7 +17,6 @@ from ._frame_format import (
     FLAG_KEYFRAME,
     FRAME_OVERHEAD,
     HEADER_SIZE,
-    KEY_SIZE,
     KNOWN_FLAGS,
     MAX_FRAME_BYTES,
     MAX_SEQUENCE,
@@ -28,6 +27,7 @@ from ._frame_format import (
     VERSION,
     FrameError,
     FrameHeader,
+    check_key,
     check_limit,
     check_side,
     sender_of,
@@ -96,10 +96,7 @@ def parse_header(data, max_frame_bytes: int = MAX_FRAME_BYTES) -> FrameHeader:
 
 
 def _check_key(key) -> AESGCM:
-    key = bytes(key)
-    if len(key) != KEY_SIZE:
-        raise FrameError("bad_key", f"an AES-128 key is {KEY_SIZE} bytes, got {len(key)}")
-    return AESGCM(key)
+    return AESGCM(check_key(key))
 
 
 class FrameSealer:

@@ -355,6 +355,12 @@ def test_bad_keys_and_sides(impl):
             impl.FrameSealer(key, "customer")
         with refused("bad_key"):
             impl.FrameOpener(key, "agent")
+    # bytes(16) of an int is sixteen zero bytes: a key of the right length nobody meant to use
+    for key in (16, "0123456789abcdef", None, [0] * 16):
+        with refused("bad_key"):
+            impl.FrameSealer(key, "customer")
+        with refused("bad_key"):
+            impl.FrameOpener(key, "agent")
     for side in ("server", "", None):
         with refused("bad_side"):
             impl.FrameSealer(bytes(16), side)
