@@ -65,6 +65,7 @@ def dirty_rects(overlay, tile: int = 32) -> np.ndarray:
     if tile < 1:
         raise ValueError(f"tile must be positive, got {tile}")
     h, w = overlay.shape[:2]
+    tile = min(tile, max(h, w))  # a larger tile gives the same one rectangle, and its mask would not fit in memory
     th, tw = -(-h // tile), -(-w // tile)
     alpha = np.zeros((th * tile, tw * tile), bool)
     alpha[:h, :w] = overlay[..., 3] != 0

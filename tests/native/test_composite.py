@@ -148,6 +148,12 @@ def test_dirty_rects_cover_every_visible_pixel(rng):
     assert len(composite.dirty_rects(make_overlay(rng, 9, 9, "transparent"))) == 0
 
 
+def test_dirty_rects_with_a_tile_past_the_overlay(rng):
+    overlay = make_overlay(rng, 101, 67, "sparse")
+    # one rectangle, without a (tile x tile) mask of 2**80 bytes
+    assert composite.dirty_rects(overlay, tile=1 << 40).tolist() == [[0, 0, 101, 67]]
+
+
 def test_padded_frame_rows_and_strided_overlay(rng):
     big = random_image(rng, (40, 60, 3))
     overlay = random_image(rng, (30, 80, 4))[:, ::2]  # pixels not packed: copied first
