@@ -69,9 +69,11 @@ class RestClient:
             data = b""
         request = tornado.httpclient.HTTPRequest(self.base_url + path, method=method, body=data, headers=headers,
                                                  request_timeout=self.timeout, allow_nonstandard_methods=True)
-        response = await self.http.fetch(request, raise_error=False)
-        if response.code == 599:
-            raise ApiError(599, "unreachable", str(response.error))
+        try:
+            # raise_error=False covers HTTP answers only: no connection (refused, DNS, timeout) still raises
+            response = await self.http.fetch(request, raise_error=False)
+        except (OSError, tornado.httpclient.HTTPClientError) as exc:
+            raise ApiError(599, "unreachable", str(exc)) from exc
         parsed = json.loads(response.body) if response.body else None
         if response.code >= 400:
             error = parsed.get("error", "http_error") if isinstance(parsed, dict) else "http_error"
