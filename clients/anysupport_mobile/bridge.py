@@ -38,8 +38,9 @@ class SessionBridge(QObject):
         future = self.thread.submit(self.session.start(code))
 
         def done(f) -> None:
-            if f.exception() is not None:
-                self.event.emit("join_failed", {"error": getattr(f.exception(), "error", None) or str(f.exception())})
+            exc = f.exception()
+            if exc is not None:  # ApiError carries the server's code and its text in our language
+                self.event.emit("join_failed", {"error": getattr(exc, "error", None), "message": getattr(exc, "message", "")})
 
         future.add_done_callback(done)
 

@@ -31,7 +31,6 @@ from .qt import (
     QPen,
     QPushButton,
     QRect,
-    QRectF,
     Qt,
     QTimer,
     QVBoxLayout,
@@ -40,7 +39,7 @@ from .qt import (
     pick_font_family,
     rgba_from_image,
 )
-from .texts import GUIDE_ARROWS, text
+from .texts import GUIDE_ARROWS, TEXTS, text
 
 CHAT_SECONDS = 12.0
 GUIDE_SECONDS = 5.0
@@ -370,6 +369,13 @@ class MobileWindow(QWidget):
         self._set_state("joining")
         self.bridge.join(code)
 
+    def _join_error(self, failure: dict[str, Any]) -> str:
+        """What went wrong and what to do: our text for the codes a customer meets, else the server's."""
+        key = f"join_{failure.get('error')}"
+        if key in TEXTS:
+            return self.t(key)
+        return failure.get("message") or self.t("join_failed")
+
     def _show_menu(self) -> None:
         self.menu.popup(self.menu_button.mapToGlobal(self.menu_button.rect().bottomLeft()))
 
@@ -395,7 +401,7 @@ class MobileWindow(QWidget):
     def on_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "join_failed":
             self.join_button.setEnabled(True)
-            self.join_error.setText(self.t("error", message=str(data.get("error"))))
+            self.join_error.setText(self._join_error(data))
             self._set_state(None)
         elif name in ("joined", "state"):
             self.join_panel.hide()
@@ -526,4 +532,4 @@ def run_window(args, language: str) -> int:
     return app.exec_()
 
 
-__all__ = ["MobileWindow", "PreviewView", "QRectF", "qt_text_renderer", "run_window", "setup_application"]
+__all__ = ["MobileWindow", "PreviewView", "qt_text_renderer", "run_window", "setup_application"]

@@ -9,6 +9,7 @@ from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_client.session import AgentPeer, CustomerSession
 from anysupport_mobile.bridge import SessionBridge
 from anysupport_mobile.qt import QColor, Qt
+from anysupport_mobile.texts import TEXTS, text
 from anysupport_mobile.window import MobileWindow, qt_text_renderer, setup_application
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -117,3 +118,26 @@ async def test_mobile_window_shows_what_the_agent_sends_and_takes_the_survey(ser
             agent_thread.run(agent.close(), timeout=10)
             agent_thread.stop()
     assert os.path.exists(ARTIFACTS / "mobile-window.png")
+
+
+def test_mobile_window_says_why_a_join_failed_and_what_to_do(qtbot):
+    _app, _family = setup_application()
+    # nothing listens on the discard port: the join fails as it would with no network
+    bridge = SessionBridge(lambda: CustomerSession("http://127.0.0.1:9", video=TestPatternTrack(), language="ko"))
+    window = MobileWindow(bridge, language="ko")
+    qtbot.addWidget(window)
+    try:
+        window.join("1234")
+        qtbot.waitUntil(lambda: window.join_button.isEnabled(), timeout=10000)
+        assert window.join_error.text() == text("join_unreachable", "ko")
+        assert window.state is None
+        assert window._join_error({"error": "invalid_code", "message": "ignored"}) == text("join_invalid_code", "ko")
+        assert window._join_error({"error": "some_new_code", "message": "서버의 설명"}) == "서버의 설명"
+        assert window._join_error({"error": None, "message": ""}) == text("join_failed", "ko")
+    finally:
+        window.close()
+
+
+def test_every_text_exists_in_korean_and_english():
+    for key, entry in TEXTS.items():
+        assert entry.get("ko") and entry.get("en"), key
