@@ -694,9 +694,10 @@ class AgentPeer(_Base):
         self.emit(kind or "unknown", message)
 
     def _on_customer_frame(self, frame: av.VideoFrame, header, arrival_us: int) -> None:
-        if self.compositor is not None and len(self.scene):
-            self.compositor.composite_i420(convert.planes_of(frame))
-        stamp = read_stamp(convert.planes_of(frame).y) if self.read_stamps else None
+        planes = convert.planes_of(frame)
+        if self.compositor is not None:
+            self.compositor.composite_i420(planes)
+        stamp = read_stamp(planes.y) if self.read_stamps else None
         decoded_us = time.time_ns() // 1000
         record = ReceivedFrame(stamp[0] if stamp else None, stamp[1] if stamp else None, arrival_us, decoded_us,
                                frame.width, frame.height, header.keyframe, header.sequence)

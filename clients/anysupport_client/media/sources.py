@@ -30,6 +30,7 @@ from typing import Any
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from anysupport_native import convert
 
 from .stamp import stamp_chroma, stamp_luma
 
@@ -141,10 +142,7 @@ class TestPatternTrack(VideoSource):
         n = self.frame_number
         self.frame_number += 1
         frame = av.VideoFrame(w, h, "yuv420p")
-        planes = [np.frombuffer(p, np.uint8).reshape(-1, p.line_size) for p in frame.planes]
-        y = planes[0][:h, :w]
-        u = planes[1][: (h + 1) // 2, : (w + 1) // 2]
-        v = planes[2][: (h + 1) // 2, : (w + 1) // 2]
+        y, u, v = convert.planes_of(frame)
         offset = (n * 4) % self._period
         np.copyto(y, self._luma[:, offset:offset + w])
         if self.flash:
