@@ -77,18 +77,22 @@ class AnnotationScene:
 
 
 # -- rasterising ---------------------------------------------------------------------------------------
+def _lay_over(target: np.ndarray, colour, a_s: np.ndarray) -> None:
+    """Straight-alpha "over" in place: ``colour`` (RGB, per pixel or one for all) with alpha ``a_s``
+    (0..1, shape (h, w, 1)) laid over the RGBA ``target`` view (h, w, 4)."""
+    region = target.astype(np.float32)
+    a_d = region[..., 3:] / 255.0
+    a_o = a_s + a_d * (1 - a_s)
+    region[..., :3] = (colour * a_s + region[..., :3] * a_d * (1 - a_s)) / np.where(a_o > 0, a_o, 1)
+    region[..., 3:] = a_o * 255
+    target[...] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+
+
 def _over(overlay: np.ndarray, x0: int, y0: int, coverage: np.ndarray, rgba) -> None:
     """Lay colour ``rgba`` with per-pixel ``coverage`` (0..1) over ``overlay`` at (x0, y0)."""
     h, w = coverage.shape
-    region = overlay[y0:y0 + h, x0:x0 + w].astype(np.float32)
-    a_s = coverage * (rgba[3] / 255.0)
-    a_d = region[..., 3] / 255.0
-    a_o = a_s + a_d * (1 - a_s)
-    safe = np.where(a_o > 0, a_o, 1)
-    for c in range(3):
-        region[..., c] = (rgba[c] * a_s + region[..., c] * a_d * (1 - a_s)) / safe
-    region[..., 3] = a_o * 255
-    overlay[y0:y0 + h, x0:x0 + w] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+    colour = np.array(rgba[:3], np.float32)
+    _lay_over(overlay[y0:y0 + h, x0:x0 + w], colour, coverage[..., None] * np.float32(rgba[3] / 255.0))
 
 
 def _box(points: np.ndarray, pad: float, width: int, height: int):
@@ -190,13 +194,7 @@ def _paste(overlay: np.ndarray, sprite: np.ndarray, x: int, y: int) -> None:
     if x1 <= x0 or y1 <= y0:
         return
     part = sprite[y0 - y:y1 - y, x0 - x:x1 - x].astype(np.float32)
-    region = overlay[y0:y1, x0:x1].astype(np.float32)
-    a_s = part[..., 3:] / 255.0
-    a_d = region[..., 3:] / 255.0
-    a_o = a_s + a_d * (1 - a_s)
-    region[..., :3] = (part[..., :3] * a_s + region[..., :3] * a_d * (1 - a_s)) / np.where(a_o > 0, a_o, 1)
-    region[..., 3:] = a_o * 255
-    overlay[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+    _lay_over(overlay[y0:y1, x0:x1], part[..., :3], part[..., 3:] / 255.0)
 
 
 def rasterise(scene: AnnotationScene, width: int, height: int, *, text_renderer: TextRenderer | None = None,
