@@ -28,13 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from anysupport_client.session import AgentPeer  # noqa: E402
 
+from benchmarks.loadgen import percentile  # noqa: E402
 from tests.support.client import Api  # noqa: E402
 from tests.support.server import ADMIN_PASSWORD, ServerProcess  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 async def agent_account(url: str) -> str:

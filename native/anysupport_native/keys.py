@@ -22,16 +22,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ._frame_format import KEY_SIZE, SIDES
+
 PROTOCOL_LABEL = b"AnySupport-E2EE-v1"
 LABEL_CUSTOMER_TO_AGENT = b"AnySupport-E2EE-v1 key customer->agent"
 LABEL_AGENT_TO_CUSTOMER = b"AnySupport-E2EE-v1 key agent->customer"
 LABEL_SAS = b"AnySupport-E2EE-v1 sas"
 LABEL_COMMITMENT = b"AnySupport-E2EE-v1 commitment"
-KEY_SIZE = 16  # AES-128
 PUBLIC_KEY_SIZE = 32
 PRIVATE_KEY_SIZE = 32
 SAS_DIGITS = 6
-SIDES = ("customer", "agent")
 MAX_SESSION_ID_BYTES = 0xFFFF
 
 

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import _scale_reference, load_extension
-from .planes import I420, as_rows, check_i420, check_image, check_output, check_side
+from .planes import I420, as_rows, check_i420, check_image, check_output, check_side, chroma_size
 
 _native = load_extension("_scale")
 
@@ -129,7 +129,7 @@ class Scale:
         width, height = check_side(width, "width"), check_side(height, "height")
         method = _check_method(method)
         out = (None, None, None) if out is None else check_i420(out, "out", output=True)
-        cw, ch = (width + 1) // 2, (height + 1) // 2
+        cw, ch = chroma_size(width, height)
         return I420(
             self._scale(src.y, width, height, method, out[0], "out.y", 1, src),
             self._scale(src.u, cw, ch, method, out[1], "out.u", 1, src),

@@ -119,14 +119,11 @@ class DecodeError(Exception):
 
 class VideoDecoder:
     def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
-        self.context = av.CodecContext.create("h264", "r")
-        self.context.thread_count = 1  # frame threading would add a frame of delay per thread
+        self.reset()
 
     def reset(self) -> None:
-        self._reset()
+        self.context = av.CodecContext.create("h264", "r")
+        self.context.thread_count = 1  # frame threading would add a frame of delay per thread
 
     def decode(self, payload: bytes) -> list[av.VideoFrame]:
         try:
