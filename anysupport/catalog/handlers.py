@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anysupport.catalog.manager import DEFAULT_PHRASES_OWNER
+from anysupport.catalog.manager import DEFAULT_PHRASES_OWNER, trouble_type_tree
 from anysupport.web.base import BaseHandler, endpoint
 
 OID = r"([0-9a-f]{24})"
@@ -77,8 +77,8 @@ class AdminTroubleTypesHandler(BaseHandler):
     @endpoint(auth="admin", summary="Every trouble type, retired ones included, as a flat list and a tree",
               tags=("admin",))
     async def get(self) -> None:
-        catalog = self.services.catalog
-        self.send({"trouble_types": await catalog.trouble_types(), "tree": await catalog.trouble_type_tree(include_retired=True)})
+        types = await self.services.catalog.trouble_types()
+        self.send({"trouble_types": types, "tree": trouble_type_tree(types)})
 
     @endpoint(auth="admin", summary="Add a trouble type (under a parent, or at the top)", body=TYPE_BODY,
               tags=("admin",), responses={201: None})

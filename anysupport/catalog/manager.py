@@ -17,6 +17,41 @@ DEFAULT_PHRASES = [
 ]
 
 
+def trouble_type_tree(types: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The types as nested ``children`` lists under the top-level ones (the list itself is not changed)."""
+    nodes = {t["id"]: {**t, "children": []} for t in types}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node["parent_id"]) if node["parent_id"] else None
+        (parent["children"] if parent else roots).append(node)
+    return roots
+
+
+def trouble_type_paths(types: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """Every trouble type with its path name ("Parent / Child"), in tree order: parents first, by order."""
+    by_id = {t["id"]: t for t in types}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for t in types:
+        parent = t.get("parent_id") if t.get("parent_id") in by_id else None
+        children.setdefault(parent, []).append(t)
+    for siblings in children.values():
+        siblings.sort(key=lambda t: (t.get("order", 0), t["name"]))
+    out: list[tuple[dict[str, Any], str]] = []
+    seen: set[str] = set()
+
+    def walk(parent: str | None, prefix: str) -> None:
+        for t in children.get(parent, []):
+            if t["id"] in seen:  # a cycle written around the manager's checks must not loop forever
+                continue
+            seen.add(t["id"])
+            path = f"{prefix} / {t['name']}" if prefix else t["name"]
+            out.append((t, path))
+            walk(t["id"], path)
+
+    walk(None, "")
+    return out
+
+
 class CatalogManager:
     def __init__(self, store):
         self.store = store
@@ -26,26 +61,16 @@ class CatalogManager:
         return await self.store.trouble_types.list(include_retired=include_retired)
 
     async def trouble_type_tree(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
-        items = await self.trouble_types(include_retired=include_retired)
-        nodes = {t["id"]: {**t, "children": []} for t in items}
-        roots = []
-        for node in nodes.values():
-            parent = nodes.get(node["parent_id"]) if node["parent_id"] else None
-            (parent["children"] if parent else roots).append(node)
-        return roots
+        return trouble_type_tree(await self.trouble_types(include_retired=include_retired))
 
     async def trouble_type_path(self, type_id: str) -> str:
         """The display path "Parent / Child" of an active trouble type; ``Invalid`` when unknown."""
-        names = []
-        current = await self.store.trouble_types.get(type_id)
+        types = await self.trouble_types()
+        current = next((t for t in types if t["id"] == type_id), None)
         if current is None or current.get("retired"):
             raise Invalid("invalid_field", field="trouble_type", detail="no such trouble type")
-        seen = set()
-        while current is not None and current["id"] not in seen:
-            seen.add(current["id"])
-            names.append(current["name"])
-            current = await self.store.trouble_types.get(current["parent_id"]) if current["parent_id"] else None
-        return " / ".join(reversed(names))
+        paths = {t["id"]: path for t, path in trouble_type_paths(types)}
+        return paths.get(type_id, current["name"])  # a type on a cycle has no path from the top
 
     async def _check_parent(self, parent_id: str | None, moving: str | None = None) -> None:
         seen = set()

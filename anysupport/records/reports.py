@@ -15,9 +15,10 @@ from typing import Any
 
 from tornado.iostream import StreamClosedError
 
+from anysupport.catalog.manager import trouble_type_paths
 from anysupport.records.export import XLSX_MIME, export_records
 from anysupport.records.handlers import DATE, RecordScopeMixin
-from anysupport.records.stats import build_statistics, trouble_type_paths
+from anysupport.records.stats import build_statistics
 from anysupport.web.base import BaseHandler, endpoint
 
 REPORT_QUERY = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from anysupport import i18n
+from anysupport.catalog.manager import trouble_type_paths
 from anysupport.records.manager import RESOLUTIONS, SATISFACTION
 
 UNCHECKED = "unchecked"
@@ -43,31 +44,6 @@ def resolution_label(value: str | None, language: str) -> str:
 
 def satisfaction_label(value: str | None, language: str) -> str:
     return i18n.text(f"report_satisfaction_{value if value in SATISFACTION_KEYS else NO_ANSWER}", language)
-
-
-def trouble_type_paths(types: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
-    """Every trouble type with its path name ("Parent / Child"), in tree order: parents first, by order."""
-    by_id = {t["id"]: t for t in types}
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for t in types:
-        parent = t.get("parent_id") if t.get("parent_id") in by_id else None
-        children.setdefault(parent, []).append(t)
-    for siblings in children.values():
-        siblings.sort(key=lambda t: (t.get("order", 0), t["name"]))
-    out: list[tuple[dict[str, Any], str]] = []
-    seen: set[str] = set()
-
-    def walk(parent: str | None, prefix: str) -> None:
-        for t in children.get(parent, []):
-            if t["id"] in seen:  # a cycle written around the manager's checks must not loop forever
-                continue
-            seen.add(t["id"])
-            path = f"{prefix} / {t['name']}" if prefix else t["name"]
-            out.append((t, path))
-            walk(t["id"], path)
-
-    walk(None, "")
-    return out
 
 
 def _ratio(count: int, total: int) -> float:
