@@ -20,7 +20,7 @@ from typing import Any
 import tornado.escape
 
 from anysupport import i18n
-from anysupport.web.base import BaseHandler, dumps, endpoint
+from anysupport.web.base import BaseHandler, endpoint
 
 TEXTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "texts.json")
 
@@ -66,14 +66,6 @@ class PageHandler(BaseHandler):
         self.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Referrer-Policy", "no-referrer")
-
-    def send_error_json(self, status: int, code: str, message: str, **extra: Any) -> None:
-        # errors stay in the API's JSON format, with a JSON content type
-        self.clear()
-        self.set_default_headers()
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_status(status)
-        self.finish(dumps({"error": code, "message": message, **extra}))
 
     @property
     def page_language(self) -> str:

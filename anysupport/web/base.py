@@ -220,7 +220,8 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def send_error_json(self, status: int, code: str, message: str, **extra: Any) -> None:
         self.clear()
-        self.set_default_headers()
+        self.set_default_headers()  # a page's (or the socket's) own headers, but the body is always JSON
+        self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_status(status)
         if "retry_after" in extra:
             self.set_header("Retry-After", str(extra["retry_after"]))

@@ -143,12 +143,6 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     def set_default_headers(self) -> None:
         return None
 
-    def send_error_json(self, status: int, code: str, message: str, **extra: Any) -> None:
-        self.clear()
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_status(status)
-        self.finish(dumps({"error": code, "message": message, **extra}))
-
 
 SocketHandler.get.endpoint_spec = EndpointSpec(  # type: ignore[attr-defined]
     "any",
