@@ -12,7 +12,6 @@ LANGUAGES = ("ko", "en")
 TEXTS: dict[str, dict[str, str]] = {
     # errors of the REST API and the WebSocket
     "invalid_json": {"en": "The request body is not valid JSON.", "ko": "요청 본문이 올바른 JSON이 아닙니다."},
-    "invalid_body": {"en": "The request body must be a JSON object.", "ko": "요청 본문은 JSON 객체여야 합니다."},
     "invalid_field": {"en": "Field '{field}' is invalid: {detail}", "ko": "'{field}' 항목이 올바르지 않습니다: {detail}"},
     "invalid_query": {"en": "Query parameter '{field}' is invalid: {detail}", "ko": "조회 조건 '{field}'이(가) 올바르지 않습니다: {detail}"},
     "body_too_large": {"en": "The request body is larger than {limit} bytes.", "ko": "요청 본문이 {limit}바이트보다 큽니다."},

@@ -18,6 +18,7 @@ from typing import Any
 from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
 from anysupport.ratelimit import SlidingWindowLimiter
 from anysupport.store.common import utcnow
+from anysupport.ws.hub import CLOSE_SESSION_ENDED
 
 log = logging.getLogger("anysupport.sessions")
 
@@ -226,7 +227,7 @@ class SessionManager:
         if survey is not None:
             customer.send_json(survey)
         else:
-            customer.close(4003, "session_ended")
+            customer.close(CLOSE_SESSION_ENDED, "session_ended")
 
     async def end(self, session_id: str, by: str) -> dict[str, Any] | None:
         return await self.expire(session_id, f"ended_by_{by}")
@@ -235,7 +236,7 @@ class SessionManager:
         """The customer answered the survey: nothing more to say on its socket."""
         customer = self.hub.customer(session_id)
         if customer is not None:
-            customer.close(4003, "session_ended")
+            customer.close(CLOSE_SESSION_ENDED, "session_ended")
 
     # -- presence -------------------------------------------------------------------------------------
     def _set_live(self, session: dict[str, Any]) -> None:

@@ -62,11 +62,6 @@ class RecordStore:
     async def count(self, *, start=None, end=None, agent_id=None) -> int:
         return await self.col.count_documents(self._range_query(start, end, agent_id))
 
-    async def iterate(self, *, start=None, end=None, agent_id=None, batch_size: int = 1000):
-        cursor = self.col.find(self._range_query(start, end, agent_id)).sort("started_at", 1).batch_size(batch_size)
-        async for doc in cursor:
-            yield public(doc)
-
     async def iterate_paged(self, *, start=None, end=None, agent_id=None, page_size: int = 2000):
         """Every record of the range in ``started_at`` order, one query of at most ``page_size`` per page.
 

@@ -47,8 +47,6 @@ def _schema_error_detail(error: jsonschema.ValidationError) -> tuple[str, str]:
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
         return (f"{path}.{missing}" if path else missing) or "body", "is required"
-    if error.validator == "additionalProperties":
-        return path or "body", error.message
     return path or "body", error.message
 
 

@@ -16,7 +16,7 @@ import tornado.websocket
 from anysupport import errors
 from anysupport.auth.manager import agent_view
 from anysupport.web.base import BaseHandler, EndpointSpec, dumps
-from anysupport.ws.hub import CLOSE_ABUSE
+from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_SESSION_ENDED
 
 log = logging.getLogger("anysupport.ws")
 
@@ -91,7 +91,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             services.hub.attach_customer(p.session_id, self)
             session = await services.sessions.customer_attached(p.session_id)
             if session is None:
-                self.close(4003, "session_ended")
+                self.close(CLOSE_SESSION_ENDED, "session_ended")
                 return
             self.send_json({
                 "type": "hello", "role": "customer", "protocol": PROTOCOL_VERSION, "session_id": session["id"],
