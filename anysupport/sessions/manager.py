@@ -143,16 +143,15 @@ class SessionManager:
     async def _connect(self, session_id: str) -> dict[str, Any]:
         async with self._lock(session_id):
             now = utcnow()
+            # a customer that joined but has no socket open (yet, or any more): its grace clock runs from now
+            customer_gone_at = None if self.hub.customer(session_id) is not None else now
             session = await self.store.sessions.transition(
-                session_id, ("online",), {"state": "connected", "connected_at": now, "customer_gone_at": None,
-                                          "agent_gone_at": None}
+                session_id, ("online",), {"state": "connected", "connected_at": now,
+                                          "customer_gone_at": customer_gone_at, "agent_gone_at": None}
             )
             if session is None:
                 current = await self.store.sessions.get(session_id)
                 raise Conflict("session_not_online", state=current["state"] if current else "expired")
-            if self.hub.customer(session_id) is None:
-                # the customer joined but its socket is not open (yet, or any more): the grace clock runs
-                session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": now})
             await self.records.open_for(session)
             self._set_live(session)
             log.info("session %s connected", session_id)
@@ -183,9 +182,10 @@ class SessionManager:
             self._set_live(session)
             self._announce(session)
         log.info("customer from %s joined session %s", ip, session["id"])
-        agent = await self.store.agents.by_id(session["agent_id"])
-        if agent and agent.get("settings", {}).get("auto_connect") and self.hub.has_console(agent["id"]):
-            session = await self._connect(session["id"])
+        if self.hub.has_console(session["agent_id"]):  # auto-connect needs a live console: read the agent only then
+            agent = await self.store.agents.by_id(session["agent_id"])
+            if agent and agent.get("settings", {}).get("auto_connect"):
+                session = await self._connect(session["id"])
         return session, token
 
     async def join_by_number(self, number: int, customer: dict[str, Any], ip: str):
