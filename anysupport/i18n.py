@@ -37,7 +37,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "database_unavailable": {"en": "The database is not answering.", "ko": "데이터베이스가 응답하지 않습니다."},
     "shutting_down": {"en": "The server is shutting down.", "ko": "서버가 종료 중입니다."},
     "origin_not_allowed": {"en": "This page's origin may not open a connection.", "ko": "이 페이지에서는 연결할 수 없습니다."},
-    "kicked": {"en": "You were logged out because the same ID logged in elsewhere.", "ko": "같은 ID로 다른 곳에서 로그인하여 연결이 끊어졌습니다."},
+    # the ``message`` of a ``kicked`` WebSocket message, by its ``reason``
+    "kicked_logged_in_elsewhere": {"en": "You were logged out because the same ID logged in elsewhere.", "ko": "같은 ID로 다른 곳에서 로그인하여 연결이 끊어졌습니다."},
+    "kicked_account_changed": {
+        "en": "An administrator disabled this account or reset its password. Log in again, or ask your administrator.",
+        "ko": "관리자가 이 계정의 사용을 중지했거나 비밀번호를 바꿨습니다. 다시 로그인하거나 관리자에게 문의하세요.",
+    },
+    "kicked_account_deleted": {"en": "An administrator deleted this account.", "ko": "관리자가 이 계정을 삭제했습니다."},
+    "kicked_replaced": {"en": "A newer connection of the same user took over this one.", "ko": "같은 사용자의 새 연결로 바뀌어 이 연결은 끊어졌습니다."},
 }
 
 

@@ -228,7 +228,7 @@ SERVER_SCHEMAS: dict[str, dict] = {
         },
         ("error", "message"),
     ),
-    "kicked": _msg("kicked", {"reason": {"type": "string"}}, ("reason",), session=False),
+    "kicked": _msg("kicked", {"reason": {"type": "string"}, "message": {"type": "string"}}, ("reason",), session=False),
     "pong": _msg("pong", {"id": {"type": ["string", "integer"]}, "time": TIME}, session=False),
 }
 for _type in RELAYED_TYPES:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from anysupport import i18n
+
 log = logging.getLogger("anysupport.ws")
 
 # WebSocket close codes we use (4000-4999 are for applications); documented in docs/protocol.md
@@ -17,10 +19,17 @@ CLOSE_ABUSE = 4008
 
 class Connection(Protocol):
     principal: Any
+    language: str
 
     def send_json(self, message: dict[str, Any]) -> None: ...
 
     def close(self, code: int | None = None, reason: str | None = None) -> None: ...
+
+
+def evict(conn: Connection, code: int, reason: str) -> None:
+    """Tell a socket why it is being closed, in its user's language, then close it."""
+    conn.send_json({"type": "kicked", "reason": reason, "message": i18n.text(f"kicked_{reason}", conn.language)})
+    conn.close(code, reason)
 
 
 class Hub:
@@ -40,8 +49,7 @@ class Hub:
         self.consoles[agent_id] = conn
         if old is not None and old is not conn:
             # the same agent's console came back (e.g. after a network blip the server had not noticed)
-            old.send_json({"type": "kicked", "reason": "replaced"})
-            old.close(CLOSE_REPLACED, "replaced")
+            evict(old, CLOSE_REPLACED, "replaced")
 
     def detach_console(self, agent_id: str, conn: Connection) -> bool:
         if self.consoles.get(agent_id) is conn:
@@ -55,8 +63,7 @@ class Hub:
         conn = self.consoles.get(agent_id)
         if conn is not None:
             log.info("console of agent %s kicked: %s", agent_id, reason)
-            conn.send_json({"type": "kicked", "reason": reason})
-            conn.close(CLOSE_KICKED, reason)
+            evict(conn, CLOSE_KICKED, reason)
 
     # -- customers --------------------------------------------------------------------------------------
     def customer(self, session_id: str) -> Connection | None:
@@ -66,8 +73,7 @@ class Hub:
         old = self.customers.get(session_id)
         self.customers[session_id] = conn
         if old is not None and old is not conn:
-            old.send_json({"type": "kicked", "reason": "replaced"})
-            old.close(CLOSE_REPLACED, "replaced")
+            evict(old, CLOSE_REPLACED, "replaced")
 
     def detach_customer(self, session_id: str, conn: Connection) -> bool:
         if self.customers.get(session_id) is conn:

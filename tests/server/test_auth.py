@@ -146,6 +146,7 @@ async def test_duplicate_login_409_and_force_kicks_the_older_console(server, age
     assert r.status == 200
     kicked = await console.recv_type("kicked")
     assert kicked["reason"] == "logged_in_elsewhere"
+    assert kicked["message"] == "같은 ID로 다른 곳에서 로그인하여 연결이 끊어졌습니다."  # the agent's language
     code, _reason = await console.closed()
     assert code == 4001
     # the old console's token is dead; the new one works and holds the console now
