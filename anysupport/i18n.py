@@ -11,6 +11,7 @@ LANGUAGES = ("ko", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
     # errors of the REST API and the WebSocket
+    "bad_request": {"en": "The request is malformed.", "ko": "요청 형식이 올바르지 않습니다."},
     "invalid_json": {"en": "The request body is not valid JSON.", "ko": "요청 본문이 올바른 JSON이 아닙니다."},
     "invalid_field": {"en": "Field '{field}' is invalid: {detail}", "ko": "'{field}' 항목이 올바르지 않습니다: {detail}"},
     "invalid_query": {"en": "Query parameter '{field}' is invalid: {detail}", "ko": "조회 조건 '{field}'이(가) 올바르지 않습니다: {detail}"},

@@ -246,10 +246,7 @@ class BaseHandler(tornado.web.RequestHandler):
         }.get(status_code, "internal_error")
         if status_code >= 500 and code == "internal_error":
             status_code = 500
-        message = i18n.text(code, self.language, limit=self.config.max_body_bytes)
-        if code == "bad_request":
-            message = self._reason
-        self.send_error_json(status_code, code, message)
+        self.send_error_json(status_code, code, i18n.text(code, self.language, limit=self.config.max_body_bytes))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, errors.DomainError):

@@ -81,6 +81,10 @@ async def test_errors_speak_the_requester_language(api):
     r = await api.post("/api/v1/auth/login", {"login": "nobody-here", "password": "x"}, headers={"Accept-Language": "ko-KR"})
     assert r.json["message"] == "ID 또는 비밀번호가 올바르지 않습니다."
 
+    # a request Tornado itself refuses (a query value that is not UTF-8) is answered in both languages too
+    r = await api.get("/api/v1/site?token=%FF", headers={"Accept-Language": "ko"})
+    assert r.status == 400 and r.json["error"] == "bad_request" and r.json["message"] == "요청 형식이 올바르지 않습니다."
+
 
 async def test_security_headers_and_no_cache(api):
     r = await api.get("/healthz")
