@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import re
 
 import tornado.web
 
@@ -18,7 +17,7 @@ from anysupport.records import reports as records_reports
 from anysupport.relay import handlers as relay_handlers
 from anysupport.sessions import handlers as sessions_handlers
 from anysupport.web import health
-from anysupport.web.base import NotFoundHandler
+from anysupport.web.base import NotFoundHandler, redact
 from anysupport.web.openapi import build_openapi, route_methods
 from anysupport.ws import handler as ws_handler
 
@@ -56,13 +55,6 @@ def check_routes(routes) -> None:
         for method, spec in route_methods(handler).items():
             if spec is None:
                 raise UnguardedRouteError(f"{handler.__name__}.{method} ({pattern}) has no @endpoint declaration")
-
-
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password)=)[^&]*", re.IGNORECASE)
-
-
-def redact(uri: str) -> str:
-    return _SECRET_QUERY.sub(r"\1***", uri)
 
 
 def log_request(handler: tornado.web.RequestHandler) -> None:

@@ -14,6 +14,7 @@ import functools
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,14 @@ from anysupport.auth.manager import Principal
 log = logging.getLogger("anysupport.web")
 
 AUTH_LEVELS = ("public", "agent", "admin", "customer", "any")
+
+
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password)=)[^&]*", re.IGNORECASE)
+
+
+def redact(uri: str) -> str:
+    """A request URI fit for a log: ``token=`` and ``password=`` values masked."""
+    return _SECRET_QUERY.sub(r"\1***", uri)
 
 
 def json_default(value: Any) -> Any:
@@ -247,6 +256,16 @@ class BaseHandler(tornado.web.RequestHandler):
         if status_code >= 500 and code == "internal_error":
             status_code = 500
         self.send_error_json(status_code, code, i18n.text(code, self.language, limit=self.config.max_body_bytes))
+
+    # Tornado logs failures with the request's URI (and, for a 500, its repr): mask the secrets there too
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {redact(self.request.uri or '')} ({self.request.remote_ip})"
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)  # a warning line built from _request_summary
+        else:
+            log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, errors.DomainError):
