@@ -37,6 +37,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "password_too_short": {"en": "The password must have at least {min} characters.", "ko": "비밀번호는 {min}자 이상이어야 합니다."},
     "database_unavailable": {"en": "The database is not answering.", "ko": "데이터베이스가 응답하지 않습니다."},
     "shutting_down": {"en": "The server is shutting down.", "ko": "서버가 종료 중입니다."},
+    "web_login_not_console": {
+        "en": "This login is for the admin pages and cannot open the agent console. Log in from the console.",
+        "ko": "관리자 페이지용 로그인으로는 상담원 콘솔을 열 수 없습니다. 콘솔에서 로그인하세요.",
+    },
     "origin_not_allowed": {"en": "This page's origin may not open a connection.", "ko": "이 페이지에서는 연결할 수 없습니다."},
     # the ``message`` of a ``kicked`` WebSocket message, by its ``reason``
     "kicked_logged_in_elsewhere": {"en": "You were logged out because the same ID logged in elsewhere.", "ko": "같은 ID로 다른 곳에서 로그인하여 연결이 끊어졌습니다."},

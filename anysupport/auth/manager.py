@@ -37,6 +37,7 @@ class Principal:
     token_hash: str
     agent: dict[str, Any] | None = None
     session_id: str | None = None
+    web: bool = False  # an agent's login for the admin pages: REST only, never a console
 
     @property
     def is_admin(self) -> bool:
@@ -89,7 +90,8 @@ class AuthManager:
             await self.store.tokens.revoke_agent(agent["id"])
             await self.consoles.kick(agent["id"], "logged_in_elsewhere")
         token = new_token()
-        await self.store.tokens.add(token_hash(token), kind="agent", ttl=self.config.token_ttl, agent_id=agent["id"])
+        await self.store.tokens.add(token_hash(token), kind="agent", ttl=self.config.token_ttl, agent_id=agent["id"],
+                                    web=web)
         log.info("agent %s logged in from %s", agent["login"], ip)
         return token, agent
 
@@ -113,7 +115,7 @@ class AuthManager:
         agent = await self.store.agents.by_id(record["agent_id"])
         if agent is None or agent.get("disabled"):
             return None
-        return Principal("agent", hashed, agent=agent)
+        return Principal("agent", hashed, agent=agent, web=bool(record.get("web")))
 
     async def logout(self, principal: Principal) -> None:
         await self.store.tokens.revoke(principal.token_hash)

@@ -18,13 +18,14 @@ class TokenStore:
         await self.col.create_index("expires_at")
 
     async def add(self, token_hash: str, *, kind: str, ttl: float, agent_id: str | None = None,
-                  session_id: str | None = None) -> dict[str, Any]:
+                  session_id: str | None = None, web: bool = False) -> dict[str, Any]:
         now = utcnow()
         doc = {
             "_id": token_hash,
             "kind": kind,
             "agent_id": agent_id,
             "session_id": session_id,
+            "web": web,
             "created_at": now,
             "expires_at": now + dt.timedelta(seconds=ttl),
         }

@@ -37,6 +37,8 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         await BaseHandler.prepare(self)
         if self.principal is None:
             raise errors.Unauthorized("unauthorized")
+        if self.principal.web:  # it skipped the one-console check at login, so it may not open one
+            raise errors.Forbidden("web_login_not_console")
 
     def check_origin(self, origin: str) -> bool:
         return True  # decided in prepare(), so a refusal is our JSON 403
@@ -150,7 +152,7 @@ SocketHandler.get.endpoint_spec = EndpointSpec(  # type: ignore[attr-defined]
     "see docs/protocol.md",
     None,
     None,
-    {101: "Switching Protocols", 401: "unauthorized", 403: "origin_not_allowed"},
+    {101: "Switching Protocols", 401: "unauthorized", 403: "origin_not_allowed or web_login_not_console"},
     ("realtime",),
 )
 

@@ -217,4 +217,13 @@ async def test_web_login_does_not_meet_the_open_console(server, agent_factory, a
     assert r.status == 200
     await console.send({"type": "ping", "id": "still"})
     assert (await console.recv_type("pong"))["id"] == "still"
+    # and since it skipped the one-console check, its token cannot open a second console
+    web = Api(server.url).with_token(r.json["token"])
+    r = await web.get("/ws", headers={"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                                      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Accept-Language": "en"})
+    assert r.status == 403 and r.json["error"] == "web_login_not_console"
+    assert r.json["message"].startswith("This login is for the admin pages")
+    assert (await web.get("/api/v1/me")).status == 200
+    await console.send({"type": "ping", "id": "after"})
+    assert (await console.recv_type("pong"))["id"] == "after"
     console.close()
