@@ -87,11 +87,13 @@ class AgentManager:
         await self.update(login, {"password": password})
         return password
 
-    async def change_own_password(self, agent: dict[str, Any], current: str, new: str) -> None:
+    async def change_own_password(self, agent: dict[str, Any], current: str, new: str, *, keep: str) -> None:
+        """Set a new password and end every other login of the agent (``keep``: the asking token's hash)."""
         if not await verify_password(current, agent["password_hash"]):
             raise Unauthorized("wrong_password")
         self._check_password(new)
         await self.store.agents.update(agent["id"], {"password_hash": await hash_password(new)})
+        await self.store.tokens.revoke_agent(agent["id"], keep=keep)
 
     async def update_settings(self, agent: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
         return await self.store.agents.update(agent["id"], {"settings": {**agent.get("settings", {}), **settings}})

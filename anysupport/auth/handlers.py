@@ -69,10 +69,11 @@ class MeSettingsHandler(BaseHandler):
 
 
 class MePasswordHandler(BaseHandler):
-    @endpoint(auth="agent", summary="Change the agent's own password", body=PASSWORD_BODY, tags=("auth",),
+    @endpoint(auth="agent", summary="Change the agent's own password (the agent's other logins end)", body=PASSWORD_BODY, tags=("auth",),
               responses={204: None, 401: "wrong_password", 400: "password_too_short"})
     async def post(self) -> None:
-        await self.services.agents.change_own_password(self.agent, self.body["current"], self.body["new"])
+        await self.services.agents.change_own_password(self.agent, self.body["current"], self.body["new"],
+                                                       keep=self.principal.token_hash)
         self.no_content()
 
 

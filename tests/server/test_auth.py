@@ -131,8 +131,14 @@ async def test_own_settings_and_password(agent_factory, api):
     assert (await client.patch("/api/v1/me/settings", {"language": "fr"})).status == 400
     r = await client.post("/api/v1/me/password", {"current": "wrong", "new": "another-pass"})
     assert r.status == 401 and r.json["error"] == "wrong_password"
-    assert (await client.post("/api/v1/me/password", {"current": password, "new": "another-pass"})).status == 204
+    web_token, _ = await api.login(agent["login"], password, client="web")
+    web = api.with_token(web_token)
+    assert (await web.post("/api/v1/me/password", {"current": password, "new": "another-pass"})).status == 204
     assert (await api.post("/api/v1/auth/login", {"login": agent["login"], "password": "another-pass"})).status == 200
+    # a new password ends the agent's other logins (a token taken with the old password is no use);
+    # the login that changed it goes on
+    assert (await client.get("/api/v1/me")).status == 401
+    assert (await web.get("/api/v1/me")).status == 200
 
 
 async def test_duplicate_login_409_and_force_kicks_the_older_console(server, agent_factory, api):
