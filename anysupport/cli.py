@@ -112,7 +112,8 @@ async def _agent(args, config) -> int:
     from anysupport.services import Services
     from anysupport.store import Store
 
-    store = await Store.open(mongo_uri=config.mongo_uri, db_name=config.mongo_db, data_dir=config.data_dir)
+    store = await Store.open(mongo_uri=config.mongo_uri, db_name=config.mongo_db, data_dir=config.data_dir,
+                             start_timeout=config.embedded_start_timeout)
     try:
         agents = Services.build(config, store).agents
         if args.action == "create":
