@@ -286,7 +286,7 @@ def validate_client_message(message: dict[str, Any], sender: str) -> dict[str, A
         raise ProtocolError("invalid_message", "'type' is required and must be a string", "type")
     validator = _CLIENT_VALIDATORS.get(kind)
     if validator is None:
-        raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}", "type")
+        raise ProtocolError("unknown_type", repr(kind[:40]), "type")
     if sender not in SENDERS[kind]:
         raise ProtocolError("not_allowed", f"{sender}s may not send {kind!r}", "type")
     for name in CLIENT_SCHEMAS[kind].get("required", ()):
