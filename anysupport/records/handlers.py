@@ -6,7 +6,7 @@ import datetime as dt
 import zoneinfo
 
 from anysupport.errors import Invalid
-from anysupport.records.manager import record_view
+from anysupport.records.manager import RESOLUTIONS, record_view
 from anysupport.web.base import BaseHandler, endpoint
 
 RECORD_BODY = {
@@ -17,20 +17,27 @@ RECORD_BODY = {
         "phone": {"type": ["string", "null"], "maxLength": 40},
         "trouble_type": {"type": ["string", "null"], "maxLength": 64},
         "content": {"type": ["string", "null"], "maxLength": 10000},
-        "resolution": {"enum": ["solved", "pending", "onsite_needed", None]},
+        "resolution": {"enum": [*RESOLUTIONS, None]},
     },
     "additionalProperties": False,
 }
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
-RANGE_QUERY = {
+# the period and whose records: shared by the list, the statistics and the export
+SCOPE_QUERY = {
     "type": "object",
     "properties": {
         "from": DATE,
         "to": DATE,
         "agent": {"type": "string", "maxLength": 64},
+        "lang": {"enum": ["ko", "en"]},
+    },
+}
+RANGE_QUERY = {
+    "type": "object",
+    "properties": {
+        **SCOPE_QUERY["properties"],
         "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
         "skip": {"type": "integer", "minimum": 0},
-        "lang": {"enum": ["ko", "en"]},
     },
 }
 

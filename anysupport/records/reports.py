@@ -17,19 +17,11 @@ from tornado.iostream import StreamClosedError
 
 from anysupport.catalog.manager import trouble_type_paths
 from anysupport.records.export import XLSX_MIME, export_records
-from anysupport.records.handlers import DATE, RecordScopeMixin
+from anysupport.records.handlers import SCOPE_QUERY, RecordScopeMixin
 from anysupport.records.stats import build_statistics
 from anysupport.web.base import BaseHandler, endpoint
 
-REPORT_QUERY = {
-    "type": "object",
-    "properties": {
-        "from": DATE,
-        "to": DATE,
-        "agent": {"type": "string", "maxLength": 64},
-        "lang": {"enum": ["ko", "en"]},
-    },
-}
+REPORT_QUERY = SCOPE_QUERY
 CHUNK_BYTES = 64 * 1024
 
 

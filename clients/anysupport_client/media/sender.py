@@ -49,6 +49,14 @@ class _SendLoop:
             except (asyncio.CancelledError, Exception):
                 pass
 
+    async def _frames(self):
+        """The track's frames until it ends."""
+        while True:
+            try:
+                yield await self.track.recv()
+            except MediaStreamError:
+                return
+
     async def _run(self) -> None:  # pragma: no cover - every sender defines it
         raise RuntimeError("a sender must define _run")
 
@@ -128,11 +136,7 @@ class VideoSender(_SendLoop):
 
     # -- the loop ----------------------------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
-            try:
-                frame = await self.track.recv()
-            except MediaStreamError:
-                return
+        async for frame in self._frames():
             capture_us = time.time_ns() // 1000
             if self.on_preview is not None:
                 self.on_preview(frame)
@@ -201,11 +205,7 @@ class AudioSender(_SendLoop):
         self._task: asyncio.Task | None = None
 
     async def _run(self) -> None:
-        while True:
-            try:
-                frame = await self.track.recv()
-            except MediaStreamError:
-                return
+        async for frame in self._frames():
             if not self.enabled or not self.ready():
                 continue
             capture_us = time.time_ns() // 1000
