@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from anysupport.errors import Conflict, Forbidden, Invalid, NotFound
@@ -53,10 +55,11 @@ def record_view(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class RecordManager:
-    def __init__(self, store, config, catalog):
+    def __init__(self, store, config, catalog, *, clock: Callable[[], dt.datetime] = utcnow):
         self.store = store
         self.config = config
         self.catalog = catalog
+        self.clock = clock
 
     async def open_for(self, session: dict[str, Any]) -> dict[str, Any]:
         customer = session.get("customer") or {}
@@ -76,13 +79,13 @@ class RecordManager:
                 "resolution": None,
                 "satisfaction": None,
                 "feedback": None,
-                "started_at": session.get("connected_at") or utcnow(),
+                "started_at": session.get("connected_at") or self.clock(),
                 "ended_at": None,
             }
         )
 
     async def close_for(self, session: dict[str, Any]) -> None:
-        await self.store.records.update_by_session(session["id"], {"ended_at": session.get("expired_at") or utcnow()})
+        await self.store.records.update_by_session(session["id"], {"ended_at": session.get("expired_at") or self.clock()})
 
     async def get_for(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
         record = await self.store.records.by_session(session_id)
@@ -141,7 +144,7 @@ class RecordManager:
             "question": pick(survey["question"]),
             "choices": [{"value": c["value"], "label": pick(c["label"])} for c in survey["choices"]],
             "feedback": bool(survey["feedback"]),
-            "time": utcnow().isoformat(timespec="milliseconds"),
+            "time": self.clock().isoformat(timespec="milliseconds"),
         }
 
     async def save_survey(self, session_id: str, answer: str, feedback: str | None) -> dict[str, Any]:
@@ -157,7 +160,11 @@ class RecordManager:
         session = await self.store.sessions.get(session_id)
         if session is None or session["state"] != "expired":
             raise Forbidden("survey_not_open")
-        changes = {"satisfaction": answer}
-        if feedback:
+        changes = {"satisfaction": answer, "answered_at": self.clock()}
+        if feedback and feedback.strip():
             changes["feedback"] = feedback.strip()
-        return await self.store.records.update_by_session(session_id, changes)
+        # the reads above only choose the error; the store's conditional update is what admits one answer
+        saved = await self.store.records.answer_survey(session_id, changes)
+        if saved is None:
+            raise Conflict("survey_answered")
+        return saved

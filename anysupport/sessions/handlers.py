@@ -9,14 +9,15 @@ JOIN_BODY = {
     "type": "object",
     "properties": {
         "code": {"type": "string", "pattern": "^[0-9]{4}$"},
-        "number": {"type": "integer", "minimum": 1},
+        "number": {"type": "integer", "minimum": 1, "maximum": 2**53},
         "name": {"type": "string", "maxLength": 100},
         "email": {"type": "string", "maxLength": 254},
         "phone": {"type": "string", "maxLength": 40},
         "language": {"enum": ["ko", "en"]},
     },
     "additionalProperties": False,
-    "oneOf": [{"required": ["code"]}, {"required": ["number"]}],
+    # the code is what admits; a session number only narrows the match (numbers are sequential)
+    "required": ["code"],
 }
 SESSION_EXAMPLE = {"id": "6b07…", "code": "1675", "state": "offline", "created_at": "2026-05-17T21:16:54+00:00", "number": 9}
 
@@ -28,8 +29,9 @@ class SessionsHandler(BaseHandler):
         sessions = await self.services.sessions.list_for_agent(self.agent)
         self.send({"sessions": [self.services.sessions.agent_view(s) for s in sessions]})
 
-    @endpoint(auth="agent", summary="Create a session with a fresh 4-digit code", tags=("sessions",),
-              responses={201: SESSION_EXAMPLE})
+    @endpoint(auth="agent", summary="Create a session with a fresh 4-digit code (within the agent's limits)",
+              tags=("sessions",), responses={201: SESSION_EXAMPLE, 409: "too_many_live_sessions",
+                                             429: "too_many_sessions_created"})
     async def post(self) -> None:
         session = await self.services.sessions.create(self.agent)
         self.send(self.services.sessions.agent_view(session), 201)
@@ -58,7 +60,7 @@ class SessionConnectHandler(BaseHandler):
 
 
 class JoinHandler(BaseHandler):
-    @endpoint(auth="public", summary="A customer joins with the 4-digit code (or the session number)",
+    @endpoint(auth="public", summary="A customer joins with the 4-digit code (and, optionally, the session number)",
               body=JOIN_BODY, tags=("customer",),
               responses={200: {"session_id": "…", "token": "…", "ws_url": "/ws"}, 404: "invalid_code",
                          409: "code_in_use", 429: "too_many_attempts"})
@@ -67,10 +69,7 @@ class JoinHandler(BaseHandler):
         customer = {k: (body.get(k) or "").strip() or None for k in ("name", "email", "phone")}
         customer["language"] = body.get("language") or self.language
         sessions = self.services.sessions
-        if "code" in body:
-            session, token = await sessions.join(body["code"], customer, self.client_ip)
-        else:
-            session, token = await sessions.join_by_number(body["number"], customer, self.client_ip)
+        session, token = await sessions.join(body["code"], customer, self.client_ip, number=body.get("number"))
         self.send({"session_id": session["id"], "token": token, "ws_url": sessions.ws_url(),
                    "state": session["state"], "session": sessions.customer_view(session)})
 
@@ -92,7 +91,8 @@ SURVEY_BODY = {
 
 class SurveyAnswerHandler(BaseHandler):
     @endpoint(auth="customer", summary="The customer answers the satisfaction survey after the session",
-              body=SURVEY_BODY, tags=("customer",), responses={204: None, 409: "survey_answered"})
+              body=SURVEY_BODY, tags=("customer",),
+              responses={204: None, 403: "survey_not_open", 404: "record_not_found", 409: "survey_answered"})
     async def post(self) -> None:
         await self.services.records.save_survey(self.principal.session_id, self.body["answer"], self.body.get("feedback"))
         self.no_content()

@@ -12,9 +12,11 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from anysupport import i18n
 from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
 from anysupport.ratelimit import SlidingWindowLimiter
 from anysupport.store.common import utcnow
@@ -23,6 +25,19 @@ from anysupport.ws.hub import CLOSE_SESSION_ENDED
 log = logging.getLogger("anysupport.sessions")
 
 LIVE = ("offline", "online", "connected")
+
+i18n.register(
+    {
+        "too_many_live_sessions": {
+            "en": "You already have {limit} open sessions. End or delete one before creating another.",
+            "ko": "이미 열린 세션이 {limit}개입니다. 새 세션을 만들기 전에 하나를 종료하거나 삭제하세요.",
+        },
+        "too_many_sessions_created": {
+            "en": "Too many sessions created in a short time. Try again in {retry_after} seconds.",
+            "ko": "짧은 시간에 세션을 너무 많이 만들었습니다. {retry_after}초 후에 다시 시도하세요.",
+        },
+    }
+)
 
 
 def now_iso() -> str:
@@ -43,16 +58,29 @@ class LiveSession:
 
 
 class SessionManager:
-    def __init__(self, store, config, hub, auth, records):
+    """``clock`` gives the current UTC time (whole milliseconds, as stored); tests inject one to move
+    time by hand. The rate limits here count on the same clock."""
+
+    def __init__(self, store, config, hub, auth, records, *, clock: Callable[[], dt.datetime] = utcnow):
         self.store = store
         self.config = config
         self.hub = hub
         self.auth = auth
         self.records = records
-        self.join_failures = SlidingWindowLimiter(config.join_max_attempts, config.join_window)
+        self.clock = clock
+        seconds = self._seconds
+        self.join_failures = SlidingWindowLimiter(config.join_max_attempts, config.join_window, clock=seconds)
+        self.creations = SlidingWindowLimiter(config.session_create_max, config.session_create_window, clock=seconds)
         self.live: dict[str, LiveSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._agent_locks: dict[str, asyncio.Lock] = {}
         self.expired_listeners: list = []  # callables(session_id), e.g. the relay dropping its counters
+
+    def _seconds(self) -> float:
+        return self.clock().timestamp()
+
+    def _now_iso(self) -> str:
+        return self.clock().isoformat(timespec="milliseconds")
 
     # -- views --------------------------------------------------------------------------------------
     def ws_url(self) -> str:
@@ -78,7 +106,7 @@ class SessionManager:
 
     def _announce(self, session: dict[str, Any], reason: str | None = None) -> None:
         """Send the session's state to both sides (whoever is connected), in transition order."""
-        base = {"type": "state", "session_id": session["id"], "state": session["state"], "time": now_iso()}
+        base = {"type": "state", "session_id": session["id"], "state": session["state"], "time": self._now_iso()}
         if reason:
             base["reason"] = reason
         console = self.hub.console(session["agent_id"])
@@ -107,13 +135,34 @@ class SessionManager:
 
     # -- agent operations -----------------------------------------------------------------------------
     async def create(self, agent: dict[str, Any]) -> dict[str, Any]:
+        """A new session with a fresh code, within the agent's limits.
+
+        One agent may hold at most ``agent_max_live_sessions`` sessions that have not expired, and
+        create at most ``session_create_max`` per ``session_create_window`` seconds, so that no
+        one login can take the 10,000 codes. The count and the creation run under a per-agent lock
+        (one process holds an agent's console, so its creations meet here).
+        """
+        lock = self._agent_locks.get(agent["id"])
+        if lock is None:
+            lock = self._agent_locks[agent["id"]] = asyncio.Lock()
+        async with lock:
+            wait = self.creations.retry_after(agent["id"])
+            if wait:
+                raise RateLimited("too_many_sessions_created", retry_after=wait)
+            limit = self.config.agent_max_live_sessions
+            if await self.store.sessions.count_live(agent["id"]) >= limit:
+                raise Conflict("too_many_live_sessions", limit=limit)
+            self.creations.hit(agent["id"])
+            return await self._create(agent)  # the locks stay: one per agent that ever created a session
+
+    async def _create(self, agent: dict[str, Any]) -> dict[str, Any]:
         for _ in range(100):
             code = f"{secrets.randbelow(10000):04d}"
             if await self.store.sessions.claim_code(code):
                 break
         else:
             raise Conflict("no_codes_left")
-        session = await self.store.sessions.create(code=code, agent=agent)
+        session = await self.store.sessions.create(code=code, agent=agent, now=self.clock())
         await self.store.sessions.bind_code(code, session["id"])
         self.live[session["id"]] = LiveSession(session["id"], agent["id"], "offline")
         log.info("session %s (code %s) created by %s", session["id"], code, agent["login"])
@@ -121,7 +170,7 @@ class SessionManager:
         return session
 
     async def list_for_agent(self, agent: dict[str, Any]) -> list[dict[str, Any]]:
-        since = utcnow() - dt.timedelta(hours=24)
+        since = self.clock() - dt.timedelta(hours=24)
         return await self.store.sessions.list_for_agent(agent["id"], since=since)
 
     async def get_for_agent(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
@@ -142,7 +191,7 @@ class SessionManager:
 
     async def _connect(self, session_id: str) -> dict[str, Any]:
         async with self._lock(session_id):
-            now = utcnow()
+            now = self.clock()
             # a customer that joined but has no socket open (yet, or any more): its grace clock runs from now
             customer_gone_at = None if self.hub.customer(session_id) is not None else now
             session = await self.store.sessions.transition(
@@ -159,13 +208,20 @@ class SessionManager:
             return session
 
     # -- customer operations --------------------------------------------------------------------------
-    async def join(self, code: str, customer: dict[str, Any], ip: str) -> tuple[dict[str, Any], str]:
+    async def join(self, code: str, customer: dict[str, Any], ip: str, *, number: int | None = None
+                   ) -> tuple[dict[str, Any], str]:
+        """Admit a customer who knows the session's code. Without the right code nobody is admitted.
+
+        ``number`` (the session number the agent may also tell the customer) only narrows the
+        match: with it, the code must be that session's. Numbers are sequential and easy to guess,
+        so a number never admits on its own.
+        """
         wait = self.join_failures.retry_after(ip)
         if wait:
             raise RateLimited(retry_after=wait)
         session_id = await self.store.sessions.session_id_for_code(code)
         session = await self.store.sessions.get(session_id) if session_id else None
-        if session is None or session["state"] not in LIVE:
+        if session is None or session["state"] not in LIVE or (number is not None and session["number"] != number):
             self.join_failures.hit(ip)
             raise NotFound("invalid_code")
         if session["state"] != "offline":
@@ -174,7 +230,7 @@ class SessionManager:
         async with self._lock(session["id"]):
             session = await self.store.sessions.transition(
                 session["id"], ("offline",),
-                {"state": "online", "online_at": utcnow(), "customer": {**customer, "ip": ip}},
+                {"state": "online", "online_at": self.clock(), "customer": {**customer, "ip": ip}},
             )
             if session is None:
                 raise Conflict("code_in_use")
@@ -188,21 +244,11 @@ class SessionManager:
                 session = await self._connect(session["id"])
         return session, token
 
-    async def join_by_number(self, number: int, customer: dict[str, Any], ip: str):
-        wait = self.join_failures.retry_after(ip)
-        if wait:
-            raise RateLimited(retry_after=wait)
-        session = await self.store.sessions.by_number(number)
-        if session is None:
-            self.join_failures.hit(ip)
-            raise NotFound("invalid_code")
-        return await self.join(session["code"], customer, ip)
-
     # -- ending ---------------------------------------------------------------------------------------
     async def expire(self, session_id: str, reason: str) -> dict[str, Any] | None:
         async with self._lock(session_id):
             session = await self.store.sessions.transition(
-                session_id, LIVE, {"state": "expired", "expired_at": utcnow(), "expire_reason": reason}
+                session_id, LIVE, {"state": "expired", "expired_at": self.clock(), "expire_reason": reason}
             )
             if session is None:
                 return None
@@ -265,7 +311,7 @@ class SessionManager:
         if session is None or session["state"] not in ("online", "connected"):
             return
         if session["state"] == "connected":  # the grace clock runs only once the agent has accepted
-            session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": utcnow()})
+            session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": self.clock()})
         self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "reconnecting"})
 
     async def console_attached(self, agent_id: str) -> list[dict[str, Any]]:
@@ -280,22 +326,22 @@ class SessionManager:
     async def console_detached(self, agent_id: str) -> None:
         for session in await self.store.sessions.list_live(agent_id=agent_id):
             if session["state"] == "connected":
-                await self.store.sessions.set_fields(session["id"], {"agent_gone_at": utcnow()})
+                await self.store.sessions.set_fields(session["id"], {"agent_gone_at": self.clock()})
                 self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "reconnecting"})
 
     def _notify_agent(self, session: dict[str, Any], message: dict[str, Any]) -> None:
         console = self.hub.console(session["agent_id"])
         if console is not None:
-            console.send_json({**message, "session_id": session["id"], "time": now_iso()})
+            console.send_json({**message, "session_id": session["id"], "time": self._now_iso()})
 
     def _notify_customer(self, session: dict[str, Any], message: dict[str, Any]) -> None:
         customer = self.hub.customer(session["id"])
         if customer is not None:
-            customer.send_json({**message, "session_id": session["id"], "time": now_iso()})
+            customer.send_json({**message, "session_id": session["id"], "time": self._now_iso()})
 
     # -- timeouts -------------------------------------------------------------------------------------
     async def sweep(self) -> int:
-        now = utcnow()
+        now = self.clock()
         due = await self.store.sessions.due_for_expiry(
             offline_before=now - dt.timedelta(seconds=self.config.offline_timeout),
             online_before=now - dt.timedelta(seconds=self.config.waiting_timeout),
@@ -317,6 +363,6 @@ class SessionManager:
 
     async def restore(self) -> None:
         """After a (re)start: nobody is connected yet, so connected sessions start their grace clock."""
-        await self.store.sessions.mark_all_gone(utcnow())
+        await self.store.sessions.mark_all_gone(self.clock())
         for session in await self.store.sessions.list_live():
             self._set_live(session)

@@ -1,4 +1,5 @@
-/* The customer connection page: join with the 4-digit code (or the session number), then continue in
+/* The customer connection page: join with the 4-digit code (and optionally the session number, which
+ * never admits on its own: numbers are sequential), then continue in
  * the mobile client. The customer's session token is kept in sessionStorage for the survey page. */
 "use strict";
 
@@ -31,7 +32,6 @@
 
   function setMode(number) {
     useNumber = number;
-    $("code-field").hidden = number;
     $("number-field").hidden = !number;
     const toggle = $("toggle-number");
     toggle.dataset.t = number ? "use_code" : "use_number";
@@ -76,11 +76,10 @@
       const raw = numberInput.value.trim();
       if (!/^[0-9]{1,6}$/.test(raw) || parseInt(raw, 10) < 1) { showError({key: "number_format"}); return; }
       body.number = parseInt(raw, 10);
-    } else {
-      const raw = codeInput.value.trim();
-      if (!/^[0-9]{4}$/.test(raw)) { showError({key: "code_format"}); return; }
-      body.code = raw;
     }
+    const code = codeInput.value.trim();
+    if (!/^[0-9]{4}$/.test(code)) { showError({key: "code_format"}); return; }
+    body.code = code;
     const name = $("customer-name").value.trim();
     if (name) body.name = name;
     joinButton.disabled = true;

@@ -40,6 +40,19 @@ class RecordStore:
         )
         return public(doc)
 
+    async def answer_survey(self, session_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Store a survey answer only if the record has none yet (one atomic, conditional update).
+
+        Returns the updated record, or None when there is no record or it was already answered:
+        of concurrent answers exactly one finds ``satisfaction`` still empty.
+        """
+        doc = await self.col.find_one_and_update(
+            {"session_id": session_id, "satisfaction": None},
+            {"$set": encode({**changes, "updated_at": utcnow()})},
+            return_document=True,
+        )
+        return public(doc)
+
     def _range_query(self, start: dt.datetime | None, end: dt.datetime | None, agent_id: str | None) -> dict:
         query: dict[str, Any] = {}
         if start is not None or end is not None:

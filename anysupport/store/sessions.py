@@ -43,8 +43,8 @@ class SessionStore:
         doc = await self.codes.find_one({"_id": code})
         return doc["session_id"] if doc else None
 
-    async def create(self, *, code: str, agent: dict[str, Any]) -> dict[str, Any]:
-        now = utcnow()
+    async def create(self, *, code: str, agent: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+        now = now or utcnow()
         doc = {
             "code": code,
             "number": await next_sequence(self.db, "session_number"),
@@ -76,6 +76,10 @@ class SessionStore:
     async def list_for_agent(self, agent_id: str, *, since: dt.datetime, limit: int = 200) -> list[dict[str, Any]]:
         query = {"agent_id": agent_id, "$or": [{"state": {"$in": list(LIVE_STATES)}}, {"created_at": {"$gte": ms(since)}}]}
         return [public(d) async for d in self.col.find(query).sort("created_at", -1).limit(limit)]
+
+    async def count_live(self, agent_id: str) -> int:
+        """How many of the agent's sessions have not expired (its cap on live sessions counts these)."""
+        return await self.col.count_documents({"agent_id": agent_id, "state": {"$in": list(LIVE_STATES)}})
 
     async def list_live(self, *, agent_id: str | None = None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"state": {"$in": list(LIVE_STATES)}}

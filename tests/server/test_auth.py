@@ -201,7 +201,7 @@ async def test_foreign_origin_refusal_is_json(server, admin):
 
 
 async def test_forced_login_tells_customers_the_agent_is_reconnecting(server, agent_factory, api):
-    from tests.server.test_sessions import open_session
+    from tests.support.sessions import open_session
 
     client, agent, session, _joined, console, customer = await open_session(server, agent_factory)
     await client.post(f"/api/v1/sessions/{session['id']}/connect")

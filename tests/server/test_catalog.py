@@ -1,6 +1,6 @@
 """Trouble types, the survey settings, canned phrases and site settings."""
 
-from tests.server.test_sessions import open_session
+from tests.support.sessions import open_session
 
 
 async def test_trouble_type_tree_add_rename_move_delete_and_retire(server, admin, agent_factory):

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from anysupport.protocol.messages import CLIENT_SCHEMAS, SENDERS
-from tests.server.test_sessions import open_session
 from tests.support.client import Api, Socket
 from tests.support.server import ADMIN_PASSWORD
+from tests.support.sessions import open_session
 
 BAD_FIELDS = {
     "chat": {"text": 5},

@@ -1,11 +1,12 @@
 """Support records: validation, who may edit, listing by date."""
 
+import asyncio
 import datetime as dt
 
 import pytest
 
-from tests.server.test_sessions import open_session
 from tests.support.client import Api
+from tests.support.sessions import open_session
 
 
 @pytest.fixture
@@ -100,3 +101,23 @@ async def test_survey_cannot_be_answered_when_turned_off(server, agent_factory, 
         assert r.status == 403 and r.json["error"] == "survey_disabled"
     finally:
         await admin.put("/api/v1/admin/survey", {"enabled": True})
+
+
+async def test_ten_concurrent_survey_answers_store_exactly_one(server, agent_factory):
+    client, _agent, session, joined, console, customer = await open_session(server, agent_factory)
+    await client.post(f"/api/v1/sessions/{session['id']}/connect")
+    await customer.recv_type("state", state="connected")
+    await client.delete(f"/api/v1/sessions/{session['id']}")
+    await customer.recv_type("survey")
+    answers = ["satisfied", "neutral", "unsatisfied"] * 3 + ["neutral"]
+    cust = Api(server.url, joined["token"])
+    replies = await asyncio.gather(*(cust.post("/api/v1/customer/survey", {"answer": a, "feedback": f"#{i}"})
+                                     for i, a in enumerate(answers)))
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [204] + [409] * 9, [(r.status, r.body) for r in replies]
+    assert all(r.json["error"] == "survey_answered" for r in replies if r.status == 409)
+    winner = answers[[r.status for r in replies].index(204)]
+    record = (await client.get(f"/api/v1/sessions/{session['id']}/record")).json
+    assert record["satisfaction"] == winner and record["feedback"] == f"#{[r.status for r in replies].index(204)}"
+    console.close()
+    customer.close()

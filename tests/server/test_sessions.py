@@ -6,23 +6,7 @@ import pytest
 
 from tests.support.client import Api, Socket
 from tests.support.server import ADMIN_PASSWORD
-
-
-async def open_session(server, agent_factory, *, auto_connect=False, customer=None):
-    """An agent with a console socket, a session, and a joined customer with its socket."""
-    client, agent, _ = await agent_factory(auto_connect=auto_connect)
-    console = await Socket.connect(server.ws_base, client.token)
-    await console.recv_type("hello")
-    created = await client.post("/api/v1/sessions")
-    assert created.status == 201
-    session = created.json
-    await console.recv_type("state", state="offline", session_id=session["id"])
-    joined = await Api(server.url).post("/api/v1/join", {"code": session["code"], **(customer or {"name": "고객"})})
-    assert joined.status == 200, joined.body
-    customer_socket = await Socket.connect(server.ws_base, joined.json["token"], path=joined.json["ws_url"])
-    hello = await customer_socket.recv_type("hello")
-    assert hello["role"] == "customer" and hello["session_id"] == session["id"]
-    return client, agent, session, joined.json, console, customer_socket
+from tests.support.sessions import open_session
 
 
 async def test_create_gives_four_digit_code_and_lists_it(api, agent_factory):
@@ -36,8 +20,11 @@ async def test_create_gives_four_digit_code_and_lists_it(api, agent_factory):
     assert [s["id"] for s in listed] == [body["id"]]
 
 
-async def test_two_hundred_concurrent_creates_get_distinct_codes(agent_factory):
-    client, _agent, _ = await agent_factory()
+async def test_two_hundred_concurrent_creates_get_distinct_codes(make_server):
+    srv = make_server({"agent_max_live_sessions": 200, "session_create_max": 200})
+    api = Api(srv.url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD)
+    client = api.with_token(token)
     responses = await asyncio.gather(*(client.post("/api/v1/sessions") for _ in range(200)))
     assert all(r.status == 201 for r in responses)
     codes = [r.json["code"] for r in responses]
@@ -174,11 +161,51 @@ async def test_code_already_used_is_409(api, agent_factory):
     assert r.status == 409 and r.json["error"] == "code_in_use"
 
 
-async def test_join_by_session_number(api, agent_factory):
+async def test_a_session_number_never_admits_without_its_code(api, agent_factory):
     client, _agent, _ = await agent_factory()
     session = (await client.post("/api/v1/sessions")).json
+    # the number alone (sequential, guessable) is refused before anything is looked up
     r = await api.post("/api/v1/join", {"number": session["number"]})
-    assert r.status == 200 and r.json["session_id"] == session["id"]
+    assert r.status == 400 and r.json["error"] == "invalid_field" and r.json["field"] == "code"
+    assert "token" not in r.json
+    # the number with another code: no token, and the session stays free for its customer
+    wrong = f"{(int(session['code']) + 1) % 10000:04d}"
+    r = await api.post("/api/v1/join", {"number": session["number"], "code": wrong})
+    assert r.status == 404 and r.json["error"] == "invalid_code" and "token" not in r.json
+    # the right code with another session's number is refused too
+    r = await api.post("/api/v1/join", {"number": session["number"] + 100000, "code": session["code"]})
+    assert r.status == 404 and r.json["error"] == "invalid_code"
+    # number and code together admit
+    r = await api.post("/api/v1/join", {"number": session["number"], "code": session["code"]})
+    assert r.status == 200 and r.json["session_id"] == session["id"] and r.json["token"]
+
+
+async def test_live_sessions_per_agent_are_capped(make_server):
+    srv = make_server({"agent_max_live_sessions": 3})
+    api = Api(srv.url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD)
+    admin = Api(srv.url, token, "en")
+    made = [(await admin.post("/api/v1/sessions")).json for _ in range(3)]
+    r = await admin.post("/api/v1/sessions")
+    assert r.status == 409 and r.json["error"] == "too_many_live_sessions" and "3 open sessions" in r.json["message"]
+    korean = await api.with_token(token).post("/api/v1/sessions", headers={"Accept-Language": "ko"})
+    assert korean.status == 409 and "세션" in korean.json["message"]
+    # an expired session no longer counts
+    assert (await admin.delete(f"/api/v1/sessions/{made[0]['id']}")).status == 204
+    assert (await admin.post("/api/v1/sessions")).status == 201
+
+
+async def test_session_creation_is_rate_limited_per_agent(make_server):
+    srv = make_server({"session_create_max": 4, "session_create_window": 600})
+    api = Api(srv.url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD)
+    admin = api.with_token(token)
+    for _ in range(4):
+        created = (await admin.post("/api/v1/sessions")).json
+        assert (await admin.delete(f"/api/v1/sessions/{created['id']}")).status == 204
+    r = await admin.post("/api/v1/sessions")
+    assert r.status == 429 and r.json["error"] == "too_many_sessions_created"
+    assert r.json["retry_after"] >= 1 and r.headers["Retry-After"] == str(r.json["retry_after"])
 
 
 async def test_join_guessing_hits_the_rate_limit(make_server):
