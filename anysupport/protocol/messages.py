@@ -154,6 +154,12 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         ("answer",),
     ),
     "ping": _msg("ping", {"id": {"type": ["string", "integer"]}}, session=False),
+    # a side refused the other's key_exchange (docs/protocol.md, key schedule): relayed, so both know
+    "key_exchange_failed": _msg(
+        "key_exchange_failed",
+        {"reason": {"enum": ["bad_commitment", "bad_public_key", "unsupported_version", "protocol"]}},
+        ("reason",),
+    ),
 }
 
 # Who may send each client message type.
@@ -173,12 +179,13 @@ SENDERS: dict[str, frozenset[str]] = {
     "end": frozenset({"agent", "customer"}),
     "survey": frozenset({"customer"}),
     "ping": frozenset({"agent", "customer"}),
+    "key_exchange_failed": frozenset({"agent", "customer"}),
 }
 
 # Types the server passes to the other side of a connected session (adding from/session_id/time).
 RELAYED_TYPES = frozenset(
     {"chat", "guide", "annotation", "camera", "camera_state", "speakerphone", "agent_video", "recording",
-     "capabilities", "keyframe_request", "key_exchange", "media_report"}
+     "capabilities", "keyframe_request", "key_exchange", "media_report", "key_exchange_failed"}
 )
 
 _RELAY_EXTRA = {"from": {"enum": ["agent", "customer", "server"]}, "time": TIME}
