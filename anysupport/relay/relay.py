@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 from anysupport_native import framing
@@ -160,23 +161,28 @@ class Outbox:
 class SenderState:
     """Per sending socket: a frame-rate budget per session (an agent's console carries several)."""
 
-    __slots__ = ("buckets", "fps", "last_error", "conn")
+    __slots__ = ("buckets", "fps", "last_error", "conn", "clock")
 
-    def __init__(self, conn: Any, fps: float):
+    def __init__(self, conn: Any, fps: float, clock: Callable[[], float] = time.monotonic):
         self.conn = conn
         self.fps = fps
+        self.clock = clock
         self.buckets: dict[str, TokenBucket] = {}
         self.last_error: dict[str, float] = {}
 
     def allow(self, session_id: str) -> bool:
         bucket = self.buckets.get(session_id)
         if bucket is None:
-            bucket = self.buckets[session_id] = TokenBucket(self.fps, max(1, int(self.fps)))
+            bucket = self.buckets[session_id] = TokenBucket(self.fps, max(1, int(self.fps)), clock=self.clock)
         return bucket.take()
 
 
 class Relay:
-    def __init__(self, config, hub, sessions):
+    """``clock`` (monotonic seconds) paces the frame-rate budgets, the error and the keyframe-request
+    intervals; tests inject one."""
+
+    def __init__(self, config, hub, sessions, *, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
         self.config = config
         self.hub = hub
         self.sessions = sessions
@@ -189,7 +195,7 @@ class Relay:
 
     # -- bookkeeping ------------------------------------------------------------------------------------
     def new_sender(self, conn: Any) -> SenderState:
-        return SenderState(conn, self.config.media_max_fps)
+        return SenderState(conn, self.config.media_max_fps, self.clock)
 
     def forget(self, conn: Any) -> None:
         self.outboxes.pop(id(conn), None)
@@ -223,7 +229,7 @@ class Relay:
             self._counters(session_id).dropped[reason] += 1
         if notify and sender is not None:
             state: SenderState = sender.media
-            now = time.monotonic()
+            now = self.clock()
             if now - state.last_error.get(reason, -1e9) >= ERROR_INTERVAL:
                 state.last_error[reason] = now
                 language = sender.peer.language if sender.peer is not None else "ko"
@@ -235,7 +241,7 @@ class Relay:
 
     def request_keyframe(self, session_id: str, sender: Any, stream: int) -> None:
         key = (session_id, stream)
-        now = time.monotonic()
+        now = self.clock()
         if now - self._last_keyframe_request.get(key, -1e9) < KEYFRAME_REQUEST_INTERVAL:
             return
         self._last_keyframe_request[key] = now
