@@ -1,0 +1,185 @@
+"""The blind relay directly: real sealed frames through ``Relay.on_frame`` between in-memory
+connections, with a hand-moved clock for the rate budget and the error and keyframe-request
+intervals. No server and no database (the relay reads only the live-session table in memory).
+End to end, with real sockets, in test_relay.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from anysupport_native import framing
+
+from anysupport.sessions.manager import LiveSession
+from tests.support.clock import ManualClock
+from tests.support.connections import Principal, RecordingConnection
+from tests.support.managers import build_managers
+
+SID = "65a1f0c2e4b5d6a7b8c9d0e1"
+AGENT_ID = "6b071c1443f808085a26f9d7"
+KEY_C2A = bytes.fromhex("54e42404d1cf47e926858d14a9241ab4")
+KEY_A2C = bytes.fromhex("e82a3e015fdac9841fb1ae007748ff27")
+
+
+class Call:
+    """One connected session: the agent's console, the customer's socket, and their sealers."""
+
+    def __init__(self, **settings):
+        self.clock = ManualClock()
+        self.m = build_managers(None, self.clock, **settings)
+        self.relay = self.m.relay
+        self.m.sessions.live[SID] = LiveSession(SID, AGENT_ID, "connected")
+        self.console = self.m.console({"id": AGENT_ID})
+        self.customer = self.attach_customer()
+        self.customer_sealer = framing.FrameSealer(KEY_C2A, "customer")
+        self.agent_sealer = framing.FrameSealer(KEY_A2C, "agent")
+
+    def attach_customer(self) -> RecordingConnection:
+        conn = RecordingConnection(Principal("customer", session_id=SID))
+        conn.media = self.relay.new_sender(conn)
+        self.m.hub.attach_customer(SID, conn)
+        return conn
+
+    def customer_frame(self, stream=framing.STREAM_CUSTOMER_VIDEO, size=100, keyframe=False) -> bytes:
+        return self.customer_sealer.seal(stream, bytes(size), keyframe=keyframe, timestamp_us=1)
+
+    def from_customer(self, frame: bytes) -> None:
+        self.relay.on_frame(self.customer, frame)
+
+    def from_agent(self, data: bytes) -> None:
+        self.relay.on_frame(self.console, data)
+
+    def errors(self, conn) -> list[str]:
+        return [m["field"] for m in conn.of_type("error", error="frame_dropped")]
+
+    def dropped(self, reason: str) -> int:
+        return self.relay.total.dropped[reason]
+
+
+@pytest.fixture
+def call():
+    return Call()
+
+
+async def test_frames_cross_unchanged_with_the_session_prefix_on_the_agent_side(call):
+    frame = call.customer_frame(keyframe=True)
+    call.from_customer(frame)
+    assert call.console.frames == [bytes.fromhex(SID) + frame]
+    reply = call.agent_sealer.seal(framing.STREAM_AGENT_AUDIO, b"opus", timestamp_us=2)
+    call.from_agent(bytes.fromhex(SID) + reply)
+    assert call.customer.frames == [reply]
+    # what arrives opens with the key the relay never had
+    header, payload = framing.FrameOpener(KEY_C2A, "customer").open(call.console.frames[0][12:])
+    assert header.keyframe and payload == bytes(100)
+    t = call.relay.total
+    assert (t.frames_in, t.frames_out) == (2, 2) and t.bytes_out == len(frame) + 12 + len(reply)
+    text = call.relay.metrics_text()
+    assert "anysupport_relay_frames_out_total 2" in text
+    assert f'anysupport_session_frames_in_total{{session="{SID}"}} 2' in text
+
+
+@pytest.mark.parametrize(
+    "make, reason, named",
+    [
+        (lambda c: b"\x01" * 11, "malformed", False),  # shorter than the session id
+        (lambda c: bytes.fromhex(SID) + b"\x01" * 20, "malformed", True),  # shorter than a frame
+        (lambda c: bytes.fromhex(SID) + b"\x02" + c.agent_sealer.seal(2, b"x", timestamp_us=1)[1:], "malformed", True),
+        (lambda c: bytes.fromhex(SID) + c.agent_sealer.seal(2, bytes(700), timestamp_us=1), "too_large", True),
+        (lambda c: bytes.fromhex(SID) + c.customer_frame(), "wrong_direction", True),  # a reflected customer frame
+        (lambda c: bytes.fromhex("f" * 24) + c.agent_sealer.seal(2, b"x", timestamp_us=1), "not_connected", False),
+    ],
+    ids=["no_prefix", "short", "bad_version", "too_large", "wrong_direction", "unknown_session"],
+)
+async def test_refused_agent_frames(make, reason, named):
+    call = Call(media_max_frame_bytes=512)
+    call.from_agent(make(call))
+    assert call.customer.frames == [] and call.dropped(reason) == 1
+    [error] = call.console.of_type("error")
+    assert error["error"] == "frame_dropped" and error["field"] == reason
+    assert ("session_id" in error) == named  # named only when it is a live session
+
+
+async def test_a_session_not_connected_relays_nothing(call):
+    call.m.sessions.live[SID].state = "online"
+    call.from_customer(call.customer_frame())
+    assert call.console.frames == [] and call.errors(call.customer) == ["not_connected"]
+    call.m.sessions.live[SID].state = "connected"
+    other_agent = call.m.console({"id": "0" * 24})
+    other_agent.media = call.relay.new_sender(other_agent)
+    call.relay.on_frame(other_agent, bytes.fromhex(SID) + call.agent_sealer.seal(2, b"x", timestamp_us=1))
+    assert call.customer.frames == [] and call.errors(other_agent) == ["not_connected"]  # not its session
+
+
+async def test_drop_errors_come_at_most_once_per_second_per_reason(call):
+    for _ in range(5):
+        call.from_agent(bytes.fromhex(SID) + call.customer_frame())
+    call.from_agent(b"short")
+    assert call.errors(call.console) == ["wrong_direction", "malformed"]
+    call.clock.advance(0.999)
+    call.from_agent(bytes.fromhex(SID) + call.customer_frame())
+    assert call.errors(call.console) == ["wrong_direction", "malformed"]
+    call.clock.advance(0.001)
+    call.from_agent(bytes.fromhex(SID) + call.customer_frame())
+    assert call.errors(call.console) == ["wrong_direction", "malformed", "wrong_direction"]
+    assert call.dropped("wrong_direction") == 7
+
+
+async def test_the_frame_rate_budget_refills_with_the_clock():
+    call = Call(media_max_fps=5)
+    for _ in range(7):
+        call.from_customer(call.customer_frame())
+    assert len(call.console.frames) == 5 and call.dropped("rate") == 2 and call.errors(call.customer) == ["rate"]
+    call.clock.advance(0.2)  # one frame's worth at 5 per second
+    call.from_customer(call.customer_frame())
+    call.from_customer(call.customer_frame())
+    assert len(call.console.frames) == 6 and call.dropped("rate") == 3
+
+
+async def test_no_receiver_drops_quietly(call):
+    call.m.hub.detach_console(AGENT_ID, call.console)
+    call.from_customer(call.customer_frame())
+    assert call.dropped("no_receiver") == 1 and call.customer.of_type("error") == []
+
+
+async def test_a_slow_receiver_sheds_video_asks_for_a_keyframe_and_keeps_audio():
+    call = Call(media_queue_bytes=65536)
+    call.console.stalled = True
+    video, audio = framing.STREAM_CUSTOMER_VIDEO, framing.STREAM_CUSTOMER_AUDIO
+    call.from_customer(call.customer_frame(keyframe=True, size=10_000))  # written, its flush pending
+    for _ in range(3):
+        call.from_customer(call.customer_frame(audio, size=200))
+    for _ in range(8):  # 8 × 10 KB of delta video behind a stalled write: over the 64 KiB budget
+        call.from_customer(call.customer_frame(size=10_000))
+    assert call.dropped("queue_full") >= 1
+    [request] = call.customer.of_type("keyframe_request")
+    assert (request["from"], request["stream"], request["reason"]) == ("server", "customer_video", "receiver_behind")
+    assert request["session_id"] == SID
+    # later delta frames cannot be decoded without a keyframe: dropped, and the request repeats at most every 0.5 s
+    call.from_customer(call.customer_frame(size=1000))
+    assert call.dropped("awaiting_keyframe") >= 1 and len(call.customer.of_type("keyframe_request")) == 1
+    call.clock.advance(0.5)
+    call.from_customer(call.customer_frame(size=1000))
+    assert len(call.customer.of_type("keyframe_request")) == 2
+    # the keyframe goes through and makes the queued video of its stream stale
+    call.from_customer(call.customer_frame(keyframe=True, size=1000))
+    outbox = call.relay.outboxes[id(call.console)]
+    queued_video = [i for i in outbox.queue if i.stream == video]
+    assert [i.keyframe for i in queued_video] == [True]
+    assert sum(1 for i in outbox.queue if i.stream == audio) == 3  # audio is shed last: all kept
+    assert outbox.bytes + outbox.inflight <= 65536
+    # the receiver drains: everything queued is written, in order, and the queue is empty
+    written_before = len(call.console.frames)
+    call.console.drain()
+    while outbox.queue or call.console.pending:
+        await asyncio.sleep(0)
+        call.console.drain()
+    streams = [framing.unpack_header(f[12:28]).stream for f in call.console.frames[written_before:]]
+    assert streams == [audio, audio, audio, video]
+    assert outbox.bytes == 0
+
+
+async def test_forgetting_a_session_drops_its_counters_and_budgets(call):
+    call.from_customer(call.customer_frame())
+    assert SID in call.relay.per_session and SID in call.customer.media.buckets
+    call.relay.forget_session(SID)
+    assert SID not in call.relay.per_session and SID not in call.customer.media.buckets
