@@ -25,6 +25,7 @@ BAD_FIELDS = {
     "end": {"reason": 7},
     "survey": {"answer": "meh"},
     "ping": {"id": [1]},
+    "key_exchange_failed": {"reason": "timeout"},
 }
 
 
