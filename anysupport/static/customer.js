@@ -116,7 +116,6 @@
     const params = new URLSearchParams();
     params.set("server", window.location.origin);
     if (joined.code) params.set("code", joined.code);
-    else params.set("number", String(joined.number));
     params.set("session", joined.session_id);
     params.set("token", joined.token);
     if (joined.ws_url && /^wss?:\/\//.test(joined.ws_url)) params.set("ws", joined.ws_url);
