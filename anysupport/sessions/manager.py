@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,26 +59,23 @@ class LiveSession:
 
 
 class SessionManager:
-    """``clock`` gives the current UTC time (whole milliseconds, as stored); tests inject one to move
-    time by hand. The rate limits here count on the same clock."""
+    """``clock`` gives the current UTC time (whole milliseconds, as stored) and ``monotonic`` the
+    seconds the rate limits count on; tests inject both (one hand-moved clock) to move time by hand."""
 
-    def __init__(self, store, config, hub, auth, records, *, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, store, config, hub, auth, records, *, clock: Callable[[], dt.datetime] = utcnow,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.store = store
         self.config = config
         self.hub = hub
         self.auth = auth
         self.records = records
         self.clock = clock
-        seconds = self._seconds
-        self.join_failures = SlidingWindowLimiter(config.join_max_attempts, config.join_window, clock=seconds)
-        self.creations = SlidingWindowLimiter(config.session_create_max, config.session_create_window, clock=seconds)
+        self.join_failures = SlidingWindowLimiter(config.join_max_attempts, config.join_window, clock=monotonic)
+        self.creations = SlidingWindowLimiter(config.session_create_max, config.session_create_window, clock=monotonic)
         self.live: dict[str, LiveSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._agent_locks: dict[str, asyncio.Lock] = {}
         self.expired_listeners: list = []  # callables(session_id), e.g. the relay dropping its counters
-
-    def _seconds(self) -> float:
-        return self.clock().timestamp()
 
     def _now_iso(self) -> str:
         return self.clock().isoformat(timespec="milliseconds")

@@ -68,7 +68,7 @@ def build_managers(store, clock, **settings) -> Managers:
     auth = AuthManager(store, config, hub)
     catalog = CatalogManager(store)
     records = RecordManager(store, config, catalog, clock=clock)
-    sessions = SessionManager(store, config, hub, auth, records, clock=clock)
+    sessions = SessionManager(store, config, hub, auth, records, clock=clock, monotonic=clock.monotonic)
     control = ControlChannel(sessions, records, hub, config)
     relay = Relay(config, hub, sessions, clock=clock.monotonic)
     sessions.expired_listeners.append(relay.forget_session)
