@@ -7,8 +7,9 @@ import asyncio
 import pytest
 from anysupport_client.media.adaptation import Adapter
 from anysupport_client.media.sources import TestPatternTrack
-from anysupport_client.session import AgentPeer, CustomerSession
+from anysupport_client.session import CustomerSession
 
+from tests.support.agent import AgentPeer
 from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD
 

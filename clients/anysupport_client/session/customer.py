@@ -1,19 +1,10 @@
-"""A support session as a client lives it: the connection, the keys, the media, the commands.
+"""The customer (mobile) client's session: join with the code, one WebSocket, the agent's commands.
 
-Three layers, so the agent console can reuse what fits:
-
-- ``SessionMedia``: one session's end-to-end encrypted media for one side: the key exchange, sealing
-  what we send, opening what arrives and handing it to the receivers. Transport-free: the owner
-  gives it ``send_json`` and ``send_frame`` callables.
-- ``CustomerSession``: the customer (mobile) client: join with the code, one WebSocket, reconnect with
-  the same token after a drop, obey the agent's commands on the camera source, keep the annotation
-  scene and the chat, send video (and voice while the agent's video is on), receive the agent's
-  video, the survey at the end. No Qt: windows and the headless runner listen to its events.
-- ``AgentPeer``: a scripted, headless agent: log in, create and accept a session, run the key
-  exchange, decode the customer's video (reading the test pattern's stamps), send commands. Tests,
-  benchmarks and load runs drive the mobile client with it.
-
-Events go to ``listeners`` as ``(name, data)``; they are called on the session's event loop.
+``CustomerSession`` joins with the code, holds one WebSocket and reconnects with the same token
+after a drop, obeys the agent's commands on the camera source, keeps the annotation scene and the
+chat, sends video (and voice while the agent's video is on), receives the agent's video and voice,
+and runs the survey at the end. No Qt: windows and the headless runner listen to its events
+(``listeners``, called on the session's event loop as ``(name, data)``).
 """
 
 from __future__ import annotations
@@ -21,164 +12,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import av
 import tornado.httpclient
 import tornado.iostream
-from anysupport_native import convert, framing
 from anysupport_native.framing import (
     STREAM_AGENT_AUDIO,
     STREAM_AGENT_VIDEO,
     STREAM_CUSTOMER_AUDIO,
     STREAM_CUSTOMER_VIDEO,
-    STREAM_NAMES,
-    FrameError,
 )
 
-from .api import FINAL_CLOSE_CODES, ApiError, ControlSocket, RestClient, websocket_url
-from .e2e import KeyExchange, KeyExchangeError, MediaKeys
-from .media.adaptation import Adapter
-from .media.annotation import AnnotationScene, OverlayCompositor, TextRenderer
-from .media.quality import LEVELS, Quality
-from .media.receiver import AudioReceiver, VideoReceiver
-from .media.sender import AudioSender, VideoSender
-from .media.sources import VideoSource
-from .media.stamp import age_us, read_stamp
+from ..api import FINAL_CLOSE_CODES, ControlSocket, RestClient, websocket_url
+from ..media.adaptation import Adapter
+from ..media.annotation import AnnotationScene, OverlayCompositor, TextRenderer
+from ..media.quality import LEVELS, Quality
+from ..media.receiver import AudioReceiver, VideoReceiver
+from ..media.sender import AudioSender, VideoSender
+from ..media.sources import VideoSource
+from .events import EventSource
+from .media import SessionMedia
 
 log = logging.getLogger("anysupport.client")
 
-Listener = Callable[[str, dict[str, Any]], None]
-STREAM_IDS = {name: stream for stream, name in STREAM_NAMES.items()}
 
-
-class SessionMedia:
-    """Keys and media of one session, for one side."""
-
-    def __init__(self, side: str, session_id: str, *, send_json: Callable[[dict[str, Any]], Any],
-                 send_frame: Callable[[bytes], bool], emit: Listener):
-        self.side = side
-        self.session_id = session_id
-        self.send_json = send_json
-        self.send_frame = send_frame
-        self.emit = emit
-        self.exchange = KeyExchange(side, session_id)
-        self.keys: MediaKeys | None = None
-        self._previous: MediaKeys | None = None  # opens frames still in flight after a re-key
-        self.receivers: dict[int, VideoReceiver | AudioReceiver] = {}
-        self.frames_refused = 0
-
-    @property
-    def ready(self) -> bool:
-        return self.keys is not None
-
-    def start_key_exchange(self) -> None:
-        self.send_json(self.exchange.start())
-
-    def on_key_exchange(self, message: dict[str, Any]) -> None:
-        try:
-            replies = self.exchange.receive(message)
-        except KeyExchangeError as exc:
-            log.warning("key exchange refused: %s", exc)
-            self.emit("key_error", {"error": exc.code})
-            return
-        for reply in replies:
-            self.send_json(reply)
-        new = self.exchange.keys
-        if new is not None and new is not self.keys:
-            self._previous, self.keys = self.keys, new
-            for receiver in self.receivers.values():
-                receiver.new_key()
-            self.emit("keys", {"sas": new.sas, "sas_display": new.sas_display, "generation": new.generation})
-
-    def seal_and_send(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
-        keys = self.keys
-        if keys is None:
-            return False
-        try:
-            frame = keys.sealer.seal(stream, payload, keyframe=keyframe, timestamp_us=timestamp_us)
-        except FrameError as exc:
-            log.warning("frame not sealed: %s", exc)
-            return False
-        return self.send_frame(frame)
-
-    def on_frame(self, frame: bytes) -> None:
-        arrival_us = time.time_ns() // 1000
-        opened = None
-        for keys in (self.keys, self._previous):
-            if keys is None:
-                continue
-            try:
-                opened = keys.opener.open(frame)
-                break
-            except FrameError:
-                continue
-        if opened is None:
-            self.frames_refused += 1
-            return
-        header, payload = opened
-        receiver = self.receivers.get(header.stream)
-        if receiver is not None:
-            receiver.receive(header, payload, arrival_us)
-
-
-class _Base:
-    side = ""
-
-    def __init__(self, server_url: str, *, language: str | None = None):
-        self.server_url = server_url.rstrip("/")
-        self.rest = RestClient(self.server_url, language=language)
-        self.listeners: list[Listener] = []
-        self.socket: ControlSocket | None = None
-        self.inbox: list[dict[str, Any]] = []
-        self._waiters: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future]] = []
-
-    def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(name, data or {})
-            except Exception:
-                log.exception("listener failed on %s", name)
-
-    def _note(self, message: dict[str, Any]) -> None:
-        self.inbox.append(message)
-        if len(self.inbox) > 2000:
-            del self.inbox[:1000]
-        for entry in list(self._waiters):
-            predicate, future = entry
-            if not future.done() and predicate(message):
-                future.set_result(message)
-                self._waiters.remove(entry)
-
-    async def wait_for(self, kind: str, timeout: float = 10.0, *, since: int = 0, **match: Any) -> dict[str, Any]:
-        """The first control message of ``kind`` (matching ``match``) from ``inbox[since:]`` or later."""
-
-        def predicate(m: dict[str, Any]) -> bool:
-            return m.get("type") == kind and all(m.get(k) == v for k, v in match.items())
-
-        for message in self.inbox[since:]:
-            if predicate(message):
-                return message
-        future = asyncio.get_running_loop().create_future()
-        entry = (predicate, future)
-        self._waiters.append(entry)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            if entry in self._waiters:
-                self._waiters.remove(entry)
-
-
-# ---------------------------------------------------------------------------------------------------
-class CustomerSession(_Base):
+class CustomerSession(EventSource):
     side = "customer"
 
     def __init__(self, server_url: str, *, video: VideoSource, audio=None, level: str = "medium",
                  language: str = "ko", name: str | None = None, text_renderer: TextRenderer | None = None,
                  adapter: Adapter | None = None, reconnect_grace: float = 30.0, audio_output: bool = False,
                  send_buffer: int | None = 65536):
-        super().__init__(server_url, language=language)
+        super().__init__()
+        self.server_url = server_url.rstrip("/")
+        self.rest = RestClient(self.server_url, language=language)
+        self.socket: ControlSocket | None = None
         self.send_buffer = send_buffer
         self.language = language
         self.name = name
@@ -421,6 +290,9 @@ class CustomerSession(_Base):
     def _on_key_exchange(self, message: dict[str, Any]) -> None:
         self._ensure_media().on_key_exchange(message)
 
+    def _on_key_exchange_failed(self, message: dict[str, Any]) -> None:
+        self._ensure_media().on_key_exchange_failed(message)
+
     def _on_camera(self, message: dict[str, Any]) -> None:
         command = message["command"]
         if command == "flash":
@@ -546,228 +418,4 @@ class CustomerSession(_Base):
         return stats
 
 
-# ---------------------------------------------------------------------------------------------------
-class ReceivedFrame:
-    """One decoded customer frame as the scripted agent saw it."""
-
-    __slots__ = ("number", "capture_us", "arrival_us", "decoded_us", "width", "height", "keyframe", "sequence")
-
-    def __init__(self, number, capture_us, arrival_us, decoded_us, width, height, keyframe, sequence):
-        self.number = number
-        self.capture_us = capture_us
-        self.arrival_us = arrival_us
-        self.decoded_us = decoded_us
-        self.width = width
-        self.height = height
-        self.keyframe = keyframe
-        self.sequence = sequence
-
-    @property
-    def latency_ms(self) -> float | None:
-        return None if self.capture_us is None else age_us(self.capture_us, self.decoded_us) / 1000
-
-
-class AgentPeer(_Base):
-    """A scripted agent for one session at a time (tests, benchmarks, load generation)."""
-
-    side = "agent"
-
-    def __init__(self, server_url: str, *, login: str | None = None, password: str | None = None,
-                 token: str | None = None, read_stamps: bool = True, composite: bool = True,
-                 report_interval: float = 1.0):
-        super().__init__(server_url)
-        self.login_name = login
-        self.password = password
-        self.rest.token = token
-        self.read_stamps = read_stamps
-        self.report_interval = report_interval
-        self.session_id: str | None = None
-        self.session: dict[str, Any] | None = None
-        self.media: SessionMedia | None = None
-        self.frames: list[ReceivedFrame] = []
-        self.last_frame: av.VideoFrame | None = None
-        self.scene = AnnotationScene()  # what the agent drew, laid over what it shows
-        self.compositor = OverlayCompositor(self.scene) if composite else None
-        self.video_sender: VideoSender | None = None
-        self.stalled = False
-        self._task: asyncio.Task | None = None
-        self._stall = asyncio.Event()
-        self._stall.set()
-        self.frame_listeners: list[Callable[[av.VideoFrame, ReceivedFrame], None]] = []
-
-    async def start(self) -> None:
-        if self.rest.token is None:
-            await self.rest.login(self.login_name, self.password, force=True)
-        self.socket = await ControlSocket.open(websocket_url(self.server_url, "/ws"), self.rest.token)
-        self._task = asyncio.ensure_future(self._read(self.socket))
-        await self.wait_for("hello")
-
-    async def close(self) -> None:
-        if self.video_sender is not None:
-            await self.video_sender.stop()
-        if self.socket is not None:
-            self.socket.close()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-
-    async def _read(self, socket: ControlSocket) -> None:
-        async for message in socket.messages():
-            if not self._stall.is_set():
-                await self._stall.wait()
-            if isinstance(message, bytes):
-                if self.media is not None and message[:12] == bytes.fromhex(self.media.session_id):
-                    self.media.on_frame(message[12:])
-                continue
-            self._note(message)
-            try:
-                self.on_message(message)
-            except Exception:
-                log.exception("agent: control message %s not handled", message.get("type"))
-
-    def stall(self, on: bool) -> None:
-        """Stop (or resume) reading the socket: a receiver on a link that has stopped draining."""
-        self.stalled = on
-        if on:
-            self._stall.clear()
-        else:
-            self._stall.set()
-
-    # -- sessions --------------------------------------------------------------------------------------
-    async def create_session(self) -> dict[str, Any]:
-        self.session = await self.rest.create_session()
-        self.session_id = self.session["id"]
-        self.frames.clear()
-        self.media = SessionMedia("agent", self.session_id, send_json=self.send, send_frame=self._send_frame,
-                                  emit=self.emit)
-        self.media.receivers[STREAM_CUSTOMER_VIDEO] = VideoReceiver(
-            STREAM_CUSTOMER_VIDEO, on_frame=self._on_customer_frame,
-            request_keyframe=lambda reason: self.send({"type": "keyframe_request", "stream": "customer_video"}),
-            send_report=self.send, report_interval=self.report_interval)
-        self.media.receivers[STREAM_CUSTOMER_AUDIO] = AudioReceiver(STREAM_CUSTOMER_AUDIO)
-        return self.session
-
-    async def accept(self, timeout: float = 10.0) -> None:
-        """Wait for the customer to join, connect the session and run the key exchange."""
-        await self.wait_for("state", timeout, session_id=self.session_id, state="online")
-        mark = len(self.inbox)
-        await self.rest.connect_session(self.session_id)
-        connected = await self.wait_for("state", timeout, since=mark, session_id=self.session_id, state="connected")
-        if not connected.get("session", {}).get("customer_present"):
-            # joined through the customer page: the app's socket opens later; keys need it there
-            while True:
-                peer = await self.wait_for("peer", timeout, since=mark, session_id=self.session_id, peer="customer")
-                mark = self.inbox.index(peer) + 1
-                if peer.get("status") in ("joined", "back"):
-                    break
-        self.media.start_key_exchange()
-        await self.wait_for_keys(timeout)
-
-    async def wait_for_keys(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.media.ready:
-            if time.monotonic() > deadline:
-                raise TimeoutError("no media keys")
-            await asyncio.sleep(0.01)
-
-    def send(self, message: dict[str, Any]) -> bool:
-        if self.session_id and "session_id" not in message and message.get("type") != "ping":
-            message = {**message, "session_id": self.session_id}
-        return self.socket is not None and self.socket.send_json(message)
-
-    def _send_frame(self, frame: bytes) -> bool:
-        return self.socket is not None and self.socket.send_binary(bytes.fromhex(self.session_id) + frame)
-
-    def on_message(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind == "key_exchange" and self.media is not None and message.get("session_id") == self.session_id:
-            self.media.on_key_exchange(message)
-        elif kind == "peer" and message.get("status") == "back" and message.get("session_id") == self.session_id:
-            self.send({"type": "keyframe_request", "stream": "customer_video"})
-        elif kind == "keyframe_request" and self.video_sender is not None:
-            self.video_sender.request_keyframe()
-        elif kind == "media_report" and self.video_sender is not None and message.get("stream") == "agent_video":
-            self.video_sender.report(message.get("received", 0), message.get("lost", 0), message.get("late_ms", 0))
-        self.emit(kind or "unknown", message)
-
-    def _on_customer_frame(self, frame: av.VideoFrame, header, arrival_us: int) -> None:
-        planes = convert.planes_of(frame)
-        if self.compositor is not None:
-            self.compositor.composite_i420(planes)
-        stamp = read_stamp(planes.y) if self.read_stamps else None
-        decoded_us = time.time_ns() // 1000
-        record = ReceivedFrame(stamp[0] if stamp else None, stamp[1] if stamp else None, arrival_us, decoded_us,
-                               frame.width, frame.height, header.keyframe, header.sequence)
-        self.frames.append(record)
-        self.last_frame = frame
-        for listener in self.frame_listeners:
-            listener(frame, record)
-
-    @property
-    def video_receiver(self) -> VideoReceiver:
-        return self.media.receivers[STREAM_CUSTOMER_VIDEO]
-
-    async def wait_frames(self, count: int, timeout: float = 10.0,
-                          predicate: Callable[[ReceivedFrame], bool] | None = None) -> list[ReceivedFrame]:
-        """Wait until ``count`` more frames (matching ``predicate``) have been decoded; returns them."""
-        start = len(self.frames)
-        deadline = time.monotonic() + timeout
-        while True:
-            got = [f for f in self.frames[start:] if predicate is None or predicate(f)]
-            if len(got) >= count:
-                return got
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(got)} of {count} frames in {timeout} s")
-            await asyncio.sleep(0.01)
-
-    # -- commands --------------------------------------------------------------------------------------
-    def camera(self, command: str, **fields: Any) -> bool:
-        return self.send({"type": "camera", "command": command, **fields})
-
-    def annotate(self, op: str, item: dict[str, Any] | None = None, item_id: str | None = None) -> bool:
-        message: dict[str, Any] = {"type": "annotation", "op": op}
-        if item is not None:
-            message["item"] = item
-        if item_id is not None:
-            message["id"] = item_id
-        self.scene.apply(message)
-        return self.send(message)
-
-    def chat(self, text: str) -> bool:
-        return self.send({"type": "chat", "text": text})
-
-    def guide(self, direction: str) -> bool:
-        return self.send({"type": "guide", "direction": direction})
-
-    def speakerphone(self, on: bool) -> bool:
-        return self.send({"type": "speakerphone", "on": on})
-
-    def recording(self, on: bool) -> bool:
-        return self.send({"type": "recording", "on": on})
-
-    def agent_video(self, on: bool, source: VideoSource | None = None, level: str = "low") -> bool:
-        """Turn the agent's camera on (sending ``source``) or off, and tell the customer."""
-        if on and source is not None and self.video_sender is None:
-            self.video_sender = VideoSender(source, STREAM_AGENT_VIDEO, self._send_media, level=level,
-                                            pending_bytes=lambda: self.socket.pending_bytes if self.socket else 0)
-            self.video_sender.ready = lambda: self.media is not None and self.media.ready
-            self.video_sender.start()
-        if self.video_sender is not None:
-            self.video_sender.set_enabled(on)
-        return self.send({"type": "agent_video", "on": on})
-
-    def _send_media(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
-        return self.media is not None and self.media.seal_and_send(stream, payload, keyframe, timestamp_us)
-
-    def end(self) -> bool:
-        return self.send({"type": "end"})
-
-
-def stream_id(name: str) -> int:
-    return STREAM_IDS[name]
-
-
-__all__ = ["AgentPeer", "ApiError", "CustomerSession", "ReceivedFrame", "SessionMedia", "framing", "stream_id"]
+__all__ = ["CustomerSession"]
