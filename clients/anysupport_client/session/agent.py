@@ -408,6 +408,7 @@ class AgentClient(EventSource):
         self.media: dict[str, AgentSession] = {}  # id → its AgentSession
         self.viewing: str | None = None
         self.kicked: dict[str, Any] | None = None
+        self.closed: dict[str, Any] | None = None  # why the console socket closed for good (code, reason, kicked)
         self.connected = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task | None = None
@@ -439,7 +440,7 @@ class AgentClient(EventSource):
         mark = self.mark()
         self.socket = await self._open()
         self._closing = False
-        self.kicked = None
+        self.kicked = self.closed = None
         self._task = asyncio.ensure_future(self._connection_loop(self.socket))
         hello = await self.wait_for("hello", timeout, since=mark)
         self._pinger = asyncio.ensure_future(self._ping_loop())
@@ -479,8 +480,9 @@ class AgentClient(EventSource):
                 self.emit("connection", {"status": "back"})
         finally:
             self.connected.clear()
-            self.emit("closed", {"code": socket.close_code, "reason": socket.close_reason,
-                                 "kicked": (self.kicked or {}).get("reason")})
+            self.closed = {"code": socket.close_code, "reason": socket.close_reason,
+                           "kicked": (self.kicked or {}).get("reason")}
+            self.emit("closed", self.closed)
 
     async def _read(self, socket: ControlSocket) -> None:
         async for message in socket.messages():
