@@ -57,6 +57,7 @@ class PreviewView(QWidget):
         self.recording = False
         self.paused = False
         self.status = ""
+        self.notice = ""  # a standing problem the customer should know of (no speaker)
         self.sas: str | None = None
         self.chat: list[tuple[float, str, str]] = []
         self.guide: tuple[float, str] | None = None
@@ -91,6 +92,9 @@ class PreviewView(QWidget):
             y += 34
         if self.sas:
             self._pill(p, 12, y, self.t("secure_code", sas=self.sas), QColor(0, 0, 0, 150))
+            y += 34
+        if self.notice:
+            self._pill(p, 12, y, self.notice, QColor(160, 40, 20, 190))
         if self.recording:
             self._recording(p, area)
         if self.agent_video:
@@ -204,6 +208,7 @@ class MobileWindow(QWidget):
         self.camera_state: dict[str, Any] = {}
         self.state: str | None = None
         self.survey: dict[str, Any] | None = None
+        self.voice_failed = False
         self.setMinimumSize(640, 360)
         self.resize(860, 480)
         self.view = PreviewView(language, self)
@@ -278,6 +283,7 @@ class MobileWindow(QWidget):
         self.join_label.setText(self.t("join_prompt"))
         self.join_button.setText(self.t("join"))
         self.view.status = self._status_text()
+        self.view.notice = self.t("no_speaker") if self.voice_failed else ""
         if self.survey is not None and self.survey_panel.isVisible():
             self._build_survey(self.survey)
         self.view.update()
@@ -390,6 +396,9 @@ class MobileWindow(QWidget):
             self._set_state("agent_reconnecting" if data.get("status") == "reconnecting" else "connected")
         elif name == "keys":
             self.view.sas = data["sas_display"]
+        elif name == "voice":
+            self.voice_failed = not data.get("on")
+            self.view.notice = self.t("no_speaker") if self.voice_failed else ""
         elif name == "camera_state":
             self.camera_state = data
             self.view.paused = data.get("video") is False

@@ -143,3 +143,51 @@ def test_mobile_window_says_why_a_join_failed_and_what_to_do(qtbot):
 def test_every_text_exists_in_korean_and_english():
     for key, entry in TEXTS.items():
         assert entry.get("ko") and entry.get("en"), key
+
+
+@pytest.mark.slow
+async def test_mobile_window_plays_the_agents_voice(server, agent_factory, qtbot, pulse):
+    from anysupport_client.media.speaker import VoiceOutput
+
+    from tests.support.audio import dominant_frequency
+
+    client, _, _ = await agent_factory()
+    agent_thread = LoopThread("agent").start()
+    window = None
+    try:
+        agent: AgentPeer = agent_thread.run(_agent(server.url, client.token), timeout=15)
+        _app, _family = setup_application()
+        bridge = SessionBridge(lambda: CustomerSession(server.url, video=TestPatternTrack(), audio=ToneTrack(),
+                                                       language="ko", voice=VoiceOutput("customer_speaker")))
+        window = MobileWindow(bridge, language="ko", code=agent.session["code"])
+        qtbot.addWidget(window)
+        agent_thread.run(agent.accept(), timeout=15)
+        qtbot.waitUntil(lambda: window.view.sas is not None, timeout=10000)
+        assert not window.voice_failed and window.view.notice == ""
+        agent_thread.call(agent.agent_video, True, TestPatternTrack(320, 240, 15), "low", ToneTrack(660.0))
+        heard = agent_thread.run(pulse.record("customer_speaker", 1.0), timeout=25)
+        frequency, purity = dominant_frequency(heard)
+        assert abs(frequency - 660) <= 3 and purity > 0.8, (frequency, purity)
+    finally:
+        if window is not None:
+            window.close()
+        if agent_thread.running:
+            agent_thread.run(agent.close(), timeout=10)
+            agent_thread.stop()
+
+
+def test_mobile_window_says_when_the_speaker_cannot_be_opened(qtbot, pulse):
+    from anysupport_client.media.speaker import VoiceOutput
+
+    _app, _family = setup_application()
+    bridge = SessionBridge(lambda: CustomerSession("http://127.0.0.1:9", video=TestPatternTrack(), language="en",
+                                                   voice=VoiceOutput("no-such-speaker")))
+    window = MobileWindow(bridge, language="en")
+    qtbot.addWidget(window)
+    try:
+        window.on_event("voice", {"on": bridge.session.voice.start(), "error": bridge.session.voice.error})
+        assert window.voice_failed and window.view.notice == text("no_speaker", "en")
+        window.toggle_language()
+        assert window.view.notice == text("no_speaker", "ko")
+    finally:
+        window.close()

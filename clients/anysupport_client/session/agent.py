@@ -42,6 +42,7 @@ from ..media.annotation import AnnotationScene, OverlayCompositor
 from ..media.receiver import AudioReceiver, VideoReceiver
 from ..media.sender import AudioSender, VideoSender
 from ..media.sources import VideoSource
+from ..media.speaker import VoiceOutput
 from ..media.stamp import age_us, read_stamp
 from .events import EventSource
 from .media import SessionMedia
@@ -114,6 +115,7 @@ class AgentSession(EventSource):
         self._packets = TrackFanout("video", maxsize=120)
         self.video_sender: VideoSender | None = None
         self.audio_sender: AudioSender | None = None
+        self.voice: VoiceOutput | None = None  # where the customer's voice is played (the viewed session's)
         self._keying = False
         self.media = SessionMedia("agent", self.id, send_json=self.send, send_frame=self._send_frame,
                                   emit=self._on_media_event)
@@ -241,6 +243,8 @@ class AgentSession(EventSource):
         self._check_conditions()  # ``wait_until`` on frames: no event per frame, but the condition is re-checked
 
     def _on_customer_audio(self, pcm, header) -> None:
+        if self.voice is not None:
+            self.voice.push(header.sequence, pcm)
         frame = audio_frame(pcm, self.clock.audio_pts(header.timestamp_us))
         if self._audio:
             self._audio.push(frame)
@@ -254,6 +258,12 @@ class AgentSession(EventSource):
     def _tap(self, header, payload: bytes) -> None:
         if header.stream == STREAM_CUSTOMER_VIDEO and self._packets:
             self._packets.push(video_packet(payload, self.clock.video_pts(header.timestamp_us), header.keyframe))
+
+    def play_voice(self, output: VoiceOutput | None) -> None:
+        """Play the customer's voice on ``output`` (a started ``VoiceOutput``), or stop playing it (None)."""
+        if self.voice is not None and self.voice is not output:
+            self.voice.reset()
+        self.voice = output
 
     # -- tracks ----------------------------------------------------------------------------------------
     def video_track(self, maxsize: int | None = None) -> ReceivedTrack:

@@ -31,6 +31,7 @@ from ..media.quality import LEVELS, Quality
 from ..media.receiver import AudioReceiver, VideoReceiver
 from ..media.sender import AudioSender, VideoSender
 from ..media.sources import VideoSource
+from ..media.speaker import VoiceOutput
 from .events import EventSource
 from .media import SessionMedia
 
@@ -43,7 +44,7 @@ class CustomerSession(EventSource):
     def __init__(self, server_url: str, *, video: VideoSource, audio=None, level: str = "medium",
                  language: str = "ko", name: str | None = None, text_renderer: TextRenderer | None = None,
                  adapter: Adapter | None = None, reconnect_grace: float = 30.0, audio_output: bool = False,
-                 send_buffer: int | None = 65536):
+                 send_buffer: int | None = 65536, voice: VoiceOutput | None = None):
         super().__init__()
         self.server_url = server_url.rstrip("/")
         self.rest = RestClient(self.server_url, language=language)
@@ -54,6 +55,7 @@ class CustomerSession(EventSource):
         self.source = video
         self.audio_source = audio
         self.audio_output = audio_output
+        self.voice = voice  # plays the agent's voice (None: received voice is decoded and dropped)
         self.reconnect_grace = reconnect_grace
         self.session_id: str | None = None
         self.token: str | None = None
@@ -115,6 +117,9 @@ class CustomerSession(EventSource):
         opened = asyncio.get_running_loop().create_future()
         self._task = asyncio.ensure_future(self._connection_loop(opened))
         await opened
+        if self.voice is not None and not self.voice.running:
+            on = await asyncio.to_thread(self.voice.start)
+            self.emit("voice", {"on": on, "error": self.voice.error})
         self.video_sender.start()
         if self.audio_sender is not None:
             self.audio_sender.start()
@@ -134,6 +139,8 @@ class CustomerSession(EventSource):
         self.source.stop()
         if self.audio_source is not None:
             self.audio_source.stop()
+        if self.voice is not None:
+            await asyncio.to_thread(self.voice.stop)
         self.finished.set()
 
     def drop_connection(self) -> None:
@@ -222,7 +229,8 @@ class CustomerSession(EventSource):
                 STREAM_AGENT_VIDEO, on_frame=self._on_agent_frame,
                 request_keyframe=lambda reason: self.send({"type": "keyframe_request", "stream": "agent_video"}),
                 send_report=self.send)
-            self.media.receivers[STREAM_AGENT_AUDIO] = AudioReceiver(STREAM_AGENT_AUDIO)
+            self.media.receivers[STREAM_AGENT_AUDIO] = AudioReceiver(
+                STREAM_AGENT_AUDIO, on_audio=self.voice.on_audio if self.voice is not None else None)
         return self.media
 
     def _on_media_event(self, name: str, data: dict[str, Any]) -> None:
@@ -320,6 +328,8 @@ class CustomerSession(EventSource):
             self.agent_frame = None
         if self.audio_sender is not None:
             self.audio_sender.enabled = self.agent_video  # the voice call is on while the agent's video is
+        if self.voice is not None and not self.agent_video:
+            self.voice.reset()  # nothing stale when the call comes back
         self.emit("agent_video", {"on": self.agent_video})
 
     def _on_recording(self, message: dict[str, Any]) -> None:
