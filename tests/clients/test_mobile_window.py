@@ -191,3 +191,22 @@ def test_mobile_window_says_when_the_speaker_cannot_be_opened(qtbot, pulse):
         assert window.view.notice == text("no_speaker", "ko")
     finally:
         window.close()
+
+
+def test_mobile_window_says_when_the_secure_connection_failed(qtbot):
+    _app, _family = setup_application()
+    bridge = SessionBridge(lambda: CustomerSession("http://127.0.0.1:9", video=TestPatternTrack(), language="ko"))
+    window = MobileWindow(bridge, language="ko")
+    qtbot.addWidget(window)
+    try:
+        window.on_event("keys", {"sas": "123456", "sas_display": "123 456"})
+        window.on_event("key_exchange_failed", {"reason": "bad_commitment", "by": "us"})
+        assert window.view.sas is None and window.view.notice == text("key_failed", "ko")
+        window.on_event("key_exchange_failed", {"reason": "unsupported_version", "by": "peer"})
+        assert window.view.notice == text("key_failed_version", "ko")
+        window.toggle_language()
+        assert window.view.notice == text("key_failed_version", "en")
+        window.on_event("keys", {"sas": "654321", "sas_display": "654 321"})
+        assert window.view.notice == "" and window.view.sas == "654 321"
+    finally:
+        window.close()
