@@ -232,3 +232,48 @@ async def test_a_token_logged_out_elsewhere_is_refused(server, agent_factory):
     assert client.token is None
     r = await Api(server.url).with_token(api.token).get("/api/v1/me")
     assert r.status == 401
+
+
+async def test_received_packets_remux_into_mp4_without_reencoding(pair_factory, tmp_path):
+    """What a recorder does with ``video_packet_track()``: PyAV muxes the H.264 as received, with the voice."""
+    import av
+
+    agent, customer, _source = await pair_factory(audio=ToneTrack())
+    session = agent.current
+    packets_track = session.video_packet_track()
+    audio_track = session.audio_track()
+    session.agent_video(True)  # the voice call on: the customer's voice comes
+    packets = []
+    while len(packets) < 45:
+        packet = await asyncio.wait_for(packets_track.recv(), 10)
+        if packets or packet.is_keyframe:
+            packets.append(packet)
+    frames = [await asyncio.wait_for(audio_track.recv(), 10) for _ in range(25)]
+    packets_track.stop()
+    audio_track.stop()
+    assert [p.pts for p in packets] == sorted(p.pts for p in packets)
+
+    path = tmp_path / "customer.mp4"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("h264", rate=30)
+        video.width, video.height = 640, 480
+        video.time_base = packets[0].time_base
+        voice = out.add_stream("aac", rate=48000)
+        base = packets[0].pts
+        for packet in packets:
+            packet.pts = packet.dts = packet.pts - base
+            packet.stream = video
+            out.mux(packet)
+        for frame in frames:
+            frame.pts = None
+            for encoded in voice.encode(frame):
+                out.mux(encoded)
+        for encoded in voice.encode(None):
+            out.mux(encoded)
+    with av.open(str(path)) as played:
+        stream = played.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (640, 480)
+        assert played.streams.audio
+        decoded = list(played.decode(stream))
+        assert len(decoded) == 45
+        assert 1.2 <= float(decoded[-1].pts * stream.time_base) <= 1.8  # 45 frames at 30 fps, by capture time

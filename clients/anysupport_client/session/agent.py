@@ -267,7 +267,8 @@ class AgentSession(EventSource):
 
     # -- tracks ----------------------------------------------------------------------------------------
     def video_track(self, maxsize: int | None = None) -> ReceivedTrack:
-        """A new track of the customer's decoded video (``av.VideoFrame``, drawings composited)."""
+        """A new track of the customer's decoded video (``av.VideoFrame``, as decoded; with
+        ``AgentClient(composite=True)`` the agent's drawings are composited into it)."""
         return self._video.subscribe(maxsize)
 
     def audio_track(self, maxsize: int | None = None) -> ReceivedTrack:
@@ -394,12 +395,18 @@ class AgentSession(EventSource):
 
 # ---------------------------------------------------------------------------------------------------
 class AgentClient(EventSource):
-    """An agent's console connection: login, the live sessions, their media, the REST calls."""
+    """An agent's console connection: login, the live sessions, their media, the REST calls.
+
+    ``read_stamps``: read the test pattern's stamp of every frame (glass-to-glass latency in
+    ``stats()``); ``composite``: draw the agent's ``scene`` into the decoded frames (a console that
+    draws its own overlay, and captures "without drawings", leaves it off); ``keep_frames``: keep a
+    ``ReceivedFrame`` of every frame in ``AgentSession.frames`` (tests); ``clock``: for the figures.
+    """
 
     side = "agent"
 
     def __init__(self, server_url: str, *, language: str | None = None, token: str | None = None,
-                 read_stamps: bool = False, composite: bool = True, keep_frames: bool = False,
+                 read_stamps: bool = False, composite: bool = False, keep_frames: bool = False,
                  report_interval: float = 1.0, reconnect: bool = True, clock: Callable[[], float] | None = None):
         super().__init__()
         self.server_url = server_url.rstrip("/")
