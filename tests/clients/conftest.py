@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from anysupport_client.media.adaptation import Adapter
 from anysupport_client.media.sources import TestPatternTrack
@@ -14,15 +12,6 @@ from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD
 
 _numbers = iter(range(1, 10**6))
-
-
-async def wait_until(condition, timeout: float = 10.0, interval: float = 0.01):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError(f"condition not met in {timeout} s")
-        await asyncio.sleep(interval)
 
 
 @pytest.fixture
@@ -53,7 +42,7 @@ def pair_factory(agent_factory):
         await customer.start(session["code"], name="Tester")
         if accept:
             await agent.accept()
-            await wait_until(lambda: customer.media is not None and customer.media.ready)
+            await customer.wait_until(lambda: customer.media is not None and customer.media.ready, 10, "customer keys")
         return agent, customer, source
 
     yield make

@@ -97,12 +97,17 @@ class VoiceOutput:
         self._thread = threading.Thread(target=self._run, args=(speaker, opened), name="anysupport-voice",
                                         daemon=True)
         self._thread.start()
-        opened.wait(5)
+        if not opened.wait(10):
+            self._fail(f"audio output ({self.device or 'default'}) did not start playing in 10 s")
+            self._stop.set()
         return self.error is None
 
     def _run(self, speaker, opened: threading.Event) -> None:
         try:
             with speaker.player(samplerate=RATE, channels=1, blocksize=self.block) as player:
+                # the first write returns once the device really plays (a sink waking up can take a
+                # while: PulseAudio's null sink starts with a 2 s block); only then is the output open
+                player.play(np.zeros((self.block, 1), np.float32))
                 opened.set()
                 while not self._stop.is_set():
                     with self._lock:

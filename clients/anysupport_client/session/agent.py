@@ -250,6 +250,7 @@ class AgentSession(EventSource):
             self._audio.push(frame)
         for listener in list(self.audio_listeners):
             listener(frame)
+        self._check_conditions()
 
     def on_frame(self, sealed: bytes) -> None:
         self.stats_window.received(len(sealed))
