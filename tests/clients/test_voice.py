@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from anysupport_client.media.playout import PACKET_SAMPLES, JitterBuffer
 from anysupport_client.media.sources import TestPatternTrack, ToneTrack
-from anysupport_client.media.speaker import VoiceOutput, open_voice_output, speakers
+from anysupport_client.media.speaker import VoiceOutput, audio_devices, open_voice_output, speakers
 from anysupport_client.session import AgentClient, CustomerSession
 
 from tests.support.audio import dominant_frequency
@@ -119,6 +119,9 @@ def test_no_such_output_is_an_error_not_a_crash(pulse):
     assert output.start() is False and output.error and errors == [output.error]
     assert open_voice_output("none") is None and open_voice_output("default").device is None
     assert "agent_speaker" in speakers() and "customer_speaker" in speakers()
+    devices = audio_devices()
+    assert {d["id"] for d in devices["speakers"]} >= {"agent_speaker", "customer_speaker"}
+    assert all(not d["id"].endswith(".monitor") for d in devices["microphones"])
 
 
 async def test_voice_output_plays_what_it_is_given(pulse):

@@ -29,7 +29,7 @@ from .playout import PACKET_SAMPLES, RATE, JitterBuffer
 
 log = logging.getLogger("anysupport.client.audio")
 
-__all__ = ["VoiceOutput", "open_voice_output", "speakers"]
+__all__ = ["VoiceOutput", "audio_devices", "open_voice_output", "speakers"]
 
 
 def _soundcard():
@@ -46,6 +46,22 @@ def speakers() -> list[str]:
     except Exception as exc:  # no server, no library: nothing to choose from
         log.info("no audio outputs: %s", exc)
         return []
+
+
+def audio_devices() -> dict[str, list[dict[str, str]]]:
+    """The system's outputs and inputs for a settings page: ``{"speakers": [{"id", "name"}], "microphones": […]}``.
+
+    A speaker's ``id`` (or ``name``) goes to ``VoiceOutput(device)``; a microphone's ``id`` to the audio
+    source spec ``mic:ID`` (on Linux the PulseAudio source name, which FFmpeg's ``pulse`` input takes).
+    Monitors of outputs are not microphones and are left out. Empty lists when there is no audio server.
+    """
+    try:
+        card = _soundcard()
+        return {"speakers": [{"id": s.id, "name": s.name} for s in card.all_speakers()],
+                "microphones": [{"id": m.id, "name": m.name} for m in card.all_microphones(include_loopback=False)]}
+    except Exception as exc:
+        log.info("no audio devices: %s", exc)
+        return {"speakers": [], "microphones": []}
 
 
 class VoiceOutput:
