@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from anysupport_client.media.adaptation import Adapter
 from anysupport_client.media.sources import TestPatternTrack
@@ -12,6 +14,17 @@ from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD
 
 _numbers = iter(range(1, 10**6))
+
+
+async def wait_until(condition, timeout: float = 10.0, interval: float = 0.01):
+    """Poll ``condition`` for state nothing emits an event about (the clients' own ``wait_until`` is preferred:
+    it is re-checked on their events). The agent console's tests import it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"condition not met in {timeout} s")
+        await asyncio.sleep(interval)
 
 
 @pytest.fixture
