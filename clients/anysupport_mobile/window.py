@@ -13,9 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
-
-from .bridge import SessionBridge
-from .qt import (
+from anysupport_qt import (
     QAction,
     QApplication,
     QColor,
@@ -35,39 +33,16 @@ from .qt import (
     QTimer,
     QVBoxLayout,
     QWidget,
+    apply_korean_font,
     image_from_rgb,
-    pick_font_family,
-    rgba_from_image,
 )
+
+from .bridge import SessionBridge
 from .texts import GUIDE_ARROWS, TEXTS, text
 
 CHAT_SECONDS = 12.0
 GUIDE_SECONDS = 5.0
 CONTROL_COLUMN = 96
-
-
-def qt_text_renderer(family: str | None):
-    """Annotation text drawn by Qt with a font that has Hangul, outlined so it reads on any picture."""
-
-    def render(content: str, size: float, rgba) -> np.ndarray:
-        font = QFont(family) if family else QFont()
-        font.setPixelSize(max(6, int(round(size))))
-        font.setBold(True)
-        path = QPainterPath()
-        path.addText(0, 0, font, content)
-        box = path.boundingRect()
-        pad = max(2, int(size / 8))
-        image = QImage(int(box.width()) + 2 * pad + 2, int(box.height()) + 2 * pad + 2, QImage.Format_RGBA8888)
-        image.fill(Qt.transparent)
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.Antialiasing)
-        painter.translate(pad - box.left(), pad - box.top())
-        painter.strokePath(path, QPen(QColor(0, 0, 0, min(200, rgba[3])), max(2.0, size / 8)))
-        painter.fillPath(path, QColor(*rgba))
-        painter.end()
-        return rgba_from_image(image)
-
-    return render
 
 
 class PreviewView(QWidget):
@@ -82,6 +57,7 @@ class PreviewView(QWidget):
         self.recording = False
         self.paused = False
         self.status = ""
+        self.notice = ""  # a standing problem the customer should know of (no speaker)
         self.sas: str | None = None
         self.chat: list[tuple[float, str, str]] = []
         self.guide: tuple[float, str] | None = None
@@ -116,6 +92,9 @@ class PreviewView(QWidget):
             y += 34
         if self.sas:
             self._pill(p, 12, y, self.t("secure_code", sas=self.sas), QColor(0, 0, 0, 150))
+            y += 34
+        if self.notice:
+            self._pill(p, 12, y, self.notice, QColor(160, 40, 20, 190))
         if self.recording:
             self._recording(p, area)
         if self.agent_video:
@@ -229,6 +208,8 @@ class MobileWindow(QWidget):
         self.camera_state: dict[str, Any] = {}
         self.state: str | None = None
         self.survey: dict[str, Any] | None = None
+        self.voice_failed = False
+        self.key_failure: str | None = None  # why the end-to-end keys were refused (key_exchange_failed)
         self.setMinimumSize(640, 360)
         self.resize(860, 480)
         self.view = PreviewView(language, self)
@@ -303,6 +284,7 @@ class MobileWindow(QWidget):
         self.join_label.setText(self.t("join_prompt"))
         self.join_button.setText(self.t("join"))
         self.view.status = self._status_text()
+        self.view.notice = self._notice()
         if self.survey is not None and self.survey_panel.isVisible():
             self._build_survey(self.survey)
         self.view.update()
@@ -314,6 +296,12 @@ class MobileWindow(QWidget):
                 "switch": len(self.capabilities.get("cameras", [])) > 1,
                 "speakerphone": self.capabilities.get("speakerphone", False)}[what]
         return label if able else self.t("not_available", what=label)
+
+    def _notice(self) -> str:
+        """The standing problem to show: no secure connection first, then no speaker."""
+        if self.key_failure:
+            return self.t("key_failed_version" if self.key_failure == "unsupported_version" else "key_failed")
+        return self.t("no_speaker") if self.voice_failed else ""
 
     def _status_text(self) -> str:
         return {None: "", "online": self.t("waiting"), "connected": self.t("connected"),
@@ -415,6 +403,15 @@ class MobileWindow(QWidget):
             self._set_state("agent_reconnecting" if data.get("status") == "reconnecting" else "connected")
         elif name == "keys":
             self.view.sas = data["sas_display"]
+            self.key_failure = None
+            self.view.notice = self._notice()
+        elif name == "key_exchange_failed":
+            self.key_failure = data.get("reason")
+            self.view.sas = None
+            self.view.notice = self._notice()
+        elif name == "voice":
+            self.voice_failed = not data.get("on")
+            self.view.notice = self._notice()
         elif name == "camera_state":
             self.camera_state = data
             self.view.paused = data.get("video") is False
@@ -513,23 +510,9 @@ class MobileWindow(QWidget):
 
 
 def setup_application(argv: list[str] | None = None) -> tuple[QApplication, str | None]:
+    """The QApplication with a Hangul font; returns it and the font's family (None: none installed)."""
     app = QApplication.instance() or QApplication(argv or ["anysupport-mobile"])
-    family = pick_font_family()
-    if family:
-        font = QFont(family)
-        font.setPixelSize(14)
-        app.setFont(font)
-    return app, family
+    return app, apply_korean_font(app)
 
 
-def run_window(args, language: str) -> int:
-    from .app import make_session
-
-    app, family = setup_application()
-    bridge = SessionBridge(lambda: make_session(args, language, text_renderer=qt_text_renderer(family)))
-    window = MobileWindow(bridge, language=language, code=args.code)
-    window.show()
-    return app.exec_()
-
-
-__all__ = ["MobileWindow", "PreviewView", "qt_text_renderer", "run_window", "setup_application"]
+__all__ = ["MobileWindow", "PreviewView", "setup_application"]

@@ -7,8 +7,10 @@ import asyncio
 import pytest
 from anysupport_client.media.adaptation import Adapter
 from anysupport_client.media.sources import TestPatternTrack
-from anysupport_client.session import AgentPeer, CustomerSession
+from anysupport_client.session import CustomerSession
 
+from tests.support.agent import AgentPeer
+from tests.support.audio import pulse  # noqa: F401 (the fixture)
 from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD
 
@@ -16,6 +18,8 @@ _numbers = iter(range(1, 10**6))
 
 
 async def wait_until(condition, timeout: float = 10.0, interval: float = 0.01):
+    """Poll ``condition`` for state nothing emits an event about (the clients' own ``wait_until`` is preferred:
+    it is re-checked on their events). The agent console's tests import it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
@@ -52,7 +56,7 @@ def pair_factory(agent_factory):
         await customer.start(session["code"], name="Tester")
         if accept:
             await agent.accept()
-            await wait_until(lambda: customer.media is not None and customer.media.ready)
+            await customer.wait_until(lambda: customer.media is not None and customer.media.ready, 10, "customer keys")
         return agent, customer, source
 
     yield make
