@@ -262,9 +262,9 @@ async def test_export_workbook_in_korean(server, admin, agent_factory, unique):
     assert values[0] == [a["login"], a["name"], data["wifi_path"], "2014-03-10 09:00:00 - 2014-03-10 09:18:10",
                          "18분 10초", "공유기 재시작 후 해결\n두 번째 줄", "해결", FORMULAS[0], "hong@example.co.kr",
                          "010-1234-5678", "친절했어요", "만족"]
-    assert values[1][3:5] == ["2014-03-10 23:30:00 - 2014-03-11 00:32:05", "1시간 2분 5초"]
+    assert values[1][3:5] == ["2014-03-10 23:30:00 - 2014-03-11 00:32:05", "1시간 02분 05초"]
     assert values[1][6] == "보류" and values[1][11] == "무응답"
-    assert values[2][2:5] == [data["power"]["name"], "2014-03-11 00:30:00 - 2014-03-11 00:30:59", "0분 59초"]
+    assert values[2][2:5] == [data["power"]["name"], "2014-03-11 00:30:00 - 2014-03-11 00:30:59", "59초"]
     assert values[2][6] == "미체크" and values[2][11] == "보통"
     assert values[3][:5] == [b["login"], b["name"], None, "2014-03-11 12:00:00 -", None]  # still open, no type
     assert values[3][6] == "직접 지원 필요" and values[3][11] == "불만족"
@@ -307,7 +307,7 @@ async def test_export_in_english_for_one_agent(server, admin, agent_factory, uni
     assert [c.value for c in sheet[1]] == HEADERS_EN
     values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     assert [v[0] for v in values] == [login] * 3
-    assert values[0][4] == "18 min 10 s" and values[1][4] == "1 h 2 min 5 s"
+    assert values[0][4] == "18 min 10 s" and values[1][4] == "1 h 02 min 05 s"
     assert [v[6] for v in values] == ["Solved", "Pending", "Unchecked"]
     assert [v[11] for v in values] == ["Satisfied", "No answer", "Neutral"]
     stats = book["Support record statistics"]
@@ -386,7 +386,7 @@ def test_builder_memory_does_not_grow_with_the_number_of_records(tmp_path):
     assert large < small * 1.5 + 256 * 1024, (small, large)
     sheet = openpyxl.load_workbook(tmp_path / "large.xlsx", read_only=True).worksheets[0]
     first = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
-    assert first[3] == "2020-01-01 09:00:00 - 2020-01-01 09:00:00" and first[4] == "0분 0초" and first[7] == "=고객0"
+    assert first[3] == "2020-01-01 09:00:00 - 2020-01-01 09:00:00" and first[4] == "0초" and first[7] == "=고객0"
 
 
 def test_builder_strips_characters_xml_cannot_hold(tmp_path):
