@@ -57,6 +57,8 @@ class Server:
         try:
             self.services = Services.build(c, self.store)
             self.first_admin_password = await self.services.agents.ensure_first_admin()
+            if await self.services.catalog.ensure_default_trouble_types():
+                log.info("fresh install: added the default trouble types (edit them on the admin pages)")
             await self.services.sessions.restore()
             self.app = make_app(self.services)
             self.http = tornado.httpserver.HTTPServer(

@@ -34,6 +34,8 @@ HEADERS_KO = ["상담원 ID", "상담원 이름", "장애 유형", "원격 지�
               "고객 이름", "이메일", "전화 번호", "고객 피드백", "만족도"]
 HEADERS_EN = ["Agent ID", "Agent name", "Trouble type", "Support time", "Connection time", "Support details",
               "Resolution", "Customer name", "E-mail", "Phone number", "Customer feedback", "Satisfaction"]
+DEFAULT_TYPE_PATHS = ["Network Error", "Network Error / Wi-Fi", "Network Error / Mobile data", "Printing Error",
+                      "Audio Error", "Audio Error / Microphone", "Audio Error / Speaker", "Display Error", "고객관리"]
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+82 10", "-2+3", "@SUM(A1)", "=1+2", "#N/A"]
 
 
@@ -206,7 +208,10 @@ async def test_days_are_the_servers_time_zone(server, admin, agent_factory, uniq
     # no range: all time, every category present
     everything = (await utc_admin.get("/api/v1/records/stats", headers={"Accept-Language": "en"})).json
     assert everything["total"] == 3 and everything["from"] is None and everything["to"] is None
-    assert everything["trouble_type"]["rows"] == [{"key": "unspecified", "label": "Unspecified", "count": 3, "ratio": 1.0}]
+    # every type of the default tree a fresh install has, at zero, then the records without one
+    assert [r["label"] for r in everything["trouble_type"]["rows"]] == [*DEFAULT_TYPE_PATHS, "Unspecified"]
+    assert everything["trouble_type"]["rows"][-1] == {"key": "unspecified", "label": "Unspecified", "count": 3,
+                                                      "ratio": 1.0}
     assert [r["label"] for r in everything["resolution"]["rows"]] == ["Solved", "Pending", "On-site support needed",
                                                                       "Unchecked"]
     assert [r["label"] for r in everything["satisfaction"]["rows"]] == ["Satisfied", "Neutral", "Unsatisfied",
