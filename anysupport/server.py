@@ -100,7 +100,7 @@ class Server:
             await self.store.supervise()
         except DatabaseLost as exc:
             self.fatal = str(exc)
-            log.error("stopping: %s", exc)
+            log.error("the embedded database is lost; stopping the server")
             self._fatal.set()
 
     async def stop(self) -> None:

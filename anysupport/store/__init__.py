@@ -183,7 +183,9 @@ class Store:
 
     async def close(self) -> None:
         try:
-            await self.client.close()
+            # the driver ends its server sessions on close: not worth waiting out server selection for
+            with pymongo.timeout(PING_TIMEOUT if self.available else 0.2):
+                await self.client.close()
         finally:
             if self.embedded is not None:
                 await self.embedded.stop()
