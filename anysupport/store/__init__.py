@@ -119,6 +119,19 @@ class Store:
                 raise
             raise error from exc
 
+    async def _probe_until_it_answers(self, timeout: float) -> None:
+        """Ping until the database answers: the first commands after a restart may still meet the
+        driver's pooled connections to the dead process (each fails at once, and is dropped)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                await self._probe(PING_TIMEOUT)
+                return
+            except DatabaseUnavailable:
+                if asyncio.get_running_loop().time() >= deadline or not self.embedded.alive():
+                    raise
+            await asyncio.sleep(0.05)
+
     async def healthy(self) -> bool:
         try:
             await self.ping()
@@ -164,9 +177,9 @@ class Store:
                     old, self.client = self.client, AsyncMongoClient(uri, **CLIENT_OPTIONS)
                     self.db = self.client[self.db_name]
                     await old.close()
-                await self._probe(timeout=max(PING_TIMEOUT, embedded.start_timeout))
+                await self._probe_until_it_answers(max(PING_TIMEOUT, embedded.start_timeout))
             except (EmbeddedDatabaseError, OSError, PyMongoError, DatabaseUnavailable) as exc:
-                last_error = str(exc) or type(exc).__name__
+                last_error = getattr(exc, "reason", "") or str(exc) or type(exc).__name__
                 log.warning("restart attempt %d of %d failed: %s", policy.used, policy.attempts, last_error)
                 await embedded.stop_child()
                 continue

@@ -188,6 +188,9 @@ class EmbeddedMongo:
     def returncode(self) -> int | None:
         return None if self.process is None else self.process.poll()
 
+    def _pid_path(self) -> str:
+        return os.path.join(self.data_dir, "nx-27017.pid")
+
     def _log_path(self) -> str:
         return os.path.join(self.data_dir, "nx-27017.log")
 
@@ -221,6 +224,11 @@ class EmbeddedMongo:
                 "or give --mongo-uri of a real MongoDB"
             ) from None
         os.makedirs(self.data_dir, exist_ok=True)
+        # nx-27017 refuses to start while its PID file names a live process; a child killed with -9
+        # leaves the file behind, and its PID may belong to someone else by now. We hold the data
+        # directory's lock, so no other nx-27017 can be using it: the file is stale.
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self._pid_path())
         last_error = ""
         for attempt in range(3):  # the free port can be taken between our probe and the child's bind
             self.port = port if port is not None and attempt == 0 else free_port(self.host)
@@ -230,7 +238,7 @@ class EmbeddedMongo:
                 "--host", self.host,
                 "--port", str(self.port),
                 "--log-file", self._log_path(),
-                "--pid-file", os.path.join(self.data_dir, "nx-27017.pid"),
+                "--pid-file", self._pid_path(),
             ]  # fmt: skip
             self.process = subprocess.Popen(
                 args,

@@ -138,6 +138,14 @@ class GuardedDatabase:
     def __init__(self, gate: Availability, current_db):
         self._gate = gate
         self._current_db = current_db  # a callable: the store swaps its client when the database moves port
+        self._collections: dict[str, tuple[Any, Any]] = {}  # name -> (database, its collection)
+
+    def _collection(self, name: str) -> Any:
+        db = self._current_db()
+        cached = self._collections.get(name)
+        if cached is None or cached[0] is not db:
+            cached = self._collections[name] = (db, db[name])
+        return cached[1]
 
     def __getattr__(self, name: str) -> _GuardedCollection:
         if name.startswith("_"):
@@ -160,4 +168,4 @@ class _GuardedCollection:
     def __getattr__(self, attr: str) -> Any:
         gate = self._db._gate
         gate.check()
-        return getattr(_Guarded(gate, self._db._current_db()[self._name]), attr)
+        return getattr(_Guarded(gate, self._db._collection(self._name)), attr)

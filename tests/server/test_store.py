@@ -244,3 +244,13 @@ async def test_embedded_start_failure_is_clear(tmp_path, monkeypatch):
     monkeypatch.setattr("anysupport.store.embedded._LAUNCH", "import sys; sys.exit(3)")
     with pytest.raises(EmbeddedDatabaseError, match="exited with code 3"):
         await embedded.start()
+
+
+async def test_a_stale_pid_file_of_the_database_does_not_block_its_start(tmp_path):
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "nx-27017.pid").write_text(str(os.getpid()))  # a live process: what a reused PID looks like
+    s = await Store.open(data_dir=str(tmp_path))
+    try:
+        assert await s.healthy()
+    finally:
+        await s.close()
