@@ -15,12 +15,13 @@ import os
 import re
 import shutil
 import subprocess
+import unicodedata
 import xml.etree.ElementTree as ET
 
 import openpyxl
 import pytest
 
-from anysupport.records.export import LINE_HEIGHT, row_height, wrapped_lines, write_workbook
+from anysupport.records.export import LINE_HEIGHT, row_height, text_width, wrapped_lines, write_workbook
 from anysupport.records.stats import build_statistics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -45,6 +46,15 @@ def records(n: int):
 
 def statistics(language: str):
     return build_statistics({"trouble_type": [], "resolution": [], "satisfaction": [], "total": []}, [], language)
+
+
+def test_text_width_counts_east_asian_wide_characters_twice_as_unicodedata_says():
+    assert text_width("상담원 ID") == 9 and text_width("Network Error") == 13 and text_width("ｆｕｌｌ") == 8
+    for code in range(0x20, 0x40000):
+        ch = chr(code)
+        if unicodedata.category(ch) in ("Cn", "Cs"):
+            continue
+        assert text_width(ch) == (2 if unicodedata.east_asian_width(ch) in "WF" else 1), hex(code)
 
 
 def test_row_heights_follow_the_wrapped_line_count():
