@@ -76,8 +76,15 @@ class DataDirLock:
     def acquire(self) -> None:
         if self._fd is not None:
             return
-        os.makedirs(self.data_dir, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: the holder's PID stays readable
+        try:
+            os.makedirs(self.data_dir, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: the holder's PID stays readable
+        except OSError as exc:
+            why = "it is a file, not a folder" if os.path.isfile(self.data_dir) else (exc.strerror or str(exc))
+            raise EmbeddedDatabaseError(
+                f"cannot use the data directory {self.data_dir}: {why}; "
+                "give --data-dir a folder this user may write to"
+            ) from None
         try:
             _lock(fd)
         except BlockingIOError:
