@@ -201,6 +201,25 @@ async def test_unreachable_database_answers_at_once_once_known_down():
         await s.close()
 
 
+async def test_unreachable_database_is_marked_available_when_it_answers_again(tmp_path):
+    port = free_port()
+    client = AsyncMongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=1500)
+    s = Store(client, "anysupport")  # as with a real MongoDB: nothing to restart, only to watch
+    database = EmbeddedMongo(str(tmp_path))
+    supervisor = asyncio.ensure_future(s.supervise(interval=0.05))
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            await s.agents.list()
+        database.port = port
+        await database.restart()  # the database comes (back) on its address
+        await asyncio.wait_for(s.wait_available(), 30)
+        assert await s.agents.list() == [] and await s.healthy()
+    finally:
+        supervisor.cancel()
+        await s.close()
+        await database.stop()
+
+
 def test_restart_policy_bounds_attempts_and_forgives_a_stable_run():
     now = [0.0]
     policy = RestartPolicy(3, first_delay=0.5, max_delay=1.5, stable_after=60, clock=lambda: now[0])
