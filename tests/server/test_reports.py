@@ -275,6 +275,11 @@ async def test_export_workbook_in_korean(server, admin, agent_factory, unique):
     assert values[3][6] == "직접 지원 필요" and values[3][11] == "불만족"
     assert values[4][3] == "2014-03-12 23:59:59 - 2014-03-13 00:01:59"
     assert sheet["F2"].alignment.wrap_text
+    # a two-line support content (row 2) or a long type path (row 3) makes a row two lines high (15 pt
+    # a line); rows of one line keep the default height
+    assert sheet.row_dimensions[2].height == 30 and sheet.row_dimensions[3].height == 30
+    assert sheet.row_dimensions[4].height is None
+    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
     # text that looks like a formula, a number or an error stays text
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
