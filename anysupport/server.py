@@ -102,6 +102,10 @@ class Server:
             self.fatal = str(exc)
             log.error("the embedded database is lost; stopping the server")
             self._fatal.set()
+        except Exception as exc:  # unwatched, a dead database would never come back: stop instead
+            log.exception("database supervision failed; stopping the server")
+            self.fatal = f"database supervision failed: {exc!r}"
+            self._fatal.set()
 
     async def stop(self) -> None:
         """Stop accepting, close every WebSocket with a reason, stop the database."""
