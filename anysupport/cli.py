@@ -89,6 +89,7 @@ async def _serve(config) -> int:
     except (EmbeddedDatabaseError, StoreError, OSError) as exc:
         logging.getLogger("anysupport").error("cannot start: %s", exc)
         return 1
+    server.handle_signals()
     log = logging.getLogger("anysupport")
     log.debug("settings: %s", server.config.public())
     if server.first_admin_password:

@@ -35,6 +35,7 @@ class Server:
         self._stopped = asyncio.Event()
         self._fatal = asyncio.Event()
         self.fatal: str | None = None  # why the server stopped by itself (the database could not come back)
+        self._signalled: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -129,15 +130,23 @@ class Server:
         self._stopped.set()
         log.info("stopped")
 
-    async def run_until_signalled(self) -> None:
-        """Serve until SIGTERM/SIGINT, or until the database is lost for good (then ``fatal`` says why)."""
+    def handle_signals(self) -> None:
+        """SIGTERM/SIGINT from now on stop the server in order. Called before the server says it is
+        listening, so a signal sent as soon as that line appears is not met by Python's default."""
+        if self._signalled is not None:
+            return
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
+        self._signalled = stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             if sys.platform == "win32":  # no loop signal handlers there: a plain handler wakes the loop
                 signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
             else:
                 loop.add_signal_handler(sig, stop.set)
+
+    async def run_until_signalled(self) -> None:
+        """Serve until SIGTERM/SIGINT, or until the database is lost for good (then ``fatal`` says why)."""
+        self.handle_signals()
+        stop = self._signalled
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._fatal.wait())]
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

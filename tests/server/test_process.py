@@ -1,10 +1,12 @@
 """The server as an operator runs it: start-up output, persistence, SIGTERM, the shell commands."""
 
+import concurrent.futures
 import datetime as dt
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from pymongo import MongoClient
@@ -216,28 +218,35 @@ def test_second_server_on_the_data_dir_is_refused_naming_the_first(tmp_path):
 
 
 def test_two_servers_started_at_once_exactly_one_gets_the_data_dir(tmp_path):
-    logs = [open(tmp_path / f"server{i}.log", "w+b") for i in range(2)]  # noqa: SIM115
-    procs = [_serve(tmp_path / "data", log) for log in logs]
+    procs = [_serve(tmp_path / "data", subprocess.PIPE) for _ in range(2)]
+    outputs: list[list[str]] = [[], []]
+    listening = [threading.Event(), threading.Event()]
+
+    def read(i: int) -> None:
+        for line in procs[i].stdout:
+            outputs[i].append(line.decode("utf-8", "replace"))
+            if "listening on" in outputs[i][-1]:
+                listening[i].set()
+
+    for i in range(2):
+        threading.Thread(target=read, args=(i,), daemon=True).start()
+    pool = concurrent.futures.ThreadPoolExecutor(2)
     try:
-        deadline = time.monotonic() + 60
-        while all(p.poll() is None for p in procs) and time.monotonic() < deadline:
-            time.sleep(0.05)  # poll for the loser's exit (an event we cannot wait on across processes)
-        exited = [p for p in procs if p.poll() is not None]
-        assert len(exited) == 1 and exited[0].returncode == 1
-        loser = procs.index(exited[0])
+        exits = [pool.submit(p.wait) for p in procs]
+        done, _ = concurrent.futures.wait(exits, timeout=60, return_when=concurrent.futures.FIRST_COMPLETED)
+        assert len(done) == 1, "exactly one of the two gives up"
+        loser = exits.index(done.pop())
         winner = procs[1 - loser]
-        logs[loser].seek(0)
-        refused = logs[loser].read().decode()
-        assert f"(PID {winner.pid})" in refused and "Traceback" not in refused
-        deadline = time.monotonic() + 60
-        while b"listening on" not in (won := (tmp_path / f"server{1 - loser}.log").read_bytes()):
-            assert winner.poll() is None and time.monotonic() < deadline, won.decode()
-            time.sleep(0.05)
+        assert procs[loser].returncode == 1
+        assert listening[1 - loser].wait(60), "".join(outputs[1 - loser])
+        assert winner.poll() is None, "the winner keeps serving"
+        procs[loser].stdout.close()
+        refused = "".join(outputs[loser])
+        assert f"(PID {winner.pid})" in refused and "Traceback" not in refused, refused
     finally:
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(15)
-        for log in logs:
-            log.close()
+        pool.shutdown()
     assert winner.returncode == 0
