@@ -117,13 +117,14 @@ def words_by_page(pdf: str) -> list[list[tuple[str, float, float]]]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not all(shutil.which(t) for t in TOOLS), reason="needs libreoffice-calc-nogui and poppler-utils")
 @pytest.mark.parametrize(("language", "first_header", "last_header", "durations"), [
     ("ko", "상담원", "만족도", ("32초", "03분 12초", "1시간 02분 05초")),
     ("en", "Agent", "Satisfaction", ("32 s", "03 min 12 s", "1 h 02 min 05 s")),
 ])
 def test_export_prints_landscape_one_page_wide_with_headers_and_no_overlap(tmp_path, language, first_header,
                                                                            last_header, durations):
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    assert not missing, f"install the apt packages libreoffice-calc-nogui, poppler-utils, fonts-nanum ({missing})"
     n = 90
     xlsx = str(tmp_path / f"records-{language}.xlsx")
     write_workbook(xlsx, records(n), statistics(language), language=language, time_zone="Asia/Seoul",
