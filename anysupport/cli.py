@@ -89,6 +89,7 @@ async def _serve(config) -> int:
     except (EmbeddedDatabaseError, StoreError, OSError) as exc:
         logging.getLogger("anysupport").error("cannot start: %s", exc)
         return 1
+    server.handle_signals()
     log = logging.getLogger("anysupport")
     log.debug("settings: %s", server.config.public())
     if server.first_admin_password:
@@ -103,6 +104,9 @@ async def _serve(config) -> int:
     log.info("listening on %s", server.url)
     log.info("admin pages: %s/admin   customer page: %s/", server.url, server.url)
     await server.run_until_signalled()
+    if server.fatal:
+        log.error("the server stopped because the database could not come back: %s", server.fatal)
+        return 1
     return 0
 
 
@@ -110,10 +114,21 @@ async def _agent(args, config) -> int:
     from anysupport.errors import DomainError
     from anysupport.i18n import text
     from anysupport.services import Services
-    from anysupport.store import Store
+    from anysupport.store import DataDirInUse, EmbeddedDatabaseError, Store, StoreError
 
-    store = await Store.open(mongo_uri=config.mongo_uri, db_name=config.mongo_db, data_dir=config.data_dir,
-                             start_timeout=config.embedded_start_timeout)
+    try:
+        store = await Store.open(mongo_uri=config.mongo_uri, db_name=config.mongo_db, data_dir=config.data_dir,
+                                 start_timeout=config.embedded_start_timeout)
+    except DataDirInUse as exc:
+        holder = f"PID {exc.pid}" if exc.pid else "its PID unknown"
+        print(f"error: an AnySupport server is running on the data directory {exc.data_dir} ({holder}).\n"
+              "  While it runs, manage agents on its admin pages (/admin), or stop it and run this command "
+              "again.\n  (With a real MongoDB, give the server's --mongo-uri instead: then both can run.)",
+              file=sys.stderr)
+        return 1
+    except (EmbeddedDatabaseError, StoreError, OSError) as exc:
+        print(f"error: cannot open the database: {exc}", file=sys.stderr)
+        return 1
     try:
         agents = Services.build(config, store).agents
         if args.action == "create":

@@ -53,3 +53,15 @@ class RateLimited(DomainError):
 
 class Unavailable(DomainError):
     status = 503
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database is not answering: known to be down (being restarted), or a connection just failed.
+
+    Raised by the store layer (which translates the driver's connection failures into it), answered
+    at once as 503 ``database_unavailable``; ``reason`` is for the log, never for the caller.
+    """
+
+    def __init__(self, reason: str = ""):
+        super().__init__("database_unavailable")
+        self.reason = reason

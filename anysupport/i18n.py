@@ -35,7 +35,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "last_admin": {"en": "The last active administrator cannot be removed or demoted.", "ko": "마지막 관리자 계정은 삭제하거나 권한을 낮출 수 없습니다."},
     "wrong_password": {"en": "The current password is wrong.", "ko": "현재 비밀번호가 올바르지 않습니다."},
     "password_too_short": {"en": "The password must have at least {min} characters.", "ko": "비밀번호는 {min}자 이상이어야 합니다."},
-    "database_unavailable": {"en": "The database is not answering.", "ko": "데이터베이스가 응답하지 않습니다."},
+    "database_unavailable": {"en": "The database is not answering. Try again in a moment.",
+                             "ko": "데이터베이스가 응답하지 않습니다. 잠시 후 다시 시도해 주세요."},
     "shutting_down": {"en": "The server is shutting down.", "ko": "서버가 종료 중입니다."},
     "web_login_not_console": {
         "en": "This login is for the admin pages and cannot open the agent console. Log in from the console.",

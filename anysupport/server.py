@@ -14,7 +14,7 @@ import tornado.httpserver
 import tornado.netutil
 
 from anysupport.services import Services
-from anysupport.store import Store
+from anysupport.store import DatabaseLost, Store
 from anysupport.web.app import make_app
 from anysupport.ws.hub import CLOSE_GOING_AWAY
 
@@ -31,7 +31,11 @@ class Server:
         self.port: int | None = None
         self.first_admin_password: str | None = None
         self._sweeper: asyncio.Task | None = None
+        self._supervisor: asyncio.Task | None = None
         self._stopped = asyncio.Event()
+        self._fatal = asyncio.Event()
+        self.fatal: str | None = None  # why the server stopped by itself (the database could not come back)
+        self._signalled: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -54,6 +58,8 @@ class Server:
         try:
             self.services = Services.build(c, self.store)
             self.first_admin_password = await self.services.agents.ensure_first_admin()
+            if await self.services.catalog.ensure_default_trouble_types():
+                log.info("fresh install: added the default trouble types (edit them on the admin pages)")
             await self.services.sessions.restore()
             self.app = make_app(self.services)
             self.http = tornado.httpserver.HTTPServer(
@@ -70,20 +76,37 @@ class Server:
         except BaseException:
             await self.store.close()
             raise
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.create_task(self._sweep_forever())
+        self._supervisor = loop.create_task(self._supervise())
         log.info("started in %.2f s", time.monotonic() - started)
 
     async def _sweep_forever(self) -> None:
         last_purge = 0.0
         while True:
             await asyncio.sleep(self.config.sweep_interval)
+            if not self.store.available:
+                continue  # the supervisor has logged the outage once; sessions wait for the database
             try:
                 await self.services.sessions.sweep()
                 if time.monotonic() - last_purge > 600:
                     last_purge = time.monotonic()
                     await self.store.tokens.purge_expired()
-            except Exception:
-                log.exception("session sweep failed (will retry)")
+            except Exception as exc:
+                if self.store.translate(exc) is None:  # an outage is logged once, by the store
+                    log.exception("session sweep failed (will retry)")
+
+    async def _supervise(self) -> None:
+        try:
+            await self.store.supervise()
+        except DatabaseLost as exc:
+            self.fatal = str(exc)
+            log.error("the embedded database is lost; stopping the server")
+            self._fatal.set()
+        except Exception as exc:  # unwatched, a dead database would never come back: stop instead
+            log.exception("database supervision failed; stopping the server")
+            self.fatal = f"database supervision failed: {exc!r}"
+            self._fatal.set()
 
     async def stop(self) -> None:
         """Stop accepting, close every WebSocket with a reason, stop the database."""
@@ -93,10 +116,11 @@ class Server:
         self.app.settings["shutting_down"] = True
         self.http.stop()
         self.services.hub.close_all(CLOSE_GOING_AWAY, "server_shutdown")
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for task in (self._sweeper, self._supervisor):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.http.close_all_connections(), 3)
         for task in list(self.services.tasks):
@@ -106,13 +130,27 @@ class Server:
         self._stopped.set()
         log.info("stopped")
 
-    async def run_until_signalled(self) -> None:
+    def handle_signals(self) -> None:
+        """SIGTERM/SIGINT from now on stop the server in order. Called before the server says it is
+        listening, so a signal sent as soon as that line appears is not met by Python's default."""
+        if self._signalled is not None:
+            return
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
+        self._signalled = stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             if sys.platform == "win32":  # no loop signal handlers there: a plain handler wakes the loop
                 signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
             else:
                 loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+
+    async def run_until_signalled(self) -> None:
+        """Serve until SIGTERM/SIGINT, or until the database is lost for good (then ``fatal`` says why)."""
+        self.handle_signals()
+        stop = self._signalled
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._fatal.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
         await self.stop()

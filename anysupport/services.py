@@ -56,7 +56,11 @@ class Services:
 
         def done(t: asyncio.Task) -> None:
             self.tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
+            if t.cancelled() or t.exception() is None:
+                return
+            if self.store.translate(t.exception()) is not None:  # an outage: the store logs it once
+                log.warning("background task stopped: the database is unavailable")
+            else:
                 log.error("background task failed", exc_info=t.exception())
 
         task.add_done_callback(done)

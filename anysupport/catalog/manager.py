@@ -17,6 +17,18 @@ DEFAULT_PHRASES = [
 ]
 
 
+# The tree a fresh install starts with, named as the manual's statistics sheet shows them (English
+# and Korean names side by side, as sites use them); the administrator edits it on the admin pages.
+DEFAULT_TROUBLE_TYPES: list[tuple[str, list[str]]] = [
+    ("Network Error", ["Wi-Fi", "Mobile data"]),
+    ("Printing Error", []),
+    ("Audio Error", ["Microphone", "Speaker"]),
+    ("Display Error", []),
+    ("고객관리", []),
+]
+TROUBLE_TYPES_SEEDED = "trouble_types_seeded"
+
+
 def trouble_type_tree(types: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The types as nested ``children`` lists under the top-level ones (the list itself is not changed)."""
     nodes = {t["id"]: {**t, "children": []} for t in types}
@@ -57,6 +69,23 @@ class CatalogManager:
         self.store = store
 
     # -- trouble types ------------------------------------------------------------------------------
+    async def ensure_default_trouble_types(self) -> bool:
+        """On a fresh install, add ``DEFAULT_TROUBLE_TYPES`` once (True when it did).
+
+        Once means once per database, whatever happens after: the claim is a document inserted under
+        a unique id (of nodes sharing a database, one seeds), and a database that already has types
+        (an upgrade) or whose admin deleted them all is left as it is.
+        """
+        if not await self.store.settings.claim(TROUBLE_TYPES_SEEDED, {"done": True}):
+            return False
+        if await self.store.trouble_types.count():
+            return False
+        for order, (name, children) in enumerate(DEFAULT_TROUBLE_TYPES):
+            parent = await self.store.trouble_types.create(name=name, parent_id=None, order=order)
+            for child_order, child in enumerate(children):
+                await self.store.trouble_types.create(name=child, parent_id=parent["id"], order=child_order)
+        return True
+
     async def trouble_types(self, *, include_retired: bool = True) -> list[dict[str, Any]]:
         return await self.store.trouble_types.list(include_retired=include_retired)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from anysupport.store.common import encode, oid, public, utcnow
+from anysupport.store.common import DuplicateKeyError, encode, oid, public, utcnow
 
 
 class TroubleTypeStore:
@@ -97,3 +97,11 @@ class SettingsStore:
     async def put(self, name: str, value: dict[str, Any]) -> dict[str, Any]:
         await self.col.replace_one({"_id": name}, {"_id": name, **value}, upsert=True)
         return value
+
+    async def claim(self, name: str, value: dict[str, Any]) -> bool:
+        """Store ``value`` under ``name`` only if nothing is there yet; True for the one caller that did."""
+        try:
+            await self.col.insert_one({"_id": name, **value})
+            return True
+        except DuplicateKeyError:
+            return False

@@ -268,6 +268,8 @@ class BaseHandler(tornado.web.RequestHandler):
             log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        if not isinstance(e, errors.DomainError) and "services" in self.settings:
+            e = self.services.store.translate(e) or e  # the database unreachable: 503 database_unavailable
         if isinstance(e, errors.DomainError):
             if self._finished:
                 return

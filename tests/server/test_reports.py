@@ -34,6 +34,8 @@ HEADERS_KO = ["상담원 ID", "상담원 이름", "장애 유형", "원격 지�
               "고객 이름", "이메일", "전화 번호", "고객 피드백", "만족도"]
 HEADERS_EN = ["Agent ID", "Agent name", "Trouble type", "Support time", "Connection time", "Support details",
               "Resolution", "Customer name", "E-mail", "Phone number", "Customer feedback", "Satisfaction"]
+DEFAULT_TYPE_PATHS = ["Network Error", "Network Error / Wi-Fi", "Network Error / Mobile data", "Printing Error",
+                      "Audio Error", "Audio Error / Microphone", "Audio Error / Speaker", "Display Error", "고객관리"]
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+82 10", "-2+3", "@SUM(A1)", "=1+2", "#N/A"]
 
 
@@ -206,7 +208,10 @@ async def test_days_are_the_servers_time_zone(server, admin, agent_factory, uniq
     # no range: all time, every category present
     everything = (await utc_admin.get("/api/v1/records/stats", headers={"Accept-Language": "en"})).json
     assert everything["total"] == 3 and everything["from"] is None and everything["to"] is None
-    assert everything["trouble_type"]["rows"] == [{"key": "unspecified", "label": "Unspecified", "count": 3, "ratio": 1.0}]
+    # every type of the default tree a fresh install has, at zero, then the records without one
+    assert [r["label"] for r in everything["trouble_type"]["rows"]] == [*DEFAULT_TYPE_PATHS, "Unspecified"]
+    assert everything["trouble_type"]["rows"][-1] == {"key": "unspecified", "label": "Unspecified", "count": 3,
+                                                      "ratio": 1.0}
     assert [r["label"] for r in everything["resolution"]["rows"]] == ["Solved", "Pending", "On-site support needed",
                                                                       "Unchecked"]
     assert [r["label"] for r in everything["satisfaction"]["rows"]] == ["Satisfied", "Neutral", "Unsatisfied",
@@ -262,14 +267,19 @@ async def test_export_workbook_in_korean(server, admin, agent_factory, unique):
     assert values[0] == [a["login"], a["name"], data["wifi_path"], "2014-03-10 09:00:00 - 2014-03-10 09:18:10",
                          "18분 10초", "공유기 재시작 후 해결\n두 번째 줄", "해결", FORMULAS[0], "hong@example.co.kr",
                          "010-1234-5678", "친절했어요", "만족"]
-    assert values[1][3:5] == ["2014-03-10 23:30:00 - 2014-03-11 00:32:05", "1시간 2분 5초"]
+    assert values[1][3:5] == ["2014-03-10 23:30:00 - 2014-03-11 00:32:05", "1시간 02분 05초"]
     assert values[1][6] == "보류" and values[1][11] == "무응답"
-    assert values[2][2:5] == [data["power"]["name"], "2014-03-11 00:30:00 - 2014-03-11 00:30:59", "0분 59초"]
+    assert values[2][2:5] == [data["power"]["name"], "2014-03-11 00:30:00 - 2014-03-11 00:30:59", "59초"]
     assert values[2][6] == "미체크" and values[2][11] == "보통"
     assert values[3][:5] == [b["login"], b["name"], None, "2014-03-11 12:00:00 -", None]  # still open, no type
     assert values[3][6] == "직접 지원 필요" and values[3][11] == "불만족"
     assert values[4][3] == "2014-03-12 23:59:59 - 2014-03-13 00:01:59"
     assert sheet["F2"].alignment.wrap_text
+    # a two-line support content (row 2) or a long type path (row 3) makes a row two lines high (15 pt
+    # a line); rows of one line keep the default height
+    assert sheet.row_dimensions[2].height == 30 and sheet.row_dimensions[3].height == 30
+    assert sheet.row_dimensions[4].height is None
+    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
     # text that looks like a formula, a number or an error stays text
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
@@ -307,7 +317,7 @@ async def test_export_in_english_for_one_agent(server, admin, agent_factory, uni
     assert [c.value for c in sheet[1]] == HEADERS_EN
     values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     assert [v[0] for v in values] == [login] * 3
-    assert values[0][4] == "18 min 10 s" and values[1][4] == "1 h 2 min 5 s"
+    assert values[0][4] == "18 min 10 s" and values[1][4] == "1 h 02 min 05 s"
     assert [v[6] for v in values] == ["Solved", "Pending", "Unchecked"]
     assert [v[11] for v in values] == ["Satisfied", "No answer", "Neutral"]
     stats = book["Support record statistics"]
@@ -386,7 +396,7 @@ def test_builder_memory_does_not_grow_with_the_number_of_records(tmp_path):
     assert large < small * 1.5 + 256 * 1024, (small, large)
     sheet = openpyxl.load_workbook(tmp_path / "large.xlsx", read_only=True).worksheets[0]
     first = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
-    assert first[3] == "2020-01-01 09:00:00 - 2020-01-01 09:00:00" and first[4] == "0분 0초" and first[7] == "=고객0"
+    assert first[3] == "2020-01-01 09:00:00 - 2020-01-01 09:00:00" and first[4] == "0초" and first[7] == "=고객0"
 
 
 def test_builder_strips_characters_xml_cannot_hold(tmp_path):

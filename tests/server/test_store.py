@@ -1,16 +1,28 @@
 """Contract tests of the store layer, through the real driver: against the embedded nx-27017 server,
 and against a real MongoDB when ANYSUPPORT_TEST_MONGO_URI is set."""
 
+import asyncio
 import datetime as dt
 import os
+import signal
+import time
 import uuid
 
 import pytest
+from pymongo import AsyncMongoClient
 
-from anysupport.store import Store, StoreError
+from anysupport.errors import DatabaseUnavailable
+from anysupport.store import DatabaseLost, Store
 from anysupport.store.agents import DuplicateAgent
 from anysupport.store.common import utcnow
-from anysupport.store.embedded import EmbeddedDatabaseError, EmbeddedMongo
+from anysupport.store.embedded import (
+    DataDirInUse,
+    DataDirLock,
+    EmbeddedDatabaseError,
+    EmbeddedMongo,
+    RestartPolicy,
+    free_port,
+)
 
 
 @pytest.fixture
@@ -120,11 +132,130 @@ async def test_embedded_database_that_dies_is_reported(tmp_path):
         s.embedded.process.kill()
         s.embedded.process.wait()
         assert not await s.healthy()
-        with pytest.raises(StoreError):
+        with pytest.raises(DatabaseUnavailable):
             await s.ping()
+        with pytest.raises(DatabaseUnavailable):  # every repository refuses at once while it is known down
+            await s.agents.list()
     finally:
         await s.close()
     assert embedded.process is None
+
+
+async def test_supervisor_restarts_a_killed_database_and_nothing_written_is_lost(tmp_path):
+    s = await Store.open(data_dir=str(tmp_path))
+    supervisor = asyncio.ensure_future(s.supervise(interval=0.05))
+    try:
+        for i in range(50):
+            await new_agent(s, f"agent{i}")
+        base = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+        await s.records.insert_many([{"session_id": f"s{i}", "agent_id": "x", "started_at": base + dt.timedelta(seconds=i)}
+                                     for i in range(500)])
+        port, pid = s.embedded.port, s.embedded.process.pid
+        os.kill(pid, signal.SIGKILL)
+        s.embedded.process.wait()  # blocks the loop: the supervisor has not seen it yet
+        with pytest.raises(DatabaseUnavailable):
+            await s.ping()  # sees the dead child first, before any await: known down from here
+        with pytest.raises(DatabaseUnavailable):
+            await s.agents.list()
+        await asyncio.wait_for(s.wait_available(), 30)
+        assert s.restarts == 1 and s.embedded.process.pid != pid and s.embedded.port == port
+        assert len(await s.agents.list()) == 50
+        assert len(await s.records.list(start=base, end=base + dt.timedelta(days=1))) == 500
+        await new_agent(s, "after")  # and it takes new writes
+    finally:
+        supervisor.cancel()
+        await s.close()
+
+
+async def test_supervisor_gives_up_after_its_attempts_with_a_clear_reason(tmp_path):
+    s = await Store.open(data_dir=str(tmp_path))
+    try:
+        db_dir = tmp_path / "db"
+        os.rename(db_dir, tmp_path / "db.moved")
+        db_dir.write_text("not a directory")  # so no restart can succeed
+        s.embedded.process.kill()
+        s.embedded.process.wait()
+        policy = RestartPolicy(2, first_delay=0.01)
+        with pytest.raises(DatabaseLost, match=r"exited with code -9 and could not be restarted in 2 attempts"):
+            await asyncio.wait_for(s.supervise(interval=0.01, policy=policy), 30)
+        assert not s.available and policy.used == 2
+    finally:
+        await s.close()
+
+
+async def test_unreachable_database_answers_at_once_once_known_down():
+    port = free_port()
+    client = AsyncMongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=1500)
+    s = Store(client, "anysupport")
+    try:
+        with pytest.raises(DatabaseUnavailable):  # the driver's ServerSelectionTimeoutError, translated
+            await s.agents.list()
+        assert not s.available
+        t0 = time.monotonic()
+        for _ in range(20):
+            with pytest.raises(DatabaseUnavailable):
+                await s.tokens.get("x")
+        assert time.monotonic() - t0 < 1.5  # twenty refusals together take less than one driver timeout
+        assert not await s.healthy()
+    finally:
+        await s.close()
+
+
+async def test_unreachable_database_is_marked_available_when_it_answers_again(tmp_path):
+    port = free_port()
+    client = AsyncMongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=1500)
+    s = Store(client, "anysupport")  # as with a real MongoDB: nothing to restart, only to watch
+    database = EmbeddedMongo(str(tmp_path))
+    supervisor = asyncio.ensure_future(s.supervise(interval=0.05))
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            await s.agents.list()
+        database.port = port
+        await database.restart()  # the database comes (back) on its address
+        await asyncio.wait_for(s.wait_available(), 30)
+        assert await s.agents.list() == [] and await s.healthy()
+    finally:
+        supervisor.cancel()
+        await s.close()
+        await database.stop()
+
+
+def test_restart_policy_bounds_attempts_and_forgives_a_stable_run():
+    now = [0.0]
+    policy = RestartPolicy(3, first_delay=0.5, max_delay=1.5, stable_after=60, clock=lambda: now[0])
+    assert [policy.failed(), policy.failed(), policy.failed(), policy.failed()] == [0.5, 1.0, 1.5, None]
+    policy = RestartPolicy(2, first_delay=1, stable_after=60, clock=lambda: now[0])
+    assert policy.failed() == 1
+    policy.started()
+    now[0] = 10.0  # died again soon after: the count goes on
+    assert policy.failed() == 2
+    policy.started()
+    now[0] = 100.0  # stayed up a minute: a new death starts a new count
+    assert policy.failed() == 1 and policy.used == 1
+
+
+def test_data_dir_lock_is_exclusive_and_names_the_holder(tmp_path):
+    first, second = DataDirLock(str(tmp_path)), DataDirLock(str(tmp_path))
+    first.acquire()
+    with pytest.raises(DataDirInUse) as info:
+        second.acquire()
+    assert info.value.pid == os.getpid() and f"PID {os.getpid()}" in str(info.value)
+    assert str(tmp_path) in str(info.value)
+    first.release()
+    second.acquire()  # released: the next one gets it
+    assert second.held
+    second.release()
+
+
+async def test_embedded_store_holds_the_data_dir_until_closed(tmp_path):
+    s = await Store.open(data_dir=str(tmp_path))
+    try:
+        with pytest.raises(DataDirInUse):
+            await Store.open(data_dir=str(tmp_path))
+    finally:
+        await s.close()
+    again = await Store.open(data_dir=str(tmp_path))
+    await again.close()
 
 
 async def test_embedded_start_failure_is_clear(tmp_path, monkeypatch):
@@ -132,3 +263,13 @@ async def test_embedded_start_failure_is_clear(tmp_path, monkeypatch):
     monkeypatch.setattr("anysupport.store.embedded._LAUNCH", "import sys; sys.exit(3)")
     with pytest.raises(EmbeddedDatabaseError, match="exited with code 3"):
         await embedded.start()
+
+
+async def test_a_stale_pid_file_of_the_database_does_not_block_its_start(tmp_path):
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "nx-27017.pid").write_text(str(os.getpid()))  # a live process: what a reused PID looks like
+    s = await Store.open(data_dir=str(tmp_path))
+    try:
+        assert await s.healthy()
+    finally:
+        await s.close()

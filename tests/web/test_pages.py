@@ -96,7 +96,12 @@ async def test_admin_pages(make_server, open_page, shot):
     await expect(page.locator("#status")).to_have_text("상담원 번호 78은(는) 이미 사용 중입니다.")
     await shot(page, "admin-agents")
 
-    # trouble types: add, add a child, rename, move, delete, retire one in use
+    # trouble types: a fresh install has the default tree; cleared here to build one by hand
+    defaults = (await admin.get("/api/v1/admin/trouble-types")).json["trouble_types"]
+    assert {"Network Error", "고객관리"} <= {t["name"] for t in defaults}
+    for t in sorted(defaults, key=lambda t: t["parent_id"] is None):  # children first
+        assert (await admin.delete(f"/api/v1/admin/trouble-types/{t['id']}")).status == 200
+    # add, add a child, rename, move, delete, retire one in use
     await page.click("[data-tab=types]")
     await page.fill("#type-add-name", "네트워크")
     await page.click("#type-add")
