@@ -8,6 +8,8 @@ the tests (and by clients that want to), so both directions are written down in 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import jsonschema
@@ -269,9 +271,72 @@ def _first_error(validator, message) -> ProtocolError | None:
     return ProtocolError("invalid_message", error.message if len(error.message) < 300 else error.message[:300] + "…", field)
 
 
+# JSON that parses but that nothing downstream can hold: refused where it comes in (REST bodies and
+# control messages alike), so it never reaches the database, the log or another client.
+MAX_JSON_DEPTH = 32  # nesting of objects/arrays; our deepest real message (an annotation) has 5
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what the database stores as an integer
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JsonProblem(ValueError):
+    """Parsed JSON that is refused: ``code`` ``json_too_deep`` or ``invalid_value`` (``field`` names where)."""
+
+    def __init__(self, code: str, field: str | None = None, detail: str = ""):
+        super().__init__(f"{code}: {field}: {detail}")
+        self.code = code
+        self.field = field
+        self.detail = detail
+
+
+def printable_path(path: tuple) -> str | None:
+    text = ".".join(str(p) for p in path)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") or None
+
+
+def check_json_value(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse nesting deeper than ``max_depth``, lone surrogates (in keys or strings), integers outside
+    64 bits and non-finite numbers (``NaN``, ``1e999``); raises ``JsonProblem``. Iterative: no recursion."""
+    stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
+    while stack:
+        item, depth, path = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                raise JsonProblem("json_too_deep", None, f"nested deeper than {max_depth} levels")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    raise JsonProblem("invalid_value", printable_path((*path, key)),
+                                      "the name contains a lone surrogate (not valid Unicode)")
+                stack.append((child, depth + 1, (*path, key)))
+        elif isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise JsonProblem("invalid_value", printable_path(path), "contains a lone surrogate (not valid Unicode)")
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not INT_MIN <= item <= INT_MAX:
+                raise JsonProblem("invalid_value", printable_path(path), "is out of range (64-bit integers only)")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise JsonProblem("invalid_value", printable_path(path), "is not a finite number")
+
+
+def loads_checked(text: str | bytes) -> Any:
+    """``json.loads`` plus ``check_json_value``; raises ``ValueError`` (not JSON) or ``JsonProblem``."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JsonProblem("json_too_deep", None, f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    check_json_value(value)
+    return value
+
+
 def parse_json(text: str | bytes) -> dict[str, Any]:
     try:
-        message = json.loads(text)
+        message = loads_checked(text)
+    except JsonProblem as exc:
+        code = "json_too_deep" if exc.code == "json_too_deep" else "invalid_message"
+        detail = exc.detail if exc.field is None else f"'{exc.field}' {exc.detail}"
+        raise ProtocolError(code, detail, exc.field) from None
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("invalid_json", "the message is not valid JSON") from None
     if not isinstance(message, dict):

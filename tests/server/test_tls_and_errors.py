@@ -47,7 +47,12 @@ async def test_https_and_wss_when_a_certificate_is_configured(make_server, tmp_p
     http = tornado.httpclient.AsyncHTTPClient()
     r = await http.fetch(srv.url + "/healthz", ssl_options=ctx)
     assert r.code == 200
+    # speaking TLS itself, the server tells browsers never to use plain HTTP for it (static files too)
+    assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
+    static = await http.fetch(srv.url + "/static/common.js", ssl_options=ctx)
+    assert static.headers["Strict-Transport-Security"] == "max-age=31536000"
     login = await http.fetch(srv.url + "/api/v1/auth/login", method="POST", ssl_options=ctx,
+                             headers={"Content-Type": "application/json"},
                              body=f'{{"login": "admin", "password": "{ADMIN_PASSWORD}"}}')
     token = __import__("json").loads(login.body)["token"]
     request = tornado.httpclient.HTTPRequest(srv.url.replace("https", "wss") + "/ws", ssl_options=ctx,
