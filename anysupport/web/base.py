@@ -15,6 +15,7 @@ import ipaddress
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -42,12 +43,33 @@ def is_json_content_type(value: str) -> bool:
     return bool(_JSON_TYPE.match(value.strip()))
 
 
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password)=)[^&]*", re.IGNORECASE)
+_SECRET_NAMES = ("token", "password", "secret")
 
 
 def redact(uri: str) -> str:
-    """A request URI fit for a log: ``token=`` and ``password=`` values masked."""
-    return _SECRET_QUERY.sub(r"\1***", uri)
+    """A request URI fit for a log: the query is decoded as the server reads it (``tok%65n`` is
+    ``token``), values of parameters whose name speaks of a token, password or secret are masked,
+    and the query is encoded again. The raw query never reaches a log."""
+    path, sep, query = uri.partition("?")
+    if not sep:
+        return path
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    masked = [(k, "***" if any(s in k.lower() for s in _SECRET_NAMES) else v) for k, v in pairs]
+    return path + "?" + urllib.parse.urlencode(masked, safe="*")
+
+
+class SafeLogMixin:
+    """Tornado logs failures with the request's URI (and, for a 500, the request's repr, which holds
+    the raw URI and headers): log them with the masked URI only."""
+
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {redact(self.request.uri or '')} ({self.request.remote_ip})"
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)  # a warning line built from _request_summary
+        else:
+            log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
 
 def json_default(value: Any) -> Any:
@@ -126,7 +148,7 @@ def endpoint(*, auth: str, summary: str, body: dict | None = None, query: dict |
     return decorate
 
 
-class BaseHandler(tornado.web.RequestHandler):
+class BaseHandler(SafeLogMixin, tornado.web.RequestHandler):
     principal: Principal | None = None
     body: Any = None
     query: dict[str, Any] | None = None
@@ -286,16 +308,6 @@ class BaseHandler(tornado.web.RequestHandler):
         if status_code >= 500 and code == "internal_error":
             status_code = 500
         self.send_error_json(status_code, code, i18n.text(code, self.language, limit=self.config.max_body_bytes))
-
-    # Tornado logs failures with the request's URI (and, for a 500, its repr): mask the secrets there too
-    def _request_summary(self) -> str:
-        return f"{self.request.method} {redact(self.request.uri or '')} ({self.request.remote_ip})"
-
-    def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, tornado.web.HTTPError):
-            super().log_exception(typ, value, tb)  # a warning line built from _request_summary
-        else:
-            log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, errors.DomainError):

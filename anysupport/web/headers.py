@@ -18,7 +18,7 @@ import tornado.httputil
 import tornado.web
 
 from anysupport import i18n
-from anysupport.web.base import client_address, dumps
+from anysupport.web.base import SafeLogMixin, client_address, dumps
 
 HSTS = "max-age=31536000"
 DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -43,9 +43,9 @@ def security_headers(trusted_networks) -> type[tornado.web.OutputTransform]:
     return SecurityHeaders
 
 
-class StaticHandler(tornado.web.StaticFileHandler):
-    """``/static/``: Tornado's file handler, refusing names no file can have, and answering errors as
-    our JSON ``{"error", "message"}``."""
+class StaticHandler(SafeLogMixin, tornado.web.StaticFileHandler):
+    """``/static/``: Tornado's file handler, refusing names no file can have, answering errors as our
+    JSON ``{"error", "message"}``, and logging only masked URIs."""
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
         if "\x00" in absolute_path:  # os.stat() raises ValueError on it: a 500 otherwise
