@@ -28,6 +28,8 @@ class Consoles(Protocol):
 
     async def kick(self, agent_id: str, reason: str) -> None: ...
 
+    def close_token(self, token_hash: str, reason: str) -> int: ...
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -118,4 +120,7 @@ class AuthManager:
         return Principal("agent", hashed, agent=agent, web=bool(record.get("web")))
 
     async def logout(self, principal: Principal) -> None:
+        """Revoke the token, and close at once every socket opened with it (a console would otherwise
+        go on receiving customers and chatting with them)."""
         await self.store.tokens.revoke(principal.token_hash)
+        self.consoles.close_token(principal.token_hash, "logged_out")

@@ -65,6 +65,23 @@ class Hub:
             log.info("console of agent %s kicked: %s", agent_id, reason)
             evict(conn, CLOSE_KICKED, reason)
 
+    # -- revoked tokens ---------------------------------------------------------------------------------
+    def close_token(self, token_hash: str, reason: str) -> int:
+        """Close every socket opened with this token (it was just revoked); returns how many."""
+        return self._close_where(lambda p: p.token_hash == token_hash, reason)
+
+    def close_agent_logins(self, agent_id: str, reason: str, *, keep: str | None = None) -> int:
+        """Close every socket of the agent opened with a token other than ``keep`` (they were revoked)."""
+        return self._close_where(lambda p: p.kind == "agent" and p.agent_id == agent_id and p.token_hash != keep,
+                                 reason)
+
+    def _close_where(self, revoked, reason: str) -> int:
+        closing = [conn for conn in self.all() if revoked(conn.principal)]
+        for conn in closing:
+            log.info("%s socket closed at once: its token was revoked (%s)", conn.principal.kind, reason)
+            evict(conn, CLOSE_KICKED, reason)
+        return len(closing)
+
     # -- customers --------------------------------------------------------------------------------------
     def customer(self, session_id: str) -> Connection | None:
         return self.customers.get(session_id)
