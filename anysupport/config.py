@@ -68,8 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
     # limits
     Setting("max_body_bytes", int, 1_048_576, "largest REST request body", 1024, 1_073_741_824),
     Setting("ws_max_message_bytes", int, 1_048_576, "largest WebSocket message (control or media)", 1024, 67_108_864),
-    Setting("ws_ping_interval", float, 15.0, "seconds between WebSocket pings", 0, 3600),
-    Setting("ws_ping_timeout", float, 30.0, "seconds without a pong before a WebSocket is closed", 1, 3600),
+    Setting("ws_ping_interval", float, 15.0, "seconds between the server's WebSocket pings; 0 = none", 0, 3600),
+    Setting("ws_ping_timeout", float, 30.0, "seconds a server ping may go unanswered before the WebSocket is closed (only answers to our own pings count)", 1, 3600),
+    Setting("control_queue_bytes", int, 1_048_576, "bytes of control traffic one socket may leave unread (written but not yet taken by the client) before it is closed (4009)", 16384, 268_435_456),
     Setting("control_max_bytes", int, 16384, "largest control (JSON) message", 256, 1_048_576),
     Setting("control_rate", float, 50.0, "control messages per second allowed per connection (sustained)", 1, 100000),
     Setting("control_burst", int, 200, "control messages allowed in a burst per connection", 1, 100000),

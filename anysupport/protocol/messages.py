@@ -14,12 +14,17 @@ from typing import Any
 
 import jsonschema
 
-SESSION_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
+SESSION_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$", "maxLength": 24}
 UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 POINT = {"type": "array", "prefixItems": [UNIT, UNIT], "minItems": 2, "maxItems": 2}
-COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$"}
-ITEM_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
-TIME = {"type": "string", "format": "date-time"}
+COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$", "maxLength": 9}
+ITEM_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$", "maxLength": 64}
+TIME = {"type": "string", "format": "date-time", "maxLength": 40}
+COUNT = {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}  # exact in every JSON reader
+KEY = {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$", "maxLength": 43}  # 32 bytes, base64url
+CODE = {"type": "string", "maxLength": 64}  # a snake_case code (error, reason)
+TEXT = {"type": "string", "maxLength": 2000}  # a text for people
+PING_ID = {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer", "minimum": -(2**53 - 1), "maximum": 2**53 - 1}]}
 BOOL = {"type": "boolean"}
 STREAMS = {"enum": ["customer_video", "customer_audio", "agent_video", "agent_audio"]}
 DIRECTIONS = ["up", "down", "left", "right", "closer", "farther", "rotate_left", "rotate_right", "hold", "ok"]
@@ -132,8 +137,8 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         **_msg(
             "key_exchange",
             {
-                "public_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
-                "commitment": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                "public_key": KEY,
+                "commitment": KEY,
                 "version": {"type": "integer", "minimum": 1, "maximum": 255},
             },
         ),
@@ -143,8 +148,8 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         "media_report",
         {
             "stream": STREAMS,
-            "received": {"type": "integer", "minimum": 0},
-            "lost": {"type": "integer", "minimum": 0},
+            "received": COUNT,
+            "lost": COUNT,
             "late_ms": {"type": "number", "minimum": 0, "maximum": 600000},
         },
         ("stream",),
@@ -155,7 +160,7 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         {"answer": {"enum": SATISFACTION}, "feedback": {"type": "string", "maxLength": 2000}},
         ("answer",),
     ),
-    "ping": _msg("ping", {"id": {"type": ["string", "integer"]}}, session=False),
+    "ping": _msg("ping", {"id": PING_ID}, session=False),
 }
 
 # Who may send each client message type.
@@ -194,13 +199,13 @@ SERVER_SCHEMAS: dict[str, dict] = {
             "session": {"type": "object"},
             "sessions": {"type": "array"},
             "limits": {"type": "object"},
-            "protocol": {"type": "integer"},
+            "protocol": {"type": "integer", "minimum": 1, "maximum": 255},
         },
         ("role", "protocol"),
     ),
     "state": _msg(
         "state",
-        {"state": {"enum": STATES}, "session": {"type": "object"}, "reason": {"type": "string"}, "time": TIME},
+        {"state": {"enum": STATES}, "session": {"type": "object"}, "reason": CODE, "time": TIME},
         ("session_id", "state"),
     ),
     "peer": _msg(
@@ -211,7 +216,7 @@ SERVER_SCHEMAS: dict[str, dict] = {
     "survey": _msg(
         "survey",
         {
-            "question": {"type": "string"},
+            "question": TEXT,
             "choices": {"type": "array", "items": {"type": "object"}},
             "feedback": BOOL,
             "time": TIME,
@@ -222,23 +227,23 @@ SERVER_SCHEMAS: dict[str, dict] = {
     "error": _msg(
         "error",
         {
-            "error": {"type": "string"},
-            "message": {"type": "string"},
-            "field": {"type": ["string", "null"]},
-            "ref": {"type": ["string", "null"]},
+            "error": CODE,
+            "message": TEXT,
+            "field": {"type": ["string", "null"], "maxLength": 300},
+            "ref": {"type": ["string", "null"], "maxLength": 40},
             "time": TIME,
         },
         ("error", "message"),
     ),
-    "kicked": _msg("kicked", {"reason": {"type": "string"}, "message": {"type": "string"}}, ("reason",), session=False),
-    "pong": _msg("pong", {"id": {"type": ["string", "integer"]}, "time": TIME}, session=False),
+    "kicked": _msg("kicked", {"reason": CODE, "message": TEXT}, ("reason",), session=False),
+    "pong": _msg("pong", {"id": PING_ID, "time": TIME}, session=False),
 }
 for _type in RELAYED_TYPES:
     _schema = json.loads(json.dumps(CLIENT_SCHEMAS[_type]))
     _schema["properties"].update(_RELAY_EXTRA)
     _schema["required"] = [*_schema["required"], "from", "session_id"]
     SERVER_SCHEMAS[_type] = _schema
-SERVER_SCHEMAS["keyframe_request"]["properties"]["reason"] = {"type": "string"}
+SERVER_SCHEMAS["keyframe_request"]["properties"]["reason"] = CODE
 
 SCHEMAS = {"client": CLIENT_SCHEMAS, "server": SERVER_SCHEMAS}
 CLIENT_TYPES = frozenset(CLIENT_SCHEMAS)

@@ -86,7 +86,7 @@ class ControlChannel:
         message = {"type": "error", "error": code, "message": i18n.text(text_key, peer.language, detail=detail, **fields),
                    "time": now_iso()}
         if field:
-            message["field"] = field
+            message["field"] = field[:300]  # a field name echoes the client's key: keep it bounded
         if ref is not None:
             message["ref"] = str(ref)[:40]
         if session_id:

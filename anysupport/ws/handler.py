@@ -11,21 +11,36 @@ import logging
 import urllib.parse
 from typing import Any
 
+import tornado.ioloop
 import tornado.websocket
 
 from anysupport import errors
 from anysupport.auth.manager import agent_view
 from anysupport.web.base import BaseHandler, EndpointSpec, dumps
-from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_SESSION_ENDED
+from anysupport.ws.heartbeat import Heartbeat
+from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_NOT_READING, CLOSE_SESSION_ENDED
+from anysupport.ws.outbox import ControlOutbox
 
 log = logging.getLogger("anysupport.ws")
 
 PROTOCOL_VERSION = 1
 
 
+def unwritten_bytes(ws_connection: Any) -> int:
+    """Bytes handed to the socket's stream that the kernel has not yet taken, media included (Tornado
+    keeps no public count: this reads the IOStream's write indexes; a test checks they exist)."""
+    stream = getattr(ws_connection, "stream", None)
+    if stream is None:
+        return 0
+    return stream._total_write_index - stream._total_write_done_index
+
+
 class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     peer = None
     closed = False
+    heartbeat: Heartbeat | None = None
+    outbox: ControlOutbox | None = None
+    _beat: tornado.ioloop.PeriodicCallback | None = None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await super().get(*args, **kwargs)
@@ -57,10 +72,31 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     def send_json(self, message: dict[str, Any]) -> None:
         if self.closed or self.ws_connection is None:
             return
+        if self.outbox is None:
+            self.outbox = ControlOutbox(self._write_text, self._unwritten, self.config.control_queue_bytes)
+        if not self.outbox.push(dumps(message)):
+            self.close_not_reading()
+
+    def _write_text(self, text: str) -> Any:
+        if self.closed or self.ws_connection is None:
+            return None
         try:
-            self.write_message(dumps(message))
+            return self.write_message(text)
         except tornado.websocket.WebSocketClosedError:
             self.closed = True
+            return None
+
+    def _unwritten(self) -> int:
+        return unwritten_bytes(self.ws_connection)
+
+    def close_not_reading(self) -> None:
+        """More than ``control_queue_bytes`` of control traffic left unread: a client that never reads
+        cannot make the server hold its answers without bound (close 4009 ``not_reading``)."""
+        log.warning("closing %s socket: not reading (%d control bytes unread, budget %d)",
+                    self.principal.kind if self.principal else "?", self.outbox.backlog if self.outbox else 0,
+                    self.config.control_queue_bytes)
+        self.closed = True
+        self.close(CLOSE_NOT_READING, "not_reading")
 
     def send_binary(self, data: bytes) -> Any:
         if self.closed or self.ws_connection is None:
@@ -75,6 +111,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     async def open(self) -> None:
         p = self.principal
         services = self.services
+        self.start_heartbeat()
         role = p.kind
         self.peer = services.control.new_peer(
             role=role, agent_id=p.agent_id, session_id=p.session_id, language=self.language, send=self.send_json
@@ -103,6 +140,41 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
                 await services.sessions.after_expiry(session)
         log.info("%s socket open (%s)", role, p.agent["login"] if p.agent else p.session_id)
 
+    # -- our own pings: only an answer to one of them keeps the socket alive ------------------------------
+    def start_heartbeat(self) -> None:
+        c = self.config
+        if not c.ws_ping_interval:
+            return
+        self.heartbeat = Heartbeat(c.ws_ping_interval, c.ws_ping_timeout)
+        self._beat = tornado.ioloop.PeriodicCallback(self._on_beat, self.heartbeat.tick * 1000)
+        self._beat.start()
+
+    def _on_beat(self) -> None:
+        beat = self.heartbeat
+        if self.closed or beat is None or self.ws_connection is None:
+            self.stop_heartbeat()
+            return
+        if beat.dead():
+            log.warning("closing %s socket: no answer to our ping for %gs", self.principal.kind, beat.timeout)
+            self.closed = True
+            self.stop_heartbeat()
+            self.close(CLOSE_NOT_READING, "ping_timeout")
+            return
+        if beat.due():  # a few bytes per interval, so not counted against control_queue_bytes
+            try:
+                self.ping(beat.ping())
+            except tornado.websocket.WebSocketClosedError:
+                self.closed = True
+
+    def on_pong(self, data: bytes) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.pong(data)  # unsolicited pongs are counted, never taken as life
+
+    def stop_heartbeat(self) -> None:
+        if self._beat is not None:
+            self._beat.stop()
+            self._beat = None
+
     def limits(self) -> dict[str, Any]:
         c = self.config
         return {"control_max_bytes": c.control_max_bytes, "media_max_frame_bytes": c.media_max_frame_bytes,
@@ -125,6 +197,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
 
     def on_close(self) -> None:
         self.closed = True
+        self.stop_heartbeat()
         if self.peer is None:
             return
         services = self.services

@@ -15,6 +15,7 @@ CLOSE_KICKED = 4001
 CLOSE_REPLACED = 4002
 CLOSE_SESSION_ENDED = 4003
 CLOSE_ABUSE = 4008
+CLOSE_NOT_READING = 4009  # control_queue_bytes left unread, or our pings unanswered for ws_ping_timeout
 
 
 class Connection(Protocol):
