@@ -81,3 +81,25 @@ async def test_hsts_only_over_https_from_a_trusted_proxy(make_server):
 async def test_hsts_not_believed_from_an_untrusted_client(api):
     r = await api.get("/api/v1/site", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in r.headers
+
+
+async def test_every_endpoint_with_a_body_refuses_text_plain(admin):
+    import re
+
+    from anysupport.web.app import all_routes
+    from anysupport.web.openapi import route_methods
+
+    checked = 0
+    for pattern, handler, *_ in all_routes():
+        path = re.sub(r"\(\[0-9a-f\]\{24\}\)", "0" * 24, pattern)
+        path = re.sub(r"\([^)]*\)", "nobody", path)
+        for method, spec in route_methods(handler).items():
+            if spec is None or spec.body is None:
+                continue
+            r = await admin.request(method.upper(), path, body='{"x": 1}', headers={"Content-Type": "text/plain"})
+            if spec.auth == "customer":  # an agent's token is refused first
+                assert r.status == 403, (method, path, r.status)
+                continue
+            assert r.status == 415 and r.error == "unsupported_media_type", (method, path, r.status, r.body)
+            checked += 1
+    assert checked >= 10
