@@ -87,7 +87,13 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return None
 
     def _unwritten(self) -> int:
-        return unwritten_bytes(self.ws_connection)
+        """Control bytes the socket has not taken yet: what is unwritten, less the one media frame the
+        relay may have in flight (media has its own budget, and control need not wait behind it)."""
+        backlog = unwritten_bytes(self.ws_connection)
+        media = self.services.relay.outboxes.get(id(self))
+        if media is not None and media.conn is self:
+            backlog -= media.inflight
+        return max(0, backlog)
 
     def close_not_reading(self) -> None:
         """More than ``control_queue_bytes`` of control traffic left unread: a client that never reads
