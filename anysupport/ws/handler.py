@@ -8,6 +8,7 @@ media frames for the blind relay (``anysupport.relay``). Authentication happens 
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
 from typing import Any
 
@@ -18,7 +19,7 @@ from anysupport import errors
 from anysupport.auth.manager import agent_view
 from anysupport.web.base import BaseHandler, EndpointSpec, dumps
 from anysupport.ws.heartbeat import Heartbeat
-from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_NOT_READING, CLOSE_SESSION_ENDED
+from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_KICKED, CLOSE_NOT_READING, CLOSE_SESSION_ENDED, evict
 from anysupport.ws.outbox import ControlOutbox
 
 log = logging.getLogger("anysupport.ws")
@@ -38,6 +39,7 @@ def unwritten_bytes(ws_connection: Any) -> int:
 class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     peer = None
     closed = False
+    checked_at = 0.0
     heartbeat: Heartbeat | None = None
     outbox: ControlOutbox | None = None
     _beat: tornado.ioloop.PeriodicCallback | None = None
@@ -49,6 +51,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         origin = self.request.headers.get("Origin")
         if origin is not None and not self.origin_allowed(origin):
             raise errors.Forbidden("origin_not_allowed")
+        self.checked_at = time.monotonic()  # a revocation from now on still closes this socket
         await BaseHandler.prepare(self)
         if self.principal is None:
             raise errors.Unauthorized("unauthorized")
@@ -125,6 +128,8 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.media = services.relay.new_sender(self)
         if role == "agent":
             services.hub.attach_console(p.agent_id, self)
+            if self._revoked_while_opening():
+                return
             sessions = await services.sessions.console_attached(p.agent_id)
             self.send_json({
                 "type": "hello", "role": "agent", "protocol": PROTOCOL_VERSION,
@@ -134,6 +139,8 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             })
         else:
             services.hub.attach_customer(p.session_id, self)
+            if self._revoked_while_opening():
+                return
             session = await services.sessions.customer_attached(p.session_id)
             if session is None:
                 self.close(CLOSE_SESSION_ENDED, "session_ended")
@@ -180,6 +187,14 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if self._beat is not None:
             self._beat.stop()
             self._beat = None
+
+    def _revoked_while_opening(self) -> bool:
+        """The token was revoked after prepare() checked it and before this socket was attached."""
+        reason = self.services.hub.revoked_since(self.principal, self.checked_at)
+        if reason is None:
+            return False
+        evict(self, CLOSE_KICKED, reason)
+        return True
 
     def limits(self) -> dict[str, Any]:
         c = self.config
