@@ -78,8 +78,12 @@ def session(fuzz_server):
         other.backlog.clear()
 
     yield loop, sockets, send_and_check
-    for role in ("agent", "customer"):
-        sockets[role].close()
+
+    async def close_all() -> None:  # on the sockets' own loop
+        for role in ("agent", "customer"):
+            sockets[role].close()
+
+    loop.run(close_all())
     loop.stop()
 
 
