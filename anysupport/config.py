@@ -53,10 +53,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("token_ttl", int, 43200, "seconds an agent's login token stays valid", 60, 31_536_000),
     Setting("customer_token_ttl", int, 14400, "seconds a customer's session token stays valid", 60, 604_800),
     Setting("password_min_length", int, 8, "shortest password accepted for an agent", 4, 128),
-    Setting("login_max_failures", int, 5, "failed logins for one login name from one address before that pair is locked (the owner elsewhere is not)", 1, 1000),
+    Setting("login_max_failures", int, 10, "failed logins for one login name from one address before that pair is locked (the owner elsewhere is not)", 1, 1000),
     Setting("login_ip_max_failures", int, 30, "failed logins from one address (any login) before the address is locked", 1, 100000),
     Setting("login_window", int, 300, "seconds over which failed logins are counted, and the lock time", 1, 86400),
-    Setting("login_free_failures", int, 2, "failed logins per login and address answered at once before the slowdown starts", 0, 1000),
+    Setting("login_free_failures", int, 5, "failed logins per login and address answered at once before the slowdown starts", 0, 1000),
     Setting("login_delay", float, 1.0, "seconds the first slowed-down retry waits (doubling each failure); 0 = no slowdown", 0, 3600),
     # sessions
     Setting("offline_timeout", int, 1800, "seconds an unused session code stays valid", 5, 604_800),

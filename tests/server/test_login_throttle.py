@@ -162,3 +162,16 @@ async def test_a_locked_out_attacker_never_locks_out_the_admin_elsewhere(make_se
     assert (await attempt(srv, ADMIN_PASSWORD, "2001:db8::1")).status == 200
     # and other logins from the attacker's address are only counted against the address
     assert (await attempt(srv, "x", "203.0.113.9", login="nobody")).status == 401
+
+
+def test_the_shipped_policy():
+    """Defaults: five failures at full speed (as before this policy), then 1, 2, 4, 8 s, then the lock."""
+    clock = Clock()
+    t = throttle(clock)
+    waits = []
+    for _ in range(10):
+        assert t.wait("admin", "10.0.0.66") == 0
+        t.failed("admin", "10.0.0.66")
+        waits.append(t.wait("admin", "10.0.0.66"))
+        clock.now += waits[-1]
+    assert waits == [0, 0, 0, 0, 0, 1, 2, 4, 8, 300]
