@@ -7,9 +7,10 @@ Three runs, each on a fresh server (pinned to CPU 0) and one socket that sends J
 never reads (``tests.support.rawws.flood_without_reading``):
 
 - ``defaults``: the shipped settings (the control rate limit closes the flood, 4008 ``flooding``);
-- ``ws_pings_only``: WebSocket ping frames only (not rate-limited messages: Tornado answers at
-  most one pong at a time; our own ping goes unanswered, so the socket is closed 4009 ``ping_timeout``
-  after ``ws_ping_timeout``, the default 30 s, when the run is at least that long);
+- ``ws_pings_only``: WebSocket ping frames only (not rate-limited messages: Tornado keeps at most
+  one pong unsent; our own first ping, at ``ws_ping_interval``, goes unanswered, so the socket is
+  closed 4009 ``ping_timeout`` about ``ws_ping_interval + ws_ping_timeout`` (45 s) in: not within a
+  30 s run);
 - ``budget_only``: rate limits raised so every ping is answered: only ``control_queue_bytes``
   (1 MiB) stops it, 4009 ``not_reading``.
 
