@@ -66,6 +66,7 @@ TEST = (
         "pytest-timeout>=2.3",
         "pytest-qt>=4.4",
         "hypothesis>=6.100",
+        "schemathesis>=4.0",  # tests/fuzz: every REST operation from the OpenAPI document
         "playwright>=1.45",
         "ruff>=0.6",
     ]

@@ -51,6 +51,17 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "kicked_account_deleted": {"en": "An administrator deleted this account.", "ko": "관리자가 이 계정을 삭제했습니다."},
     "kicked_replaced": {"en": "A newer connection of the same user took over this one.", "ko": "같은 사용자의 새 연결로 바뀌어 이 연결은 끊어졌습니다."},
+    # hardening: bad input, content type, revoked tokens, slow readers (docs/security.md)
+    "json_too_deep": {"en": "The JSON is nested more than {limit} levels deep.", "ko": "JSON이 {limit}단계보다 깊게 중첩되어 있습니다."},
+    "unsupported_media_type": {
+        "en": "Send the request body as JSON with the header 'Content-Type: application/json'.",
+        "ko": "요청 본문은 'Content-Type: application/json' 헤더와 함께 JSON으로 보내세요.",
+    },
+    "kicked_logged_out": {"en": "You logged out, so this connection was closed. Log in again to continue.", "ko": "로그아웃하여 연결을 닫았습니다. 계속하려면 다시 로그인하세요."},
+    "kicked_password_changed": {
+        "en": "The password of this account was changed in another login. Log in again with the new password.",
+        "ko": "다른 로그인에서 이 계정의 비밀번호가 바뀌었습니다. 새 비밀번호로 다시 로그인하세요.",
+    },
 }
 
 

@@ -74,3 +74,68 @@ class TokenBucket:
             self.tokens -= n
             return True
         return False
+
+
+class Backoff:
+    """Failures per key (e.g. a login name at one address): a slowdown that grows, then a lock.
+
+    Failures count over a sliding ``window`` of seconds. The first ``free`` are answered at once;
+    after each later one the key must wait ``delay``, then twice that, and so on (never more than the
+    window), counted from that failure; at ``limit`` failures the key is locked for ``window``
+    seconds after the last one. A request that comes too early is refused without being checked, so
+    it does not count. ``reset`` (a success) forgets the key. Memory stays bounded: at most ``limit``
+    stamps per key, and keys whose failures all aged out are dropped as the class is used.
+    """
+
+    def __init__(self, *, limit: int, free: int, delay: float, window: float,
+                 clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.free = min(free, limit)
+        self.delay = delay
+        self.window = window
+        self.clock = clock
+        self._fails: dict[str, deque[float]] = {}
+        self._last_prune = clock()
+
+    def _prune(self, now: float) -> None:
+        if now - self._last_prune < self.window:
+            return
+        self._last_prune = now
+        cutoff = now - self.window
+        for key in [k for k, q in self._fails.items() if not q or q[-1] <= cutoff]:
+            del self._fails[key]
+
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        q = self._fails.get(key)
+        if q is not None:
+            cutoff = now - self.window
+            while q and q[0] <= cutoff:
+                q.popleft()
+        return q
+
+    def failures(self, key: str) -> int:
+        q = self._recent(key, self.clock())
+        return len(q) if q else 0
+
+    def wait(self, key: str) -> int:
+        """Whole seconds ``key`` must still wait before its next try (0: it may try now)."""
+        now = self.clock()
+        self._prune(now)
+        q = self._recent(key, now)
+        if not q:
+            return 0
+        n, last = len(q), q[-1]
+        if n >= self.limit:
+            until = last + self.window
+        elif n > self.free and self.delay > 0:
+            until = last + min(self.delay * 2 ** (n - self.free - 1), self.window)
+        else:
+            return 0
+        return max(1, math.ceil(until - now)) if until > now else 0
+
+    def fail(self, key: str) -> None:
+        q = self._fails.setdefault(key, deque(maxlen=self.limit))
+        q.append(self.clock())
+
+    def reset(self, key: str) -> None:
+        self._fails.pop(key, None)

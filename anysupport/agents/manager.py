@@ -94,6 +94,8 @@ class AgentManager:
         self._check_password(new)
         await self.store.agents.update(agent["id"], {"password_hash": await hash_password(new)})
         await self.store.tokens.revoke_agent(agent["id"], keep=keep)
+        if self.consoles is not None:  # and the sockets opened with those logins, at once
+            self.consoles.close_agent_logins(agent["id"], "password_changed", keep=keep)
 
     async def update_settings(self, agent: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
         return await self.store.agents.update(agent["id"], {"settings": {**agent.get("settings", {}), **settings}})

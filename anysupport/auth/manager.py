@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from anysupport.auth.passwords import verify_password
 from anysupport.errors import Conflict, Forbidden, RateLimited, Unauthorized
-from anysupport.ratelimit import SlidingWindowLimiter
+from anysupport.ratelimit import Backoff
 
 log = logging.getLogger("anysupport.auth")
 
@@ -27,6 +29,8 @@ class Consoles(Protocol):
     def has_console(self, agent_id: str) -> bool: ...
 
     async def kick(self, agent_id: str, reason: str) -> None: ...
+
+    def close_token(self, token_hash: str, reason: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -62,28 +66,59 @@ def agent_view(agent: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class LoginThrottle:
+    """The policy against password guessing (docs/security.md), with no HTTP in it.
+
+    Failures count per (login, address) and per address, never per login alone: failures from one
+    address slow down and then lock that login *at that address* (``login_max_failures``) or that
+    address for every login (``login_ip_max_failures``), and never keep the owner out at another
+    address. Both slow down before they lock: after ``login_free_failures`` failures (per address:
+    half its limit, at least that many) each failure makes the next try wait ``login_delay`` seconds,
+    doubling each time. A success clears its (login, address) count, not the address's.
+    """
+
+    def __init__(self, config, *, clock: Callable[[], float] = time.monotonic):
+        window, free, delay = config.login_window, config.login_free_failures, config.login_delay
+        self.pair = Backoff(limit=config.login_max_failures, free=free, delay=delay, window=window, clock=clock)
+        ip_limit = config.login_ip_max_failures
+        self.address = Backoff(limit=ip_limit, free=max(free, ip_limit // 2), delay=delay, window=window, clock=clock)
+
+    @staticmethod
+    def _pair(login: str, ip: str) -> str:
+        return f"{login.lower()}\x00{ip}"
+
+    def wait(self, login: str, ip: str) -> int:
+        """Seconds this (login, address) must wait before a password is checked (0: check it now)."""
+        return max(self.pair.wait(self._pair(login, ip)), self.address.wait(ip))
+
+    def failed(self, login: str, ip: str) -> None:
+        self.pair.fail(self._pair(login, ip))
+        self.address.fail(ip)
+
+    def succeeded(self, login: str, ip: str) -> None:
+        self.pair.reset(self._pair(login, ip))
+
+
 class AuthManager:
     def __init__(self, store, config, consoles: Consoles):
         self.store = store
         self.config = config
         self.consoles = consoles
-        self.login_failures = SlidingWindowLimiter(config.login_max_failures, config.login_window)
-        self.ip_failures = SlidingWindowLimiter(config.login_ip_max_failures, config.login_window)
+        self.throttle = LoginThrottle(config)
 
     async def login(self, login: str, password: str, *, force: bool = False, ip: str = "",
                     web: bool = False) -> tuple[str, dict]:
-        wait = max(self.login_failures.retry_after(login.lower()), self.ip_failures.retry_after(ip))
+        wait = self.throttle.wait(login, ip)
         if wait:
             raise RateLimited(retry_after=wait)
         agent = await self.store.agents.by_login(login)
         if not await verify_password(password, agent["password_hash"] if agent else None):
-            self.login_failures.hit(login.lower())
-            self.ip_failures.hit(ip)
+            self.throttle.failed(login, ip)
             log.info("login failed for %r from %s", login, ip)
             raise Unauthorized("invalid_credentials")
         if agent.get("disabled"):
             raise Forbidden("account_disabled")
-        self.login_failures.reset(login.lower())
+        self.throttle.succeeded(login, ip)
         if not web and self.consoles.has_console(agent["id"]):
             if not force:
                 raise Conflict("already_logged_in", login=agent["login"])
@@ -118,4 +153,7 @@ class AuthManager:
         return Principal("agent", hashed, agent=agent, web=bool(record.get("web")))
 
     async def logout(self, principal: Principal) -> None:
+        """Revoke the token, and close at once every socket opened with it (a console would otherwise
+        go on receiving customers and chatting with them)."""
         await self.store.tokens.revoke(principal.token_hash)
+        self.consoles.close_token(principal.token_hash, "logged_out")

@@ -21,7 +21,7 @@ PHRASE_BODY = {
     "type": "object",
     "properties": {
         "text": {"type": "string", "minLength": 1, "maxLength": 500},
-        "shortcut": {"type": ["string", "null"], "pattern": "^((Ctrl|Alt|Shift)\\+)*(F([1-9]|1[0-2])|[A-Z0-9])$"},
+        "shortcut": {"type": ["string", "null"], "maxLength": 32, "pattern": "^((Ctrl|Alt|Shift)\\+)*(F([1-9]|1[0-2])|[A-Z0-9])$"},
         "order": {"type": "integer", "minimum": 0, "maximum": 100000},
     },
     "required": ["text"],

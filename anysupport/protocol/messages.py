@@ -8,16 +8,23 @@ the tests (and by clients that want to), so both directions are written down in 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import jsonschema
 
-SESSION_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
+SESSION_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$", "maxLength": 24}
 UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 POINT = {"type": "array", "prefixItems": [UNIT, UNIT], "minItems": 2, "maxItems": 2}
-COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$"}
-ITEM_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
-TIME = {"type": "string", "format": "date-time"}
+COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$", "maxLength": 9}
+ITEM_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$", "maxLength": 64}
+TIME = {"type": "string", "format": "date-time", "maxLength": 40}
+COUNT = {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}  # exact in every JSON reader
+KEY = {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$", "maxLength": 43}  # 32 bytes, base64url
+CODE = {"type": "string", "maxLength": 64}  # a snake_case code (error, reason)
+TEXT = {"type": "string", "maxLength": 2000}  # a text for people
+PING_ID = {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer", "minimum": -(2**53 - 1), "maximum": 2**53 - 1}]}
 BOOL = {"type": "boolean"}
 STREAMS = {"enum": ["customer_video", "customer_audio", "agent_video", "agent_audio"]}
 DIRECTIONS = ["up", "down", "left", "right", "closer", "farther", "rotate_left", "rotate_right", "hold", "ok"]
@@ -130,8 +137,8 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         **_msg(
             "key_exchange",
             {
-                "public_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
-                "commitment": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                "public_key": KEY,
+                "commitment": KEY,
                 "version": {"type": "integer", "minimum": 1, "maximum": 255},
             },
         ),
@@ -141,8 +148,8 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         "media_report",
         {
             "stream": STREAMS,
-            "received": {"type": "integer", "minimum": 0},
-            "lost": {"type": "integer", "minimum": 0},
+            "received": COUNT,
+            "lost": COUNT,
             "late_ms": {"type": "number", "minimum": 0, "maximum": 600000},
         },
         ("stream",),
@@ -153,7 +160,7 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         {"answer": {"enum": SATISFACTION}, "feedback": {"type": "string", "maxLength": 2000}},
         ("answer",),
     ),
-    "ping": _msg("ping", {"id": {"type": ["string", "integer"]}}, session=False),
+    "ping": _msg("ping", {"id": PING_ID}, session=False),
     # a side refused the other's key_exchange (docs/protocol.md, key schedule): relayed, so both know
     "key_exchange_failed": _msg(
         "key_exchange_failed",
@@ -199,13 +206,13 @@ SERVER_SCHEMAS: dict[str, dict] = {
             "session": {"type": "object"},
             "sessions": {"type": "array"},
             "limits": {"type": "object"},
-            "protocol": {"type": "integer"},
+            "protocol": {"type": "integer", "minimum": 1, "maximum": 255},
         },
         ("role", "protocol"),
     ),
     "state": _msg(
         "state",
-        {"state": {"enum": STATES}, "session": {"type": "object"}, "reason": {"type": "string"}, "time": TIME},
+        {"state": {"enum": STATES}, "session": {"type": "object"}, "reason": CODE, "time": TIME},
         ("session_id", "state"),
     ),
     "peer": _msg(
@@ -216,7 +223,7 @@ SERVER_SCHEMAS: dict[str, dict] = {
     "survey": _msg(
         "survey",
         {
-            "question": {"type": "string"},
+            "question": TEXT,
             "choices": {"type": "array", "items": {"type": "object"}},
             "feedback": BOOL,
             "time": TIME,
@@ -227,23 +234,23 @@ SERVER_SCHEMAS: dict[str, dict] = {
     "error": _msg(
         "error",
         {
-            "error": {"type": "string"},
-            "message": {"type": "string"},
-            "field": {"type": ["string", "null"]},
-            "ref": {"type": ["string", "null"]},
+            "error": CODE,
+            "message": TEXT,
+            "field": {"type": ["string", "null"], "maxLength": 300},
+            "ref": {"type": ["string", "null"], "maxLength": 40},
             "time": TIME,
         },
         ("error", "message"),
     ),
-    "kicked": _msg("kicked", {"reason": {"type": "string"}, "message": {"type": "string"}}, ("reason",), session=False),
-    "pong": _msg("pong", {"id": {"type": ["string", "integer"]}, "time": TIME}, session=False),
+    "kicked": _msg("kicked", {"reason": CODE, "message": TEXT}, ("reason",), session=False),
+    "pong": _msg("pong", {"id": PING_ID, "time": TIME}, session=False),
 }
 for _type in RELAYED_TYPES:
     _schema = json.loads(json.dumps(CLIENT_SCHEMAS[_type]))
     _schema["properties"].update(_RELAY_EXTRA)
     _schema["required"] = [*_schema["required"], "from", "session_id"]
     SERVER_SCHEMAS[_type] = _schema
-SERVER_SCHEMAS["keyframe_request"]["properties"]["reason"] = {"type": "string"}
+SERVER_SCHEMAS["keyframe_request"]["properties"]["reason"] = CODE
 
 SCHEMAS = {"client": CLIENT_SCHEMAS, "server": SERVER_SCHEMAS}
 CLIENT_TYPES = frozenset(CLIENT_SCHEMAS)
@@ -276,9 +283,72 @@ def _first_error(validator, message) -> ProtocolError | None:
     return ProtocolError("invalid_message", error.message if len(error.message) < 300 else error.message[:300] + "…", field)
 
 
+# JSON that parses but that nothing downstream can hold: refused where it comes in (REST bodies and
+# control messages alike), so it never reaches the database, the log or another client.
+MAX_JSON_DEPTH = 32  # nesting of objects/arrays; our deepest real message (an annotation) has 5
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what the database stores as an integer
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JsonProblem(ValueError):
+    """Parsed JSON that is refused: ``code`` ``json_too_deep`` or ``invalid_value`` (``field`` names where)."""
+
+    def __init__(self, code: str, field: str | None = None, detail: str = ""):
+        super().__init__(f"{code}: {field}: {detail}")
+        self.code = code
+        self.field = field
+        self.detail = detail
+
+
+def printable_path(path: tuple) -> str | None:
+    text = ".".join(str(p) for p in path)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") or None
+
+
+def check_json_value(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse nesting deeper than ``max_depth``, lone surrogates (in keys or strings), integers outside
+    64 bits and non-finite numbers (``NaN``, ``1e999``); raises ``JsonProblem``. Iterative: no recursion."""
+    stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
+    while stack:
+        item, depth, path = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                raise JsonProblem("json_too_deep", None, f"nested deeper than {max_depth} levels")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    raise JsonProblem("invalid_value", printable_path((*path, key)),
+                                      "the name contains a lone surrogate (not valid Unicode)")
+                stack.append((child, depth + 1, (*path, key)))
+        elif isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise JsonProblem("invalid_value", printable_path(path), "contains a lone surrogate (not valid Unicode)")
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not INT_MIN <= item <= INT_MAX:
+                raise JsonProblem("invalid_value", printable_path(path), "is out of range (64-bit integers only)")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise JsonProblem("invalid_value", printable_path(path), "is not a finite number")
+
+
+def loads_checked(text: str | bytes) -> Any:
+    """``json.loads`` plus ``check_json_value``; raises ``ValueError`` (not JSON) or ``JsonProblem``."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JsonProblem("json_too_deep", None, f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    check_json_value(value)
+    return value
+
+
 def parse_json(text: str | bytes) -> dict[str, Any]:
     try:
-        message = json.loads(text)
+        message = loads_checked(text)
+    except JsonProblem as exc:
+        code = "json_too_deep" if exc.code == "json_too_deep" else "invalid_message"
+        detail = exc.detail if exc.field is None else f"'{exc.field}' {exc.detail}"
+        raise ProtocolError(code, detail, exc.field) from None
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("invalid_json", "the message is not valid JSON") from None
     if not isinstance(message, dict):

@@ -57,8 +57,14 @@ def day_range(query: dict, tz_name: str) -> tuple[dt.datetime | None, dt.datetim
     first, last = parse("from"), parse("to")
     if first and last and first > last:
         raise Invalid("invalid_query", field="from", detail="'from' is after 'to'")
-    start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC) if first else None
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC) if last else None
+    try:  # 0001-01-01 in a zone east of UTC, or the day after 9999-12-31, is no datetime
+        start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC) if first else None
+    except OverflowError:
+        raise Invalid("invalid_query", field="from", detail="the date is out of range") from None
+    try:
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC) if last else None
+    except OverflowError:
+        raise Invalid("invalid_query", field="to", detail="the date is out of range") from None
     return start, end
 
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anysupport import errors, i18n
-from anysupport.protocol.messages import RELAYED_TYPES, ProtocolError, parse_json, validate_client_message
+from anysupport.protocol.messages import (
+    MAX_JSON_DEPTH,
+    RELAYED_TYPES,
+    ProtocolError,
+    parse_json,
+    validate_client_message,
+)
 from anysupport.ratelimit import TokenBucket
 from anysupport.sessions.manager import now_iso
 
@@ -80,7 +86,7 @@ class ControlChannel:
         message = {"type": "error", "error": code, "message": i18n.text(text_key, peer.language, detail=detail, **fields),
                    "time": now_iso()}
         if field:
-            message["field"] = field
+            message["field"] = field[:300]  # a field name echoes the client's key: keep it bounded
         if ref is not None:
             message["ref"] = str(ref)[:40]
         if session_id:
@@ -112,7 +118,7 @@ class ControlChannel:
             message = parse_json(text)
             validate_client_message(message, peer.role)
         except ProtocolError as exc:
-            self.error(peer, exc.code, detail=exc.detail, field=exc.field)
+            self.error(peer, exc.code, detail=exc.detail, field=exc.field, limit=MAX_JSON_DEPTH)
             self._strike(peer)
             return
         try:

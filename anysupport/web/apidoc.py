@@ -31,10 +31,21 @@ description as OpenAPI 3 at `GET /api/v1/openapi.json`. The real-time WebSocket 
 - Errors: `{"error": "<snake_case_code>", "message": "<text in the requester's language>"}` with a fitting
   status; validation errors add `"field"`, rate limits add `"retry_after"` (and a `Retry-After` header).
   The message follows `Accept-Language` (Korean or English), else the agent's language setting, else the
-  server's `default_language`. Every endpoint may answer 400 `invalid_json` / `invalid_field`, 413
-  `body_too_large` (over `max_body_bytes`), 503 `shutting_down`; unknown paths answer 404 `not_found`,
-  wrong methods 405 `method_not_allowed`, failures 500 `internal_error`.
-- Request bodies are checked against the JSON Schemas shown below (unknown fields are refused).
+  server's `default_language`. Every endpoint may answer 400 `invalid_json` / `invalid_field` /
+  `json_too_deep`, 413 `body_too_large` (over `max_body_bytes`), 415 `unsupported_media_type`, 503
+  `shutting_down`; unknown paths answer 404 `not_found`, wrong methods 405 `method_not_allowed`,
+  failures 500 `internal_error`.
+- A request body must be sent with `Content-Type: application/json` (`; charset=utf-8` allowed), else
+  415 `unsupported_media_type` (so another site's page cannot post to the API from a visitor's
+  browser without the browser asking first). An empty body needs no type.
+- Request bodies are checked against the JSON Schemas shown below (unknown fields are refused), after
+  these rules for any JSON: nesting at most 32 levels (`json_too_deep`); no lone surrogate
+  (`"\\ud800"`) in a string or a name, integers within 64 bits, no `NaN`/`Infinity`/`1e999`
+  (`invalid_field` naming where). Integer query parameters are within 64 bits, and dates must give a
+  day range that exists (`to=9999-12-31` does not: `invalid_query`).
+- Every answer carries `X-Content-Type-Options: nosniff` and a `Content-Security-Policy` (JSON and
+  static files: `default-src 'none'`), and `Strict-Transport-Security` when the request came over
+  HTTPS (see [security.md](security.md)).
 """
 
 

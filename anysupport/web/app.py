@@ -18,6 +18,7 @@ from anysupport.relay import handlers as relay_handlers
 from anysupport.sessions import handlers as sessions_handlers
 from anysupport.web import health
 from anysupport.web.base import NotFoundHandler, redact
+from anysupport.web.headers import StaticHandler, security_headers
 from anysupport.web.openapi import build_openapi, route_methods
 from anysupport.ws import handler as ws_handler
 
@@ -70,20 +71,21 @@ def make_app(services, extra_routes=()) -> tornado.web.Application:
     config = services.config
     routes = [*all_routes(), *extra_routes]
     check_routes(routes)
+    trusted = [ipaddress.ip_network(n, strict=False) for n in config.trusted_proxies]
     return tornado.web.Application(
         routes,
+        transforms=[tornado.web.GZipContentEncoding, security_headers(trusted)],
         default_handler_class=NotFoundHandler,
         services=services,
         config=config,
         openapi=build_openapi(routes),
-        trusted_networks=[ipaddress.ip_network(n, strict=False) for n in config.trusted_proxies],
+        trusted_networks=trusted,
         websocket_max_message_size=config.ws_max_message_bytes,
-        websocket_ping_interval=config.ws_ping_interval or None,
-        websocket_ping_timeout=config.ws_ping_timeout,
+        websocket_ping_interval=None,  # the socket handler pings itself (anysupport.ws.heartbeat)
         log_function=log_request,
         template_path=os.path.join(PACKAGE_DIR, "templates"),
         static_path=os.path.join(PACKAGE_DIR, "static"),
         static_url_prefix="/static/",
+        static_handler_class=StaticHandler,
         xsrf_cookies=False,
-        compress_response=True,
     )

@@ -15,6 +15,7 @@ import ipaddress
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -23,18 +24,52 @@ import tornado.web
 
 from anysupport import errors, i18n
 from anysupport.auth.manager import Principal
+from anysupport.protocol.messages import INT_MAX, INT_MIN, MAX_JSON_DEPTH, JsonProblem, loads_checked
 
 log = logging.getLogger("anysupport.web")
 
 AUTH_LEVELS = ("public", "agent", "admin", "customer", "any")
 
 
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password)=)[^&]*", re.IGNORECASE)
+class UnsupportedMediaType(errors.DomainError):
+    status = 415
+
+
+_JSON_TYPE = re.compile(r"^application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\s*)?$", re.IGNORECASE)
+
+
+def is_json_content_type(value: str) -> bool:
+    """``application/json``, optionally with ``charset=utf-8`` (the only charset JSON has)."""
+    return bool(_JSON_TYPE.match(value.strip()))
+
+
+_SECRET_NAMES = ("token", "password", "secret")
 
 
 def redact(uri: str) -> str:
-    """A request URI fit for a log: ``token=`` and ``password=`` values masked."""
-    return _SECRET_QUERY.sub(r"\1***", uri)
+    """A request URI fit for a log: the query is decoded as the server reads it (``tok%65n`` is
+    ``token``), values of parameters whose name speaks of a token, password or secret are masked,
+    and the query is encoded again. The raw query never reaches a log."""
+    path, sep, query = uri.partition("?")
+    if not sep:
+        return path
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    masked = [(k, "***" if any(s in k.lower() for s in _SECRET_NAMES) else v) for k, v in pairs]
+    return path + "?" + urllib.parse.urlencode(masked, safe="*")
+
+
+class SafeLogMixin:
+    """Tornado logs failures with the request's URI (and, for a 500, the request's repr, which holds
+    the raw URI and headers): log them with the masked URI only."""
+
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {redact(self.request.uri or '')} ({self.request.remote_ip})"
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)  # a warning line built from _request_summary
+        else:
+            log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
 
 def json_default(value: Any) -> Any:
@@ -56,7 +91,8 @@ def _schema_error_detail(error: jsonschema.ValidationError) -> tuple[str, str]:
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
         return (f"{path}.{missing}" if path else missing) or "body", "is required"
-    return path or "body", error.message
+    # the message may quote the value sent: keep it short
+    return path or "body", error.message if len(error.message) <= 300 else error.message[:300] + "…"
 
 
 def validate_with(schema: dict[str, Any], data: Any, *, code: str = "invalid_field") -> None:
@@ -99,6 +135,7 @@ def endpoint(*, auth: str, summary: str, body: dict | None = None, query: dict |
             if spec.query is not None:
                 self.query = self.parse_query(spec.query)
             if spec.body is not None:
+                self.require_json_content_type()
                 self.body = self.get_json_body()
                 if self.body is None and not spec.body.get("required"):
                     self.body = {}
@@ -111,7 +148,7 @@ def endpoint(*, auth: str, summary: str, body: dict | None = None, query: dict |
     return decorate
 
 
-class BaseHandler(tornado.web.RequestHandler):
+class BaseHandler(SafeLogMixin, tornado.web.RequestHandler):
     principal: Principal | None = None
     body: Any = None
     query: dict[str, Any] | None = None
@@ -189,9 +226,21 @@ class BaseHandler(tornado.web.RequestHandler):
         return client_address(self.request, self.settings["trusted_networks"])[0]
 
     # -- input --------------------------------------------------------------------------------------
+    def require_json_content_type(self) -> None:
+        """A body must say it is JSON: a page of another site can send ``text/plain`` (or a form) to us
+        without asking the browser first, but never ``application/json``."""
+        if not self.request.body:
+            return
+        if not is_json_content_type(self.request.headers.get("Content-Type", "")):
+            raise UnsupportedMediaType("unsupported_media_type")
+
     def get_json_body(self) -> Any:
         try:
-            return json.loads(self.request.body or b"null")
+            return loads_checked(self.request.body or b"null")
+        except JsonProblem as exc:
+            if exc.code == "json_too_deep":
+                raise errors.Invalid("json_too_deep", limit=MAX_JSON_DEPTH) from None
+            raise errors.Invalid("invalid_field", field=exc.field or "body", detail=exc.detail) from None
         except (ValueError, UnicodeDecodeError):
             raise errors.Invalid("invalid_json") from None
 
@@ -206,6 +255,8 @@ class BaseHandler(tornado.web.RequestHandler):
             try:
                 if kind == "integer":
                     values[name] = int(raw)
+                    if not INT_MIN <= values[name] <= INT_MAX:
+                        raise errors.Invalid("invalid_query", field=name, detail="is out of range (64-bit integers only)")
                 elif kind == "boolean":
                     values[name] = raw.lower() in ("1", "true", "yes")
                 else:
@@ -251,21 +302,12 @@ class BaseHandler(tornado.web.RequestHandler):
             404: "not_found",
             405: "method_not_allowed",
             413: "body_too_large",
+            415: "unsupported_media_type",
             503: "database_unavailable",
         }.get(status_code, "internal_error")
         if status_code >= 500 and code == "internal_error":
             status_code = 500
         self.send_error_json(status_code, code, i18n.text(code, self.language, limit=self.config.max_body_bytes))
-
-    # Tornado logs failures with the request's URI (and, for a 500, its repr): mask the secrets there too
-    def _request_summary(self) -> str:
-        return f"{self.request.method} {redact(self.request.uri or '')} ({self.request.remote_ip})"
-
-    def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, tornado.web.HTTPError):
-            super().log_exception(typ, value, tb)  # a warning line built from _request_summary
-        else:
-            log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if not isinstance(e, errors.DomainError) and "services" in self.settings:

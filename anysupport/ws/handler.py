@@ -8,24 +8,41 @@ media frames for the blind relay (``anysupport.relay``). Authentication happens 
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
 from typing import Any
 
+import tornado.ioloop
 import tornado.websocket
 
 from anysupport import errors
 from anysupport.auth.manager import agent_view
 from anysupport.web.base import BaseHandler, EndpointSpec, dumps
-from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_SESSION_ENDED
+from anysupport.ws.heartbeat import Heartbeat
+from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_KICKED, CLOSE_NOT_READING, CLOSE_SESSION_ENDED, evict
+from anysupport.ws.outbox import ControlOutbox
 
 log = logging.getLogger("anysupport.ws")
 
 PROTOCOL_VERSION = 1
 
 
+def unwritten_bytes(ws_connection: Any) -> int:
+    """Bytes handed to the socket's stream that the kernel has not yet taken, media included (Tornado
+    keeps no public count: this reads the IOStream's write indexes; a test checks they exist)."""
+    stream = getattr(ws_connection, "stream", None)
+    if stream is None:
+        return 0
+    return stream._total_write_index - stream._total_write_done_index
+
+
 class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     peer = None
     closed = False
+    checked_at = 0.0
+    heartbeat: Heartbeat | None = None
+    outbox: ControlOutbox | None = None
+    _beat: tornado.ioloop.PeriodicCallback | None = None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await super().get(*args, **kwargs)
@@ -34,6 +51,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         origin = self.request.headers.get("Origin")
         if origin is not None and not self.origin_allowed(origin):
             raise errors.Forbidden("origin_not_allowed")
+        self.checked_at = time.monotonic()  # a revocation from now on still closes this socket
         await BaseHandler.prepare(self)
         if self.principal is None:
             raise errors.Unauthorized("unauthorized")
@@ -57,10 +75,37 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     def send_json(self, message: dict[str, Any]) -> None:
         if self.closed or self.ws_connection is None:
             return
+        if self.outbox is None:
+            self.outbox = ControlOutbox(self._write_text, self._unwritten, self.config.control_queue_bytes)
+        if not self.outbox.push(dumps(message)):
+            self.close_not_reading()
+
+    def _write_text(self, text: str) -> Any:
+        if self.closed or self.ws_connection is None:
+            return None
         try:
-            self.write_message(dumps(message))
+            return self.write_message(text)
         except tornado.websocket.WebSocketClosedError:
             self.closed = True
+            return None
+
+    def _unwritten(self) -> int:
+        """Control bytes the socket has not taken yet: what is unwritten, less the one media frame the
+        relay may have in flight (media has its own budget, and control need not wait behind it)."""
+        backlog = unwritten_bytes(self.ws_connection)
+        media = self.services.relay.outboxes.get(id(self))
+        if media is not None and media.conn is self:
+            backlog -= media.inflight
+        return max(0, backlog)
+
+    def close_not_reading(self) -> None:
+        """More than ``control_queue_bytes`` of control traffic left unread: a client that never reads
+        cannot make the server hold its answers without bound (close 4009 ``not_reading``)."""
+        log.warning("closing %s socket: not reading (%d control bytes unread, budget %d)",
+                    self.principal.kind if self.principal else "?", self.outbox.backlog if self.outbox else 0,
+                    self.config.control_queue_bytes)
+        self.closed = True
+        self.close(CLOSE_NOT_READING, "not_reading")
 
     def send_binary(self, data: bytes) -> Any:
         if self.closed or self.ws_connection is None:
@@ -75,6 +120,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     async def open(self) -> None:
         p = self.principal
         services = self.services
+        self.start_heartbeat()
         role = p.kind
         self.peer = services.control.new_peer(
             role=role, agent_id=p.agent_id, session_id=p.session_id, language=self.language, send=self.send_json
@@ -82,6 +128,8 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.media = services.relay.new_sender(self)
         if role == "agent":
             services.hub.attach_console(p.agent_id, self)
+            if self._revoked_while_opening():
+                return
             sessions = await services.sessions.console_attached(p.agent_id)
             self.send_json({
                 "type": "hello", "role": "agent", "protocol": PROTOCOL_VERSION,
@@ -91,6 +139,8 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             })
         else:
             services.hub.attach_customer(p.session_id, self)
+            if self._revoked_while_opening():
+                return
             session = await services.sessions.customer_attached(p.session_id)
             if session is None:
                 self.close(CLOSE_SESSION_ENDED, "session_ended")
@@ -102,6 +152,49 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             if session["state"] == "expired":
                 await services.sessions.after_expiry(session)
         log.info("%s socket open (%s)", role, p.agent["login"] if p.agent else p.session_id)
+
+    # -- our own pings: only an answer to one of them keeps the socket alive ------------------------------
+    def start_heartbeat(self) -> None:
+        c = self.config
+        if not c.ws_ping_interval:
+            return
+        self.heartbeat = Heartbeat(c.ws_ping_interval, c.ws_ping_timeout)
+        self._beat = tornado.ioloop.PeriodicCallback(self._on_beat, self.heartbeat.tick * 1000)
+        self._beat.start()
+
+    def _on_beat(self) -> None:
+        beat = self.heartbeat
+        if self.closed or beat is None or self.ws_connection is None:
+            self.stop_heartbeat()
+            return
+        if beat.dead():
+            log.warning("closing %s socket: no answer to our ping for %gs", self.principal.kind, beat.timeout)
+            self.closed = True
+            self.stop_heartbeat()
+            self.close(CLOSE_NOT_READING, "ping_timeout")
+            return
+        if beat.due():  # a few bytes per interval, so not counted against control_queue_bytes
+            try:
+                self.ping(beat.ping())
+            except tornado.websocket.WebSocketClosedError:
+                self.closed = True
+
+    def on_pong(self, data: bytes) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.pong(data)  # unsolicited pongs are counted, never taken as life
+
+    def stop_heartbeat(self) -> None:
+        if self._beat is not None:
+            self._beat.stop()
+            self._beat = None
+
+    def _revoked_while_opening(self) -> bool:
+        """The token was revoked after prepare() checked it and before this socket was attached."""
+        reason = self.services.hub.revoked_since(self.principal, self.checked_at)
+        if reason is None:
+            return False
+        evict(self, CLOSE_KICKED, reason)
+        return True
 
     def limits(self) -> dict[str, Any]:
         c = self.config
@@ -125,6 +218,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
 
     def on_close(self) -> None:
         self.closed = True
+        self.stop_heartbeat()
         if self.peer is None:
             return
         services = self.services

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Protocol
 
 from anysupport import i18n
@@ -15,6 +16,7 @@ CLOSE_KICKED = 4001
 CLOSE_REPLACED = 4002
 CLOSE_SESSION_ENDED = 4003
 CLOSE_ABUSE = 4008
+CLOSE_NOT_READING = 4009  # control_queue_bytes left unread, or our pings unanswered for ws_ping_timeout
 
 
 class Connection(Protocol):
@@ -32,10 +34,18 @@ def evict(conn: Connection, code: int, reason: str) -> None:
     conn.close(code, reason)
 
 
+REVOKED_MEMORY = 120.0  # seconds a revocation is remembered for sockets still opening
+
+
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, *, clock=time.monotonic) -> None:
         self.consoles: dict[str, Connection] = {}
         self.customers: dict[str, Connection] = {}
+        self.clock = clock
+        # revocations of the last REVOKED_MEMORY seconds, for a socket whose token was checked before
+        # the revocation and which attaches after it: token hash -> (reason, when); agent -> (keep, reason, when)
+        self._revoked_tokens: dict[str, tuple[str, float]] = {}
+        self._revoked_agents: dict[str, tuple[str | None, str, float]] = {}
 
     # -- agents' consoles -----------------------------------------------------------------------------
     def has_console(self, agent_id: str) -> bool:
@@ -64,6 +74,44 @@ class Hub:
         if conn is not None:
             log.info("console of agent %s kicked: %s", agent_id, reason)
             evict(conn, CLOSE_KICKED, reason)
+
+    # -- revoked tokens ---------------------------------------------------------------------------------
+    def close_token(self, token_hash: str, reason: str) -> int:
+        """Close every socket opened with this token (it was just revoked); returns how many."""
+        self._forget_old()
+        self._revoked_tokens[token_hash] = (reason, self.clock())
+        return self._close_where(lambda p: p.token_hash == token_hash, reason)
+
+    def close_agent_logins(self, agent_id: str, reason: str, *, keep: str | None = None) -> int:
+        """Close every socket of the agent opened with a token other than ``keep`` (they were revoked)."""
+        self._forget_old()
+        self._revoked_agents[agent_id] = (keep, reason, self.clock())
+        return self._close_where(lambda p: p.kind == "agent" and p.agent_id == agent_id and p.token_hash != keep,
+                                 reason)
+
+    def revoked_since(self, principal: Any, since: float) -> str | None:
+        """The reason, if the principal's token was revoked at or after ``since`` (when it was checked)."""
+        token = self._revoked_tokens.get(principal.token_hash)
+        if token is not None and token[1] >= since:
+            return token[0]
+        agent = self._revoked_agents.get(principal.agent_id) if principal.kind == "agent" else None
+        if agent is not None and agent[2] >= since and principal.token_hash != agent[0]:
+            return agent[1]
+        return None
+
+    def _forget_old(self) -> None:
+        cutoff = self.clock() - REVOKED_MEMORY
+        for key in [k for k, v in self._revoked_tokens.items() if v[1] < cutoff]:
+            del self._revoked_tokens[key]
+        for key in [k for k, v in self._revoked_agents.items() if v[2] < cutoff]:
+            del self._revoked_agents[key]
+
+    def _close_where(self, revoked, reason: str) -> int:
+        closing = [conn for conn in self.all() if revoked(conn.principal)]
+        for conn in closing:
+            log.info("%s socket closed at once: its token was revoked (%s)", conn.principal.kind, reason)
+            evict(conn, CLOSE_KICKED, reason)
+        return len(closing)
 
     # -- customers --------------------------------------------------------------------------------------
     def customer(self, session_id: str) -> Connection | None:

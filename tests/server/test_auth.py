@@ -233,3 +233,70 @@ async def test_web_login_does_not_meet_the_open_console(server, agent_factory, a
     await console.send({"type": "ping", "id": "after"})
     assert (await console.recv_type("pong"))["id"] == "after"
     console.close()
+
+
+# -- a revoked token closes the sockets opened with it, at once -------------------------------------------------
+async def test_logout_closes_the_console_opened_with_the_token_at_once(server, agent_factory, api):
+    from tests.support.sessions import open_session
+
+    client, agent, session, joined, console, customer = await open_session(server, agent_factory)
+    assert (await client.post(f"/api/v1/sessions/{session['id']}/connect")).status == 200
+    await customer.recv_type("state", state="connected")
+    assert (await client.post("/api/v1/auth/logout")).status == 204
+    kicked = await console.recv_type("kicked", timeout=5)
+    assert kicked["reason"] == "logged_out" and kicked["message"]
+    assert await console.closed(timeout=5) == (4001, "logged_out")
+    # the customer's socket (its own token) stays, and hears that the agent is away
+    await customer.recv_type("peer", peer="agent", status="reconnecting")
+    await customer.send({"type": "ping", "id": 1})
+    assert (await customer.recv_type("pong"))["id"] == 1
+    # no new customer reaches the revoked console: it is gone, and a socket with the token is refused
+    refused = await api.get("/ws", token=client.token)
+    assert refused.status == 401
+    customer.close()
+
+
+async def test_logout_of_a_customer_closes_its_socket(server, agent_factory):
+    from tests.support.sessions import open_session
+
+    client, agent, session, joined, console, customer = await open_session(server, agent_factory)
+    r = await Api(server.url, token=joined["token"]).post("/api/v1/auth/logout")
+    assert r.status == 204
+    assert (await customer.recv_type("kicked", timeout=5))["reason"] == "logged_out"
+    assert await customer.closed(timeout=5) == (4001, "logged_out")
+    await console.send({"type": "ping", "id": 2})
+    assert (await console.recv_type("pong"))["id"] == 2
+    console.close()
+
+
+async def test_another_logins_logout_leaves_the_console_open(server, agent_factory, api):
+    client, agent, password = await agent_factory()
+    console = await Socket.connect(server.ws_base, client.token)
+    await console.recv_type("hello")
+    web_token, _ = await api.login(agent["login"], password, client="web")
+    assert (await api.with_token(web_token).post("/api/v1/auth/logout")).status == 204
+    await console.send({"type": "ping", "id": 3})
+    assert (await console.recv_type("pong"))["id"] == 3  # nothing else came first: no kicked
+    console.close()
+
+
+async def test_changing_ones_own_password_closes_the_other_logins_console_at_once(server, agent_factory, api):
+    client, agent, password = await agent_factory()
+    console = await Socket.connect(server.ws_base, client.token)
+    await console.recv_type("hello")
+    web_token, _ = await api.login(agent["login"], password, client="web")
+    web = api.with_token(web_token)
+    assert (await web.post("/api/v1/me/password", {"current": password, "new": "another-pass-1"})).status == 204
+    kicked = await console.recv_type("kicked", timeout=5)
+    assert kicked["reason"] == "password_changed"
+    assert await console.closed(timeout=5) == (4001, "password_changed")
+
+
+async def test_changing_the_password_from_the_console_keeps_that_console(server, agent_factory):
+    client, agent, password = await agent_factory()
+    console = await Socket.connect(server.ws_base, client.token)
+    await console.recv_type("hello")
+    assert (await client.post("/api/v1/me/password", {"current": password, "new": "another-pass-2"})).status == 204
+    await console.send({"type": "ping", "id": 4})
+    assert (await console.recv_type("pong"))["id"] == 4
+    console.close()

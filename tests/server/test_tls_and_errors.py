@@ -47,7 +47,12 @@ async def test_https_and_wss_when_a_certificate_is_configured(make_server, tmp_p
     http = tornado.httpclient.AsyncHTTPClient()
     r = await http.fetch(srv.url + "/healthz", ssl_options=ctx)
     assert r.code == 200
+    # speaking TLS itself, the server tells browsers never to use plain HTTP for it (static files too)
+    assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
+    static = await http.fetch(srv.url + "/static/common.js", ssl_options=ctx)
+    assert static.headers["Strict-Transport-Security"] == "max-age=31536000"
     login = await http.fetch(srv.url + "/api/v1/auth/login", method="POST", ssl_options=ctx,
+                             headers={"Content-Type": "application/json"},
                              body=f'{{"login": "admin", "password": "{ADMIN_PASSWORD}"}}')
     token = __import__("json").loads(login.body)["token"]
     request = tornado.httpclient.HTTPRequest(srv.url.replace("https", "wss") + "/ws", ssl_options=ctx,
@@ -96,3 +101,33 @@ async def test_tokens_never_reach_the_log(server, admin):
     server.wait_for_log(r"GET /ws\?token=\*\*\*")
     assert admin.token not in server.log_text()
     assert ADMIN_PASSWORD not in server.log_text()
+
+
+async def test_percent_encoded_secret_names_are_masked_too(server, admin):
+    """``tok%65n`` is ``token`` to the server, so it must be to the log: the query is masked decoded."""
+    import tornado.websocket
+
+    url = f"{server.ws_base}/ws?tok%65n={admin.token}&x=%41"
+    conn = await tornado.websocket.websocket_connect(url)
+    assert "hello" in await conn.read_message()  # the server read the token under that name
+    conn.close()
+    r = await Api(server.url).get("/api/v1/me?TOK%45N=not-a-real-token&pass%77ord=hunter2-in-the-uri")
+    assert r.status == 401
+    assert (await Api(server.url).get("/static/missing.js?%74oken=static-secret")).status == 404
+    server.wait_for_log(r"GET /api/v1/me\?TOKEN=\*\*\*&password=\*\*\*")
+    server.wait_for_log(r"GET /ws\?token=\*\*\*&x=A")
+    server.wait_for_log(r"GET /static/missing.js\?token=\*\*\*")
+    text = server.log_text()
+    for secret in (admin.token, "not-a-real-token", "hunter2-in-the-uri", "static-secret", "tok%65n"):
+        assert secret not in text, secret
+
+
+def test_redact_decodes_before_masking():
+    from anysupport.web.base import redact
+
+    assert redact("/ws?tok%65n=abc&x=1") == "/ws?token=***&x=1"
+    assert redact("/ws?%54%4fKEN=abc") == "/ws?TOKEN=***"
+    assert redact("/a?access_token=z&new_password=p&client_secret=s&q=%20") == (
+        "/a?access_token=***&new_password=***&client_secret=***&q=+")
+    assert redact("/ws?token") == "/ws?token=***"
+    assert redact("/plain/path") == "/plain/path"
