@@ -71,8 +71,6 @@ def run(argv: list[str]) -> int:
             print("anysupport-mobile: --headless needs --code or a join link", file=sys.stderr)
             return 2
         return asyncio.run(run_headless(args, language))
-    from .window import run_window
-
     return run_window(args, language)
 
 
@@ -85,6 +83,20 @@ def make_session(args, language: str, **extra: Any) -> CustomerSession:
     if getattr(args, "token", None):
         session.resume(args.session, args.token)
     return session
+
+
+def run_window(args, language: str) -> int:
+    """The window: Qt is imported only here, so ``--headless`` runs without it."""
+    from anysupport_qt import qt_text_renderer
+
+    from .bridge import SessionBridge
+    from .window import MobileWindow, setup_application
+
+    app, family = setup_application()
+    bridge = SessionBridge(lambda: make_session(args, language, text_renderer=qt_text_renderer(family)))
+    window = MobileWindow(bridge, language=language, code=args.code)
+    window.show()
+    return app.exec_()
 
 
 def _printable(name: str, data: dict[str, Any]) -> dict[str, Any] | None:

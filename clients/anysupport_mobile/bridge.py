@@ -1,8 +1,8 @@
-"""The Qt side of a ``CustomerSession``: it runs on its own asyncio thread; events come back as signals.
+"""The Qt side of a ``CustomerSession``: it runs on the bridge's asyncio thread; events come back as signals.
 
 The window never blocks on the network or the codecs: the session, its media and the preview's
-compositing run on a ``LoopThread``; the window gets ready-to-show RGB arrays and plain events
-through queued signals, and calls the session back with ``call``.
+compositing run on the ``LoopBridge``'s thread; the window gets ready-to-show RGB arrays and plain
+events through queued signals, and calls the session back with ``call``.
 """
 
 from __future__ import annotations
@@ -11,49 +11,29 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from anysupport_client.loop import LoopThread
 from anysupport_client.session import CustomerSession
+from anysupport_qt import LoopBridge, pyqtSignal
 
-from .qt import QObject, pyqtSignal
 
-
-class SessionBridge(QObject):
-    event = pyqtSignal(str, object)
+class SessionBridge(LoopBridge):
     preview = pyqtSignal(object)  # RGB24 ndarray with the agent's drawings composited
     agent_frame = pyqtSignal(object)  # RGB24 ndarray of the agent's camera
 
     def __init__(self, make_session: Callable[[], CustomerSession], *, preview_fps: float = 30.0):
-        super().__init__()
-        self.thread = LoopThread("anysupport-mobile-media").start()
+        super().__init__(thread_name="anysupport-mobile-media")
         self.preview_interval = 1.0 / preview_fps
         self._last_preview = 0.0
-        self.session: CustomerSession = self.thread.run(self._create(make_session), timeout=10)
+        self.session: CustomerSession = self.create(make_session)
         self.session.listeners.append(self._on_event)
 
-    @staticmethod
-    async def _create(make_session: Callable[[], CustomerSession]) -> CustomerSession:
-        return make_session()
+    def join(self, code: str | None) -> None:
+        self.submit(self.session.start(code), failed="join_failed")
 
-    def join(self, code: str) -> None:
-        future = self.thread.submit(self.session.start(code))
+    def call(self, method: str, *args: Any) -> None:  # type: ignore[override] (by name: the window has no session)
+        super().call(getattr(self.session, method), *args)
 
-        def done(f) -> None:
-            exc = f.exception()
-            if exc is not None:  # ApiError carries the server's code and its text in our language
-                self.event.emit("join_failed", {"error": getattr(exc, "error", None), "message": getattr(exc, "message", "")})
-
-        future.add_done_callback(done)
-
-    def call(self, method: str, *args: Any) -> None:
-        self.thread.call(getattr(self.session, method), *args)
-
-    def close(self) -> None:
-        if self.thread.running:
-            try:
-                self.thread.run(self.session.close(), timeout=10)
-            except Exception:  # closing must not fail the window's shutdown
-                pass
-            self.thread.stop()
+    def close(self) -> None:  # type: ignore[override]
+        super().close(self.session.close())
 
     # runs on the media thread
     def _on_event(self, name: str, data: dict[str, Any]) -> None:
@@ -65,4 +45,4 @@ class SessionBridge(QObject):
         elif name == "agent_frame":
             self.agent_frame.emit(data["frame"].to_ndarray(format="rgb24"))
         else:
-            self.event.emit(name, dict(data))
+            self.forward(name, data)

@@ -13,9 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
-
-from .bridge import SessionBridge
-from .qt import (
+from anysupport_qt import (
     QAction,
     QApplication,
     QColor,
@@ -35,39 +33,16 @@ from .qt import (
     QTimer,
     QVBoxLayout,
     QWidget,
+    apply_korean_font,
     image_from_rgb,
-    pick_font_family,
-    rgba_from_image,
 )
+
+from .bridge import SessionBridge
 from .texts import GUIDE_ARROWS, TEXTS, text
 
 CHAT_SECONDS = 12.0
 GUIDE_SECONDS = 5.0
 CONTROL_COLUMN = 96
-
-
-def qt_text_renderer(family: str | None):
-    """Annotation text drawn by Qt with a font that has Hangul, outlined so it reads on any picture."""
-
-    def render(content: str, size: float, rgba) -> np.ndarray:
-        font = QFont(family) if family else QFont()
-        font.setPixelSize(max(6, int(round(size))))
-        font.setBold(True)
-        path = QPainterPath()
-        path.addText(0, 0, font, content)
-        box = path.boundingRect()
-        pad = max(2, int(size / 8))
-        image = QImage(int(box.width()) + 2 * pad + 2, int(box.height()) + 2 * pad + 2, QImage.Format_RGBA8888)
-        image.fill(Qt.transparent)
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.Antialiasing)
-        painter.translate(pad - box.left(), pad - box.top())
-        painter.strokePath(path, QPen(QColor(0, 0, 0, min(200, rgba[3])), max(2.0, size / 8)))
-        painter.fillPath(path, QColor(*rgba))
-        painter.end()
-        return rgba_from_image(image)
-
-    return render
 
 
 class PreviewView(QWidget):
@@ -513,23 +488,9 @@ class MobileWindow(QWidget):
 
 
 def setup_application(argv: list[str] | None = None) -> tuple[QApplication, str | None]:
+    """The QApplication with a Hangul font; returns it and the font's family (None: none installed)."""
     app = QApplication.instance() or QApplication(argv or ["anysupport-mobile"])
-    family = pick_font_family()
-    if family:
-        font = QFont(family)
-        font.setPixelSize(14)
-        app.setFont(font)
-    return app, family
+    return app, apply_korean_font(app)
 
 
-def run_window(args, language: str) -> int:
-    from .app import make_session
-
-    app, family = setup_application()
-    bridge = SessionBridge(lambda: make_session(args, language, text_renderer=qt_text_renderer(family)))
-    window = MobileWindow(bridge, language=language, code=args.code)
-    window.show()
-    return app.exec_()
-
-
-__all__ = ["MobileWindow", "PreviewView", "qt_text_renderer", "run_window", "setup_application"]
+__all__ = ["MobileWindow", "PreviewView", "setup_application"]

@@ -8,9 +8,9 @@ from anysupport_client.loop import LoopThread
 from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_client.session import AgentPeer, CustomerSession
 from anysupport_mobile.bridge import SessionBridge
-from anysupport_mobile.qt import QColor, Qt
 from anysupport_mobile.texts import TEXTS, text
-from anysupport_mobile.window import MobileWindow, qt_text_renderer, setup_application
+from anysupport_mobile.window import MobileWindow, setup_application
+from anysupport_qt import QColor, Qt, qt_text_renderer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
