@@ -166,7 +166,12 @@ class ConsoleClient:
 
     async def login(self, login: str, password: str, *, force: bool = False) -> dict[str, Any]:
         """Log in; raises ``ApiError`` (``invalid_credentials``, ``already_logged_in``, ``too_many_attempts``, …)."""
-        answer = await self.rest.login(login, password, force=force)
+        try:
+            answer = await self.rest.login(login, password, force=force)
+        except ApiError as exc:
+            body = exc.body if isinstance(exc.body, dict) else {}
+            exc.retry_after = body.get("retry_after")  # too_many_attempts: the wait, in seconds
+            raise
         self.agent = answer["agent"]
         await self._load_me()
         return self.agent

@@ -48,6 +48,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "connection_lost": {"ko": "서버와의 연결이 끊어졌습니다. 다시 로그인하세요.",
                         "en": "The connection to the server was lost. Log in again."},
     "seconds": {"ko": "{n}초", "en": "{n} s"},
+    "minutes": {"ko": "{m}분", "en": "{m} min"},
     "minutes_seconds": {"ko": "{m}분 {s}초", "en": "{m} min {s} s"},
     # main window
     "window_title": {"ko": "애니서포트 비디오 상담원 - ID : {login}", "en": "AnySupport Video Agent - ID : {login}"},
@@ -264,6 +265,8 @@ class Texts:
         seconds = max(0, int(round(seconds)))
         if seconds < 60:
             return self("seconds", n=seconds)
+        if seconds % 60 == 0:
+            return self("minutes", m=seconds // 60)
         return self("minutes_seconds", m=seconds // 60, s=seconds % 60)
 
     def error_text(self, exc: BaseException) -> str:

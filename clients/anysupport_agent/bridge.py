@@ -1,0 +1,144 @@
+"""The console's Qt side of ``ConsoleClient``: the client runs on its own asyncio thread; events come back as signals.
+
+The bridge also owns what runs per frame off the GUI thread: the viewer's renderer (drawings,
+rotation, zoom) for the session on screen, and the recorders, which take the received access units
+and voices where they arrive.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from anysupport_client.media.annotation import AnnotationScene
+from anysupport_qt import LoopBridge, pyqtSignal, qt_text_renderer
+
+from .recorder import CustomerVideoRecorder, ViewRecorder
+from .render import ViewRenderer
+from .service import ConsoleClient
+
+
+def _guarded(callback):
+    if callback is None:
+        return None
+
+    def call(value):
+        try:
+            callback(value)
+        except RuntimeError as exc:  # PyQt: "wrapped C/C++ object of type … has been deleted"
+            if "has been deleted" not in str(exc):
+                raise
+
+    return call
+
+
+class ConsoleBridge(LoopBridge):
+    rendered = pyqtSignal(object)  # render.Rendered for the session on screen
+
+    def __init__(self, server_url: str, *, language: str = "ko", font_family: str | None = None,
+                 agent_video_source=None, agent_audio_source=None):
+        super().__init__(thread_name="anysupport-console")
+        self.client: ConsoleClient = self.create(lambda: ConsoleClient(
+            server_url, language=language, agent_video_source=agent_video_source,
+            agent_audio_source=agent_audio_source))
+        self.client.listeners.append(self.forward)
+        self.renderer = ViewRenderer(AnnotationScene(), text_renderer=qt_text_renderer(font_family))
+        self.viewing: str | None = None
+        self.customer_recorder: CustomerVideoRecorder | None = None
+        self.view_recorder: ViewRecorder | None = None
+        self._painted = threading.Event()  # the GUI took the last picture: send the next one
+        self._painted.set()
+        self.client.video_sinks.append(self._on_video)
+        self.client.packet_sinks.append(self._on_packet)
+        self.client.audio_sinks.append(self._on_audio)
+
+    def submit(self, coro, *, on_result=None, on_error=None, failed=None):
+        """As ``LoopBridge.submit``; an answer that arrives after its widget was closed and deleted is dropped."""
+        return super().submit(coro, on_result=_guarded(on_result), on_error=_guarded(on_error), failed=failed)
+
+    # -- the session on screen ---------------------------------------------------------------------------
+    def view(self, session_id: str | None) -> None:
+        self.viewing = session_id
+        session = self.client.sessions.get(session_id) if session_id else None
+        self.renderer.set_scene(session.scene if session is not None else AnnotationScene())
+        with self.renderer.lock:
+            self.renderer.last_rgb = self.renderer.last_drawn = self.renderer.last_frame = None
+
+    def painted(self) -> None:
+        self._painted.set()
+
+    def rerender(self) -> None:
+        """Render the last frame again (after a zoom, a turn or a drawing) on the media thread."""
+        self.call(self._render, None)
+
+    def _render(self, frame) -> None:
+        rendered = self.renderer.render(frame)
+        if rendered is not None and (frame is None or self._painted.is_set()):
+            self._painted.clear()
+            self.rendered.emit(rendered)
+
+    def _on_video(self, session, frame) -> None:
+        if session.id == self.viewing:
+            if self._painted.is_set():
+                self._render(frame)
+            else:  # the GUI is behind: keep the newest frame for a capture, skip its rendering
+                with self.renderer.lock:
+                    self.renderer.last_frame = frame
+                    self.renderer.last_rgb = frame.to_ndarray(format="rgb24")
+
+    # -- recording ---------------------------------------------------------------------------------------
+    def _on_packet(self, session, header, payload, width, height) -> None:
+        recorder = self.customer_recorder
+        if recorder is not None and session.id == self.viewing:
+            recorder.add_video(payload, header.keyframe, header.timestamp_us, width, height)
+
+    def _on_audio(self, session, pcm) -> None:
+        if session.id != self.viewing:
+            return
+        for recorder in (self.customer_recorder, self.view_recorder):
+            if recorder is not None:
+                recorder.add_audio("customer", pcm)
+
+    def start_recording(self, kind: str, path: Path) -> None:
+        if kind == "customer":
+            self.customer_recorder = CustomerVideoRecorder(path)
+            # the recording starts at a keyframe: ask for one now rather than wait up to 2 s
+            if self.viewing:
+                self.call(self.client.send, self.viewing, {"type": "keyframe_request", "stream": "customer_video"})
+        else:
+            self.view_recorder = ViewRecorder(path)
+        if self.viewing:
+            self.call(self.client.recording, self.viewing, True)
+
+    def record_frame(self, rgb) -> None:
+        recorder = self.view_recorder
+        if recorder is not None:
+            self.call(recorder.add_frame, rgb)
+
+    async def _stop(self, recorder) -> Path | None:
+        return recorder.stop()
+
+    def stop_recording(self, kind: str, on_result) -> None:
+        if kind == "customer":
+            recorder, self.customer_recorder = self.customer_recorder, None
+        else:
+            recorder, self.view_recorder = self.view_recorder, None
+        if recorder is None:
+            return
+        if self.viewing and self.customer_recorder is None and self.view_recorder is None:
+            self.call(self.client.recording, self.viewing, False)
+        self.submit(self._stop(recorder), on_result=on_result)
+
+    # -- shutting down -------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        for kind in ("customer", "view"):
+            recorder = self.customer_recorder if kind == "customer" else self.view_recorder
+            if recorder is not None:
+                recorder.stop()
+        self.customer_recorder = self.view_recorder = None
+        self.close(self.client.close())
+
+    def run_client(self, method: str, *args: Any, **kw: Any):
+        """Run a coroutine method of the client; for ``submit``."""
+        return getattr(self.client, method)(*args, **kw)
