@@ -432,6 +432,7 @@ class ConsoleClient:
                 session.agent_audio_sender = AudioSender(audio, STREAM_AGENT_AUDIO,
                                                          lambda *a: session.media.seal_and_send(*a))
                 session.agent_audio_sender.ready = sender.ready
+                session.agent_audio_sender.enabled = True  # voice is on exactly while the agent's camera is
                 session.agent_audio_sender.start()
         if session.agent_video_sender is not None:
             session.agent_video_sender.set_enabled(on)

@@ -95,7 +95,7 @@ class RecordForm(QGroupBox):
         self.resolution.buttonClicked.connect(lambda b: self._edit("resolution", RESOLUTIONS[self.resolution.id(b)]))
         self.tree.selectionModel().currentChanged.connect(lambda cur, _prev: self._edit("trouble_type", cur.data(IdRole)))
         trouble_types.modelReset.connect(self._show_trouble_type)
-        self.save_button.clicked.connect(self.save_all)
+        self.save_button.clicked.connect(lambda: self.save_all())
         self.set_session(None)
 
     # -- showing a session ---------------------------------------------------------------------------------
