@@ -150,6 +150,7 @@ class ConsoleClient:
         self._ping_id = 0
         self._closing = False
         self.close_code: int | None = None
+        self.latency_ms: float | None = None  # half the control channel's round trip to the server
 
     # -- events ----------------------------------------------------------------------------------------
     def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
@@ -261,6 +262,7 @@ class ConsoleClient:
             self.socket.send_json({"type": "ping", "id": ping_id})
             await asyncio.sleep(PING_INTERVAL)
             for session in list(self.sessions.values()):
+                session.stats.latency_ms = self.latency_ms
                 if session.media is not None and session.stats.roll():
                     self.emit("stats", {"session_id": session.id, **session.stats.as_dict()})
 
@@ -322,9 +324,7 @@ class ConsoleClient:
         elif kind == "pong":
             sent = self._pings.pop(str(message.get("id")), None)
             if sent is not None:
-                rtt_ms = (time.monotonic() - sent) * 1000
-                for s in self.sessions.values():
-                    s.stats.latency_ms = rtt_ms / 2
+                self.latency_ms = (time.monotonic() - sent) * 1000 / 2  # one way, from the round trip
         elif kind == "keyframe_request" and session is not None and session.agent_video_sender is not None:
             if message.get("stream") == "agent_video":
                 session.agent_video_sender.request_keyframe()

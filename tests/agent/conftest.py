@@ -145,3 +145,22 @@ def log_in(qtbot, app, login: str, password: str):
     qtbot.addWidget(app.main.viewer)
     return app.main
 
+
+
+@pytest.fixture
+def trouble_type(server, helper_loop, unique):
+    """A fresh two-level trouble type (parent / child) made by the admin; returns (child id, "parent / child")."""
+    parent_name, child_name = unique("네트워크"), "와이파이"
+
+    async def create():
+        admin = Api(server.url)
+        token, _ = await admin.login("admin", ADMIN_PASSWORD)
+        admin = admin.with_token(token)
+        r = await admin.post("/api/v1/admin/trouble-types", {"name": parent_name})
+        assert r.status == 201, r.body
+        parent = r.json.get("trouble_type", r.json)
+        r = await admin.post("/api/v1/admin/trouble-types", {"name": child_name, "parent_id": parent["id"]})
+        assert r.status == 201, r.body
+        return r.json.get("trouble_type", r.json)["id"]
+
+    return helper_loop.run(create(), timeout=30), f"{parent_name} / {child_name}"

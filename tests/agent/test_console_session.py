@@ -39,7 +39,8 @@ def frame_click(qtbot, view, fx, fy, *, button=Qt.LeftButton):
     qtbot.mouseClick(view, button, pos=QPoint(round(wx), round(wy)))
 
 
-def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_factory, console_home):
+def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_factory, console_home, trouble_type):
+    type_id, type_path = trouble_type
     login, password = new_agent()
     app = console_factory()
     main = log_in(qtbot, app, login, password)
@@ -68,10 +69,12 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.waitUntil(lambda: viewer.flash_button.isEnabled() and viewer.switch_button.isEnabled(), timeout=5000)
 
     # zoom and rotate change the rendered view
-    before = view.rendered.dest
+    before = view.rendered.transform
     viewer.zoom_in_button.click()
     qtbot.waitUntil(lambda: view.rendered.transform.zoom_steps == 1, timeout=5000)
-    assert view.rendered.dest[2] > before[2]
+    after = view.rendered.transform
+    assert after.scale == pytest.approx(before.scale * 1.1)
+    assert after.picture_rect[2] > before.picture_rect[2]
     viewer.rotate_button.click()
     qtbot.waitUntil(lambda: view.rendered.transform.quarter_turns == 1, timeout=5000)
     t = view.rendered.transform
@@ -222,6 +225,9 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.keyClicks(form.email, "hong@example.com")
     form.content.setPlainText("공유기 재부팅 안내")
     form.resolution_buttons["solved"].click()
+    qtbot.waitUntil(lambda: form.trouble_types.find(type_id).isValid(), timeout=5000)
+    form.tree.setCurrentIndex(form.trouble_types.find(type_id))
+    assert form.draft.fields["trouble_type"] == type_id and form.trouble_types.path(type_id) == type_path
     assert form.dirty
     screenshot(main, "record-form-ko")
     form.save_button.click()
@@ -233,6 +239,8 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     solved = next(r for r in records.models["resolution"].rows if r["key"] == "solved")
     assert solved["count"] >= 1
     assert records.models["resolution"].headerData(0, Qt.Horizontal) == "해결 여부"
+    assert any(type_path.split(" / ")[-1] in r["label"] and r["count"] == 1
+               for r in records.models["trouble_type"].rows)
     screenshot(main, "records-statistics-ko")
     records.export_button.click()
     assert records.progress.isVisible()
@@ -243,6 +251,7 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     book = openpyxl.load_workbook(exported)
     cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
     assert "홍길동" in cells and any("공유기 재부팅 안내" in c for c in cells)
+    assert any("와이파이" in c for c in cells)
 
     # the agent ends: the session expires, the viewer says so
     viewer.bridge.call(viewer.bridge.client.end, session["id"])

@@ -59,7 +59,8 @@ async def test_session_life_with_a_customer(console, server):
         console.chat(session["id"], "안녕하세요")
         await wait_until(lambda: any(c.get("text") == "안녕하세요" for c in customer.chat))
         await wait_until(lambda: any(c[0] == "flash" for c in source.commands))
-        await wait_until(lambda: ours.stats.kbps > 0 and ours.stats.latency_ms is not None, timeout=8)
+        await wait_until(lambda: any(n == "stats" and d.get("latency_ms") is not None and d["kbps"] > 0
+                                     for n, d in events), timeout=8)
         states = [d["session"]["state"] for n, d in events if n == "session" and d["session"]["id"] == session["id"]]
         assert states[:3] == ["offline", "online", "connected"]
     finally:

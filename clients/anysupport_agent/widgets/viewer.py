@@ -112,10 +112,11 @@ class ViewerWindow(QWidget):
         for w in (self.record_customer_button, self.record_screen_button, self.record_pause_button,
                   self.record_stop_button, self.capture_button, self.capture_drawings):
             bar2.addWidget(w)
-        bar2.addSpacing(16)
+        bar2.addStretch(1)
         # -- drawing ---------------------------------------------------------------------------------------------
+        bar3 = QHBoxLayout()
         self.draw_label = QLabel(t("draw"))
-        bar2.addWidget(self.draw_label)
+        bar3.addWidget(self.draw_label)
         self.shape_group = QButtonGroup(self)
         self.shape_group.setExclusive(False)
         self.shape_buttons: dict[str, QToolButton] = {}
@@ -124,13 +125,13 @@ class ViewerWindow(QWidget):
             self.shape_group.addButton(button)
             self.shape_buttons[shape] = button
             button.toggled.connect(functools.partial(self._shape_toggled, shape))
-            bar2.addWidget(button)
+            bar3.addWidget(button)
         self.thickness = QSpinBox()
         self.thickness.setRange(1, 32)
         self.thickness.setValue(4)
         self.thickness.setToolTip(t("thickness"))
         self.thickness.setPrefix(t("thickness") + " ")
-        bar2.addWidget(self.thickness)
+        bar3.addWidget(self.thickness)
         self.colour_buttons: dict[str, QToolButton] = {}
         for colour in COLOURS:
             button = QToolButton()
@@ -140,12 +141,12 @@ class ViewerWindow(QWidget):
                                  f"QToolButton:checked {{ border: 2px solid #1a73e8; }}")
             button.clicked.connect(functools.partial(self.set_colour, colour))
             self.colour_buttons[colour] = button
-            bar2.addWidget(button)
+            bar3.addWidget(button)
         self.undo_button = _button(t("undo"))
         self.clear_button = _button(t("clear"))
-        bar2.addWidget(self.undo_button)
-        bar2.addWidget(self.clear_button)
-        bar2.addStretch(1)
+        bar3.addWidget(self.undo_button)
+        bar3.addWidget(self.clear_button)
+        bar3.addStretch(1)
         self.set_colour(COLOURS[0])
         # -- the status line ----------------------------------------------------------------------------------------
         self.sas_label = QLabel()
@@ -167,7 +168,7 @@ class ViewerWindow(QWidget):
         self.panel = ChatPanel(texts=texts, bridge=bridge, phrases=phrases)
         self.panel.send_chat.connect(self._chat)
         self.panel.send_guide.connect(self._guide)
-        self.panel.setMinimumWidth(300)
+        self.panel.setMinimumWidth(330)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(self.view)
         splitter.addWidget(self.panel)
@@ -176,6 +177,7 @@ class ViewerWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar1)
         layout.addLayout(bar2)
+        layout.addLayout(bar3)
         layout.addWidget(splitter, 1)
         layout.addLayout(status)
         layout.addWidget(self.message)
