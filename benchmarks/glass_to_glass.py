@@ -26,9 +26,8 @@ import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from anysupport_client.session import AgentPeer  # noqa: E402
-
 from benchmarks.loadgen import percentile  # noqa: E402
+from tests.support.agent import AgentPeer  # noqa: E402
 from tests.support.client import Api  # noqa: E402
 from tests.support.server import ADMIN_PASSWORD, ServerProcess  # noqa: E402
 

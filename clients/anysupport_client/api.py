@@ -10,9 +10,10 @@ session's business (it knows which token to reuse and whether a close was final)
 from __future__ import annotations
 
 import json
+import os
 import socket
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import tornado.httpclient
@@ -25,14 +26,28 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 class ApiError(Exception):
-    """The server answered with an error: ``status`` and its ``error`` code (``invalid_code``, …)."""
+    """The server answered with an error: ``status`` and its ``error`` code (``invalid_code``, …).
 
-    def __init__(self, status: int, error: str, message: str = "", body: Any = None):
+    ``message`` is the server's text in the client's language; ``retry_after`` the seconds to wait
+    (rate limits: ``too_many_attempts``), ``field`` the refused field (validation), when given.
+    """
+
+    def __init__(self, status: int, error: str, message: str = "", body: Any = None,
+                 retry_after: int | None = None):
         super().__init__(f"{status} {error}: {message}" if message else f"{status} {error}")
         self.status = status
         self.error = error
         self.message = message
         self.body = body
+        if retry_after is None and isinstance(body, dict) and isinstance(body.get("retry_after"), int | float):
+            retry_after = int(body["retry_after"])
+        self.retry_after = retry_after
+        self.field = body.get("field") if isinstance(body, dict) else None
+
+    @property
+    def code(self) -> str:
+        """The server's error code (the same as ``error``)."""
+        return self.error
 
 
 def websocket_url(base_url: str, ws_url: str) -> str:
@@ -74,12 +89,71 @@ class RestClient:
             response = await self.http.fetch(request, raise_error=False)
         except (OSError, tornado.httpclient.HTTPClientError) as exc:
             raise ApiError(599, "unreachable", str(exc)) from exc
-        parsed = json.loads(response.body) if response.body else None
         if response.code >= 400:
-            error = parsed.get("error", "http_error") if isinstance(parsed, dict) else "http_error"
-            message = parsed.get("message", "") if isinstance(parsed, dict) else ""
-            raise ApiError(response.code, error, message, parsed)
-        return parsed
+            raise self._error(response)
+        return json.loads(response.body) if response.body else None
+
+    @staticmethod
+    def _error(response: tornado.httpclient.HTTPResponse, body: bytes | None = None) -> ApiError:
+        raw = response.body if body is None else body
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        error = parsed.get("error", "http_error") if isinstance(parsed, dict) else "http_error"
+        message = parsed.get("message", "") if isinstance(parsed, dict) else ""
+        retry = response.headers.get("Retry-After") if response.headers else None
+        return ApiError(response.code, error, message, parsed,
+                        retry_after=int(retry) if retry and retry.isdigit() else None)
+
+    async def download(self, path: str, dest: str, *, progress: Callable[[int, int | None], None] | None = None,
+                       timeout: float = 300.0) -> int:
+        """GET ``path`` into the file ``dest`` (written beside it, then renamed: no half files);
+        ``progress(received, total or None)`` after every chunk. Returns the byte count."""
+        headers = {"Accept": "*/*"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if self.language:
+            headers["Accept-Language"] = self.language
+        partial = dest + ".part"
+        state = {"total": None, "received": 0, "status": 0}
+        error_body = bytearray()
+        out = open(partial, "wb")
+
+        def header_line(line: str) -> None:
+            line = line.strip()
+            if line.startswith("HTTP/"):
+                parts = line.split()
+                state["status"] = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            elif line.lower().startswith("content-length:"):
+                value = line.split(":", 1)[1].strip()
+                state["total"] = int(value) if value.isdigit() else None
+
+        def chunk(data: bytes) -> None:
+            if state["status"] >= 400:
+                error_body.extend(data)
+                return
+            out.write(data)
+            state["received"] += len(data)
+            if progress is not None:
+                progress(state["received"], state["total"])
+
+        request = tornado.httpclient.HTTPRequest(self.base_url + path, headers=headers, request_timeout=timeout,
+                                                 header_callback=header_line, streaming_callback=chunk)
+        try:
+            try:
+                response = await self.http.fetch(request, raise_error=False)
+            except (OSError, tornado.httpclient.HTTPClientError) as exc:
+                raise ApiError(599, "unreachable", str(exc)) from exc
+            finally:
+                out.close()
+            if response.code >= 400:
+                raise self._error(response, bytes(error_body))
+            os.replace(partial, dest)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+        return state["received"]
 
     # -- customers ----------------------------------------------------------------------------------
     async def join(self, code: str, **customer: Any) -> dict[str, Any]:
@@ -92,6 +166,63 @@ class RestClient:
                                                                     "force": force})
         self.token = answer["token"]
         return answer
+
+    async def logout(self) -> None:
+        await self.request("POST", "/api/v1/auth/logout")
+        self.token = None
+
+    async def me(self) -> dict[str, Any]:
+        """``{agent: {…, settings}, public_url}``."""
+        return await self.request("GET", "/api/v1/me")
+
+    async def update_settings(self, **settings: Any) -> dict[str, Any]:
+        """``PATCH /api/v1/me/settings`` (``auto_connect``, ``language``) → the agent."""
+        return (await self.request("PATCH", "/api/v1/me/settings", settings))["agent"]
+
+    async def change_password(self, current: str, new: str) -> None:
+        await self.request("POST", "/api/v1/me/password", {"current": current, "new": new})
+
+    async def sessions(self) -> list[dict[str, Any]]:
+        answer = await self.request("GET", "/api/v1/sessions")
+        return answer["sessions"] if isinstance(answer, dict) else answer
+
+    async def site(self) -> dict[str, Any]:
+        return await self.request("GET", "/api/v1/site")
+
+    async def phrases(self) -> list[dict[str, Any]]:
+        return (await self.request("GET", "/api/v1/phrases"))["phrases"]
+
+    async def add_phrase(self, text: str, *, shortcut: str | None = None, order: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text}
+        if shortcut is not None:
+            body["shortcut"] = shortcut
+        if order is not None:
+            body["order"] = order
+        return await self.request("POST", "/api/v1/phrases", body)
+
+    async def update_phrase(self, phrase_id: str, **changes: Any) -> dict[str, Any]:
+        return await self.request("PATCH", f"/api/v1/phrases/{phrase_id}", changes)
+
+    async def delete_phrase(self, phrase_id: str) -> None:
+        await self.request("DELETE", f"/api/v1/phrases/{phrase_id}")
+
+    async def trouble_types(self) -> list[dict[str, Any]]:
+        """The tree of active trouble types: ``[{id, name, children: […]}, …]``."""
+        return (await self.request("GET", "/api/v1/trouble-types"))["trouble_types"]
+
+    @staticmethod
+    def period(day_from: str | None, day_to: str | None, **extra: Any) -> str:
+        query = {k: v for k, v in (("from", day_from), ("to", day_to), *extra.items()) if v is not None}
+        return ("?" + urllib.parse.urlencode(query)) if query else ""
+
+    async def statistics(self, day_from: str | None = None, day_to: str | None = None, *,
+                         lang: str | None = None) -> dict[str, Any]:
+        return await self.request("GET", "/api/v1/records/stats" + self.period(day_from, day_to, lang=lang))
+
+    async def export(self, day_from: str | None, day_to: str | None, dest: str, *, lang: str | None = None,
+                     progress: Callable[[int, int | None], None] | None = None) -> int:
+        return await self.download("/api/v1/records/export.xlsx" + self.period(day_from, day_to, lang=lang), dest,
+                                   progress=progress)
 
     async def create_session(self) -> dict[str, Any]:
         return await self.request("POST", "/api/v1/sessions")
@@ -108,8 +239,8 @@ class RestClient:
     async def record(self, session_id: str) -> dict[str, Any]:
         return await self.request("GET", f"/api/v1/sessions/{session_id}/record")
 
-    async def records(self, day_from: str, day_to: str) -> list[dict[str, Any]]:
-        answer = await self.request("GET", f"/api/v1/records?from={day_from}&to={day_to}")
+    async def records(self, day_from: str | None, day_to: str | None, **query: Any) -> list[dict[str, Any]]:
+        answer = await self.request("GET", "/api/v1/records" + self.period(day_from, day_to, **query))
         return answer["records"] if isinstance(answer, dict) else answer
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from anysupport_native import framing, keys
 from anysupport_native.keys import KeyExchangeError, SessionKeys
 
-__all__ = ["KeyExchange", "KeyExchangeError", "MediaKeys"]
+__all__ = ["VERSION", "KeyExchange", "KeyExchangeError", "MediaKeys"]
 
 VERSION = 1
 

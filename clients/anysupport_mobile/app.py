@@ -14,6 +14,7 @@ from typing import Any
 from anysupport_client.api import ApiError
 from anysupport_client.media.quality import DEFAULT_LEVEL, LEVELS
 from anysupport_client.media.sources import open_audio_source, open_video_source
+from anysupport_client.media.speaker import open_voice_output
 from anysupport_client.session import CustomerSession
 
 from .texts import LANGUAGES, default_language
@@ -29,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="your name, shown to the agent")
     p.add_argument("--source", default="test", help="test | test:WxH | file:PATH | camera[:N] | camera:BACK,FRONT")
     p.add_argument("--audio", default="tone", help="tone | mic[:DEVICE] | none (sent while the agent's video is on)")
+    p.add_argument("--speaker", default=None,
+                   help="where the agent's voice plays: default | none | a speaker's name "
+                        "(default: the system's output with the window, none when headless)")
     p.add_argument("--quality", default=DEFAULT_LEVEL, choices=list(LEVELS), help="starting quality level")
     p.add_argument("--lang", choices=LANGUAGES, default=None, help="ko or en (default: from the locale)")
     p.add_argument("--headless", action="store_true", help="no window: for tests, benchmarks and load")
@@ -78,8 +82,9 @@ def make_session(args, language: str, **extra: Any) -> CustomerSession:
     level = LEVELS[args.quality].quality
     video = open_video_source(args.source, width=level.width, height=level.height, fps=level.fps)
     audio = open_audio_source(args.audio)
+    speaker = args.speaker if args.speaker is not None else ("none" if args.headless else "default")
     session = CustomerSession(args.server, video=video, audio=audio, level=args.quality, language=language,
-                              name=args.name, **extra)
+                              name=args.name, voice=open_voice_output(speaker), **extra)
     if getattr(args, "token", None):
         session.resume(args.session, args.token)
     return session

@@ -13,6 +13,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "waiting": {"ko": "상담원 연결을 기다리는 중입니다", "en": "Waiting for the agent to connect"},
     "connected": {"ko": "상담 중", "en": "Connected"},
     "reconnecting": {"ko": "연결이 끊겼습니다. 다시 연결하는 중…", "en": "Connection lost. Reconnecting…"},
+    "no_speaker": {"ko": "스피커를 열 수 없어 상담원의 목소리가 들리지 않습니다. 소리 설정을 확인하세요.",
+                   "en": "The speaker could not be opened, so you cannot hear the agent. Check your sound settings."},
+    "key_failed": {"ko": "보안 연결을 만들지 못해 화면과 소리를 보낼 수 없습니다. 상담원에게 알리고 다시 연결해 주세요.",
+                   "en": "A secure connection could not be set up, so no picture or sound is sent. "
+                         "Tell the agent and connect again."},
+    "key_failed_version": {"ko": "이 앱이 서버의 보안 방식을 지원하지 않습니다. 앱을 최신 버전으로 업데이트하세요.",
+                           "en": "This app does not support the server's security version. Update the app."},
     "agent_reconnecting": {"ko": "상담원 연결을 다시 기다리는 중…", "en": "Waiting for the agent to come back…"},
     "ended": {"ko": "상담이 종료되었습니다", "en": "The support session has ended"},
     "secure_code": {"ko": "보안 코드 {sas}", "en": "Security code {sas}"},

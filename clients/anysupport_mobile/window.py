@@ -57,6 +57,7 @@ class PreviewView(QWidget):
         self.recording = False
         self.paused = False
         self.status = ""
+        self.notice = ""  # a standing problem the customer should know of (no speaker)
         self.sas: str | None = None
         self.chat: list[tuple[float, str, str]] = []
         self.guide: tuple[float, str] | None = None
@@ -91,6 +92,9 @@ class PreviewView(QWidget):
             y += 34
         if self.sas:
             self._pill(p, 12, y, self.t("secure_code", sas=self.sas), QColor(0, 0, 0, 150))
+            y += 34
+        if self.notice:
+            self._pill(p, 12, y, self.notice, QColor(160, 40, 20, 190))
         if self.recording:
             self._recording(p, area)
         if self.agent_video:
@@ -204,6 +208,8 @@ class MobileWindow(QWidget):
         self.camera_state: dict[str, Any] = {}
         self.state: str | None = None
         self.survey: dict[str, Any] | None = None
+        self.voice_failed = False
+        self.key_failure: str | None = None  # why the end-to-end keys were refused (key_exchange_failed)
         self.setMinimumSize(640, 360)
         self.resize(860, 480)
         self.view = PreviewView(language, self)
@@ -278,6 +284,7 @@ class MobileWindow(QWidget):
         self.join_label.setText(self.t("join_prompt"))
         self.join_button.setText(self.t("join"))
         self.view.status = self._status_text()
+        self.view.notice = self._notice()
         if self.survey is not None and self.survey_panel.isVisible():
             self._build_survey(self.survey)
         self.view.update()
@@ -289,6 +296,12 @@ class MobileWindow(QWidget):
                 "switch": len(self.capabilities.get("cameras", [])) > 1,
                 "speakerphone": self.capabilities.get("speakerphone", False)}[what]
         return label if able else self.t("not_available", what=label)
+
+    def _notice(self) -> str:
+        """The standing problem to show: no secure connection first, then no speaker."""
+        if self.key_failure:
+            return self.t("key_failed_version" if self.key_failure == "unsupported_version" else "key_failed")
+        return self.t("no_speaker") if self.voice_failed else ""
 
     def _status_text(self) -> str:
         return {None: "", "online": self.t("waiting"), "connected": self.t("connected"),
@@ -390,6 +403,15 @@ class MobileWindow(QWidget):
             self._set_state("agent_reconnecting" if data.get("status") == "reconnecting" else "connected")
         elif name == "keys":
             self.view.sas = data["sas_display"]
+            self.key_failure = None
+            self.view.notice = self._notice()
+        elif name == "key_exchange_failed":
+            self.key_failure = data.get("reason")
+            self.view.sas = None
+            self.view.notice = self._notice()
+        elif name == "voice":
+            self.voice_failed = not data.get("on")
+            self.view.notice = self._notice()
         elif name == "camera_state":
             self.camera_state = data
             self.view.paused = data.get("video") is False

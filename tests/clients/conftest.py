@@ -7,8 +7,9 @@ import asyncio
 import pytest
 from anysupport_client.media.adaptation import Adapter
 from anysupport_client.media.sources import TestPatternTrack
-from anysupport_client.session import AgentPeer, CustomerSession
+from anysupport_client.session import CustomerSession
 
+from tests.support.agent import AgentPeer
 from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD
 
@@ -66,3 +67,27 @@ def pair_factory(agent_factory):
 @pytest.fixture
 async def pair(pair_factory):
     return await pair_factory()
+
+
+@pytest.fixture(scope="session")
+def pulse():
+    """A private PulseAudio server with two null sinks, the speakers of the agent and of the customer.
+
+    ``PULSE_SERVER`` points this process (and SoundCard, which connects when first imported) at it.
+    """
+    import os
+
+    from tests.support.audio import PulseServer
+
+    missing = PulseServer.missing()
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    server = PulseServer(("agent_speaker", "customer_speaker")).start()
+    before = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = server.server
+    yield server
+    if before is None:
+        os.environ.pop("PULSE_SERVER", None)
+    else:
+        os.environ["PULSE_SERVER"] = before
+    server.stop()

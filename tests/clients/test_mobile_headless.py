@@ -34,7 +34,7 @@ def make_clip(path, frames=45, size=(320, 240)):
 
 @pytest.mark.slow
 async def test_headless_program_streams_obeys_and_answers_the_survey(server, agent_factory):
-    from anysupport_client.session import AgentPeer
+    from tests.support.agent import AgentPeer
 
     client, _, _ = await agent_factory()
     agent = AgentPeer(server.url, token=client.token)
@@ -107,8 +107,7 @@ async def test_headless_program_takes_the_customer_page_link(server, agent_facto
     """The customer page joins first and hands its token over in an anysupport://join link."""
     import urllib.parse
 
-    from anysupport_client.session import AgentPeer
-
+    from tests.support.agent import AgentPeer
     from tests.support.client import Api
 
     client, _, _ = await agent_factory()

@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 from anysupport_client.loop import LoopThread
 from anysupport_client.media.sources import TestPatternTrack, ToneTrack
-from anysupport_client.session import AgentPeer, CustomerSession
+from anysupport_client.session import CustomerSession
 from anysupport_mobile.bridge import SessionBridge
 from anysupport_mobile.texts import TEXTS, text
 from anysupport_mobile.window import MobileWindow, setup_application
 from anysupport_qt import QColor, Qt, qt_text_renderer
+
+from tests.support.agent import AgentPeer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -141,3 +143,70 @@ def test_mobile_window_says_why_a_join_failed_and_what_to_do(qtbot):
 def test_every_text_exists_in_korean_and_english():
     for key, entry in TEXTS.items():
         assert entry.get("ko") and entry.get("en"), key
+
+
+@pytest.mark.slow
+async def test_mobile_window_plays_the_agents_voice(server, agent_factory, qtbot, pulse):
+    from anysupport_client.media.speaker import VoiceOutput
+
+    from tests.support.audio import dominant_frequency
+
+    client, _, _ = await agent_factory()
+    agent_thread = LoopThread("agent").start()
+    window = None
+    try:
+        agent: AgentPeer = agent_thread.run(_agent(server.url, client.token), timeout=15)
+        _app, _family = setup_application()
+        bridge = SessionBridge(lambda: CustomerSession(server.url, video=TestPatternTrack(), audio=ToneTrack(),
+                                                       language="ko", voice=VoiceOutput("customer_speaker")))
+        window = MobileWindow(bridge, language="ko", code=agent.session["code"])
+        qtbot.addWidget(window)
+        agent_thread.run(agent.accept(), timeout=15)
+        qtbot.waitUntil(lambda: window.view.sas is not None, timeout=10000)
+        assert not window.voice_failed and window.view.notice == ""
+        agent_thread.call(agent.agent_video, True, TestPatternTrack(320, 240, 15), "low", ToneTrack(660.0))
+        heard = agent_thread.run(pulse.record("customer_speaker", 1.0), timeout=25)
+        frequency, purity = dominant_frequency(heard)
+        assert abs(frequency - 660) <= 3 and purity > 0.8, (frequency, purity)
+    finally:
+        if window is not None:
+            window.close()
+        if agent_thread.running:
+            agent_thread.run(agent.close(), timeout=10)
+            agent_thread.stop()
+
+
+def test_mobile_window_says_when_the_speaker_cannot_be_opened(qtbot, pulse):
+    from anysupport_client.media.speaker import VoiceOutput
+
+    _app, _family = setup_application()
+    bridge = SessionBridge(lambda: CustomerSession("http://127.0.0.1:9", video=TestPatternTrack(), language="en",
+                                                   voice=VoiceOutput("no-such-speaker")))
+    window = MobileWindow(bridge, language="en")
+    qtbot.addWidget(window)
+    try:
+        window.on_event("voice", {"on": bridge.session.voice.start(), "error": bridge.session.voice.error})
+        assert window.voice_failed and window.view.notice == text("no_speaker", "en")
+        window.toggle_language()
+        assert window.view.notice == text("no_speaker", "ko")
+    finally:
+        window.close()
+
+
+def test_mobile_window_says_when_the_secure_connection_failed(qtbot):
+    _app, _family = setup_application()
+    bridge = SessionBridge(lambda: CustomerSession("http://127.0.0.1:9", video=TestPatternTrack(), language="ko"))
+    window = MobileWindow(bridge, language="ko")
+    qtbot.addWidget(window)
+    try:
+        window.on_event("keys", {"sas": "123456", "sas_display": "123 456"})
+        window.on_event("key_exchange_failed", {"reason": "bad_commitment", "by": "us"})
+        assert window.view.sas is None and window.view.notice == text("key_failed", "ko")
+        window.on_event("key_exchange_failed", {"reason": "unsupported_version", "by": "peer"})
+        assert window.view.notice == text("key_failed_version", "ko")
+        window.toggle_language()
+        assert window.view.notice == text("key_failed_version", "en")
+        window.on_event("keys", {"sas": "654321", "sas_display": "654 321"})
+        assert window.view.notice == "" and window.view.sas == "654 321"
+    finally:
+        window.close()

@@ -160,7 +160,10 @@ class VideoReceiver:
 
 
 class AudioReceiver:
-    def __init__(self, stream: int, *, on_audio: Callable[[np.ndarray], None] | None = None):
+    """Opus packets → int16 mono PCM at 48 kHz, handed to ``on_audio(pcm, header)`` (the header's
+    ``timestamp_us`` is the sender's capture time: players and recorders place the samples by it)."""
+
+    def __init__(self, stream: int, *, on_audio: Callable[[np.ndarray, FrameHeader], None] | None = None):
         self.stream = stream
         self.name = STREAM_NAMES[stream]
         self.decoder = OpusDecoder()
@@ -178,5 +181,5 @@ class AudioReceiver:
         self.packets += 1
         self.samples += len(pcm)
         if self.on_audio is not None and len(pcm):
-            self.on_audio(pcm)
+            self.on_audio(pcm, header)
         return pcm

@@ -1,0 +1,431 @@
+"""The customer (mobile) client's session: join with the code, one WebSocket, the agent's commands.
+
+``CustomerSession`` joins with the code, holds one WebSocket and reconnects with the same token
+after a drop, obeys the agent's commands on the camera source, keeps the annotation scene and the
+chat, sends video (and voice while the agent's video is on), receives the agent's video and voice,
+and runs the survey at the end. No Qt: windows and the headless runner listen to its events
+(``listeners``, called on the session's event loop as ``(name, data)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import av
+import tornado.httpclient
+import tornado.iostream
+from anysupport_native.framing import (
+    STREAM_AGENT_AUDIO,
+    STREAM_AGENT_VIDEO,
+    STREAM_CUSTOMER_AUDIO,
+    STREAM_CUSTOMER_VIDEO,
+)
+
+from ..api import FINAL_CLOSE_CODES, ControlSocket, RestClient, websocket_url
+from ..media.adaptation import Adapter
+from ..media.annotation import AnnotationScene, OverlayCompositor, TextRenderer
+from ..media.quality import LEVELS, Quality
+from ..media.receiver import AudioReceiver, VideoReceiver
+from ..media.sender import AudioSender, VideoSender
+from ..media.sources import VideoSource
+from ..media.speaker import VoiceOutput
+from .events import EventSource
+from .media import SessionMedia
+
+log = logging.getLogger("anysupport.client")
+
+
+class CustomerSession(EventSource):
+    side = "customer"
+
+    def __init__(self, server_url: str, *, video: VideoSource, audio=None, level: str = "medium",
+                 language: str = "ko", name: str | None = None, text_renderer: TextRenderer | None = None,
+                 adapter: Adapter | None = None, reconnect_grace: float = 30.0, audio_output: bool = False,
+                 send_buffer: int | None = 65536, voice: VoiceOutput | None = None):
+        super().__init__()
+        self.server_url = server_url.rstrip("/")
+        self.rest = RestClient(self.server_url, language=language)
+        self.socket: ControlSocket | None = None
+        self.send_buffer = send_buffer
+        self.language = language
+        self.name = name
+        self.source = video
+        self.audio_source = audio
+        self.audio_output = audio_output
+        self.voice = voice  # plays the agent's voice (None: received voice is decoded and dropped)
+        self.reconnect_grace = reconnect_grace
+        self.session_id: str | None = None
+        self.token: str | None = None
+        self.ws_url: str | None = None
+        self.state: str | None = None
+        self.agent_name: str | None = None
+        self.media: SessionMedia | None = None
+        self.scene = AnnotationScene()
+        self.compositor = OverlayCompositor(self.scene, text_renderer=text_renderer)
+        self.chat: list[dict[str, Any]] = []
+        self.guide: str | None = None
+        self.speakerphone = False
+        self.recording = False
+        self.agent_video = False
+        self.agent_frame: av.VideoFrame | None = None
+        self.last_preview: av.VideoFrame | None = None
+        self.survey: dict[str, Any] | None = None
+        self.survey_answer: str | None = None
+        self.sas: str | None = None
+        self.reconnects = 0
+        self.finished = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task | None = None
+        self.video_sender = VideoSender(
+            video, STREAM_CUSTOMER_VIDEO, self._send_media, level=level, adapter=adapter,
+            pending_bytes=lambda: self.socket.pending_bytes if self.socket is not None else 0,
+            on_preview=self._on_preview, on_quality=self._on_quality,
+        )
+        self.video_sender.ready = self._media_ready
+        self.audio_sender = AudioSender(audio, STREAM_CUSTOMER_AUDIO, self._send_media) if audio is not None else None
+        if self.audio_sender is not None:
+            self.audio_sender.ready = self._media_ready
+
+    # -- life cycle ----------------------------------------------------------------------------------
+    async def join(self, code: str, **customer: Any) -> dict[str, Any]:
+        fields = {k: v for k, v in customer.items() if v}
+        if self.name and "name" not in fields:
+            fields["name"] = self.name
+        answer = await self.rest.join(code, **fields)
+        self.session_id = answer["session_id"]
+        self.token = answer["token"]
+        self.ws_url = websocket_url(self.server_url, answer["ws_url"])
+        self.state = "online"
+        self.emit("joined", {"session_id": self.session_id})
+        return answer
+
+    def resume(self, session_id: str, token: str, ws_url: str = "/ws") -> None:
+        """Use a session joined elsewhere (the customer page hands over its token in the app link)."""
+        self.session_id = session_id
+        self.token = token
+        self.ws_url = websocket_url(self.server_url, ws_url)
+
+    async def start(self, code: str | None = None, **customer: Any) -> None:
+        """Join (when given the code), open the socket and start the media; returns once connected to the server."""
+        if code is not None:
+            await self.join(code, **customer)
+        if self.token is None:
+            raise RuntimeError("join first")
+        opened = asyncio.get_running_loop().create_future()
+        self._task = asyncio.ensure_future(self._connection_loop(opened))
+        await opened
+        if self.voice is not None and not self.voice.running:
+            on = await asyncio.to_thread(self.voice.start)
+            self.emit("voice", {"on": on, "error": self.voice.error})
+        self.video_sender.start()
+        if self.audio_sender is not None:
+            self.audio_sender.start()
+
+    async def close(self) -> None:
+        self._closing = True
+        await self.video_sender.stop()
+        if self.audio_sender is not None:
+            await self.audio_sender.stop()
+        if self.socket is not None:
+            self.socket.close()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 5)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+        self.source.stop()
+        if self.audio_source is not None:
+            self.audio_source.stop()
+        if self.voice is not None:
+            await asyncio.to_thread(self.voice.stop)
+        self.finished.set()
+
+    def drop_connection(self) -> None:
+        """Lose the connection as a network drop would (tests and the load generator use it)."""
+        if self.socket is not None:
+            self.socket.abort()
+
+    async def _connection_loop(self, opened: asyncio.Future) -> None:
+        delay = 0.25
+        gone_since: float | None = None
+        try:
+            while not self._closing:
+                try:
+                    socket = await ControlSocket.open(self.ws_url, self.token, send_buffer=self.send_buffer)
+                except (OSError, tornado.httpclient.HTTPClientError, tornado.iostream.StreamClosedError) as exc:
+                    code = getattr(exc, "code", None)
+                    if code in (401, 403, 404) or (gone_since is not None
+                                                   and time.monotonic() - gone_since > self.reconnect_grace):
+                        log.warning("cannot reconnect: %s", exc)
+                        if not opened.done():
+                            opened.set_exception(ConnectionError(str(exc)))
+                        break
+                    if not opened.done():
+                        opened.set_exception(ConnectionError(str(exc)))
+                        return
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if gone_since is not None:
+                    self.reconnects += 1
+                    self.emit("connection", {"status": "back"})
+                gone_since = None
+                delay = 0.25
+                self.socket = socket
+                self.video_sender.request_keyframe()
+                if not opened.done():
+                    opened.set_result(None)
+                await self._read(socket)
+                self.socket = None
+                if self._closing or socket.close_code in FINAL_CLOSE_CODES or self._done():
+                    break
+                gone_since = time.monotonic()
+                log.info("connection lost (%s); reconnecting", socket.close_code)
+                self.emit("connection", {"status": "reconnecting"})
+                await asyncio.sleep(delay)
+        finally:
+            await self.video_sender.stop()
+            if self.audio_sender is not None:
+                await self.audio_sender.stop()
+            self.finished.set()
+            self.emit("closed", {"state": self.state})
+
+    def _done(self) -> bool:
+        return self.state == "expired" and (self.survey is None or self.survey_answer is not None)
+
+    async def _read(self, socket: ControlSocket) -> None:
+        async for message in socket.messages():
+            if isinstance(message, bytes):
+                if self.media is not None:
+                    self.media.on_frame(message)
+                continue
+            self._note(message)
+            try:
+                self.on_message(message)
+            except Exception:
+                log.exception("control message %s not handled", message.get("type"))
+
+    # -- sending ---------------------------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> bool:
+        return self.socket is not None and self.socket.send_json(message)
+
+    def _send_media(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
+        return self.media is not None and self.media.seal_and_send(stream, payload, keyframe, timestamp_us)
+
+    def _send_frame(self, frame: bytes) -> bool:
+        return self.socket is not None and self.socket.send_binary(frame)
+
+    def _media_ready(self) -> bool:
+        return self.state == "connected" and self.socket is not None and self.media is not None and self.media.ready
+
+    def _ensure_media(self) -> SessionMedia:
+        if self.media is None:
+            self.media = SessionMedia("customer", self.session_id, send_json=self.send, send_frame=self._send_frame,
+                                      emit=self._on_media_event)
+            self.media.receivers[STREAM_AGENT_VIDEO] = VideoReceiver(
+                STREAM_AGENT_VIDEO, on_frame=self._on_agent_frame,
+                request_keyframe=lambda reason: self.send({"type": "keyframe_request", "stream": "agent_video"}),
+                send_report=self.send)
+            self.media.receivers[STREAM_AGENT_AUDIO] = AudioReceiver(
+                STREAM_AGENT_AUDIO, on_audio=self.voice.on_audio if self.voice is not None else None)
+        return self.media
+
+    def _on_media_event(self, name: str, data: dict[str, Any]) -> None:
+        if name == "keys":
+            self.sas = data["sas_display"]
+            self.video_sender.request_keyframe()
+        self.emit(name, data)
+
+    # -- what we tell the agent ------------------------------------------------------------------------
+    def capabilities(self) -> dict[str, Any]:
+        caps = self.source.capabilities()
+        return {"type": "capabilities", "flash": caps["flash"], "focus": caps["focus"], "cameras": caps["cameras"],
+                "audio": self.audio_source is not None, "speakerphone": self.audio_output,
+                "qualities": list(LEVELS), "device": caps.get("device", "")[:200]}
+
+    def camera_state(self) -> dict[str, Any]:
+        q = self.video_sender.quality
+        return {"type": "camera_state", "flash": self.source.flash, "facing": self.source.facing,
+                "quality": self.video_sender.level, "video": self.video_sender.enabled,
+                "speakerphone": self.speakerphone, "width": q.width, "height": q.height}
+
+    def _send_camera_state(self) -> None:
+        if self.state == "connected":
+            self.send(self.camera_state())
+        self.emit("camera_state", self.camera_state())
+
+    def _on_quality(self, quality: Quality) -> None:
+        self._send_camera_state()
+
+    # -- what arrives ----------------------------------------------------------------------------------
+    def on_message(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(message)
+        else:
+            self.emit(kind or "unknown", message)
+
+    def _enter_state(self, state: str, reason: str | None = None) -> None:
+        previous, self.state = self.state, state
+        if state == "connected":
+            self._ensure_media()
+            self.emit("capabilities", self.capabilities())
+            self.send(self.capabilities())
+            self.send(self.camera_state())
+        if state != previous:
+            self.emit("state", {"state": state, "reason": reason})
+
+    def _on_hello(self, message: dict[str, Any]) -> None:
+        session = message.get("session") or {}
+        self.session_id = message.get("session_id") or self.session_id
+        self.agent_name = session.get("agent_name")
+        self._enter_state(session.get("state", self.state or "online"))
+
+    def _on_state(self, message: dict[str, Any]) -> None:
+        self._enter_state(message["state"], message.get("reason"))
+
+    def _on_peer(self, message: dict[str, Any]) -> None:
+        if message.get("peer") == "agent" and message.get("status") == "back" and self.state == "connected":
+            self.send(self.capabilities())
+            self.send(self.camera_state())
+            self.video_sender.request_keyframe()
+        self.emit("peer", message)
+
+    def _on_key_exchange(self, message: dict[str, Any]) -> None:
+        self._ensure_media().on_key_exchange(message)
+
+    def _on_key_exchange_failed(self, message: dict[str, Any]) -> None:
+        self._ensure_media().on_key_exchange_failed(message)
+
+    def _on_camera(self, message: dict[str, Any]) -> None:
+        command = message["command"]
+        if command == "flash":
+            self.source.set_flash(message["on"])
+        elif command == "focus":
+            self.source.set_focus(message["x"], message["y"])
+        elif command == "switch":
+            if self.source.switch(message["facing"]):
+                self.video_sender.request_keyframe()
+        elif command == "quality":
+            self.video_sender.set_level(message["level"])
+        elif command == "video":
+            self.video_sender.set_enabled(message["on"])
+        self.emit("camera", message)
+        self._send_camera_state()
+
+    def _on_speakerphone(self, message: dict[str, Any]) -> None:
+        self.speakerphone = bool(message["on"])
+        self.emit("speakerphone", {"on": self.speakerphone})
+        self._send_camera_state()
+
+    def _on_agent_video(self, message: dict[str, Any]) -> None:
+        self.agent_video = bool(message["on"])
+        if not self.agent_video:
+            self.agent_frame = None
+        if self.audio_sender is not None:
+            self.audio_sender.enabled = self.agent_video  # the voice call is on while the agent's video is
+        if self.voice is not None and not self.agent_video:
+            self.voice.reset()  # nothing stale when the call comes back
+        self.emit("agent_video", {"on": self.agent_video})
+
+    def _on_recording(self, message: dict[str, Any]) -> None:
+        self.recording = bool(message["on"])
+        self.emit("recording", {"on": self.recording})
+
+    def _on_chat(self, message: dict[str, Any]) -> None:
+        self.chat.append({"from": message.get("from", "agent"), "text": message["text"], "time": message.get("time")})
+        self.emit("chat", message)
+
+    def _on_guide(self, message: dict[str, Any]) -> None:
+        self.guide = message["direction"]
+        self.emit("guide", message)
+
+    def _on_annotation(self, message: dict[str, Any]) -> None:
+        if self.scene.apply(message):
+            self.emit("annotation", {"items": len(self.scene)})
+
+    def _on_keyframe_request(self, message: dict[str, Any]) -> None:
+        if message.get("stream", "customer_video") != "customer_video":
+            return
+        self.video_sender.request_keyframe()
+        if message.get("from") == "server":
+            self.video_sender.trouble(message.get("reason", "relay_dropped"))
+
+    def _on_media_report(self, message: dict[str, Any]) -> None:
+        if message.get("stream") == "customer_video":
+            self.video_sender.report(message.get("received", 0), message.get("lost", 0), message.get("late_ms", 0.0))
+
+    def _on_error(self, message: dict[str, Any]) -> None:
+        if message.get("error") == "frame_dropped" and message.get("field") in ("rate", "too_large"):
+            self.video_sender.trouble(f"relay {message['field']}")
+        self.emit("error", message)
+
+    def _on_survey(self, message: dict[str, Any]) -> None:
+        self.survey = message
+        self.emit("survey", message)
+
+    def _on_survey_saved(self, message: dict[str, Any]) -> None:
+        self.emit("survey_saved", message)
+        if self.socket is not None:
+            self.socket.close()
+
+    # -- media in and out ------------------------------------------------------------------------------
+    def _on_preview(self, frame: av.VideoFrame) -> None:
+        self.last_preview = frame
+        self.emit("preview", {"frame": frame})
+
+    def _on_agent_frame(self, frame: av.VideoFrame, header, arrival_us: int) -> None:
+        if self.agent_video:
+            self.agent_frame = frame
+            self.emit("agent_frame", {"frame": frame})
+
+    def preview_rgb(self, frame: av.VideoFrame | None = None):
+        """The camera preview as RGB24 with the agent's drawings composited, or None before the first frame."""
+        frame = frame or self.last_preview
+        if frame is None:
+            return None
+        rgb = frame.to_ndarray(format="rgb24")
+        return self.compositor.composite_rgb(rgb)
+
+    # -- what the user does ----------------------------------------------------------------------------
+    def set_video(self, on: bool) -> None:
+        self.video_sender.set_enabled(on)
+        self._send_camera_state()
+
+    def set_flash(self, on: bool) -> None:
+        self.source.set_flash(on)
+        self._send_camera_state()
+
+    def set_speakerphone(self, on: bool) -> None:
+        self.speakerphone = on
+        self._send_camera_state()
+
+    def switch_camera(self, facing: str | None = None) -> None:
+        facing = facing or ("front" if self.source.facing == "back" else "back")
+        if self.source.switch(facing):
+            self.video_sender.request_keyframe()
+        self._send_camera_state()
+
+    def send_chat(self, text: str) -> None:
+        if self.send({"type": "chat", "text": text}):
+            self.chat.append({"from": "customer", "text": text, "time": None})
+
+    def end(self, reason: str | None = None) -> None:
+        self.send({"type": "end", **({"reason": reason} if reason else {})})
+
+    def answer_survey(self, answer: str, feedback: str | None = None) -> None:
+        self.survey_answer = answer
+        self.send({"type": "survey", "answer": answer, **({"feedback": feedback} if feedback else {})})
+
+    def stats(self) -> dict[str, Any]:
+        stats = {"state": self.state, "video": self.video_sender.stats(), "reconnects": self.reconnects}
+        if self.media is not None:
+            stats["agent_video"] = self.media.receivers[STREAM_AGENT_VIDEO].stats()
+        return stats
+
+
+__all__ = ["CustomerSession"]

@@ -1,0 +1,177 @@
+"""Voice, both ways, really heard: the jitter buffer, the output path, and tones end to end.
+
+The end-to-end test plays through the real output (SoundCard → libpulse → a private PulseAudio's
+null sink) and records the sink's monitor with ``parec``: a 440 Hz tone sent by the customer must
+come out of the agent's output at 440 Hz, and the agent's 660 Hz tone out of the customer's.
+"""
+
+import asyncio
+
+import numpy as np
+import pytest
+from anysupport_client.media.playout import PACKET_SAMPLES, JitterBuffer
+from anysupport_client.media.sources import TestPatternTrack, ToneTrack
+from anysupport_client.media.speaker import VoiceOutput, open_voice_output, speakers
+from anysupport_client.session import AgentClient, CustomerSession
+
+from tests.support.audio import dominant_frequency
+
+
+def _packet(i: int) -> np.ndarray:
+    return np.full(PACKET_SAMPLES, i + 1, np.int16)  # each packet recognisable by its value
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+# -- the jitter buffer, with an injected clock --------------------------------------------------------
+def test_steady_packets_play_in_order_after_the_prebuffer():
+    clock = Clock()
+    jb = JitterBuffer(min_ms=40, clock=clock)
+    out = []
+    for i in range(10):
+        clock.now = i * 0.020
+        jb.push(i, _packet(i))
+        out.append(jb.pull(PACKET_SAMPLES))
+    assert jb.jitter_s == pytest.approx(0, abs=1e-9) and jb.target_samples == 1920  # 40 ms, the floor
+    played = np.concatenate(out)
+    start = np.argmax(played != 0)
+    assert start == 1 * PACKET_SAMPLES  # silent until two packets (40 ms) were there
+    assert [int(v) for v in played[start::PACKET_SAMPLES]] == list(range(1, 10))
+    assert jb.lost == jb.late == jb.underruns == 0
+
+
+def test_the_target_follows_the_arrival_jitter():
+    clock = Clock()
+    jb = JitterBuffer(min_ms=40, max_ms=240, clock=clock)
+    rng = np.random.default_rng(3)
+    for i in range(200):
+        clock.now = i * 0.020 + rng.uniform(0, 0.060)  # up to 60 ms late, at random
+        jb.push(i, _packet(i))
+        jb.pull(PACKET_SAMPLES)
+    assert 0.010 < jb.jitter_s < 0.040
+    assert 60 < jb.stats()["target_ms"] <= 240
+
+
+def test_a_lost_packet_is_silence_and_a_late_one_is_dropped():
+    clock = Clock()
+    jb = JitterBuffer(min_ms=40, clock=clock)
+    for i in (0, 1, 3, 4):  # 2 never comes in time
+        jb.push(i, _packet(i))
+    played = np.concatenate([jb.pull(PACKET_SAMPLES) for _ in range(4)])
+    assert [int(v) for v in played[::PACKET_SAMPLES]] == [1, 2, 0, 4]
+    assert jb.lost == 1
+    jb.push(2, _packet(2))  # too late now
+    assert jb.late == 1
+    assert int(jb.pull(PACKET_SAMPLES)[0]) == 5
+
+
+def test_reordered_packets_are_put_back_in_order():
+    jb = JitterBuffer(min_ms=60, clock=Clock())
+    for i in (1, 0, 3, 2):
+        jb.push(i, _packet(i))
+    played = np.concatenate([jb.pull(PACKET_SAMPLES) for _ in range(4)])
+    assert [int(v) for v in played[::PACKET_SAMPLES]] == [1, 2, 3, 4]
+
+
+def test_running_dry_prebuffers_again_and_too_much_is_dropped_to_the_target():
+    jb = JitterBuffer(min_ms=40, max_ms=100, clock=Clock())
+    for i in range(2):
+        jb.push(i, _packet(i))
+    jb.pull(2 * PACKET_SAMPLES)
+    assert not jb.pull(PACKET_SAMPLES).any() and jb.underruns == 1 and not jb.playing
+    for i in range(2, 12):  # 200 ms at once (a stalled device, a burst)
+        jb.push(i, _packet(i))
+    assert jb.buffered <= jb.max_samples and jb.overflow_dropped > 0
+    first = int(jb.pull(PACKET_SAMPLES)[0])
+    assert first > 3  # the oldest went: the voice catches up instead of lagging
+
+
+def test_a_new_stream_restarts_the_buffer():
+    clock = Clock()
+    jb = JitterBuffer(min_ms=20, clock=clock)
+    for i in range(100, 103):
+        clock.now = i * 0.020
+        jb.push(i, _packet(i))
+        jb.pull(PACKET_SAMPLES)
+    clock.now += 0.020
+    jb.push(0, _packet(0))  # a new key: sequences start again
+    assert jb.restarts == 1
+    assert int(jb.pull(PACKET_SAMPLES)[0]) == 1
+
+
+def test_a_packet_of_another_length_is_played_whole():
+    jb = JitterBuffer(min_ms=20, clock=Clock())
+    jb.push(0, np.arange(1, 1441, dtype=np.int16))  # 30 ms
+    out = np.concatenate([jb.pull(480) for _ in range(3)])
+    assert (out == np.arange(1, 1441)).all()
+
+
+# -- the output path ---------------------------------------------------------------------------------
+def test_no_such_output_is_an_error_not_a_crash(pulse):
+    errors = []
+    output = VoiceOutput("no-such-speaker-here", on_error=errors.append)
+    assert output.start() is False and output.error and errors == [output.error]
+    assert open_voice_output("none") is None and open_voice_output("default").device is None
+    assert "agent_speaker" in speakers() and "customer_speaker" in speakers()
+
+
+async def test_voice_output_plays_what_it_is_given(pulse):
+    output = VoiceOutput("agent_speaker")
+    assert output.start(), output.error
+    try:
+        recording = asyncio.ensure_future(pulse.record("agent_speaker", 0.5))
+        source = ToneTrack(1000.0)  # paced in real time, 20 ms a frame, like packets off the network
+        i = 0
+        while not recording.done():
+            frame = await source.recv()
+            output.push(i, frame.to_ndarray().reshape(-1))
+            i += 1
+        heard = recording.result()
+        frequency, purity = dominant_frequency(heard)
+        assert abs(frequency - 1000) <= 3 and purity > 0.9
+        assert output.stats()["played_ms"] >= 500
+    finally:
+        output.stop()
+
+
+# -- end to end: customer ↔ agent ------------------------------------------------------------------------
+@pytest.mark.slow
+async def test_tones_are_heard_both_ways_at_their_frequencies(pulse, server, agent_factory):
+    _api, agent, password = await agent_factory()
+    client = AgentClient(server.url, language="en")
+    await client.start(agent["login"], password, force=True)
+    agent_speaker = VoiceOutput("agent_speaker")
+    customer = CustomerSession(server.url, video=TestPatternTrack(), audio=ToneTrack(440.0), language="en",
+                               voice=VoiceOutput("customer_speaker"))
+    try:
+        assert agent_speaker.start(), agent_speaker.error
+        session = await client.create_session()
+        await customer.start(session.code)
+        await session.wait_until(lambda: session.state == "online", 10, "online")
+        await client.accept(session.id)
+        assert customer.voice.running, customer.voice.error
+        session.play_voice(agent_speaker)
+        # "상담원 화면 보기" on: the agent's camera and voice go out, the customer's voice comes in
+        heard_by_agent = asyncio.ensure_future(pulse.record("agent_speaker", 1.0))
+        heard_by_customer = asyncio.ensure_future(pulse.record("customer_speaker", 1.0))
+        session.agent_video(True, TestPatternTrack(320, 240, 15), ToneTrack(660.0))
+        agent_heard, customer_heard = await asyncio.gather(heard_by_agent, heard_by_customer)
+
+        frequency, purity = dominant_frequency(agent_heard)
+        assert abs(frequency - 440) <= 3, frequency
+        assert purity > 0.8, purity  # a clean tone: no gaps or clicks from the buffer
+        frequency, purity = dominant_frequency(customer_heard)
+        assert abs(frequency - 660) <= 3, frequency
+        assert purity > 0.8, purity
+        assert agent_speaker.stats()["received"] > 40 and customer.voice.stats()["received"] > 40
+    finally:
+        await customer.close()
+        await client.close()
+        agent_speaker.stop()
+    assert not customer.voice.running
