@@ -361,7 +361,7 @@ class ConsoleClient:
             for sink in list(self.packet_sinks):
                 sink(session, header, payload, width, height)
 
-        def on_audio(pcm) -> None:
+        def on_audio(pcm, header=None) -> None:
             for sink in list(self.audio_sinks):
                 sink(session, pcm)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 ZOOM_STEP = 1.1  # 10% of the current size per click
 MIN_ZOOM_STEPS = -10
 MAX_ZOOM_STEPS = 25
+EDGE = 1e-9  # floating-point slack: a click on the picture's last pixel edge is still on it
 
 
 def rotate_point(x: float, y: float, quarter_turns: int) -> tuple[float, float]:
@@ -89,9 +90,9 @@ class ViewTransform:
         if w <= 0 or h <= 0:
             return None
         u, v = (wx - x) / w, (wy - y) / h
-        if not (0.0 <= u <= 1.0 and 0.0 <= v <= 1.0):
+        if not (-EDGE <= u <= 1.0 + EDGE and -EDGE <= v <= 1.0 + EDGE):
             return None
-        return unrotate_point(u, v, self.quarter_turns)
+        return unrotate_point(min(1.0, max(0.0, u)), min(1.0, max(0.0, v)), self.quarter_turns)
 
     def clamped_frame_point(self, wx: float, wy: float) -> tuple[float, float]:
         """As ``frame_point``, but a point off the picture is moved to its nearest edge (drawing drags)."""
