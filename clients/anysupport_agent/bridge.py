@@ -60,6 +60,7 @@ class ConsoleBridge(LoopBridge):
     # -- the session on screen ---------------------------------------------------------------------------
     def view(self, session_id: str | None) -> None:
         self.viewing = session_id
+        self.client.view(session_id)
         session = self.client.sessions.get(session_id) if session_id else None
         self.renderer.set_scene(session.scene if session is not None else AnnotationScene())
         with self.renderer.lock:
@@ -105,7 +106,7 @@ class ConsoleBridge(LoopBridge):
             self.customer_recorder = CustomerVideoRecorder(path)
             # the recording starts at a keyframe: ask for one now rather than wait up to 2 s
             if self.viewing:
-                self.call(self.client.send, self.viewing, {"type": "keyframe_request", "stream": "customer_video"})
+                self.call(self.client.keyframe, self.viewing)
         else:
             self.view_recorder = ViewRecorder(path)
         if self.viewing:

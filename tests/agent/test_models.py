@@ -48,7 +48,7 @@ def test_phrases_order_and_shortcuts(qtmodeltester):
     qtmodeltester.check(model)
     assert model.index(0, 0).data() == "안녕하세요" and model.index(0, 1).data() == "Ctrl+1"
     assert model.by_shortcut("Ctrl+2")["id"] == "p2" and model.by_shortcut("F9") is None
-    assert model.moved(0, 1) == [("p2", 0), ("p1", 1)]
+    assert model.moved(0, 1) == ["p2", "p1", "p3"]
     assert model.moved(0, -1) is None and model.moved(2, 1) is None
 
 

@@ -52,16 +52,11 @@ class PhrasesModel(QAbstractTableModel):
                 return phrase
         return None
 
-    def moved(self, row: int, delta: int) -> list[tuple[str, int]] | None:
-        """The ``(id, order)`` changes that move ``row`` by ``delta`` (swap with its neighbour); None at an end."""
+    def moved(self, row: int, delta: int) -> list[str] | None:
+        """The phrase ids in their new order after moving ``row`` by ``delta`` (a swap); None at an end."""
         other = row + delta
         if not (0 <= row < len(self.phrases) and 0 <= other < len(self.phrases)):
             return None
-        order = list(range(len(self.phrases)))
-        order[row], order[other] = order[other], order[row]
-        changes = []
-        for position, index in enumerate(order):
-            phrase = self.phrases[index]
-            if phrase.get("order") != position:
-                changes.append((phrase["id"], position))
-        return changes
+        ids = [p["id"] for p in self.phrases]
+        ids[row], ids[other] = ids[other], ids[row]
+        return ids

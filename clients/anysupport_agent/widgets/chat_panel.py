@@ -157,7 +157,7 @@ class ChatPanel(QWidget):
             if not values["text"]:
                 return
             if phrase is None:
-                coro = self.bridge.client.add_phrase(values["text"], values["shortcut"], len(self.phrases.phrases))
+                coro = self.bridge.client.add_phrase(values["text"], values["shortcut"])
             else:
                 coro = self.bridge.client.update_phrase(phrase["id"], **values)
             self.bridge.submit(coro, on_result=lambda _r: self.reload(), on_error=self._error)
@@ -174,17 +174,12 @@ class ChatPanel(QWidget):
 
     def move_phrase(self, delta: int) -> None:
         row = self._row()
-        changes = self.phrases.moved(row, delta) if row is not None else None
-        if not changes:
+        order = self.phrases.moved(row, delta) if row is not None else None
+        if order is None:
             return
-        client = self.bridge.client
 
-        async def apply() -> None:
-            for phrase_id, order in changes:
-                await client.update_phrase(phrase_id, order=order)
-
-        def done(_r) -> None:
-            self.reload()
+        def done(phrases) -> None:
+            self.phrases.reset(phrases)
             self.phrase_view.selectRow(row + delta)
 
-        self.bridge.submit(apply(), on_result=done, on_error=self._error)
+        self.bridge.submit(self.bridge.client.reorder_phrases(order), on_result=done, on_error=self._error)

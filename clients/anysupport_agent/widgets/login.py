@@ -168,10 +168,7 @@ class LoginWindow(QWidget):
         self.retranslate()
 
     def _set_client(self, server_url: str, language: str) -> None:
-        client = self.bridge.client
-        client.server_url = server_url.rstrip("/")
-        client.language = client.rest.language = language
-        client.rest.base_url = client.server_url
+        self.bridge.client.set_server(server_url, language)
 
     # -- logging in ----------------------------------------------------------------------------------------
     def set_busy(self, busy: bool) -> None:

@@ -101,6 +101,12 @@ class RecordsTab(QWidget):
         self.whole.toggled.connect(lambda on: (self.day_from.setEnabled(not on), self.day_to.setEnabled(not on)))
         self.show_button.clicked.connect(self.show_statistics)
         self.export_button.clicked.connect(self.export)
+        bridge.event.connect(self._on_event)
+
+    def _on_event(self, name: str, data: dict[str, Any]) -> None:
+        if name == "export_progress" and self.progress.isVisible() and data.get("total"):
+            self.progress.setRange(0, int(data["total"]))
+            self.progress.setValue(int(data["bytes"]))
 
     def period(self) -> tuple[str | None, str | None]:
         if self.whole.isChecked():
@@ -131,13 +137,18 @@ class RecordsTab(QWidget):
         if path is None:
             return
         self.message.clear_message()
+        self.progress.setRange(0, 0)  # busy until the server says how big the workbook is
         self.progress.show()
         self.export_button.setEnabled(False)
 
+        bridge = self.bridge
+
+        def progress(done: int, total: int | None) -> None:  # on the loop thread
+            bridge.forward("export_progress", {"bytes": done, "total": total})
+
         async def fetch_and_write() -> Path:
-            data = await self.bridge.client.export(day_from, day_to)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            await bridge.client.export(day_from, day_to, str(path), progress=progress)
             return path
 
         self.bridge.submit(fetch_and_write(), on_result=self._exported, on_error=self._write_error)

@@ -236,8 +236,8 @@ class ViewerWindow(QWidget):
                                     if self.session_id in self.bridge.client.sessions else [])
         known = self.bridge.client.sessions.get(self.session_id)
         if known is not None:
-            if known.sas:
-                self.on_keys({"sas_display": known.sas})
+            if known.sas_display:
+                self.on_keys({"sas_display": known.sas_display})
             if known.capabilities:
                 self.on_capabilities(known.capabilities)
 
