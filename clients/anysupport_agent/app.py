@@ -93,6 +93,8 @@ class ConsoleApp(QObject):
             self.login_window.show()
 
     def _logged_in(self, hello: dict[str, Any]) -> None:
+        log.info("console open: %s (%d live sessions)", (hello.get("agent") or {}).get("login"),
+                 len(hello.get("sessions") or []))
         self.login_window.hide()
         self.texts.language = self.settings["language"]
         self.main = MainWindow(texts=self.texts, settings=self.settings, bridge=self.bridge, hello=hello,

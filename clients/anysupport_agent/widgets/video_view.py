@@ -93,6 +93,8 @@ class VideoView(QWidget):
         if self.image is not None and self.rendered is not None:
             x, y, w, h = self.rendered.dest
             painter.drawImage(QRect(x, y, w, h), self.image)
+            if self.notice:  # reconnecting, paused, ended: the picture is not live, so it does not look live
+                painter.fillRect(QRect(x, y, w, h), QColor(0, 0, 0, 120))
         if self._points and self.transform is not None:
             self._paint_in_progress(painter)
         if self.notice:
