@@ -205,6 +205,14 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
         assert (frame.width, frame.height) == (640, 480)
         rgb = frame.to_ndarray(format="rgb24")
     assert rgb[240, 128, 0] > 200 and rgb[240, 128, 1] < 80  # the red edge at x = 0.2
+    viewer.capture_drawings.setChecked(False)
+    plain = viewer.capture()
+    with av.open(str(plain)) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert not (rgb[240, 128, 0] > 200 and rgb[240, 128, 1] < 80)  # without the drawing
+    # undo takes the rectangle away at the customer too
+    viewer.undo_button.click()
+    qtbot.waitUntil(lambda: len(customer.session.scene) == 0, timeout=5000)
 
     # the customer drops: "reconnecting", not a frozen picture
     customer.session.drop_connection()

@@ -104,3 +104,17 @@ def test_remembered_password_is_a_token_and_logs_in_next_time(qtbot, console_fac
     assert third.login_window.try_remembered()
     qtbot.waitUntil(lambda: third.login_window.message.text() == KO("saved_login_expired"), timeout=10000)
     assert LoginStore().load(third.settings["server_url"]).token is None
+
+
+def test_preferences_change_server_and_language(qtbot, console_factory, server):
+    app = console_factory()
+    window = app.login_window
+    window.show()
+    dialog = window.open_preferences()
+    screenshot(dialog, "preferences-ko")
+    dialog.server.setText(server.url.replace("http://", "") + "/")
+    dialog.language.setCurrentIndex(1)
+    dialog.accept()
+    assert app.settings["server_url"] == server.url and app.settings["language"] == "en"
+    assert window.login_button.text() == "Log in" and window.remember_password.text() == "Remember password"
+    qtbot.waitUntil(lambda: app.bridge.client.server_url == server.url)
