@@ -45,6 +45,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "saved_login_expired": {"ko": "저장된 로그인이 만료되었습니다. PASSWORD를 입력하세요.",
                             "en": "The saved login has expired. Enter your password."},
     "kicked_title": {"ko": "연결 종료", "en": "Disconnected"},
+    "server_reconnecting": {"ko": "서버 연결이 끊겼습니다. 다시 연결하는 중…",
+                            "en": "The connection to the server dropped. Reconnecting…"},
     "connection_lost": {"ko": "서버와의 연결이 끊어졌습니다. 다시 로그인하세요.",
                         "en": "The connection to the server was lost. Log in again."},
     "seconds": {"ko": "{n}초", "en": "{n} s"},

@@ -261,6 +261,21 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     assert "홍길동" in cells and any("공유기 재부팅 안내" in c for c in cells)
     assert any("와이파이" in c for c in cells)
 
+    # a period: today alone holds the same record
+    records.whole.setChecked(False)
+    records.day_from.setDate(records.day_to.date())
+    records.show_button.click()
+    qtbot.waitUntil(lambda: records.total.text() != "", timeout=5000)
+    assert records.period()[0] == records.period()[1]
+    qtbot.waitUntil(lambda: any(r["key"] == "solved" and r["count"] >= 1 for r in records.models["resolution"].rows),
+                    timeout=10000)
+
+    # the console's own link drops: it says so, reconnects by itself, and carries on
+    viewer.bridge.call(viewer.bridge.client.agent_client.drop_connection)
+    qtbot.waitUntil(lambda: main.connection_label.isVisible(), timeout=10000)
+    qtbot.waitUntil(lambda: not main.connection_label.isVisible(), timeout=15000)
+    assert app.main is main
+
     # the agent ends: the session expires, the viewer says so
     viewer.bridge.call(viewer.bridge.client.end, session["id"])
     qtbot.waitUntil(lambda: view.notice == KO("session_ended"), timeout=10000)
@@ -282,6 +297,14 @@ def test_auto_connect_and_unsaved_record_survives_reopening(qtbot, console_facto
     qtbot.waitUntil(lambda: form.save_button.isEnabled(), timeout=10000)
     form.content.setPlainText("저장하지 않은 메모")
     assert form.dirty
+    # switching to another session with unsaved edits asks; "cancel" stays on this one
+    other = new_session(qtbot, main)
+    tab = main.sessions_tab
+    app.answers["unsaved"] = "cancel"
+    tab.table.selectRow(tab.model.row_of(other["id"]))
+    assert app.asked == ["cancel"] and form.draft.session_id == session["id"]
+    assert tab.model.row_of(session["id"]) == tab.table.currentIndex().row()
+    app.asked.clear()
     # closing asks; "cancel" keeps the window, "don't save" closes it — the draft is on disk either way
     app.answers["unsaved"] = "cancel"
     main.close()

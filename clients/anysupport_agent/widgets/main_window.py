@@ -44,10 +44,15 @@ class MainWindow(QMainWindow):
         self.resize(1100, 680)
         self.id_label = QLabel(texts("id_header", login=self.agent.get("login", "")))
         self.id_label.setStyleSheet("font-weight: bold; font-size: 15px;")
+        self.connection_label = QLabel(texts("server_reconnecting"))
+        self.connection_label.setStyleSheet("color: #c5221f; font-weight: bold;")
+        self.connection_label.hide()
         self.settings_button = QPushButton(texts("settings"))
         self.logout_button = QPushButton(texts("logout"))
         header = QHBoxLayout()
         header.addWidget(self.id_label)
+        header.addSpacing(20)
+        header.addWidget(self.connection_label)
         header.addStretch(1)
         header.addWidget(self.settings_button)
         header.addWidget(self.logout_button)
@@ -88,8 +93,12 @@ class MainWindow(QMainWindow):
         elif name == "kicked":
             self._kick_message = data.get("message") or self.texts("connection_lost")
             return
-        elif name == "closed":
+        elif name in ("closed", "logged_out"):
             self.leave(self._kick_message or self.texts("connection_lost"))
+            return
+        elif name == "connection":
+            # the client reconnects by itself after a network drop; say so meanwhile
+            self.connection_label.setVisible(data.get("status") == "reconnecting")
             return
         self.viewer.on_event(name, data)
 

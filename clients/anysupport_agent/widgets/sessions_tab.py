@@ -140,7 +140,8 @@ class SessionsTab(QWidget):
 
     def _created(self, session: dict[str, Any]) -> None:
         self.model.upsert(session)
-        self.table.selectRow(self.model.row_of(session["id"]))
+        if not self.form.dirty:  # a record being written stays on screen; the new code is in the list
+            self.table.selectRow(self.model.row_of(session["id"]))
 
     def delete_session(self) -> None:
         session = self.selected()
