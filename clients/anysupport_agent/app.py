@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from anysupport_client.media.sources import open_audio_source, open_video_source
+from anysupport_client.media.speaker import open_voice_output
 from anysupport_qt import QApplication, QObject, apply_korean_font
 
 from .bridge import ConsoleBridge
@@ -59,7 +60,7 @@ def agent_sources(camera: str, audio: str) -> tuple[Callable[[], Any], Callable[
 class ConsoleApp(QObject):
     def __init__(self, *, settings: Settings, font_family: str | None = None, open_folder: OpenFolder = open_folder,
                  ask_unsaved: AskUnsaved | None = None, choose_path: ChoosePath | None = None,
-                 camera: str | None = None, audio: str = "mic"):
+                 camera: str | None = None, audio: str | None = None, speaker: str | None = None):
         super().__init__()
         self.settings = settings
         self.texts = Texts(settings["language"])
@@ -67,9 +68,12 @@ class ConsoleApp(QObject):
         self.open_folder = open_folder
         self.ask_unsaved = ask_unsaved or ask_unsaved_dialog(self.texts)
         self.choose_path = choose_path or choose_path_dialog(self.texts)
-        video, voice = agent_sources(camera or default_camera(), audio)
+        microphone = audio or (f"mic:{settings['audio_input']}" if settings["audio_input"] else "mic")
+        speaker = speaker or settings["audio_output"] or "default"
+        video, voice = agent_sources(camera or default_camera(), microphone)
         self.bridge = ConsoleBridge(settings["server_url"], language=settings["language"], font_family=font_family,
-                                    agent_video_source=video, agent_audio_source=voice)
+                                    agent_video_source=video, agent_audio_source=voice,
+                                    voice_output=lambda: open_voice_output(speaker))
         self.store = LoginStore()
         self.drafts = DraftStore()
         self.login_window = LoginWindow(texts=self.texts, settings=settings, bridge=self.bridge, store=self.store)
@@ -127,7 +131,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--login", help="the agent ID; with ANYSUPPORT_AGENT_PASSWORD set, logs in at once")
     p.add_argument("--lang", choices=("ko", "en"), help="the language (default: the setting, else the locale)")
     p.add_argument("--camera", default=None, help="the agent's camera for 상담원 화면 보기: camera[:N], test, file:PATH")
-    p.add_argument("--audio", default="mic", help="the agent's microphone: mic[:DEVICE], tone or none")
+    p.add_argument("--audio", default=None,
+                   help="the agent's microphone: mic[:DEVICE], tone or none (default: the setting's, else mic)")
+    p.add_argument("--speaker", default=None,
+                   help="where the customer's voice plays: default, none or a speaker's name (default: the setting's)")
     return p
 
 
@@ -145,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         changes["language"] = args.lang
     if changes:
         settings.update(changes)
-    console = ConsoleApp(settings=settings, font_family=family, camera=args.camera, audio=args.audio)
+    console = ConsoleApp(settings=settings, font_family=family, camera=args.camera, audio=args.audio,
+                         speaker=args.speaker)
     console.start(args.login, os.environ.get(PASSWORD_ENV) if args.login else None)
     app.aboutToQuit.connect(console.shutdown)
     return app.exec_()

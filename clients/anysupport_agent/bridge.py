@@ -37,11 +37,11 @@ class ConsoleBridge(LoopBridge):
     rendered = pyqtSignal(object)  # render.Rendered for the session on screen
 
     def __init__(self, server_url: str, *, language: str = "ko", font_family: str | None = None,
-                 agent_video_source=None, agent_audio_source=None):
+                 agent_video_source=None, agent_audio_source=None, voice_output=None):
         super().__init__(thread_name="anysupport-console")
         self.client: ConsoleClient = self.create(lambda: ConsoleClient(
             server_url, language=language, agent_video_source=agent_video_source,
-            agent_audio_source=agent_audio_source))
+            agent_audio_source=agent_audio_source, voice_output=voice_output))
         self.client.listeners.append(self.forward)
         self.renderer = ViewRenderer(AnnotationScene(), text_renderer=qt_text_renderer(font_family))
         self.viewing: str | None = None

@@ -25,6 +25,7 @@ from typing import Any
 
 import av
 from anysupport_client.api import ApiError
+from anysupport_client.media.speaker import VoiceOutput
 from anysupport_client.session import AgentClient, AgentSession
 from anysupport_native.framing import STREAM_CUSTOMER_VIDEO
 
@@ -32,14 +33,16 @@ log = logging.getLogger("anysupport.agent")
 
 Listener = Callable[[str, dict[str, Any]], None]
 STATS_INTERVAL = 1.0
-FORWARDED = ("keys", "key_exchange_failed", "capabilities", "camera_state", "chat", "peer", "error", "kicked",
+FORWARDED = ("voice_error", "keys", "key_exchange_failed", "capabilities", "camera_state", "chat", "peer", "error", "kicked",
              "closed", "connection", "logged_out")
 
 
 class ConsoleClient:
     def __init__(self, server_url: str, *, language: str = "ko", agent_video_source: Callable[[], Any] | None = None,
-                 agent_audio_source: Callable[[], Any] | None = None):
+                 agent_audio_source: Callable[[], Any] | None = None,
+                 voice_output: Callable[[], VoiceOutput | None] | None = None):
         self.language = language
+        self.voice_output = voice_output  # where the customer's voice plays while 상담원 화면 보기 is on
         self.agent_video_source = agent_video_source
         self.agent_audio_source = agent_audio_source
         self.listeners: list[Listener] = []
@@ -161,6 +164,7 @@ class ConsoleClient:
         return hello
 
     async def logout(self) -> None:
+        await self._stop_voices()
         try:
             await self.agent_client.logout()
         except ApiError:
@@ -175,8 +179,16 @@ class ConsoleClient:
             pass
 
     async def close(self) -> None:
+        await self._stop_voices()
         await self.agent_client.close()
         await self._after_close()
+
+    async def _stop_voices(self) -> None:
+        for session in list(self.agent_client.media.values()):
+            voice = session.voice
+            if voice is not None:
+                session.play_voice(None)
+                await asyncio.to_thread(voice.stop)
 
     async def _after_close(self) -> None:
         if self._stats_task is not None:
@@ -241,7 +253,20 @@ class ConsoleClient:
         if on and session.video_sender is None and self.agent_video_source is not None:
             source = self.agent_video_source()
             audio = self.agent_audio_source() if self.agent_audio_source is not None else None
-        return session.agent_video(on, source=source, audio=audio)
+        sent = session.agent_video(on, source=source, audio=audio)
+        # voice is on exactly while the agent's camera is: the customer's voice plays on our speaker
+        if on and session.voice is None and self.voice_output is not None:
+            voice = self.voice_output()
+            if voice is not None:
+                if await asyncio.to_thread(voice.start):  # opening a device may take a moment
+                    session.play_voice(voice)
+                else:
+                    self.emit("voice_error", {"session_id": session_id, "message": voice.error or ""})
+        elif not on and session.voice is not None:
+            voice = session.voice
+            session.play_voice(None)
+            await asyncio.to_thread(voice.stop)
+        return sent
 
     # -- REST ---------------------------------------------------------------------------------------------------
     async def create_session(self) -> dict[str, Any]:

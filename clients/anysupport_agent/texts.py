@@ -167,6 +167,9 @@ TEXTS: dict[str, dict[str, str]] = {
                             "en": "The customer's device cannot switch the speakerphone"},
     "cap_no_quality": {"ko": "고객 기기가 이 화질을 보낼 수 없습니다", "en": "The customer's device cannot send this quality"},
     "cap_no_audio": {"ko": "고객 기기는 음성을 지원하지 않습니다", "en": "The customer's device has no audio"},
+    "voice_unavailable": {"ko": "스피커를 열 수 없어 고객 음성을 들을 수 없습니다. 설정에서 스피커를 확인하세요.",
+                          "en": "The speaker could not be opened, so the customer's voice cannot be heard. "
+                                "Check the speaker in Settings."},
     "sas": {"ko": "보안 코드 {sas}", "en": "Security code {sas}"},
     "sas_tip": {"ko": "고객 화면의 보안 코드와 같은지 확인하세요", "en": "Check that the customer sees the same code"},
     "link_stats": {"ko": "{kbps} kb/s · {fps} fps · 지연 {ms} ms", "en": "{kbps} kb/s · {fps} fps · latency {ms} ms"},

@@ -109,7 +109,7 @@ def console_factory(qtbot, server, console_home):
 
     made = []
 
-    def make(language: str = "ko"):
+    def make(language: str = "ko", *, speaker: str = "none"):
         family = apply_korean_font(QApplication.instance())
         settings = Settings()
         settings.update({"server_url": server.url, "language": language})
@@ -123,7 +123,7 @@ def console_factory(qtbot, server, console_home):
 
         app = ConsoleApp(settings=settings, font_family=family, open_folder=opened.append, ask_unsaved=ask,
                          choose_path=lambda parent, suggested: console_home / "export" / suggested.name,
-                         camera="test", audio="tone")
+                         camera="test", audio="tone", speaker=speaker)
         app.opened, app.answers, app.asked = opened, answers, asked
         qtbot.addWidget(app.login_window)
         made.append(app)
@@ -164,3 +164,21 @@ def trouble_type(server, helper_loop, unique):
         return r.json.get("trouble_type", r.json)["id"]
 
     return helper_loop.run(create(), timeout=30), f"{parent_name} / {child_name}"
+
+
+
+@pytest.fixture
+def pulse():
+    """A private PulseAudio server with a null sink, ``console_speaker``, for a console in a child process.
+
+    This process never loads SoundCard (it binds to the first audio server it meets, for the life of
+    the process): the console that plays into the sink runs as a child with ``PULSE_SERVER`` set.
+    """
+    from tests.support.audio import PulseServer
+
+    missing = PulseServer.missing()
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    server = PulseServer(("console_speaker",)).start()
+    yield server
+    server.stop()

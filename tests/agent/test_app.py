@@ -98,3 +98,41 @@ def test_phrases_add_edit_reorder_delete(qtbot, console_factory, new_agent):
     panel.delete_button.click()
     qtbot.waitUntil(lambda: panel.phrases.by_shortcut("F9") is None, timeout=5000)
     assert [p["id"] for p in panel.phrases.phrases] == start
+
+
+def test_customer_voice_is_heard_on_the_console_speaker(server, new_agent, customer_factory, helper_loop, pulse,
+                                                        console_home):
+    """상담원 화면 보기 on: the customer's 440 Hz tone comes out of the console's speaker (a PulseAudio null sink)."""
+    from tests.support.audio import dominant_frequency
+
+    login, password = new_agent(auto_connect=True)
+    env = {**os.environ, **pulse.env(), "ANYSUPPORT_AGENT_PASSWORD": password, "QT_QPA_PLATFORM": "offscreen",
+           "ANYSUPPORT_LOG_LEVEL": "INFO", "ANYSUPPORT_AGENT_CONFIG_DIR": str(console_home / "voice-config"),
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    program = subprocess.Popen([sys.executable, "-m", "tests.agent.voice_console", server.url, login, "console_speaker"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    events = {name: threading.Event() for name in ("open", "voice")}
+    lines: list[str] = []
+
+    def read(stream) -> None:
+        for line in stream:
+            lines.append(line)
+            if f"console open: {login}" in line:
+                events["open"].set()
+            if line.startswith("voice"):
+                events["voice"].set()
+
+    for stream in (program.stdout, program.stderr):
+        threading.Thread(target=read, args=(stream,), daemon=True).start()
+    try:
+        assert events["open"].wait(30), "".join(lines[-20:])
+        customer = customer_factory()  # sends a 440 Hz tone while the agent's camera is on
+        customer.join(_create_session(helper_loop, server.url, login, password))
+        heard = helper_loop.submit(pulse.record("console_speaker", 1.0, timeout=40))
+        assert events["voice"].wait(40), "".join(lines[-20:])
+        assert any(line.startswith("voice on") for line in lines), "".join(lines[-20:])
+        frequency, purity = dominant_frequency(heard.result(45))
+        assert abs(frequency - 440) <= 3 and purity > 0.6, (frequency, purity)
+    finally:
+        program.terminate()
+        program.wait(15)

@@ -346,3 +346,4 @@ def test_viewer_in_english(qtbot, console_factory, new_agent, customer_factory):
     dialog.accept()
     assert not main.viewer.panel.isVisible() or not main.viewer.panel.isVisibleTo(main.viewer)
     assert main.viewer.view.background.name() == "#eceff1"
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anysupport_client.media.speaker import speakers
 from anysupport_qt import (
     QCheckBox,
     QComboBox,
@@ -61,7 +62,7 @@ class SettingsDialog(QDialog):
     def _devices(self, kind: str, current: str) -> QComboBox:
         box = QComboBox()
         box.addItem(self.texts("default_device"), "")
-        for name in audio_devices(kind):
+        for name in (audio_devices("input") if kind == "input" else speakers()):
             box.addItem(name, name)
         if current and box.findData(current) < 0:
             box.addItem(current, current)

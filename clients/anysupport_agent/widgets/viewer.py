@@ -258,6 +258,8 @@ class ViewerWindow(QWidget):
             latency = "-" if data.get("latency_ms") is None else data["latency_ms"]
             self.stats_label.setText(self.texts("link_stats", kbps=data.get("kbps", 0), fps=data.get("fps", 0),
                                                 ms=latency))
+        elif name == "voice_error":
+            self.message.show_error(self.texts("voice_unavailable"))
         elif name == "peer":
             if data.get("status") == "reconnecting":
                 self.view.set_notice(self.texts("customer_reconnecting"))
