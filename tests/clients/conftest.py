@@ -10,6 +10,7 @@ from anysupport_client.media.sources import TestPatternTrack
 from anysupport_client.session import CustomerSession
 
 from tests.support.agent import AgentPeer
+from tests.support.audio import pulse  # noqa: F401 (the fixture)
 from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD
 
@@ -17,6 +18,8 @@ _numbers = iter(range(1, 10**6))
 
 
 async def wait_until(condition, timeout: float = 10.0, interval: float = 0.01):
+    """Poll ``condition`` for state nothing emits an event about (the clients' own ``wait_until`` is preferred:
+    it is re-checked on their events). The agent console's tests import it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
@@ -53,7 +56,7 @@ def pair_factory(agent_factory):
         await customer.start(session["code"], name="Tester")
         if accept:
             await agent.accept()
-            await wait_until(lambda: customer.media is not None and customer.media.ready)
+            await customer.wait_until(lambda: customer.media is not None and customer.media.ready, 10, "customer keys")
         return agent, customer, source
 
     yield make
@@ -67,27 +70,3 @@ def pair_factory(agent_factory):
 @pytest.fixture
 async def pair(pair_factory):
     return await pair_factory()
-
-
-@pytest.fixture(scope="session")
-def pulse():
-    """A private PulseAudio server with two null sinks, the speakers of the agent and of the customer.
-
-    ``PULSE_SERVER`` points this process (and SoundCard, which connects when first imported) at it.
-    """
-    import os
-
-    from tests.support.audio import PulseServer
-
-    missing = PulseServer.missing()
-    if missing:
-        pytest.fail(missing, pytrace=False)
-    server = PulseServer(("agent_speaker", "customer_speaker")).start()
-    before = os.environ.get("PULSE_SERVER")
-    os.environ["PULSE_SERVER"] = server.server
-    yield server
-    if before is None:
-        os.environ.pop("PULSE_SERVER", None)
-    else:
-        os.environ["PULSE_SERVER"] = before
-    server.stop()

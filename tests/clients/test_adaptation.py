@@ -72,19 +72,14 @@ async def test_slow_uplink_makes_the_sender_adapt_down_and_back_up_when_it_clear
         await agent.wait_frames(10)
         assert adapter.rung == 0
         proxy.rate = 12_000  # bytes/s: far below what medium quality needs
-        for _ in range(200):
-            await asyncio.sleep(0.05)
-            if adapter.rung >= 3:
-                break
+        # re-checked on every frame the agent decodes (frames keep coming, slower)
+        await agent.current.wait_until(lambda: adapter.rung >= 3, 10, "rung 3")
         reasons = [h[2] for h in adapter.history]
         assert adapter.rung >= 3, adapter.history
         assert "send backlog" in reasons or any(r.startswith(("late", "loss")) for r in reasons), reasons
         assert customer.video_sender.quality.bitrate < LEVELS["medium"].quality.bitrate
         proxy.rate = None  # the link clears: the sender climbs back to the top of its level
-        for _ in range(300):
-            await asyncio.sleep(0.05)
-            if adapter.rung == 0:
-                break
+        await agent.current.wait_until(lambda: adapter.rung == 0, 15, "back to the top")
         assert adapter.rung == 0, "; ".join(str(x) for x in [(round(t - adapter.history[0][0], 2), r, why) for t, r, why in adapter.history])
         frames = await agent.wait_frames(10)
         assert all((f.width, f.height) == (640, 480) for f in frames[-3:])
@@ -97,10 +92,7 @@ async def test_relay_dropping_for_rate_makes_the_sender_lower_its_frame_rate(mak
     server = make_server({"media_max_fps": 20})  # the relay drops what is over 20 frames a second
     adapter = Adapter("medium", down_hold=0.3, up_after=30.0)
     agent, customer, _source = await pair_factory(server, adapter=adapter)
-    for _ in range(200):
-        await asyncio.sleep(0.05)
-        if adapter.quality.fps <= 20:
-            break
+    await agent.current.wait_until(lambda: adapter.quality.fps <= 20, 10, "20 fps or less")
     assert adapter.quality.fps <= 20, adapter.history
     assert any(h[2] == "relay rate" for h in adapter.history)
     mark = len(agent.frames)

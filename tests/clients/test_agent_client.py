@@ -277,3 +277,21 @@ async def test_received_packets_remux_into_mp4_without_reencoding(pair_factory, 
         decoded = list(played.decode(stream))
         assert len(decoded) == 45
         assert 1.2 <= float(decoded[-1].pts * stream.time_base) <= 1.8  # 45 frames at 30 fps, by capture time
+
+
+@pytest.mark.slow
+async def test_the_console_survives_a_network_drop_mid_session_with_its_keys(pair_factory):
+    agent, customer, _source = await pair_factory()
+    client, session = agent.client, agent.current
+    await agent.wait_frames(5)
+    sas, mark = session.sas, client.mark()
+    client.drop_connection()
+    await customer.wait_for("peer", peer="agent", status="reconnecting")
+    await client.wait_for("hello", since=mark)
+    await customer.wait_for("peer", peer="agent", status="back")
+    before = session.frames_decoded
+    after = await agent.wait_frames(10, timeout=10)
+    assert session.frames_decoded > before and after[-1].number > after[0].number
+    assert session.sas == sas and session.state == "connected"  # same keys: nothing to read out again
+    session.send_chat("다시 연결되었습니다")
+    assert (await customer.wait_for("chat", text="다시 연결되었습니다"))["text"]

@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from anysupport_client.media.sources import FileTrack, open_audio_source, open_video_source
 
-from tests.clients.conftest import wait_until
-
 
 def make_clip(path, frames=45, size=(320, 240)):
     """A short H.264 clip with moving content, made here (no binary fixtures)."""
@@ -53,7 +51,7 @@ async def test_headless_program_streams_obeys_and_answers_the_survey(server, age
         # voice is on while the agent's video is: the customer's audio starts flowing
         agent.agent_video(True)
         audio = agent.media.receivers[1]
-        await wait_until(lambda: audio.packets > 10, timeout=10)
+        await agent.current.wait_until(lambda: audio.packets > 10, 10, "voice packets")
         agent.end()
         out, err = await asyncio.wait_for(proc.communicate(), 20)
     finally:

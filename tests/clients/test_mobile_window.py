@@ -167,7 +167,7 @@ async def test_mobile_window_plays_the_agents_voice(server, agent_factory, qtbot
         agent_thread.call(agent.agent_video, True, TestPatternTrack(320, 240, 15), "low", ToneTrack(660.0))
         heard = agent_thread.run(pulse.record("customer_speaker", 1.0), timeout=25)
         frequency, purity = dominant_frequency(heard)
-        assert abs(frequency - 660) <= 3 and purity > 0.8, (frequency, purity)
+        assert abs(frequency - 660) <= 3 and purity > 0.75, (frequency, purity)
     finally:
         if window is not None:
             window.close()

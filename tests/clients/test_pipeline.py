@@ -70,10 +70,7 @@ async def test_annotations_appear_in_the_customers_composited_preview(pair):
     line = {"id": "l1", "shape": "line", "color": "#0000ff", "width": 8, "points": [[0.1, 0.4], [0.9, 0.4]]}
     agent.annotate("add", rect)
     agent.annotate("add", line)
-    for _ in range(200):
-        if len(customer.scene) == 2:
-            break
-        await asyncio.sleep(0.01)
+    await customer.wait_until(lambda: len(customer.scene) == 2, 5, "2 drawings")
     assert len(customer.scene) == 2
     raw = customer.last_preview.to_ndarray(format="rgb24")
     shown = customer.preview_rgb(customer.last_preview)
@@ -84,18 +81,12 @@ async def test_annotations_appear_in_the_customers_composited_preview(pair):
     # inside the rect and away from every stroke the camera picture is untouched
     assert (shown[int(0.7 * h), int(0.5 * w)] == raw[int(0.7 * h), int(0.5 * w)]).all()
     agent.annotate("undo")
-    for _ in range(200):
-        if len(customer.scene) == 1:
-            break
-        await asyncio.sleep(0.01)
+    await customer.wait_until(lambda: len(customer.scene) == 1, 5, "1 drawings")
     shown = customer.preview_rgb(customer.last_preview)
     raw = customer.last_preview.to_ndarray(format="rgb24")
     assert (shown[int(0.4 * h), int(0.5 * w)] == raw[int(0.4 * h), int(0.5 * w)]).all()
     agent.annotate("clear")
-    for _ in range(200):
-        if len(customer.scene) == 0:
-            break
-        await asyncio.sleep(0.01)
+    await customer.wait_until(lambda: len(customer.scene) == 0, 5, "0 drawings")
     assert len(customer.scene) == 0
 
 

@@ -179,3 +179,80 @@ def test_connection_stats_over_a_sliding_window_with_an_injected_clock():
     now[0] += 5  # nothing for a while: the window empties
     snap = stats.snapshot()
     assert snap["fps"] == 0 and snap["bitrate_kbps"] == 0 and snap["latency_ms"] is None
+
+
+# -- the agent client without a server ------------------------------------------------------------------
+class _Socket:
+    def __init__(self):
+        self.sent: list[dict] = []
+        self.closed = False
+        self.pending_bytes = 0
+
+    def send_json(self, message):
+        self.sent.append(message)
+        return True
+
+    def send_binary(self, data):
+        return True
+
+
+def _agent_client():
+    from anysupport_client.session import AgentClient
+
+    client = AgentClient("http://127.0.0.1:9")
+    client.socket = _Socket()
+    client.on_message({"type": "hello", "role": "agent", "agent": {"login": "kim", "settings": {"auto_connect": False}},
+                       "sessions": [{"id": SESSION, "code": "1234", "state": "connected", "number": 1,
+                                     "customer_present": False}]})
+    return client
+
+
+def test_agent_client_keeps_the_live_state_and_keys_once_the_customer_is_there():
+    client = _agent_client()
+    events: list[tuple[str, dict]] = []
+    client.listeners.append(lambda name, data: events.append((name, data)))
+    session = client.session(SESSION)
+    assert client.sessions[SESSION]["state"] == "connected" and not client.socket.sent  # no customer yet: no keys
+    client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "joined"})
+    assert client.socket.sent[-1]["type"] == "key_exchange" and client.socket.sent[-1]["session_id"] == SESSION
+    assert "commitment" in client.socket.sent[-1] and session.customer_present
+    client.on_message({"type": "state", "session_id": SESSION, "state": "expired", "reason": "ended_by_customer",
+                       "session": {"id": SESSION, "state": "expired"}})
+    assert client.sessions[SESSION]["state"] == "expired" and client.sessions[SESSION]["code"] == "1234"
+    names = [n for n, _ in events]
+    assert names.count("sessions") == 1 and "state" in names and "peer" in names
+    assert all(d.get("session_id") == SESSION for n, d in events if n in ("peer", "state"))
+
+
+def test_agent_session_sends_key_exchange_failed_with_its_id_and_emits_both_ways():
+    client = _agent_client()
+    seen: list[dict] = []
+    client.listeners.append(lambda name, data: name == "key_exchange_failed" and seen.append(data))
+    client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "joined"})
+    client.on_message({"type": "key_exchange", "session_id": SESSION, "version": 1, "public_key": "short",
+                       "from": "customer"})
+    assert client.socket.sent[-1] == {"type": "key_exchange_failed", "session_id": SESSION, "reason": "bad_public_key"}
+    client.on_message({"type": "key_exchange_failed", "session_id": SESSION, "reason": "bad_commitment",
+                       "from": "customer"})
+    assert [(d["by"], d["reason"], d["session_id"]) for d in seen] == [
+        ("us", "bad_public_key", SESSION), ("peer", "bad_commitment", SESSION)]
+    session = client.session(SESSION)
+    assert not session.ready and session.media.failure["by"] == "peer"
+    session.rekey()  # the console's "try again"
+    assert client.socket.sent[-1]["type"] == "key_exchange" and "commitment" in client.socket.sent[-1]
+
+
+def test_the_viewed_session_is_the_one_heard():
+    from anysupport_client.media.speaker import VoiceOutput
+
+    client = _agent_client()
+    client.on_message({"type": "hello", "role": "agent", "agent": {"login": "kim"}, "sessions": [
+        {"id": SESSION, "code": "1234", "state": "connected"}, {"id": "b" * 24, "code": "5678", "state": "online"}]})
+    speaker = VoiceOutput("unused")  # never started: only where packets go is looked at
+    client.set_voice(speaker)
+    client.view(SESSION)
+    assert client.session(SESSION).voice is speaker and client.session("b" * 24).voice is None
+    client.view("b" * 24)
+    assert client.session(SESSION).voice is None and client.session("b" * 24).voice is speaker
+    with pytest.raises(KeyError):
+        client.view("c" * 24)

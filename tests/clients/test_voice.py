@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from anysupport_client.media.playout import PACKET_SAMPLES, JitterBuffer
 from anysupport_client.media.sources import TestPatternTrack, ToneTrack
-from anysupport_client.media.speaker import VoiceOutput, open_voice_output, speakers
+from anysupport_client.media.speaker import VoiceOutput, audio_devices, open_voice_output, speakers
 from anysupport_client.session import AgentClient, CustomerSession
 
 from tests.support.audio import dominant_frequency
@@ -119,13 +119,16 @@ def test_no_such_output_is_an_error_not_a_crash(pulse):
     assert output.start() is False and output.error and errors == [output.error]
     assert open_voice_output("none") is None and open_voice_output("default").device is None
     assert "agent_speaker" in speakers() and "customer_speaker" in speakers()
+    devices = audio_devices()
+    assert {d["id"] for d in devices["speakers"]} >= {"agent_speaker", "customer_speaker"}
+    assert all(not d["id"].endswith(".monitor") for d in devices["microphones"])
 
 
 async def test_voice_output_plays_what_it_is_given(pulse):
     output = VoiceOutput("agent_speaker")
     assert output.start(), output.error
     try:
-        recording = asyncio.ensure_future(pulse.record("agent_speaker", 0.5))
+        recording = asyncio.ensure_future(pulse.record("agent_speaker", 1.0))
         source = ToneTrack(1000.0)  # paced in real time, 20 ms a frame, like packets off the network
         i = 0
         while not recording.done():
@@ -134,8 +137,10 @@ async def test_voice_output_plays_what_it_is_given(pulse):
             i += 1
         heard = recording.result()
         frequency, purity = dominant_frequency(heard)
-        assert abs(frequency - 1000) <= 3 and purity > 0.9
-        assert output.stats()["played_ms"] >= 500
+        stats = output.stats()
+        # a clean tone: gaps (a starved device on a loaded machine) would spread its energy
+        assert abs(frequency - 1000) <= 2 and purity > 0.75, (frequency, purity, stats)
+        assert stats["played_ms"] >= 1000 and stats["lost"] == 0 and stats["late"] == 0
     finally:
         output.stop()
 
@@ -155,7 +160,8 @@ async def test_tones_are_heard_both_ways_at_their_frequencies(pulse, server, age
         await customer.start(session.code)
         await session.wait_until(lambda: session.state == "online", 10, "online")
         await client.accept(session.id)
-        assert customer.voice.running, customer.voice.error
+        await customer.wait_until(lambda: customer.voice_on is not None, 15, "the customer's speaker")
+        assert customer.voice_on and customer.voice.running, customer.voice.error
         session.play_voice(agent_speaker)
         # "상담원 화면 보기" on: the agent's camera and voice go out, the customer's voice comes in
         heard_by_agent = asyncio.ensure_future(pulse.record("agent_speaker", 1.0))
@@ -165,10 +171,10 @@ async def test_tones_are_heard_both_ways_at_their_frequencies(pulse, server, age
 
         frequency, purity = dominant_frequency(agent_heard)
         assert abs(frequency - 440) <= 3, frequency
-        assert purity > 0.8, purity  # a clean tone: no gaps or clicks from the buffer
+        assert purity > 0.75, (purity, agent_speaker.stats())  # a clean tone: no gaps or clicks from the buffer
         frequency, purity = dominant_frequency(customer_heard)
         assert abs(frequency - 660) <= 3, frequency
-        assert purity > 0.8, purity
+        assert purity > 0.75, (purity, customer.voice.stats())
         assert agent_speaker.stats()["received"] > 40 and customer.voice.stats()["received"] > 40
     finally:
         await customer.close()

@@ -13,6 +13,7 @@ and ``pactl``); ``libpulse0`` comes with them.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import tempfile
 import threading
 
 import numpy as np
+import pytest
 
 RATE = 48000
 
@@ -117,3 +119,34 @@ def dominant_frequency(pcm: np.ndarray, rate: int = RATE) -> tuple[float, float]
     peak = int(np.argmax(spectrum[1:]) + 1)
     near = np.abs(freqs - freqs[peak]) <= 10
     return float(freqs[peak]), float(spectrum[near].sum() / spectrum[1:].sum())
+
+
+SINKS = ("agent_speaker", "customer_speaker")
+_shared: PulseServer | None = None
+
+
+def shared_pulse() -> PulseServer:
+    """The one PulseAudio server of this test process (SoundCard connects to one server, once, when first
+    imported): started on first use, with the agent's and the customer's speakers, ``PULSE_SERVER`` set
+    for the process, stopped when the process ends."""
+    global _shared
+    if _shared is None:
+        missing = PulseServer.missing()
+        if missing:
+            raise RuntimeError(missing)
+        _shared = PulseServer(SINKS).start()
+        os.environ["PULSE_SERVER"] = _shared.server
+        atexit.register(_shared.stop)
+    return _shared
+
+
+@pytest.fixture(scope="session")
+def pulse() -> PulseServer:
+    """The private PulseAudio server with null sinks ``agent_speaker`` and ``customer_speaker``.
+
+    Use it from a conftest with ``from tests.support.audio import pulse  # noqa: F401``.
+    """
+    try:
+        return shared_pulse()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)

@@ -33,7 +33,7 @@ RESTART_GAP = 50  # packets: a jump back this far is a new stream, not a late pa
 
 
 class JitterBuffer:
-    def __init__(self, *, min_ms: float = 40.0, max_ms: float = 240.0, rate: int = RATE,
+    def __init__(self, *, min_ms: float = 60.0, max_ms: float = 240.0, rate: int = RATE,
                  packet_samples: int = PACKET_SAMPLES, clock: Callable[[], float] | None = None):
         self.rate = rate
         self.packet_samples = packet_samples

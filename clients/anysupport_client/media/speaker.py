@@ -29,7 +29,7 @@ from .playout import PACKET_SAMPLES, RATE, JitterBuffer
 
 log = logging.getLogger("anysupport.client.audio")
 
-__all__ = ["VoiceOutput", "open_voice_output", "speakers"]
+__all__ = ["VoiceOutput", "audio_devices", "open_voice_output", "speakers"]
 
 
 def _soundcard():
@@ -46,6 +46,22 @@ def speakers() -> list[str]:
     except Exception as exc:  # no server, no library: nothing to choose from
         log.info("no audio outputs: %s", exc)
         return []
+
+
+def audio_devices() -> dict[str, list[dict[str, str]]]:
+    """The system's outputs and inputs for a settings page: ``{"speakers": [{"id", "name"}], "microphones": […]}``.
+
+    A speaker's ``id`` (or ``name``) goes to ``VoiceOutput(device)``; a microphone's ``id`` to the audio
+    source spec ``mic:ID`` (on Linux the PulseAudio source name, which FFmpeg's ``pulse`` input takes).
+    Monitors of outputs are not microphones and are left out. Empty lists when there is no audio server.
+    """
+    try:
+        card = _soundcard()
+        return {"speakers": [{"id": s.id, "name": s.name} for s in card.all_speakers()],
+                "microphones": [{"id": m.id, "name": m.name} for m in card.all_microphones(include_loopback=False)]}
+    except Exception as exc:
+        log.info("no audio devices: %s", exc)
+        return {"speakers": [], "microphones": []}
 
 
 class VoiceOutput:
@@ -97,12 +113,17 @@ class VoiceOutput:
         self._thread = threading.Thread(target=self._run, args=(speaker, opened), name="anysupport-voice",
                                         daemon=True)
         self._thread.start()
-        opened.wait(5)
+        if not opened.wait(10):
+            self._fail(f"audio output ({self.device or 'default'}) did not start playing in 10 s")
+            self._stop.set()
         return self.error is None
 
     def _run(self, speaker, opened: threading.Event) -> None:
         try:
             with speaker.player(samplerate=RATE, channels=1, blocksize=self.block) as player:
+                # the first write returns once the device really plays (a sink waking up can take a
+                # while: PulseAudio's null sink starts with a 2 s block); only then is the output open
+                player.play(np.zeros((self.block, 1), np.float32))
                 opened.set()
                 while not self._stop.is_set():
                     with self._lock:

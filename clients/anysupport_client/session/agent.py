@@ -207,7 +207,8 @@ class AgentSession(EventSource):
                 self.video_sender.request_keyframe()
         elif kind == "media_report" and self.video_sender is not None and message.get("stream") == "agent_video":
             self.video_sender.report(message.get("received", 0), message.get("lost", 0), message.get("late_ms", 0))
-        self.emit(kind or "unknown", message)
+        if kind != "key_exchange_failed":  # that one the media emitted already, with who refused
+            self.emit(kind or "unknown", message)
 
     def _on_media_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "keys":
@@ -250,6 +251,7 @@ class AgentSession(EventSource):
             self._audio.push(frame)
         for listener in list(self.audio_listeners):
             listener(frame)
+        self._check_conditions()
 
     def on_frame(self, sealed: bytes) -> None:
         self.stats_window.received(len(sealed))
@@ -400,14 +402,16 @@ class AgentClient(EventSource):
     ``read_stamps``: read the test pattern's stamp of every frame (glass-to-glass latency in
     ``stats()``); ``composite``: draw the agent's ``scene`` into the decoded frames (a console that
     draws its own overlay, and captures "without drawings", leaves it off); ``keep_frames``: keep a
-    ``ReceivedFrame`` of every frame in ``AgentSession.frames`` (tests); ``clock``: for the figures.
+    ``ReceivedFrame`` of every frame in ``AgentSession.frames`` (tests); ``clock``: for the figures;
+    ``voice``: a started ``VoiceOutput`` on which the customer of the viewed session is heard.
     """
 
     side = "agent"
 
     def __init__(self, server_url: str, *, language: str | None = None, token: str | None = None,
                  read_stamps: bool = False, composite: bool = False, keep_frames: bool = False,
-                 report_interval: float = 1.0, reconnect: bool = True, clock: Callable[[], float] | None = None):
+                 report_interval: float = 1.0, reconnect: bool = True, clock: Callable[[], float] | None = None,
+                 voice: VoiceOutput | None = None):
         super().__init__()
         self.server_url = server_url.rstrip("/")
         self.rest = RestClient(self.server_url, token, language=language)
@@ -424,6 +428,7 @@ class AgentClient(EventSource):
         self.sessions: dict[str, dict[str, Any]] = {}  # id → the agent view of every live session
         self.media: dict[str, AgentSession] = {}  # id → its AgentSession
         self.viewing: str | None = None
+        self.voice = voice  # the speakers: the viewed session's customer is heard on them
         self.kicked: dict[str, Any] | None = None
         self.closed: dict[str, Any] | None = None  # why the console socket closed for good (code, reason, kicked)
         self.connected = asyncio.Event()
@@ -661,8 +666,19 @@ class AgentClient(EventSource):
         """The session the agent is looking at now (the viewer's); emits ``viewing``."""
         if session_id is not None and session_id not in self.sessions:
             raise KeyError(f"not a session of this agent: {session_id}")
+        previous = self.viewed
         self.viewing = session_id
+        if previous is not None and previous.id != session_id:
+            previous.play_voice(None)
+        if session_id is not None and self.voice is not None:
+            self.session(session_id).play_voice(self.voice)
         self.emit("viewing", {"session_id": session_id})
+
+    def set_voice(self, output: VoiceOutput | None) -> None:
+        """Play the viewed session's customer on ``output`` from now on (None: on nothing)."""
+        self.voice = output
+        if self.viewed is not None:
+            self.viewed.play_voice(output)
 
     @property
     def viewed(self) -> AgentSession | None:

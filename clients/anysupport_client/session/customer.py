@@ -56,6 +56,7 @@ class CustomerSession(EventSource):
         self.audio_source = audio
         self.audio_output = audio_output
         self.voice = voice  # plays the agent's voice (None: received voice is decoded and dropped)
+        self.voice_on: bool | None = None  # whether the output opened (None: not tried yet)
         self.reconnect_grace = reconnect_grace
         self.session_id: str | None = None
         self.token: str | None = None
@@ -79,6 +80,7 @@ class CustomerSession(EventSource):
         self.finished = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task | None = None
+        self._voice_task: asyncio.Task | None = None
         self.video_sender = VideoSender(
             video, STREAM_CUSTOMER_VIDEO, self._send_media, level=level, adapter=adapter,
             pending_bytes=lambda: self.socket.pending_bytes if self.socket is not None else 0,
@@ -118,11 +120,14 @@ class CustomerSession(EventSource):
         self._task = asyncio.ensure_future(self._connection_loop(opened))
         await opened
         if self.voice is not None and not self.voice.running:
-            on = await asyncio.to_thread(self.voice.start)
-            self.emit("voice", {"on": on, "error": self.voice.error})
+            self._voice_task = asyncio.ensure_future(self._start_voice())  # a waking device must not hold up video
         self.video_sender.start()
         if self.audio_sender is not None:
             self.audio_sender.start()
+
+    async def _start_voice(self) -> None:
+        self.voice_on = await asyncio.to_thread(self.voice.start)
+        self.emit("voice", {"on": self.voice_on, "error": self.voice.error})
 
     async def close(self) -> None:
         self._closing = True
@@ -140,6 +145,8 @@ class CustomerSession(EventSource):
         if self.audio_source is not None:
             self.audio_source.stop()
         if self.voice is not None:
+            if self._voice_task is not None:
+                await asyncio.gather(self._voice_task, return_exceptions=True)
             await asyncio.to_thread(self.voice.stop)
         self.finished.set()
 
