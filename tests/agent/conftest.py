@@ -168,7 +168,7 @@ def trouble_type(server, helper_loop, unique):
 
 
 @pytest.fixture
-def pulse():
+def private_pulse():
     """A private PulseAudio server with a null sink, ``console_speaker``, for a console in a child process.
 
     This process never loads SoundCard (it binds to the first audio server it meets, for the life of

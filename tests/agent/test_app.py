@@ -100,13 +100,13 @@ def test_phrases_add_edit_reorder_delete(qtbot, console_factory, new_agent):
     assert [p["id"] for p in panel.phrases.phrases] == start
 
 
-def test_customer_voice_is_heard_on_the_console_speaker(server, new_agent, customer_factory, helper_loop, pulse,
+def test_customer_voice_is_heard_on_the_console_speaker(server, new_agent, customer_factory, helper_loop, private_pulse,
                                                         console_home):
     """상담원 화면 보기 on: the customer's 440 Hz tone comes out of the console's speaker (a PulseAudio null sink)."""
     from tests.support.audio import dominant_frequency
 
     login, password = new_agent(auto_connect=True)
-    env = {**os.environ, **pulse.env(), "ANYSUPPORT_AGENT_PASSWORD": password, "QT_QPA_PLATFORM": "offscreen",
+    env = {**os.environ, **private_pulse.env(), "ANYSUPPORT_AGENT_PASSWORD": password, "QT_QPA_PLATFORM": "offscreen",
            "ANYSUPPORT_LOG_LEVEL": "INFO", "ANYSUPPORT_AGENT_CONFIG_DIR": str(console_home / "voice-config"),
            "PYTHONPATH": os.pathsep.join(sys.path)}
     program = subprocess.Popen([sys.executable, "-m", "tests.agent.voice_console", server.url, login, "console_speaker"],
@@ -128,7 +128,7 @@ def test_customer_voice_is_heard_on_the_console_speaker(server, new_agent, custo
         assert events["open"].wait(30), "".join(lines[-20:])
         customer = customer_factory()  # sends a 440 Hz tone while the agent's camera is on
         customer.join(_create_session(helper_loop, server.url, login, password))
-        heard = helper_loop.submit(pulse.record("console_speaker", 1.0, timeout=40))
+        heard = helper_loop.submit(private_pulse.record("console_speaker", 1.0, timeout=40))
         assert events["voice"].wait(40), "".join(lines[-20:])
         assert any(line.startswith("voice on") for line in lines), "".join(lines[-20:])
         frequency, purity = dominant_frequency(heard.result(45))
