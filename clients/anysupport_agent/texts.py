@@ -172,6 +172,7 @@ TEXTS: dict[str, dict[str, str]] = {
                                 "Check the speaker in Settings."},
     "sas": {"ko": "보안 코드 {sas}", "en": "Security code {sas}"},
     "sas_tip": {"ko": "고객 화면의 보안 코드와 같은지 확인하세요", "en": "Check that the customer sees the same code"},
+    "link_stats_no_rtt": {"ko": "{kbps} kb/s · {fps} fps", "en": "{kbps} kb/s · {fps} fps"},
     "link_stats": {"ko": "{kbps} kb/s · {fps} fps · 지연 {ms} ms", "en": "{kbps} kb/s · {fps} fps · latency {ms} ms"},
     # drawing (그리기)
     "draw": {"ko": "그리기", "en": "Draw"},

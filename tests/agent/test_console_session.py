@@ -64,7 +64,7 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.waitUntil(lambda: view.rendered is not None and view.rendered.frame_size == (640, 480), timeout=15000)
     qtbot.waitUntil(lambda: viewer.sas_label.text() != "", timeout=10000)
     assert customer.session.media.keys.sas_display in viewer.sas_label.text()
-    qtbot.waitUntil(lambda: "kb/s" in viewer.stats_label.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "지연" in viewer.stats_label.text(), timeout=10000)
     # capabilities: the test pattern has a flash, focus and two cameras
     qtbot.waitUntil(lambda: viewer.flash_button.isEnabled() and viewer.switch_button.isEnabled(), timeout=5000)
 
@@ -336,7 +336,7 @@ def test_viewer_in_english(qtbot, console_factory, new_agent, customer_factory):
     qtbot.waitUntil(lambda: main.viewer.view.rendered is not None, timeout=15000)
     main.viewer.resize(1180, 760)
     qtbot.waitUntil(lambda: main.viewer.sas_label.text().startswith("Security code"), timeout=10000)
-    qtbot.waitUntil(lambda: "kb/s" in main.viewer.stats_label.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "latency" in main.viewer.stats_label.text(), timeout=10000)
     screenshot(main.viewer, "viewer-en")
     screenshot(main, "sessions-en")
     dialog = main.open_settings()

@@ -255,9 +255,11 @@ class ViewerWindow(QWidget):
             self.panel.chat_model.append(data)
             self.panel.chat_view.scrollToBottom()
         elif name == "stats":
-            latency = "-" if data.get("latency_ms") is None else data["latency_ms"]
-            self.stats_label.setText(self.texts("link_stats", kbps=data.get("kbps", 0), fps=data.get("fps", 0),
-                                                ms=latency))
+            figures = {"kbps": data.get("kbps", 0), "fps": data.get("fps", 0)}
+            if data.get("latency_ms") is None:  # no round trip measured yet
+                self.stats_label.setText(self.texts("link_stats_no_rtt", **figures))
+            else:
+                self.stats_label.setText(self.texts("link_stats", ms=data["latency_ms"], **figures))
         elif name == "voice_error":
             self.message.show_error(self.texts("voice_unavailable"))
         elif name == "peer":
