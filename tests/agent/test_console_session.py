@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from anysupport_agent.texts import Texts
 from anysupport_native.framing import STREAM_AGENT_AUDIO
-from anysupport_qt import QPoint, Qt
+from anysupport_qt import QApplication, QPoint, Qt
 
 from .conftest import log_in, screenshot
 
@@ -49,6 +49,7 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     assert main.sessions_tab.model.index(main.sessions_tab.model.row_of(session["id"]), 1).data() == "Offline"
     assert main.sessions_tab.page_url.text().startswith("http")
     main.sessions_tab.copy_button.click()
+    assert QApplication.clipboard().text() == main.sessions_tab.page_url.text()
     customer = customer_factory()
     customer.join(session["code"])
     assert wait_state(qtbot, main, session["id"], "online") == "Online"
@@ -309,11 +310,8 @@ def test_auto_connect_and_unsaved_record_survives_reopening(qtbot, console_facto
     app.answers["unsaved"] = "cancel"
     main.close()
     assert main.isVisible() and app.asked == ["cancel"]
-    app.answers["unsaved"] = "discard"
-    main.close()
-    assert not main.isVisible()
-    app.shutdown()
-    # a new console (as after a crash): the edit is back
+    app.shutdown()  # gone without asking, as a crash would go (the draft was written at each edit)
+    # a new console: the edit is back
     again = console_factory()
     main2 = log_in(qtbot, again, login, password)
     tab = main2.sessions_tab
@@ -321,6 +319,18 @@ def test_auto_connect_and_unsaved_record_survives_reopening(qtbot, console_facto
     qtbot.waitUntil(lambda: tab.form.draft is not None and tab.form.draft.session_id == session["id"], timeout=5000)
     assert tab.form.content.toPlainText() == "저장하지 않은 메모" and tab.form.dirty
     assert tab.form.message.text() == KO("draft_restored")
+    # 저장 안 함 when closing drops the edits for good
+    again.answers["unsaved"] = "discard"
+    main2.close()
+    assert not main2.isVisible() and again.asked == ["discard"]
+    again.shutdown()
+    third = console_factory()
+    main3 = log_in(qtbot, third, login, password)
+    tab = main3.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    qtbot.waitUntil(lambda: tab.form.draft is not None and tab.form.draft.session_id == session["id"], timeout=5000)
+    qtbot.waitUntil(lambda: tab.form.save_button.isEnabled(), timeout=5000)
+    assert tab.form.content.toPlainText() == "" and not tab.form.dirty
 
 
 def test_viewer_in_english(qtbot, console_factory, new_agent, customer_factory):

@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
             return False
         if answer == "save":
             form.save_all()
+        else:  # 저장 안 함: the agent chose to drop the edits (a crash, unasked, keeps them on disk)
+            form.draft.revert()
         return True
 
     def logout(self) -> None:
