@@ -137,6 +137,13 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.waitUntil(lambda: viewer.panel.phrases.by_shortcut("Ctrl+7") is not None, timeout=5000)
     qtbot.keyClick(viewer, Qt.Key_7, Qt.ControlModifier)
     qtbot.waitUntil(lambda: any(c["text"] == "잠시만 기다려 주세요" for c in customer.session.chat), timeout=5000)
+    # and by double-click
+    first_phrase = viewer.panel.phrases.phrase(0)["text"]
+    view_port = viewer.panel.phrase_view.viewport()
+    rect = viewer.panel.phrase_view.visualRect(viewer.panel.phrases.index(0, 0))
+    qtbot.mouseClick(view_port, Qt.LeftButton, pos=rect.center())  # Qt's item views want a press first
+    qtbot.mouseDClick(view_port, Qt.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: any(c["text"] == first_phrase for c in customer.session.chat), timeout=5000)
     screenshot(viewer, "viewer-chat-ko")
 
     # quality, pause, camera switch, flash reach the source
