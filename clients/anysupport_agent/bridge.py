@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 from anysupport_client.media.annotation import AnnotationScene
 from anysupport_qt import LoopBridge, pyqtSignal, qt_text_renderer
@@ -139,7 +138,3 @@ class ConsoleBridge(LoopBridge):
                 recorder.stop()
         self.customer_recorder = self.view_recorder = None
         self.close(self.client.close())
-
-    def run_client(self, method: str, *args: Any, **kw: Any):
-        """Run a coroutine method of the client; for ``submit``."""
-        return getattr(self.client, method)(*args, **kw)

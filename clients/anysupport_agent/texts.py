@@ -275,12 +275,15 @@ class Texts:
             return self("minutes", m=seconds // 60)
         return self("minutes_seconds", m=seconds // 60, s=seconds % 60)
 
-    def error_text(self, exc: BaseException) -> str:
-        """What to tell the user about a failed request: the server's own text, else ours."""
-        code = getattr(exc, "error", None)
+    def error_text(self, failure: BaseException | dict[str, Any]) -> str:
+        """What to tell the user about a failed request (an ``ApiError`` or the bridge's ``error_event``
+        dict): the server's own text, which is in the user's language, else ours; never a bare code."""
+        if isinstance(failure, dict):
+            code, message = failure.get("error"), failure.get("message") or ""
+        else:
+            code, message = getattr(failure, "error", None), getattr(failure, "message", "")
         if code == "unreachable":
             return self("unreachable")
-        message = getattr(exc, "message", "")
         if message:
             return message
         key = f"error_{code}"

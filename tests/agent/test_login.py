@@ -118,3 +118,31 @@ def test_preferences_change_server_and_language(qtbot, console_factory, server):
     assert app.settings["server_url"] == server.url and app.settings["language"] == "en"
     assert window.login_button.text() == "Log in" and window.remember_password.text() == "Remember password"
     qtbot.waitUntil(lambda: app.bridge.client.server_url == server.url)
+
+
+def test_account_disabled_by_the_admin_kicks_and_refuses_the_next_login(qtbot, console_factory, new_agent, server,
+                                                                       helper_loop):
+    from tests.support.client import Api
+    from tests.support.server import ADMIN_PASSWORD
+
+    login, password = new_agent()
+    app = console_factory()
+    log_in(qtbot, app, login, password)
+
+    async def disable():
+        admin = Api(server.url)
+        token, _ = await admin.login("admin", ADMIN_PASSWORD)
+        r = await admin.with_token(token).patch(f"/api/v1/admin/agents/{login}", {"disabled": True})
+        assert r.status == 200, r.body
+
+    helper_loop.run(disable(), timeout=30)
+    qtbot.waitUntil(lambda: app.main is None and app.login_window.isVisible(), timeout=10000)
+    kicked = app.login_window.message.text()
+    assert kicked and "account_changed" not in kicked  # the server's sentence, not its code
+    window = app.login_window
+    window.id_edit.setText(login)
+    window.password_edit.setText(password)
+    window.login_button.click()
+    qtbot.waitUntil(lambda: window.login_button.isEnabled() and window.message.text() != kicked, timeout=10000)
+    assert "account_disabled" not in window.message.text() and window.message.text()
+    screenshot(window, "login-account-disabled-ko")

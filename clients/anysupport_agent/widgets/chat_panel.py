@@ -146,7 +146,7 @@ class ChatPanel(QWidget):
         self.bridge.submit(self.bridge.client.phrases(), on_result=self.phrases.reset, on_error=self._error)
 
     def _error(self, info: dict[str, Any]) -> None:
-        self.message.show_error(info.get("message") or self.texts("error_generic"))
+        self.message.show_error(self.texts.error_text(info))
 
     def edit_phrase(self, row: int | None) -> PhraseDialog:
         phrase = self.phrases.phrase(row) if row is not None else None

@@ -225,7 +225,7 @@ class LoginWindow(QWidget):
         elif code == "unreachable":
             self.message.show_error(self.texts("unreachable"))
         else:
-            self.message.show_error(info.get("message") or self.texts("error_generic"))
+            self.message.show_error(self.texts.error_text(info))
 
     def _duplicate_answered(self, _result: int) -> None:
         if self.duplicate.choice == "take_over":

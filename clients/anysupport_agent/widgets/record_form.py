@@ -194,13 +194,6 @@ class RecordForm(QGroupBox):
                 on_done()
 
         self.bridge.submit(self.bridge.client.save_record(draft.session_id, fields), on_result=done,
-                           on_error=lambda info: self.message.show_error(self.texts.error_text(_Err(info))))
+                           on_error=lambda info: self.message.show_error(self.texts.error_text(info)))
         return True
 
-
-class _Err:
-    """An ``error_event`` dict seen as the exception ``Texts.error_text`` expects."""
-
-    def __init__(self, info: dict[str, Any]):
-        self.error = info.get("error")
-        self.message = info.get("message", "")

@@ -24,7 +24,6 @@ from ..models.statistics import TABLES, StatisticsModel
 from ..paths import documents_dir
 from ..texts import Texts
 from .common import MessageLine, OpenFolder
-from .record_form import _Err
 
 #: ``choose_path(parent, suggested) -> Path | None`` — injectable so tests skip the file dialog.
 ChoosePath = Callable[[QWidget, Path], Path | None]
@@ -119,7 +118,7 @@ class RecordsTab(QWidget):
     def _error(self, info: dict[str, Any]) -> None:
         self.progress.hide()
         self.export_button.setEnabled(True)
-        self.message.show_error(self.texts.error_text(_Err(info)))
+        self.message.show_error(self.texts.error_text(info))
 
     def show_statistics(self) -> None:
         self.message.clear_message()

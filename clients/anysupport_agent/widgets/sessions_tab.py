@@ -26,7 +26,7 @@ from ..models.sessions import SessionsModel
 from ..models.trouble_types import TroubleTypeModel
 from ..texts import Texts
 from .common import AskUnsaved, MessageLine
-from .record_form import RecordForm, _Err
+from .record_form import RecordForm
 
 
 class SessionsTab(QWidget):
@@ -132,7 +132,7 @@ class SessionsTab(QWidget):
 
     # -- actions --------------------------------------------------------------------------------------------
     def _error(self, info: dict[str, Any]) -> None:
-        self.message.show_error(self.texts.error_text(_Err(info)))
+        self.message.show_error(self.texts.error_text(info))
 
     def create_session(self) -> None:
         self.message.clear_message()

@@ -17,7 +17,7 @@ from anysupport_qt import (
     QWidget,
 )
 
-from ..devices import audio_devices
+from ..devices import microphones
 from ..settings import BACKGROUNDS, Settings
 from ..texts import Texts
 
@@ -62,7 +62,7 @@ class SettingsDialog(QDialog):
     def _devices(self, kind: str, current: str) -> QComboBox:
         box = QComboBox()
         box.addItem(self.texts("default_device"), "")
-        for name in (audio_devices("input") if kind == "input" else speakers()):
+        for name in (microphones() if kind == "input" else speakers()):
             box.addItem(name, name)
         if current and box.findData(current) < 0:
             box.addItem(current, current)
