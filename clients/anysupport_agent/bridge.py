@@ -51,6 +51,7 @@ class ConsoleBridge(LoopBridge):
         self.client.video_sinks.append(self._on_video)
         self.client.packet_sinks.append(self._on_packet)
         self.client.audio_sinks.append(self._on_audio)
+        self.client.agent_audio_sinks.append(self._on_agent_audio)
 
     def submit(self, coro, *, on_result=None, on_error=None, failed=None):
         """As ``LoopBridge.submit``; an answer that arrives after its widget was closed and deleted is dropped."""
@@ -99,6 +100,11 @@ class ConsoleBridge(LoopBridge):
         for recorder in (self.customer_recorder, self.view_recorder):
             if recorder is not None:
                 recorder.add_audio("customer", pcm)
+
+    def _on_agent_audio(self, session, pcm) -> None:
+        recorder = self.view_recorder  # the whole view has both voices; the customer-only file has the customer's
+        if recorder is not None and session.id == self.viewing:
+            recorder.add_audio("agent", pcm)
 
     def start_recording(self, kind: str, path: Path) -> None:
         if kind == "customer":

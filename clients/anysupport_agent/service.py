@@ -24,6 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamTrack
 from anysupport_client.api import ApiError
 from anysupport_client.media.speaker import VoiceOutput
 from anysupport_client.session import AgentClient, AgentSession
@@ -35,6 +37,30 @@ Listener = Callable[[str, dict[str, Any]], None]
 STATS_INTERVAL = 1.0
 FORWARDED = ("voice_error", "keys", "key_exchange_failed", "capabilities", "camera_state", "chat", "peer", "error", "kicked",
              "closed", "connection", "logged_out")
+
+
+class _TappedAudio(MediaStreamTrack):
+    """The agent's microphone as sent, also handed to ``sink`` (the whole-view recorder mixes it in)."""
+
+    kind = "audio"
+
+    def __init__(self, track: MediaStreamTrack, sink: Callable[[np.ndarray], None]):
+        super().__init__()
+        self.track = track
+        self.sink = sink  # int16 mono 48 kHz, whatever the microphone gives
+        self.resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+
+    async def recv(self) -> av.AudioFrame:
+        frame = await self.track.recv()
+        pts, time_base = frame.pts, frame.time_base
+        for chunk in self.resampler.resample(frame):
+            self.sink(chunk.to_ndarray().reshape(-1))
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self.track.stop()
 
 
 class ConsoleClient:
@@ -49,6 +75,7 @@ class ConsoleClient:
         self.video_sinks: list[Callable[[AgentSession, av.VideoFrame], None]] = []
         self.packet_sinks: list[Callable[[AgentSession, Any, bytes, int, int], None]] = []
         self.audio_sinks: list[Callable[[AgentSession, Any], None]] = []
+        self.agent_audio_sinks: list[Callable[[AgentSession, Any], None]] = []  # the agent's own voice, as PCM
         self._wired: set[str] = set()
         self._stats_task: asyncio.Task | None = None
         self.agent_client = self._new_client(server_url)
@@ -253,6 +280,8 @@ class ConsoleClient:
         if on and session.video_sender is None and self.agent_video_source is not None:
             source = self.agent_video_source()
             audio = self.agent_audio_source() if self.agent_audio_source is not None else None
+            if audio is not None:
+                audio = _TappedAudio(audio, lambda pcm: self._agent_voice(session, pcm))
         sent = session.agent_video(on, source=source, audio=audio)
         # voice is on exactly while the agent's camera is: the customer's voice plays on our speaker
         if on and session.voice is None and self.voice_output is not None:
@@ -267,6 +296,12 @@ class ConsoleClient:
             session.play_voice(None)
             await asyncio.to_thread(voice.stop)
         return sent
+
+    def _agent_voice(self, session: AgentSession, pcm: np.ndarray) -> None:
+        if not session.agent_video_on:
+            return
+        for sink in list(self.agent_audio_sinks):
+            sink(session, pcm)
 
     # -- REST ---------------------------------------------------------------------------------------------------
     async def create_session(self) -> dict[str, Any]:

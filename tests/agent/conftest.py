@@ -123,7 +123,7 @@ def console_factory(qtbot, server, console_home):
 
         app = ConsoleApp(settings=settings, font_family=family, open_folder=opened.append, ask_unsaved=ask,
                          choose_path=lambda parent, suggested: console_home / "export" / suggested.name,
-                         camera="test", audio="tone", speaker=speaker)
+                         camera="test", audio="tone:660", speaker=speaker)
         app.opened, app.answers, app.asked = opened, answers, asked
         qtbot.addWidget(app.login_window)
         made.append(app)

@@ -203,6 +203,12 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
         video = c.streams.video[0]
         assert video.codec_context.width >= 600 and len(c.streams.audio) == 1
         assert float(c.duration / av.time_base) > 1.0
+        voices = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    # both voices in it: the customer's 440 Hz tone and the agent's 660 Hz one
+    spectrum = np.abs(np.fft.rfft(voices[-48000:] * np.hanning(48000)))
+    freqs = np.fft.rfftfreq(48000, 1 / 48000)
+    strongest = set(np.round(freqs[np.argsort(spectrum)[-6:]] / 10) * 10)
+    assert 440 in strongest and 660 in strongest, strongest
     qtbot.waitUntil(lambda: not customer.session.recording, timeout=5000)
 
     # capture: a PNG of the frame's size, with the drawing
