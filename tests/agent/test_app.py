@@ -94,6 +94,9 @@ def test_phrases_add_edit_reorder_delete(qtbot, console_factory, new_agent):
     assert panel.phrases.by_shortcut("F9")["text"] == "고친 문구"
     main.viewer.show()
     screenshot(main.viewer, "viewer-no-session-ko")
+    dialog = main.open_settings()
+    screenshot(dialog, "settings-ko")
+    dialog.reject()
     panel.phrase_view.selectRow(last - 1)
     panel.delete_button.click()
     qtbot.waitUntil(lambda: panel.phrases.by_shortcut("F9") is None, timeout=5000)

@@ -225,6 +225,7 @@ class ViewerWindow(QWidget):
             button.setChecked(False)
             button.blockSignals(False)
         self.quality.setCurrentIndex(1)
+        self._set_controls(session is not None)
         if session is None:
             self.setWindowTitle(self.texts("viewer"))
             self.view.set_notice(self.texts("no_session"))
@@ -240,6 +241,19 @@ class ViewerWindow(QWidget):
                 self.on_keys({"sas_display": known.sas_display})
             if known.capabilities:
                 self.on_capabilities(known.capabilities)
+
+    def _set_controls(self, on: bool) -> None:
+        """Without a session nothing can be sent: every command is greyed (capabilities refine it later)."""
+        controls = [self.pause_button, self.quality, self.flash_button, self.focus_button, self.switch_button,
+                    self.speaker_button, self.agent_video_button, self.record_customer_button,
+                    self.record_screen_button, self.capture_button, self.undo_button, self.clear_button,
+                    *self.shape_buttons.values(), self.panel.chat_edit, self.panel.send_button,
+                    *self.panel.direction_buttons.values()]
+        for widget in controls:
+            widget.setEnabled(on)
+        if not on:
+            self.record_pause_button.setEnabled(False)
+            self.record_stop_button.setEnabled(False)
 
     # -- what the client tells ---------------------------------------------------------------------------------------
     def on_event(self, name: str, data: dict[str, Any]) -> None:
