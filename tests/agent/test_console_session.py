@@ -370,3 +370,19 @@ def test_viewer_in_english(qtbot, console_factory, new_agent, customer_factory):
     assert not main.viewer.panel.isVisible() or not main.viewer.panel.isVisibleTo(main.viewer)
     assert main.viewer.view.background.name() == "#eceff1"
 
+
+
+def test_delete_and_connect_rules(qtbot, console_factory, new_agent):
+    login, password = new_agent()
+    app = console_factory()
+    main = log_in(qtbot, app, login, password)
+    tab = main.sessions_tab
+    tab.connect_button.click()
+    assert tab.message.text() == KO("select_session")
+    session = new_session(qtbot, main)
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    tab.connect_button.click()  # nobody is waiting yet
+    assert tab.message.text() == KO("not_online")
+    assert not main.viewer.flash_button.isEnabled()  # no session on screen: nothing to command
+    tab.delete_button.click()
+    assert wait_state(qtbot, main, session["id"], "expired") == "Expired"
