@@ -7,6 +7,8 @@ and voices where they arrive.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import threading
 from pathlib import Path
 
@@ -45,6 +47,8 @@ class ConsoleBridge(LoopBridge):
         self.renderer = ViewRenderer(AnnotationScene(), text_renderer=qt_text_renderer(font_family))
         self.viewing: str | None = None
         self.customer_recorder: CustomerVideoRecorder | None = None
+        self.encoder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="anysupport-view-recorder")
+        self._encoder_slots = threading.Semaphore(2)  # grabs waiting for the encoder at most
         self.view_recorder: ViewRecorder | None = None
         self._painted = threading.Event()  # the GUI took the last picture: send the next one
         self._painted.set()
@@ -118,12 +122,16 @@ class ConsoleBridge(LoopBridge):
             self.call(self.client.recording, self.viewing, True)
 
     def record_frame(self, rgb) -> None:
+        """A grab of the viewer for the whole-view recording: encoded on the encoder's own thread, so the
+        media loop (decoding, the network) never waits for x264."""
         recorder = self.view_recorder
-        if recorder is not None:
-            self.call(recorder.add_frame, rgb)
+        if recorder is not None and self._encoder_slots.acquire(blocking=False):  # a busy encoder skips grabs
+            future = self.encoder.submit(recorder.add_frame, rgb)
+            future.add_done_callback(lambda _f: self._encoder_slots.release())
 
     async def _stop(self, recorder) -> Path | None:
-        return recorder.stop()
+        # after the frames already handed to the encoder thread
+        return await asyncio.wrap_future(self.encoder.submit(recorder.stop))
 
     def stop_recording(self, kind: str, on_result) -> None:
         if kind == "customer":
@@ -143,4 +151,5 @@ class ConsoleBridge(LoopBridge):
             if recorder is not None:
                 recorder.stop()
         self.customer_recorder = self.view_recorder = None
+        self.encoder.shutdown(wait=True)
         self.close(self.client.close())
