@@ -7,12 +7,16 @@ second or two in a child process, and its figures must be there and make sense.
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def _figures(module: str, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=240)
+    done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=240,
+                          cwd=ROOT)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
