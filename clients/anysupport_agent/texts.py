@@ -68,6 +68,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "state_online": {"ko": "Online", "en": "Online"},
     "state_connected": {"ko": "Connected", "en": "Connected"},
     "state_expired": {"ko": "Expired", "en": "Expired"},
+    "expired_leaves_list": {"ko": "종료된 세션은 {minutes}분 후 목록에서 사라집니다. 기록은 지원 기록 관리에 남습니다.",
+                            "en": "Ended sessions leave this list after {minutes} minutes; their records stay under Support records."},
     "create_session": {"ko": "세션 생성", "en": "Create session"},
     "delete_session": {"ko": "세션 삭제", "en": "Delete session"},
     "connect": {"ko": "접속", "en": "Connect"},

@@ -386,3 +386,16 @@ def test_delete_and_connect_rules(qtbot, console_factory, new_agent):
     assert not main.viewer.flash_button.isEnabled()  # no session on screen: nothing to command
     tab.delete_button.click()
     assert wait_state(qtbot, main, session["id"], "expired") == "Expired"
+    # the expired session fades, and once its ten minutes are over the tab's timer takes it off the list
+    expired_row = tab.model.row_of(session["id"])
+    assert tab.model.index(expired_row, 0).data(Qt.ForegroundRole) is not None
+    other = new_session(qtbot, main)
+    tab.table.selectRow(tab.model.row_of(other["id"]))
+    qtbot.waitUntil(lambda: tab.model.pinned == {other["id"]}, timeout=5000)
+    later = tab.model.expired.clock() + tab.model.expired.keep_seconds + 1
+    tab.model.expired.clock = lambda: later
+    tab.prune_timer.timeout.emit()
+    assert tab.model.row_of(session["id"]) == -1 and tab.model.row_of(other["id"]) >= 0
+    assert tab.selected()["id"] == other["id"]
+    third = new_session(qtbot, main)  # the client's full list comes again: the pruned session stays out
+    assert tab.model.row_of(third["id"]) >= 0 and tab.model.row_of(session["id"]) == -1

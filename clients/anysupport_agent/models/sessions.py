@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from anysupport_qt import QAbstractTableModel, QModelIndex, Qt
+from anysupport_qt import QAbstractTableModel, QBrush, QColor, QModelIndex, Qt
 
+from ..session_list import ExpiredSessions
 from ..texts import Texts
 
 COLUMNS = ("code", "state", "created_at", "number")
@@ -28,10 +29,14 @@ class SessionsModel(QAbstractTableModel):
     IdRole = Qt.UserRole + 1
     StateRole = Qt.UserRole + 2
 
-    def __init__(self, texts: Texts, parent=None):
+    FADED = QColor(150, 150, 150)  # an expired session, until it leaves the list
+
+    def __init__(self, texts: Texts, parent=None, *, expired: ExpiredSessions | None = None):
         super().__init__(parent)
         self.texts = texts
         self.rows: list[dict[str, Any]] = []
+        self.expired = expired or ExpiredSessions()  # how long expired sessions stay (faded)
+        self.pinned: set[str] = set()  # sessions that stay whatever the rule (the one selected)
 
     def rowCount(self, parent=None) -> int:  # noqa: N802 (Qt's name)
         return 0 if parent is not None and parent.isValid() else len(self.rows)
@@ -62,15 +67,23 @@ class SessionsModel(QAbstractTableModel):
             return row["id"]
         if role == self.StateRole:
             return row.get("state")
-        if role == Qt.ToolTipRole and row.get("customer"):
-            customer = row["customer"]
-            return " · ".join(str(customer[k]) for k in ("name", "phone", "ip") if customer.get(k))
+        expired = row.get("state") == "expired"
+        if role == Qt.ForegroundRole and expired:
+            return QBrush(self.FADED)
+        if role == Qt.ToolTipRole and (row.get("customer") or expired):
+            customer = row.get("customer") or {}
+            lines = [" · ".join(str(customer[k]) for k in ("name", "phone", "ip") if customer.get(k))]
+            if expired:
+                lines.append(self.texts("expired_leaves_list", minutes=round(self.expired.keep_seconds / 60)))
+            return "\n".join(line for line in lines if line)
         return None
 
     # -- changes ---------------------------------------------------------------------------------------
     def reset(self, sessions: list[dict[str, Any]]) -> None:
+        for session in sessions:
+            self.expired.note(session)
         self.beginResetModel()
-        self.rows = sorted((dict(s) for s in sessions), key=self._key)
+        self.rows = sorted((dict(s) for s in sessions if self.expired.shown(s, self.pinned)), key=self._key)
         self.endResetModel()
 
     @staticmethod
@@ -78,15 +91,28 @@ class SessionsModel(QAbstractTableModel):
         return ORDER.get(row.get("state"), 9), row.get("created_at") or ""
 
     def upsert(self, session: dict[str, Any]) -> None:
-        """A session appeared or changed: update its row in place (or add it)."""
+        """A session appeared or changed: update its row in place (or add it, unless it has left the list)."""
+        self.expired.note(session)
         for i, row in enumerate(self.rows):
             if row["id"] == session["id"]:
                 row.update({k: v for k, v in session.items() if v is not None or k not in row})
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
                 return
+        if not self.expired.shown(session, self.pinned):
+            return
         self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
         self.rows.append(dict(session))
         self.endInsertRows()
+
+    def prune(self) -> list[str]:
+        """Drop the expired sessions whose time in the list is over (not the pinned); returns their ids."""
+        gone = [i for i, row in enumerate(self.rows) if not self.expired.shown(row, self.pinned)]
+        ids = [self.rows[i]["id"] for i in gone]
+        for i in reversed(gone):  # row by row, so the view keeps its selection
+            self.beginRemoveRows(QModelIndex(), i, i)
+            del self.rows[i]
+            self.endRemoveRows()
+        return ids
 
     def remove_expired(self) -> None:
         keep = [r for r in self.rows if r.get("state") != "expired"]

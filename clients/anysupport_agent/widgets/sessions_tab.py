@@ -16,6 +16,7 @@ from anysupport_qt import (
     QSplitter,
     Qt,
     QTableView,
+    QTimer,
     QVBoxLayout,
     QWidget,
     pyqtSignal,
@@ -27,6 +28,8 @@ from ..models.trouble_types import TroubleTypeModel
 from ..texts import Texts
 from .common import AskUnsaved, MessageLine
 from .record_form import RecordForm
+
+PRUNE_EVERY_MS = 30_000  # how often expired sessions whose time is over leave the list
 
 
 class SessionsTab(QWidget):
@@ -86,6 +89,11 @@ class SessionsTab(QWidget):
         self.copy_button.clicked.connect(self.copy_url)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self._shown_id: str | None = None
+        # expired sessions fade, then leave the list (models/sessions.py, session_list.py)
+        self.prune_timer = QTimer(self)
+        self.prune_timer.setInterval(PRUNE_EVERY_MS)
+        self.prune_timer.timeout.connect(self.model.prune)
+        self.prune_timer.start()
         bridge.submit(bridge.client.trouble_types(), on_result=self.trouble_types.load)
 
     # -- the list -----------------------------------------------------------------------------------------
@@ -128,6 +136,7 @@ class SessionsTab(QWidget):
             else:
                 self.form.draft.revert()
         self._shown_id = new_id
+        self.model.pinned = {new_id} if new_id else set()  # its record form may be in use: it stays listed
         self.form.set_session(session)
 
     # -- actions --------------------------------------------------------------------------------------------
