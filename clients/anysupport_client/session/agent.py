@@ -117,6 +117,7 @@ class AgentSession(EventSource):
         self.audio_sender: AudioSender | None = None
         self.voice: VoiceOutput | None = None  # where the customer's voice is played (the viewed session's)
         self._keying = False
+        self._moved = False  # the session changed node since its keys were agreed
         self.media = SessionMedia("agent", self.id, send_json=self.send, send_frame=self._send_frame,
                                   emit=self._on_media_event)
         self.media.receivers[STREAM_CUSTOMER_VIDEO] = VideoReceiver(
@@ -168,10 +169,15 @@ class AgentSession(EventSource):
         self._note(message)
         kind = message.get("type")
         if kind == "state":
+            old_node = self.info.get("node")
             self.info.update(message.get("session") or {})
             self.info["state"] = message["state"]
             if "customer_present" in (message.get("session") or {}):
                 self.customer_present = bool(message["session"]["customer_present"])
+            if old_node and self.info.get("node") and self.info["node"] != old_node:
+                self._moved = True  # the session moved to another node (its node died): agree new keys
+            if self._moved and self.customer_present and self.state == "connected" and not self._keying:
+                self.rekey()
             self._maybe_key()
             if message["state"] == "expired":
                 self._stop_senders()
@@ -184,7 +190,9 @@ class AgentSession(EventSource):
             if status == "joined":
                 self._maybe_key()
             elif status == "back":
-                if self.media.ready:
+                if self._moved:
+                    self.rekey()
+                elif self.media.ready:
                     self._ask_keyframe("back")
                 else:
                     self._keying = False
@@ -213,6 +221,7 @@ class AgentSession(EventSource):
     def _on_media_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "keys":
             self._keying = False
+            self._moved = False
             self.sas, self.sas_display = data["sas"], data["sas_display"]
             self.clock.reset()
         elif name == "key_exchange_failed":
