@@ -66,7 +66,12 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         parsed = urllib.parse.urlparse(origin)
         if parsed.netloc and parsed.netloc.lower() == self.request.host.lower():
             return True
-        return origin.rstrip("/") in {o.rstrip("/") for o in self.config.allowed_origins}
+        allowed = {o.rstrip("/") for o in self.config.allowed_origins}
+        if self.services.cluster.enabled and self.config.public_url:
+            # several nodes with their own node_url: the customer page (public_url) opens this node's socket
+            public = urllib.parse.urlparse(self.config.public_url)
+            allowed.add(f"{public.scheme}://{public.netloc}")
+        return origin.rstrip("/") in allowed
 
     def get_compression_options(self) -> None:
         return None  # media is already compressed; control messages are tiny

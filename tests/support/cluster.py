@@ -70,7 +70,8 @@ class SharedDatabase:
                 proc.wait()
 
 
-def nginx_config(*, listen: str, nodes: dict[str, str], prefix: str | None = None) -> str:
+def nginx_config(*, listen: str, nodes: dict[str, str], prefix: str | None = None,
+                 tls: tuple[str, str] | None = None, server_name: str = "") -> str:
     """The nginx configuration of docs/deployment.md for ``nodes`` (node id → ``host:port``).
 
     - ``/ws`` (agents' consoles) is balanced by a consistent hash of the token, so a console comes back
@@ -78,6 +79,8 @@ def nginx_config(*, listen: str, nodes: dict[str, str], prefix: str | None = Non
     - ``/node/<id>/ws`` (customers) goes to that node, or to the others (``backup``) while it is down:
       the node reached then sends the customer to the session's new node;
     - the rest (REST, pages) goes to any live node: every node answers every request.
+
+    With ``tls`` (certificate, key) the proxy speaks HTTPS on ``listen`` and redirects plain HTTP.
     """
     paths = ""
     if prefix is not None:  # a test's own nginx: everything under its folder
@@ -90,6 +93,13 @@ def nginx_config(*, listen: str, nodes: dict[str, str], prefix: str | None = Non
         backups = "".join(f"        server {other} backup;\n" for n, other in nodes.items() if n != node_id)
         per_node += (f"    upstream anysupport_node_{node_id} {{\n        server {address} max_fails=1 fail_timeout=5s;\n"
                      f"{backups}    }}\n")
+    names = f"        server_name {server_name};\n" if server_name else ""
+    certs = redirect = ""
+    if tls:
+        certs = (f"        ssl_certificate {tls[0]};\n        ssl_certificate_key {tls[1]};\n"
+                 "        ssl_protocols TLSv1.2 TLSv1.3;\n")
+        redirect = (f"    server {{\n        listen 80;\n{names}"
+                    "        return 301 https://$host$request_uri;\n    }\n")
     return f"""\
     map $http_upgrade $connection_upgrade {{
         default upgrade;
@@ -101,9 +111,9 @@ def nginx_config(*, listen: str, nodes: dict[str, str], prefix: str | None = Non
     upstream anysupport_consoles {{
         hash $http_authorization$arg_token consistent;
 {every}    }}
-{per_node}    server {{
-        listen {listen};
-        client_max_body_size 2m;
+{per_node}{redirect}    server {{
+        listen {listen}{" ssl" if tls else ""};
+{names}{certs}        client_max_body_size 2m;
         proxy_http_version 1.1;
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection $connection_upgrade;
