@@ -9,7 +9,8 @@ the cluster tests do (``tests/support/cluster.py``).
 1. **Notification delay.** An agent's console is open on node a (directly). For each of ``--joins``
    sessions created on a, a customer joins through node b; the delay is from the join answer (b has
    published the event by then) to the console's ``state`` ``online``, which a sends once it has read
-   the event. The same measured for joins through a itself is the same-node baseline.
+   the event (0 when it came first), and from the join request to it. The same measured for joins
+   through a itself is the same-node baseline.
 2. **Recovery.** A real agent client and a headless customer (test pattern) talk through nginx; the
    session's node is killed with SIGKILL; the times from the kill until the console's new ``hello``,
    the new keys on both sides, and the first frame decoded by the agent afterwards.
@@ -60,18 +61,21 @@ async def notification_delay(nodes: Nodes, joins: int) -> dict:
     await console.recv_type("hello")
     out = {}
     for through in ("a", "b"):
-        delays = []
+        delays, totals = [], []
         for _ in range(joins):
             session = (await agent.post("/api/v1/sessions")).json
             await console.recv_type("state", session_id=session["id"], state="offline")
+            sent = time.perf_counter()
             joined = await Api(nodes.url(through)).post("/api/v1/join", {"code": session["code"]})
             answered = time.perf_counter()
             assert joined.status == 200, joined.body
             await console.recv_type("state", session_id=session["id"], state="online", timeout=10)
-            delays.append((time.perf_counter() - answered) * 1000)
+            delays.append(max(0.0, time.perf_counter() - answered) * 1000)
+            totals.append((time.perf_counter() - sent) * 1000)
             await agent.delete(f"/api/v1/sessions/{session['id']}")
             await console.recv_type("state", session_id=session["id"], state="expired")
-        out["same_node" if through == "a" else "cross_node"] = figures(delays)
+        where = "same_node" if through == "a" else "cross_node"
+        out[where] = {"after_join_answer": figures(delays), "from_join_request": figures(totals)}
     console.close()
     return out
 
@@ -117,7 +121,7 @@ async def recovery(nodes: Nodes, nginx: Nginx, kills: int) -> dict:
 async def run(args) -> dict:
     folder = tempfile.mkdtemp(prefix="anysupport-cross-node-")
     database = SharedDatabase(os.path.join(folder, "db")).start()
-    nodes = Nodes(folder, database, cluster_events=args.events)
+    nodes = Nodes(folder, database, cluster_events=args.events, session_create_max=100000)
     nginx = None
     try:
         nodes.start_all()
