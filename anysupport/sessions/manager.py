@@ -376,9 +376,11 @@ class SessionManager:
             evict(old, CLOSE_REPLACED, "replaced")
         for session_id in [sid for sid, live in self.live.items() if live.agent_id == agent_id]:
             self.live.pop(session_id, None)
-        for session_id, conn in list(self.hub.customers.items()):
-            session = await self.store.sessions.get(session_id)
-            if session is not None and session["agent_id"] == agent_id and session.get("node") == node:
+        if not self.hub.customers:
+            return
+        for session in await self.store.sessions.list_live(agent_id=agent_id, node=node):  # one query per event
+            conn = self.hub.customer(session["id"])
+            if conn is not None:
                 self.send_elsewhere(conn, session)
 
     def send_elsewhere(self, conn, session: dict[str, Any]) -> None:

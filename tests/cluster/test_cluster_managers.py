@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anysupport.auth.manager import AuthManager
+from anysupport.auth.manager import AuthManager, token_hash
+from anysupport.auth.manager import Principal as TokenPrincipal
 from anysupport.catalog.manager import CatalogManager
 from anysupport.cluster.bus import Cluster
 from anysupport.cluster.consoles import ClusterConsoles
@@ -199,6 +200,17 @@ async def test_a_forced_login_elsewhere_kicks_the_console_and_a_stale_console_do
     await a.poll()
     assert console.sent[-1]["type"] == "kicked" and console.sent[-1]["reason"] == "logged_in_elsewhere"
     assert console.closed[0] == 4001
+
+    # a logout through b closes the socket opened with that token, wherever it is
+    token, _ = await c.auth.login("kim", "pw-kim-123", force=True, ip="10.0.0.1")
+    await a.poll()  # (the forced login's kick)
+    on_a = RecordingConnection(TokenPrincipal("agent", token_hash(token), agent=kim))
+    a.hub.attach_console(kim["id"], on_a)
+    await b.auth.logout(TokenPrincipal("agent", token_hash(token), agent=kim))
+    assert on_a.closed is None
+    await a.poll()
+    assert on_a.sent[-1]["reason"] == "logged_out" and on_a.closed[0] == 4001
+    a.hub.detach_console(kim["id"], on_a)
 
     # a console recorded on a node that died does not keep the agent out
     again = await a.open_console(kim)
