@@ -178,10 +178,14 @@ class AgentSession(EventSource):
         self._note(message)
         kind = message.get("type")
         if kind == "state":
+            old_node = self.info.get("node")
             self.info.update(message.get("session") or {})
             self.info["state"] = message["state"]
             if "customer_present" in (message.get("session") or {}):
                 self.customer_present = bool(message["session"]["customer_present"])
+            if old_node and self.info.get("node") and self.info["node"] != old_node:
+                # the session moved to another node (its node died): agree new keys once both are there
+                self._keys_lost, self._keying = True, False
             self._maybe_key()
             if message["state"] == "expired":
                 self._stop_senders()
