@@ -94,7 +94,7 @@ class CustomerPage:
 
     async def wait(self, expression: str, timeout: float = 10_000) -> None:
         """Wait until the JavaScript expression is true in the page."""
-        await self.page.wait_for_function(expression, timeout=timeout)
+        await self.page.wait_for_function(f"() => ({expression})", timeout=timeout)
 
     async def overlay_pixel(self, x: float, y: float) -> list[int]:
         """RGBA of the drawing canvas at the screen spot of picture point (x, y) (fractions of the sent picture)."""

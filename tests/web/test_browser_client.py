@@ -4,12 +4,9 @@ fake camera playing the stamped test pattern, against the real server, the agent
 
 from __future__ import annotations
 
-import datetime
 import json
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 import pytest_asyncio
 from anysupport_client.media.sources import TestPatternTrack, ToneTrack
@@ -54,6 +51,13 @@ async def phone(chromium):
     yield make
     for context in contexts:
         await context.close()
+
+
+SET_VISIBILITY = """(state) => {
+    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => state === 'hidden'});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
 
 
 async def shot(page, name: str) -> None:
@@ -186,3 +190,279 @@ async def test_video_arrives_at_the_level_size_and_follows_quality(server, phone
         customer.assert_no_errors()
     finally:
         await agent.close()
+
+
+async def test_drawing_chat_and_arrow_appear_over_the_preview(server, phone):
+    agent, customer = await start_call(server.url, phone, "en-US")
+    try:
+        await agent.wait_frames(3, timeout=15)
+        agent.annotate("add", {"id": "r1", "shape": "rect", "color": "#ff0000", "width": 8,
+                               "points": [[0.3, 0.4], [0.7, 0.8]]})
+        agent.annotate("add", {"id": "t1", "shape": "text", "color": "#00ff00", "width": 1,
+                               "points": [[0.1, 0.85]], "text": "Unscrew this", "size": 28})
+        agent.chat("Please point the camera at the back")
+        agent.guide("left")
+        await customer.wait("window.anysupportCall.scene.size === 2")
+        await expect(customer.page.locator("#chat-log li")).to_have_text(["Please point the camera at the back"])
+        await expect(customer.page.locator("#guide")).to_be_visible()
+        await expect(customer.page.locator("#guide .guide-text")).to_have_text("Left")
+        await expect(customer.page.locator("#guide .guide-arrow")).to_have_text("←")
+        # the rectangle's left edge, in picture coordinates, is red on the canvas; its inside is clear
+        edge = await customer.overlay_pixel(0.3, 0.6)
+        inside = await customer.overlay_pixel(0.5, 0.6)
+        assert edge[0] > 200 and edge[1] < 60 and edge[3] > 200, edge
+        assert inside[3] == 0, inside
+        await shot(customer.page, "browser-overlay-en")
+        # the language switch redraws our own texts; the agent's stay as sent
+        await customer.page.click("#menu-lang")
+        await expect(customer.page.locator("#guide .guide-text")).to_have_text("왼쪽으로")
+        await expect(customer.page.locator("#menu-end")).to_have_text("상담 종료")
+        await shot(customer.page, "browser-overlay-ko")
+        agent.annotate("undo")
+        agent.annotate("remove", item_id="r1")
+        await customer.wait("window.anysupportCall.scene.size === 0")
+        assert (await customer.overlay_pixel(0.3, 0.6))[3] == 0
+        # the customer's chat reaches the agent
+        mark = agent.mark()
+        await customer.page.fill("#chat-input", "네, 보이시나요?")
+        await customer.page.click("#chat-send")
+        line = await agent.wait_for("chat", 10, since=mark)
+        assert line["text"] == "네, 보이시나요?" and line["from"] == "customer"
+        agent.recording(True)
+        await expect(customer.page.locator("#recording-badge")).to_be_visible()
+        customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_camera_commands_answer_with_the_truth(server, phone):
+    agent, customer = await start_call(server.url, phone)
+    try:
+        await agent.wait_frames(3, timeout=15)
+        for command, fields in (("flash", {"on": True}), ("switch", {"facing": "front"}), ("focus", {"x": 0.5, "y": 0.5})):
+            mark = agent.mark()
+            agent.camera(command, **fields)
+            state = await agent.wait_for("camera_state", 10, since=mark)
+            # the fake camera has no torch and is the only camera: the state says so
+            assert state["flash"] is False and state["facing"] == "back" and state["video"] is True, (command, state)
+        mark = agent.mark()
+        agent.speakerphone(False)
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["speakerphone"] is True  # a browser cannot move the sound to the earpiece
+        mark = agent.mark()
+        agent.camera("video", on=False)
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["video"] is False
+        await expect(customer.page.locator("#call-status")).to_have_text("상담원이 영상을 멈췄습니다.")
+        sent = (await customer.stats())["video_sent"]
+        mark = agent.mark()
+        agent.camera("video", on=True)
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["video"] is True
+        await agent.wait_frames(5, timeout=10, predicate=lambda f: f.sequence >= sent)
+        # the customer's own menu does the same
+        mark = agent.mark()
+        await customer.page.click("#menu-video")
+        assert (await agent.wait_for("camera_state", 10, since=mark))["video"] is False
+        await expect(customer.page.locator("#menu-video")).to_have_text("영상 켜기")
+        await expect(customer.page.locator("#menu-flash")).to_be_disabled()
+        customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, phone):
+    agent, customer = await start_call(server.url, phone)
+    try:
+        await agent.wait_frames(3, timeout=15)
+        sent: list[bytes] = []
+        session = agent.current
+        original = agent.media.send_frame  # sealed frames on their way to the relay
+
+        def keep(frame: bytes) -> bool:
+            sent.append(frame)
+            return original(frame)
+
+        agent.media.send_frame = keep
+        agent.agent_video(True, TestPatternTrack(320, 240, 15), audio=ToneTrack(440.0, 0.3))
+        await customer.wait("window.anysupportCall.stats.agent_frames >= 10", 15_000)
+        await customer.wait("window.anysupportCall.stats.audio_frames >= 25", 15_000)
+        stats = await customer.stats()
+        assert stats["agent_size"] == [320, 240]
+        assert stats["audio_rms"] > 0.05, stats  # the tone, not silence
+        await expect(customer.page.locator("#agent-video")).to_be_visible()
+        # the voice call goes both ways: the page's microphone reaches the agent
+        audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
+        await session.wait_until(lambda: audio.packets > 10, 10, "customer voice")
+        await shot(customer.page, "browser-agent-video-ko")
+
+        # a replayed frame and a tampered one are refused, and the stream goes on
+        replay = next(f for f in sent if f[1] == framing.STREAM_AGENT_VIDEO)
+        forged = bytearray(agent.media.keys.sealer.seal(framing.STREAM_AGENT_VIDEO, b"\x00\x00\x00\x01\x41forged"))
+        forged[-20] ^= 0x01
+        before = (await customer.stats())["agent_frames"]
+        original(replay)
+        original(bytes(forged))
+        await customer.wait("(window.anysupportCall.stats.refused.replayed || 0) >= 1"
+                            " && (window.anysupportCall.stats.refused.tampered || 0) >= 1")
+        await customer.wait(f"window.anysupportCall.stats.agent_frames >= {before + 10}")
+        agent.agent_video(False)
+        await expect(customer.page.locator("#agent-video")).to_be_hidden()
+        customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
+    agent, customer = await start_call(server.url, phone)
+    try:
+        await agent.wait_frames(3, timeout=15)
+        # the phone locks / another app comes to the front. Headless Chromium never hides a page (no
+        # window manager), so the test plays the browser's part: visibilityState and its event
+        mark = agent.mark()
+        await customer.page.evaluate(SET_VISIBILITY, "hidden")
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["video"] is False
+        await expect(customer.page.locator("#call-status")).to_contain_text("영상을 멈췄습니다")
+        await shot(customer.page, "browser-paused-ko")
+        sent = (await customer.stats())["video_sent"]
+        mark = agent.mark()
+        await customer.page.evaluate(SET_VISIBILITY, "visible")
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["video"] is True
+        await agent.wait_frames(5, timeout=10, predicate=lambda f: f.sequence >= sent)
+
+        # the network goes (Wi-Fi → mobile data): the page comes back with its token within the grace period
+        mark = agent.mark()
+        await customer.page.evaluate("window.anysupportCall.dropConnection()")
+        await agent.wait_for("peer", 10, since=mark, status="reconnecting")
+        await agent.wait_for("peer", 10, since=mark, status="back")
+        await agent.wait_frames(10, timeout=15)
+        assert (await customer.stats())["reconnects"] == 1
+        assert agent.current.state == "connected"
+        customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_end_shows_the_survey_and_the_answer_is_recorded(server, phone):
+    agent, customer = await start_call(server.url, phone)
+    try:
+        await agent.wait_frames(3, timeout=15)
+        await customer.page.click("#menu-end")
+        await expect(customer.page.locator("#end-view")).to_be_visible()
+        await expect(customer.page.locator("#end-reason")).to_have_text("상담을 종료했습니다.")
+        await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
+        await customer.page.click("#call-survey-submit")
+        await expect(customer.page.locator("#call-survey-error")).to_have_text("답을 하나 고르세요.")
+        await customer.page.locator("#call-survey-choices label", has_text="만족").first.click()
+        await customer.page.fill("#call-feedback", "앱 없이 되니 편해요")
+        await shot(customer.page, "browser-survey-ko")
+        await customer.page.click("#call-survey-submit")
+        await expect(customer.page.locator("#call-survey-done")).to_have_text("응답해 주셔서 감사합니다.")
+        record = await agent.rest.record(agent.session_id)
+        assert record["satisfaction"] == "satisfied" and record["feedback"] == "앱 없이 되니 편해요"
+        customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_wrong_code_and_a_session_that_ends_before_the_agent_accepts(server, phone):
+    agent = await new_agent(server.url, "brx")
+    try:
+        customer = await phone("en-US")
+        wrong = "0000" if agent.session["code"] != "0000" else "0001"
+        await customer.join(server.url, wrong)
+        await expect(customer.page.locator("#join-error")).to_have_text(
+            "Wrong or expired code. Check the 4 digits the agent gave you.")
+        await customer.page.fill("#code", agent.session["code"])
+        await customer.page.click("#join-button")
+        await expect(customer.page.locator("#call-status")).to_have_text("Waiting for the agent to accept.")
+        await shot(customer.page, "browser-waiting-en")
+        await agent.client.delete_session(agent.session_id)
+        await expect(customer.page.locator("#end-reason")).to_have_text("The agent cancelled this session.")
+        await shot(customer.page, "browser-ended-en")
+        customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_without_webcodecs_the_page_offers_the_app(server, phone):
+    agent = await new_agent(server.url, "brn")
+    try:
+        customer = await phone("ko-KR", init_script="delete window.VideoEncoder;")
+        await customer.join(server.url, agent.session["code"])
+        await expect(customer.page.locator("#joined-view")).to_be_visible()
+        await expect(customer.page.locator("#joined-reason")).to_contain_text("WebCodecs")
+        link = await customer.page.locator("#app-link").get_attribute("href")
+        assert link.startswith("anysupport://join?")
+        await shot(customer.page, "browser-no-webcodecs-ko")
+    finally:
+        await agent.close()
+
+
+async def test_without_audio_encoder_video_works_and_voice_is_reported_unavailable(server, phone):
+    agent = await new_agent(server.url, "bra")
+    try:
+        customer = await phone("en-US", init_script="delete window.AudioEncoder;")
+        await customer.join(server.url, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        caps = await agent.wait_for("capabilities", 10)
+        assert caps["audio"] is False
+        await agent.wait_frames(5, timeout=15)
+        await expect(customer.page.locator("#voice-note")).to_contain_text("talk to your agent on the phone")
+        await shot(customer.page, "browser-no-voice-en")
+    finally:
+        await agent.close()
+
+
+async def test_camera_refused_is_explained(server, chromium, tmp_path):
+    agent = await new_agent(server.url, "brp")
+    context = await chromium.new_context(locale="ko-KR", **PHONE)
+    try:
+        await context.add_init_script(
+            "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));")
+        customer = CustomerPage(await context.new_page())
+        await customer.join(server.url, agent.session["code"])
+        await expect(customer.page.locator("#permission-view")).to_be_visible()
+        await expect(customer.page.locator("#permission-text")).to_have_text(
+            "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
+        await shot(customer.page, "browser-permission-ko")
+    finally:
+        await context.close()
+        await agent.close()
+
+
+async def test_plain_http_from_another_host_says_so(server, phone):
+    customer = await phone("en-US")
+    await customer.page.goto(server.url.replace("127.0.0.1", "support.test") + "/")
+    await expect(customer.page.locator("#insecure-note")).to_be_visible()
+    await expect(customer.page.locator("#insecure-note")).to_contain_text("https://")
+    await shot(customer.page, "browser-insecure-en")
+
+
+async def test_the_same_over_the_servers_own_tls(tmp_path, chromium):
+    import tornado.netutil
+
+    from tests.server.test_tls_and_errors import self_signed
+
+    cert, key = self_signed(tmp_path)
+    srv = ServerProcess(str(tmp_path / "tls-server"), {"sweep_interval": 0.1, "tls_cert": cert, "tls_key": key}).start()
+    # the agent client verifies certificates with tornado's default context: trust this one test certificate
+    tornado.netutil._client_ssl_defaults().load_verify_locations(cert)
+    context = await chromium.new_context(locale="ko-KR", ignore_https_errors=True, **PHONE)
+    try:
+        assert srv.url.startswith("https://")
+        agent = await new_agent(srv.url, "brt")
+        customer = CustomerPage(await context.new_page())
+        await customer.join(srv.url, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        frames = await agent.wait_frames(5, timeout=15)
+        assert (frames[-1].width, frames[-1].height) == (640, 480)
+        assert (await customer.value("window.anysupportCall.ws.url")).startswith("wss://")
+        await agent.close()
+    finally:
+        await context.close()
+        srv.stop()
