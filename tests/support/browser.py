@@ -99,12 +99,13 @@ class CustomerPage:
     async def overlay_pixel(self, x: float, y: float) -> list[int]:
         """RGBA of the drawing canvas at the screen spot of picture point (x, y) (fractions of the sent picture)."""
         return await self.page.evaluate(
-            """([x, y]) => {
+            """async ([x, y]) => {
+                const {pictureRect} = await import('/static/customer/overlay.js');
                 const canvas = document.getElementById('overlay');
                 const video = document.getElementById('preview');
-                const scale = Math.max(canvas.width / video.videoWidth, canvas.height / video.videoHeight);
-                const w = video.videoWidth * scale, h = video.videoHeight * scale;
-                const px = Math.round((canvas.width - w) / 2 + x * w), py = Math.round((canvas.height - h) / 2 + y * h);
+                const q = window.anysupportCall.adapter.quality;
+                const r = pictureRect(canvas.width, canvas.height, video.videoWidth, video.videoHeight, q.width, q.height);
+                const px = Math.round(r.x + x * r.w), py = Math.round(r.y + y * r.h);
                 return Array.from(canvas.getContext('2d').getImageData(px, py, 1, 1).data);
             }""", [x, y])
 

@@ -429,6 +429,10 @@ async def test_camera_refused_is_explained(server, chromium, tmp_path):
         await expect(customer.page.locator("#permission-text")).to_have_text(
             "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
         await shot(customer.page, "browser-permission-ko")
+        await customer.page.click("#permission-app")
+        await expect(customer.page.locator("#joined-view")).to_be_visible()
+        await expect(customer.page.locator("#joined-reason")).to_have_text(
+            "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
     finally:
         await context.close()
         await agent.close()

@@ -3,7 +3,7 @@
  * the menu, the survey at the end. customer.js hands the joined session over with ASCall.begin(). */
 
 import {CustomerCall, detect, unlockAudio} from "./call.js";
-import {GUIDE_ARROWS, drawScene, pictureRect} from "./overlay.js";
+import {GUIDE_ARROWS, dimOutside, drawScene, pictureRect} from "./overlay.js";
 
 const $ = (id) => document.getElementById(id);
 const GUIDE_MS = 6000;
@@ -35,8 +35,10 @@ function redraw() {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, w, h);
   if (!call || !video.videoWidth) return;
-  const rect = pictureRect(w, h, video.videoWidth, video.videoHeight);
-  drawScene(ctx, call.scene, rect, call.adapter.quality.width);
+  const q = call.adapter.quality;
+  const rect = pictureRect(w, h, video.videoWidth, video.videoHeight, q.width, q.height);
+  dimOutside(ctx, rect);
+  drawScene(ctx, call.scene, rect, q.width);
 }
 
 function addChat(line) {
@@ -123,7 +125,7 @@ function wire() {
     if (e.detail.peer !== "agent") return;
     say(e.detail.status === "reconnecting" ? "agent_reconnecting" : null);
   });
-  call.addEventListener("camera_state", renderMenu);
+  call.addEventListener("camera_state", () => { renderMenu(); redraw(); });
   call.addEventListener("paused", (e) => say(e.detail.hidden ? "paused_hidden" : null));
   call.addEventListener("camera", (e) => {
     if (e.detail.command === "video") say(e.detail.on ? null : "paused_agent");
@@ -175,6 +177,11 @@ function setup() {
       call.start();
       renderMenu();
     });
+  });
+  $("permission-app").addEventListener("click", () => {
+    if (call) call.stopMedia();
+    window.ASCustomerPage.showJoined($("permission-text").dataset.t);
+    show("joined-view");
   });
   $("menu-flash").addEventListener("click", () => call && call.setFlash(!call.flash).then(() => call.sendCameraState()));
   $("menu-switch").addEventListener("click", () => call && call.switchCamera().then(() => call.sendCameraState()));

@@ -10,7 +10,7 @@
 
 import {CustomerKeyExchange, FrameOpener, FrameSealer, KeyExchangeError, STREAM, nowUs} from "./e2e.js";
 import {Adapter, LEVELS} from "./quality.js";
-import {AnnotationScene} from "./overlay.js";
+import {AnnotationScene, cropRect} from "./overlay.js";
 
 export const CODEC = "avc1.42E01F";  // H.264 constrained baseline, level 3.1 (720p30)
 export const KEYFRAME_INTERVAL_MS = 2000;
@@ -574,7 +574,8 @@ export class CustomerCall extends EventTarget {
         this.scaler = new OffscreenCanvas(q.width, q.height);
         this.scalerCtx = this.scaler.getContext("2d", {alpha: false});
       }
-      this.scalerCtx.drawImage(frame, 0, 0, q.width, q.height);
+      const crop = cropRect(frame.displayWidth, frame.displayHeight, q.width, q.height);
+      this.scalerCtx.drawImage(frame, crop.x, crop.y, crop.w, crop.h, 0, 0, q.width, q.height);
       const scaled = new VideoFrame(this.scaler, {timestamp: captureUs});
       const key = this.forceKey && now - this.lastKeyAt >= KEYFRAME_MIN_GAP_MS || now - this.lastKeyAt >= KEYFRAME_INTERVAL_MS;
       if (key) { this.forceKey = false; this.lastKeyAt = now; }

@@ -43,12 +43,38 @@ export function cssColor(text) {
   return "rgba(" + r + "," + g + "," + b + "," + a.toFixed(3) + ")";
 }
 
-/* Where the sent picture lies on the canvas: the preview fills the screen (object-fit: cover) with
- * the camera picture, and the sent picture is the camera picture scaled to the level's size. */
-export function pictureRect(canvasWidth, canvasHeight, sourceWidth, sourceHeight) {
-  const scale = Math.max(canvasWidth / sourceWidth, canvasHeight / sourceHeight);
-  const w = sourceWidth * scale, h = sourceHeight * scale;
-  return {x: (canvasWidth - w) / 2, y: (canvasHeight - h) / 2, w: w, h: h};
+/* The part of the camera picture that is sent: the centre crop with the level's aspect ratio, as the
+ * Python sender's FrameShaper makes it (media/codec.py), in camera pixels. */
+export function cropRect(cameraWidth, cameraHeight, sentWidth, sentHeight) {
+  if (cameraWidth * sentHeight > sentWidth * cameraHeight) {
+    const w = Math.round(cameraHeight * sentWidth / sentHeight);
+    return {x: Math.round((cameraWidth - w) / 2), y: 0, w: w, h: cameraHeight};
+  }
+  const h = Math.round(cameraWidth * sentHeight / sentWidth);
+  return {x: 0, y: Math.round((cameraHeight - h) / 2), w: cameraWidth, h: h};
+}
+
+/* Where the sent picture lies on the canvas: the preview shows the whole camera picture (object-fit:
+ * contain), and the sent picture is its centre crop, so a drawing sits on the same spot of the scene
+ * as on the agent's screen and is never cut off. */
+export function pictureRect(canvasWidth, canvasHeight, cameraWidth, cameraHeight, sentWidth, sentHeight) {
+  const scale = Math.min(canvasWidth / cameraWidth, canvasHeight / cameraHeight);
+  const left = (canvasWidth - cameraWidth * scale) / 2, top = (canvasHeight - cameraHeight * scale) / 2;
+  const crop = cropRect(cameraWidth, cameraHeight, sentWidth || cameraWidth, sentHeight || cameraHeight);
+  return {x: left + crop.x * scale, y: top + crop.y * scale, w: crop.w * scale, h: crop.h * scale,
+          camera: {x: left, y: top, w: cameraWidth * scale, h: cameraHeight * scale}};
+}
+
+/* Dim what the camera sees but does not send (outside the crop). */
+export function dimOutside(ctx, rect) {
+  const c = rect.camera;
+  ctx.save();
+  ctx.fillStyle = "rgba(0,0,0,0.45)";
+  ctx.fillRect(c.x, c.y, c.w, rect.y - c.y);
+  ctx.fillRect(c.x, rect.y + rect.h, c.w, c.y + c.h - rect.y - rect.h);
+  ctx.fillRect(c.x, rect.y, rect.x - c.x, rect.h);
+  ctx.fillRect(rect.x + rect.w, rect.y, c.x + c.w - rect.x - rect.w, rect.h);
+  ctx.restore();
 }
 
 /* Draw the scene on a 2D context: rect = where the picture is, sentWidth = its width in sent pixels. */
