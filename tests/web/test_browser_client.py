@@ -146,6 +146,47 @@ async def test_js_framing_and_key_schedule_match_the_vectors(server, phone):
     customer.assert_no_errors()
 
 
+async def test_js_key_exchange_follows_the_protocol(server, phone):
+    """The customer's key_exchange state machine (clients/anysupport_client/e2e.py) in the page."""
+    customer = await phone()
+    await customer.page.goto(server.url + "/")
+    v = VECTORS["key_schedule"][0]
+    result = await customer.page.evaluate(
+        """async (v) => {
+            const e2e = await import('/static/customer/e2e.js');
+            const agent = await e2e.makeKeyPair(e2e.fromHex(v.agent_private), e2e.fromHex(v.agent_public));
+            const out = {};
+            const code = async (kx, m) => { try { await kx.receive(m); return 'ok'; } catch (e) { return e.code; } };
+            let kx = new e2e.CustomerKeyExchange(v.session_id);
+            // committed mode: commitment → our fresh key → the reveal, checked → keys
+            const first = await kx.receive({type: 'key_exchange', version: 1, commitment: v.agent_commitment});
+            out.answer = first.replies.map((m) => Object.keys(m).sort().join(','));
+            const mine = e2e.decodePublicKey(first.replies[0].public_key);
+            const done = await kx.receive({type: 'key_exchange', version: 1, public_key: v.agent_public_encoded});
+            const agentSide = await e2e.deriveSchedule(agent, mine, 'agent', v.session_id);
+            out.same_sas = done.keys.sas === agentSide.sas && done.replies.length === 0;
+            out.same_keys = e2e.hex(done.keys.send_key) === e2e.hex(agentSide.recv_key);
+            out.repeat = await code(kx, {type: 'key_exchange', public_key: v.agent_public_encoded});
+            // a new exchange whose reveal is not the committed key
+            await kx.receive({type: 'key_exchange', version: 1, commitment: v.agent_commitment});
+            out.wrong_reveal = await code(kx, {type: 'key_exchange', public_key: v.customer_public_encoded});
+            out.version = await code(new e2e.CustomerKeyExchange(v.session_id),
+                                     {type: 'key_exchange', version: 2, commitment: v.agent_commitment});
+            out.low_order = await code(new e2e.CustomerKeyExchange(v.session_id),
+                                       {type: 'key_exchange', public_key: e2e.b64url(new Uint8Array(32))});
+            out.padded = await code(new e2e.CustomerKeyExchange(v.session_id),
+                                    {type: 'key_exchange', public_key: v.agent_public_encoded.slice(0, 42) + '+'});
+            // plain mode: the agent's key first, we answer with ours and derive at once
+            kx = new e2e.CustomerKeyExchange(v.session_id);
+            const plain = await kx.receive({type: 'key_exchange', public_key: v.agent_public_encoded});
+            out.plain = plain.replies.length === 1 && plain.keys !== null;
+            return out;
+        }""", v)
+    assert result == {"answer": ["public_key,type,version"], "same_sas": True, "same_keys": True,
+                      "repeat": "protocol", "wrong_reveal": "bad_commitment", "version": "unsupported_version",
+                      "low_order": "bad_public_key", "padded": "bad_public_key", "plain": True}
+
+
 async def test_js_ladder_matches_the_python_ladder(server, phone):
     from anysupport_client.media.quality import LEVELS
 
@@ -161,6 +202,50 @@ async def test_js_ladder_matches_the_python_ladder(server, phone):
     for name, level in LEVELS.items():
         want = [{"width": r.width, "height": r.height, "fps": r.fps, "bitrate": r.bitrate} for r in level.ladder]
         assert rungs[name] == want, name
+
+
+async def test_js_adapter_steps_like_the_python_adapter(server, phone):
+    """The same trouble, reports and quiet spells, on an injected clock, give the same rungs."""
+    from anysupport_client.media.adaptation import Adapter
+
+    script = [(0.0, "report", 100, 0, 10.0), (0.5, "trouble"), (0.7, "trouble"), (2.0, "report", 90, 10, 0.0),
+              (3.5, "report", 100, 0, 200.0), (4.0, "report", 100, 0, 220.0), (5.5, "trouble"), (7.0, "trouble"),
+              (8.5, "trouble"), (10.0, "trouble"), (11.5, "trouble"), (13.0, "tick"), (17.0, "tick"), (17.5, "tick"),
+              (22.0, "tick"), (22.5, "trouble"), (24.0, "tick"), (40.0, "tick"), (60.0, "tick"), (61.0, "tick"),
+              (95.0, "tick"), (130.0, "tick")]
+    now = [0.0]
+    py = Adapter("high", clock=lambda: now[0])
+    want = []
+    for step in script:
+        now[0] = step[0]
+        if step[1] == "report":
+            py.report(*step[2:])
+        elif step[1] == "trouble":
+            py.trouble("x")
+        else:
+            py.tick()
+        q = py.quality
+        want.append([py.rung, q.width, q.height, q.fps, q.bitrate])
+    customer = await phone()
+    await customer.page.goto(server.url + "/")
+    got = await customer.page.evaluate(
+        """async (script) => {
+            const {Adapter} = await import('/static/customer/quality.js');
+            let now = 0;
+            const a = new Adapter('high', {clock: () => now});
+            const out = [];
+            for (const step of script) {
+                now = step[0];
+                if (step[1] === 'report') a.report(step[2], step[3], step[4]);
+                else if (step[1] === 'trouble') a.trouble('x');
+                else a.tick();
+                const q = a.quality;
+                out.push([a.rung, q.width, q.height, q.fps, q.bitrate]);
+            }
+            return out;
+        }""", script)
+    assert got == want
+    assert max(r[0] for r in want) == 6 and want[-1][0] < 3  # down to the bottom rung and back up
 
 
 # -- a call ----------------------------------------------------------------------------------------
@@ -340,6 +425,15 @@ async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
         await agent.wait_frames(10, timeout=15)
         assert (await customer.stats())["reconnects"] == 1
         assert agent.current.state == "connected"
+        # the agent changes keys: a fresh exchange, a new SAS on both sides, and the video goes on
+        old_sas = agent.current.sas_display
+        agent.current.rekey()
+        await customer.wait(f"window.anysupportCall.sas !== {old_sas!r}")
+        await agent.current.wait_until(lambda: agent.current.sas_display != old_sas, 10, "new keys")
+        assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
+        count = len(agent.frames)
+        await agent.wait_frames(10, timeout=15)
+        assert len(agent.frames) >= count + 10
         customer.assert_no_errors()
     finally:
         await agent.close()
