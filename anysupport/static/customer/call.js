@@ -159,6 +159,8 @@ export class CustomerCall extends EventTarget {
     this.lastKeyAt = 0;
     this.lastFrameAt = 0;
     this.sendChain = Promise.resolve();
+    this.recvChain = Promise.resolve();
+    this.keyChain = Promise.resolve();
     // the microphone and the agent's voice
     this.mic = null;
     this.audioEncoder = null;
@@ -206,7 +208,10 @@ export class CustomerCall extends EventTarget {
         try { message = JSON.parse(event.data); } catch (e) { return; }
         this.onMessage(message);
       } else {
-        this.onFrame(new Uint8Array(event.data));
+        const bytes = new Uint8Array(event.data);
+        // one at a time, in arrival order: decoders need frames in order, and WebCrypto's promises
+        // need not resolve in the order they were made
+        this.recvChain = this.recvChain.then(() => this.onFrame(bytes)).catch(() => {});
       }
     };
     ws.onclose = (event) => this.onClose(ws, event);
@@ -292,7 +297,11 @@ export class CustomerCall extends EventTarget {
     this.emit("peer", m);
   }
 
-  async on_key_exchange(m) {
+  on_key_exchange(m) {
+    this.keyChain = this.keyChain.then(() => this.keyExchange(m)).catch(() => {});
+  }
+
+  async keyExchange(m) {
     let result;
     try {
       result = await this.kx.receive(m);
