@@ -264,6 +264,11 @@ async def test_video_arrives_at_the_level_size_and_follows_quality(server, phone
         assert caps["flash"] is False and caps["cameras"] == ["back"] and caps["audio"] is True
         assert caps["qualities"] == ["high", "medium", "low"]
 
+        # a keyframe_request is answered at once, not at the next 2 s keyframe
+        last = (await agent.wait_frames(1, timeout=5, predicate=lambda f: f.keyframe))[0]
+        agent.send({"type": "keyframe_request", "stream": "customer_video"})
+        await agent.wait_frames(1, timeout=1.2, predicate=lambda f: f.keyframe and f.sequence > last.sequence)
+
         mark = agent.mark()
         agent.camera("quality", level="low")
         state = await agent.wait_for("camera_state", 10, since=mark)
@@ -375,6 +380,8 @@ async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, 
         stats = await customer.stats()
         assert stats["agent_size"] == [320, 240]
         assert stats["audio_rms"] > 0.05, stats  # the tone, not silence
+        assert stats["audio_context"] == "running"  # unlocked by the join button's tap: it plays
+        await customer.wait("window.anysupportCall.stats.audio_played >= 10")
         await expect(customer.page.locator("#agent-video")).to_be_visible()
         # the voice call goes both ways: the page's microphone reaches the agent
         audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]

@@ -770,6 +770,7 @@ export class CustomerCall extends EventTarget {
       let sum = 0;
       for (const s of samples) sum += s * s;
       this.stats.audio_frames += 1;
+      this.stats.audio_context = context.state;
       this.stats.audio_rms = Math.sqrt(sum / Math.max(1, samples.length));
       const buffer = context.createBuffer(1, samples.length, data.sampleRate);
       buffer.copyToChannel(samples, 0);
