@@ -518,6 +518,26 @@ async def test_without_audio_encoder_video_works_and_voice_is_reported_unavailab
         await agent.close()
 
 
+async def test_without_track_processor_the_video_element_feeds_the_encoder(server, phone):
+    """Safari and Firefox have no MediaStreamTrackProcessor: frames come from <video> +
+    requestVideoFrameCallback, and the microphone from the AudioWorklet either way."""
+    agent = await new_agent(server.url, "brv")
+    try:
+        customer = await phone("ko-KR", init_script="delete window.MediaStreamTrackProcessor;")
+        await customer.join(server.url, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        frames = await agent.wait_frames(10, timeout=15)
+        assert (frames[-1].width, frames[-1].height) == (640, 480)
+        assert [f.number for f in frames if f.number is not None]
+        agent.agent_video(True, TestPatternTrack(320, 240, 15))
+        audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
+        await agent.current.wait_until(lambda: audio.packets > 10, 10, "customer voice")
+        customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
 async def test_camera_refused_is_explained(server, chromium, tmp_path):
     agent = await new_agent(server.url, "brp")
     context = await chromium.new_context(locale="ko-KR", **PHONE)

@@ -20,6 +20,7 @@ export const REPORT_INTERVAL_MS = 1000;
 export const SEND_BUFFER_LIMIT = 1 << 20;
 const FINAL_CLOSE_CODES = [4001, 4002, 4003];
 const LATE_BASE_WINDOW_US = 10e6;
+const MIC_WORKLET = new URL("./mic-worklet.js", import.meta.url).href;
 
 let sharedAudio = null;
 
@@ -643,11 +644,14 @@ export class CustomerCall extends EventTarget {
     if (!this.found.voice || !this.micTrack || this.audioEncoder) return;
     const context = unlockAudio();
     if (!context) return;
-    const source = context.createMediaStreamSource(new MediaStream([this.micTrack]));
-    const sink = context.createMediaStreamDestination();
-    sink.channelCount = 1;
-    source.connect(sink);
-    this.micGraph = {source: source, sink: sink};
+    const token = ++this.audioPump;
+    if (!context.anysupportWorklet) context.anysupportWorklet = context.audioWorklet.addModule(MIC_WORKLET);
+    try {
+      await context.anysupportWorklet;
+    } catch (e) {
+      return;
+    }
+    if (token !== this.audioPump) return;  // the call ended (or the voice stopped) meanwhile
     this.audioEncoder = new AudioEncoder({
       output: (chunk) => {
         const payload = new Uint8Array(chunk.byteLength);
@@ -658,33 +662,36 @@ export class CustomerCall extends EventTarget {
     });
     this.audioEncoder.configure({codec: "opus", sampleRate: 48000, numberOfChannels: 1, bitrate: 32000,
                                  opus: {frameDuration: 20000}});
-    const token = ++this.audioPump;
-    const reader = new MediaStreamTrackProcessor({track: sink.stream.getAudioTracks()[0]}).readable.getReader();
-    while (token === this.audioPump) {
-      const result = await reader.read();
-      if (result.done) break;
-      const data = result.value;
-      try {
-        if (this.agentVideo && this.sealer && this.audioEncoder && this.state === "connected") {
-          const samples = new Float32Array(data.numberOfFrames);
-          data.copyTo(samples, {planeIndex: 0, format: "f32-planar"});
-          const mono = new AudioData({format: "f32", sampleRate: data.sampleRate, numberOfFrames: data.numberOfFrames,
-                                      numberOfChannels: 1, timestamp: nowUs(), data: samples});
-          this.audioEncoder.encode(mono);
-          mono.close();
-        }
-      } finally {
-        data.close();
-      }
-    }
-    reader.cancel().catch(() => {});
+    const source = context.createMediaStreamSource(new MediaStream([this.micTrack]));
+    const tap = new AudioWorkletNode(context, "anysupport-microphone", {numberOfInputs: 1, numberOfOutputs: 1,
+                                                                          channelCount: 1, channelCountMode: "explicit"});
+    const silent = context.createGain();  // pulled by the destination, so the tap runs; nothing is heard
+    silent.gain.value = 0;
+    tap.connect(silent).connect(context.destination);
+    tap.port.onmessage = (event) => {
+      const encoder = this.audioEncoder;
+      if (!encoder || !this.agentVideo || !this.sealer || this.state !== "connected") return;
+      const samples = event.data;
+      // the block's first sample was captured about its length ago
+      const data = new AudioData({format: "f32", sampleRate: context.sampleRate, numberOfFrames: samples.length,
+                                  numberOfChannels: 1, timestamp: nowUs() - 20000, data: samples});
+      encoder.encode(data);
+      data.close();
+    };
+    source.connect(tap);
+    this.micGraph = {source: source, tap: tap, silent: silent};
   }
 
   stopMicrophone() {
     this.audioPump += 1;
     if (this.audioEncoder && this.audioEncoder.state !== "closed") this.audioEncoder.close();
     this.audioEncoder = null;
-    if (this.micGraph) { this.micGraph.source.disconnect(); this.micGraph = null; }
+    if (this.micGraph) {
+      this.micGraph.source.disconnect();
+      this.micGraph.silent.disconnect();
+      this.micGraph.tap.port.onmessage = null;
+      this.micGraph = null;
+    }
   }
 
   // -- receiving ----------------------------------------------------------------------------------
