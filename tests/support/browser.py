@@ -109,5 +109,8 @@ class CustomerPage:
                 return Array.from(canvas.getContext('2d').getImageData(px, py, 1, 1).data);
             }""", [x, y])
 
-    def assert_no_errors(self) -> None:
+    async def assert_no_errors(self) -> None:
+        """No script error or CSP violation, and the server refused nothing the page sent."""
         assert not self.errors, self.errors
+        stats = await self.stats()
+        assert not (stats or {}).get("server_errors"), stats["server_errors"]

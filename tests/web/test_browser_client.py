@@ -143,7 +143,7 @@ async def test_js_framing_and_key_schedule_match_the_vectors(server, phone):
             assert got["timestamp_us"] == want["timestamp_us"]
     assert result["invalid"] == [c["error"] for c in VECTORS["invalid_frames"]["cases"]]
     assert result["replay"] == [s["accepted"] for s in VECTORS["replay_window"]["steps"]]
-    customer.assert_no_errors()
+    await customer.assert_no_errors()
 
 
 async def test_js_key_exchange_follows_the_protocol(server, phone):
@@ -277,7 +277,7 @@ async def test_video_arrives_at_the_level_size_and_follows_quality(server, phone
         agent.camera("quality", level="high")
         await agent.wait_frames(3, timeout=10, predicate=lambda f: (f.width, f.height) == (1280, 720))
         await shot(customer.page, "browser-call-ko")
-        customer.assert_no_errors()
+        await customer.assert_no_errors()
     finally:
         await agent.close()
 
@@ -320,7 +320,7 @@ async def test_drawing_chat_and_arrow_appear_over_the_preview(server, phone):
         assert line["text"] == "네, 보이시나요?" and line["from"] == "customer"
         agent.recording(True)
         await expect(customer.page.locator("#recording-badge")).to_be_visible()
-        customer.assert_no_errors()
+        await customer.assert_no_errors()
     finally:
         await agent.close()
 
@@ -356,7 +356,7 @@ async def test_camera_commands_answer_with_the_truth(server, phone):
         assert (await agent.wait_for("camera_state", 10, since=mark))["video"] is False
         await expect(customer.page.locator("#menu-video")).to_have_text("영상 켜기")
         await expect(customer.page.locator("#menu-flash")).to_be_disabled()
-        customer.assert_no_errors()
+        await customer.assert_no_errors()
     finally:
         await agent.close()
 
@@ -381,6 +381,8 @@ async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, 
         assert stats["agent_size"] == [320, 240]
         assert stats["audio_rms"] > 0.05, stats  # the tone, not silence
         assert stats["audio_context"] == "running"  # unlocked by the join button's tap: it plays
+        report = await agent.wait_for("media_report", 10, stream="agent_video")
+        assert report["received"] > 0 and report["from"] == "customer"
         await customer.wait("window.anysupportCall.stats.audio_played >= 10")
         await expect(customer.page.locator("#agent-video")).to_be_visible()
         # the voice call goes both ways: the page's microphone reaches the agent
@@ -400,7 +402,7 @@ async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, 
         await customer.wait(f"window.anysupportCall.stats.agent_frames >= {before + 10}")
         agent.agent_video(False)
         await expect(customer.page.locator("#agent-video")).to_be_hidden()
-        customer.assert_no_errors()
+        await customer.assert_no_errors()
     finally:
         await agent.close()
 
@@ -441,7 +443,7 @@ async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
         count = len(agent.frames)
         await agent.wait_frames(10, timeout=15)
         assert len(agent.frames) >= count + 10
-        customer.assert_no_errors()
+        await customer.assert_no_errors()
     finally:
         await agent.close()
 
@@ -463,7 +465,7 @@ async def test_end_shows_the_survey_and_the_answer_is_recorded(server, phone):
         await expect(customer.page.locator("#call-survey-done")).to_have_text("응답해 주셔서 감사합니다.")
         record = await agent.rest.record(agent.session_id)
         assert record["satisfaction"] == "satisfied" and record["feedback"] == "앱 없이 되니 편해요"
-        customer.assert_no_errors()
+        await customer.assert_no_errors()
     finally:
         await agent.close()
 
@@ -483,7 +485,7 @@ async def test_wrong_code_and_a_session_that_ends_before_the_agent_accepts(serve
         await agent.client.delete_session(agent.session_id)
         await expect(customer.page.locator("#end-reason")).to_have_text("The agent cancelled this session.")
         await shot(customer.page, "browser-ended-en")
-        customer.assert_no_errors()
+        await customer.assert_no_errors()
     finally:
         await agent.close()
 
@@ -533,7 +535,7 @@ async def test_without_track_processor_the_video_element_feeds_the_encoder(serve
         agent.agent_video(True, TestPatternTrack(320, 240, 15))
         audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
         await agent.current.wait_until(lambda: audio.packets > 10, 10, "customer voice")
-        customer.assert_no_errors()
+        await customer.assert_no_errors()
     finally:
         await agent.close()
 

@@ -175,7 +175,7 @@ export class CustomerCall extends EventTarget {
     this.stats = {
       video_sent: 0, video_bytes: 0, keyframes_sent: 0, video_dropped: 0, audio_sent: 0,
       frames_in: 0, refused: {}, agent_frames: 0, agent_size: null, audio_frames: 0, audio_rms: 0,
-      audio_played: 0, reconnects: 0, encode_errors: 0,
+      audio_played: 0, reconnects: 0, encode_errors: 0, server_errors: [],
     };
   }
 
@@ -381,6 +381,7 @@ export class CustomerCall extends EventTarget {
   }
 
   on_error(m) {
+    if (this.stats.server_errors.length < 20) this.stats.server_errors.push(m.error + ":" + (m.field || m.ref || ""));
     if (m.error === "frame_dropped" && (m.field === "rate" || m.field === "too_large")) this.trouble("relay " + m.field);
     this.emit("error", m);
   }
@@ -570,7 +571,7 @@ export class CustomerCall extends EventTarget {
       this.adapter.tick() && this.qualityChanged();
       const q = this.adapter.quality;
       const now = performance.now();
-      if (!this.sealer || this.state !== "connected" || !this.sending() || !this.ws) return;
+      if (!this.sealer || this.state !== "connected" || this.ending || !this.sending() || !this.ws) return;
       if (now - this.lastFrameAt < 1000 / q.fps - 4) return;  // the level's frame rate
       if (this.ws.bufferedAmount > SEND_BUFFER_LIMIT) {
         this.stats.video_dropped += 1;
@@ -632,7 +633,7 @@ export class CustomerCall extends EventTarget {
       if (sealer !== this.sealer) return;  // new keys since: the old sealer is done
       const frame = await sealer.seal(stream, payload, keyframe, timestampUs);
       if (frame.length > this.limits.media_max_frame_bytes) { this.trouble("too_large"); return; }
-      if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN && this.state === "connected" && !this.ending) {
         this.ws.send(frame);
         counted();
       }
@@ -811,7 +812,12 @@ export class CustomerCall extends EventTarget {
     return false;
   }
 
-  end() { this.send({type: "end"}); }
+  /* Ending: no more media after the end message (the server would drop it as not_connected). */
+  end() {
+    this.ending = true;
+    this.stopMicrophone();
+    this.send({type: "end"});
+  }
 
   answerSurvey(answer, feedback) {
     const message = {type: "survey", answer: answer};
