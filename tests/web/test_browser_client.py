@@ -385,6 +385,7 @@ async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, 
         assert report["received"] > 0 and report["from"] == "customer"
         await customer.wait("window.anysupportCall.stats.audio_played >= 10")
         await expect(customer.page.locator("#agent-video")).to_be_visible()
+        await expect(customer.page.locator("#voice-badge")).to_have_text("음성 통화 중")
         # the voice call goes both ways: the page's microphone reaches the agent
         audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
         await session.wait_until(lambda: audio.packets > 10, 10, "customer voice")
@@ -402,6 +403,7 @@ async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, 
         await customer.wait(f"window.anysupportCall.stats.agent_frames >= {before + 10}")
         agent.agent_video(False)
         await expect(customer.page.locator("#agent-video")).to_be_hidden()
+        await expect(customer.page.locator("#voice-badge")).to_be_hidden()
         await customer.assert_no_errors()
     finally:
         await agent.close()

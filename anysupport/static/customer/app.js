@@ -74,7 +74,9 @@ function renderMenu() {
   video.textContent = AS.t(video.dataset.t);
   $("sas-badge").textContent = call.sas ? AS.t("sas_label") + " " + call.sas : "";
   $("sas-badge").hidden = !call.sas;
+  $("sas-badge").title = AS.t("sas_hint");
   $("recording-badge").hidden = !call.recording;
+  $("voice-badge").hidden = !(call.agentVideo && caps.audio);
   $("agent-video").hidden = !(call.agentVideo && call.stats.agent_frames > 0);
 }
 
