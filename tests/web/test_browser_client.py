@@ -13,7 +13,15 @@ from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_native import framing
 from playwright.async_api import async_playwright, expect
 
-from tests.support.browser import CHROMIUM, PHONE, CustomerPage, chromium_args, new_agent, write_pattern_y4m
+from tests.support.browser import (
+    CHROMIUM,
+    PHONE,
+    CustomerPage,
+    CuttableLink,
+    chromium_args,
+    new_agent,
+    write_pattern_y4m,
+)
 from tests.support.server import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -410,8 +418,14 @@ async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, 
 
 
 async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
-    agent, customer = await start_call(server.url, phone)
+    link = await CuttableLink(server.port).start()  # the page reaches the server through it
+    agent = await new_agent(server.url, "brc")
+    customer = await phone()
     try:
+        await customer.join(link.url, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        await customer.wait("window.anysupportCall.sas !== null")
         await agent.wait_frames(3, timeout=15)
         # the phone locks / another app comes to the front. Headless Chromium never hides a page (no
         # window manager), so the test plays the browser's part: visibilityState and its event
@@ -430,7 +444,7 @@ async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
 
         # the network goes (Wi-Fi → mobile data): the page comes back with its token within the grace period
         mark = agent.mark()
-        await customer.page.evaluate("window.anysupportCall.dropConnection()")
+        link.cut()
         await agent.wait_for("peer", 10, since=mark, status="reconnecting")
         await agent.wait_for("peer", 10, since=mark, status="back")
         await agent.wait_frames(10, timeout=15)
@@ -448,6 +462,7 @@ async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
         await customer.assert_no_errors()
     finally:
         await agent.close()
+        await link.close()
 
 
 async def test_end_shows_the_survey_and_the_answer_is_recorded(server, phone):

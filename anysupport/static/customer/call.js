@@ -242,9 +242,6 @@ export class CustomerCall extends EventTarget {
 
   done() { return this.state === "expired" && (this.survey === null || this.surveyAnswered); }
 
-  /* Lose the connection as a network change does (the tests use it, as the Python client's). */
-  dropConnection() { if (this.ws) this.ws.close(); }
-
   send(message) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(message));
