@@ -507,6 +507,21 @@ async def test_wrong_code_and_a_session_that_ends_before_the_agent_accepts(serve
         await agent.close()
 
 
+async def test_the_same_token_opened_elsewhere_closes_this_page(server, phone):
+    import tornado.websocket
+
+    agent, customer = await start_call(server.url, phone, "en-US")
+    try:
+        token = await customer.value("JSON.parse(sessionStorage.getItem('anysupport.customer')).token")
+        request = tornado.httpclient.HTTPRequest(server.ws_base + "/ws", headers={"Authorization": f"Bearer {token}"})
+        other = await tornado.websocket.websocket_connect(request)
+        await expect(customer.page.locator("#end-reason")).to_have_text(
+            "This session was opened in another window (tab), so this one was disconnected. Continue there.")
+        other.close()
+    finally:
+        await agent.close()
+
+
 async def test_without_webcodecs_the_page_offers_the_app(server, phone):
     agent = await new_agent(server.url, "brn")
     try:

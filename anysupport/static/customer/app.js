@@ -91,7 +91,8 @@ function permissionProblem(name) {
 function endView(detail) {
   show("end-view");
   const reason = detail && detail.expire_reason;
-  const key = reason ? "end_" + reason : detail && detail.reason === "lost" ? "connection_lost" : "state_expired";
+  const closed = {lost: "connection_lost", closed_4002: "replaced_elsewhere", closed_4001: "token_revoked"};
+  const key = reason ? "end_" + reason : closed[detail && detail.reason] || "state_expired";
   const text = $("end-reason");
   text.dataset.t = AS.t(key) === key ? "state_expired" : key;
   text.textContent = AS.t(text.dataset.t);
