@@ -508,6 +508,7 @@ async def test_wrong_code_and_a_session_that_ends_before_the_agent_accepts(serve
 
 
 async def test_the_same_token_opened_elsewhere_closes_this_page(server, phone):
+    import tornado.httpclient
     import tornado.websocket
 
     agent, customer = await start_call(server.url, phone, "en-US")
