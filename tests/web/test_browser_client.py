@@ -537,6 +537,19 @@ async def test_without_webcodecs_the_page_offers_the_app(server, phone):
         await agent.close()
 
 
+async def test_without_x25519_the_page_says_why(server, phone):
+    agent = await new_agent(server.url, "brk")
+    try:
+        customer = await phone("en-US", init_script=(
+            "const real = crypto.subtle.generateKey.bind(crypto.subtle);"
+            "crypto.subtle.generateKey = (alg, ...rest) => (alg && alg.name === 'X25519')"
+            " ? Promise.reject(new DOMException('no', 'NotSupportedError')) : real(alg, ...rest);"))
+        await customer.join(server.url, agent.session["code"])
+        await expect(customer.page.locator("#joined-reason")).to_contain_text("WebCrypto X25519")
+    finally:
+        await agent.close()
+
+
 async def test_without_audio_encoder_video_works_and_voice_is_reported_unavailable(server, phone):
     agent = await new_agent(server.url, "bra")
     try:

@@ -157,7 +157,9 @@ function wire() {
 async function begin(joined) {
   found = found || await detect();
   if (!found.secure) { window.ASCustomerPage.showJoined("insecure_origin"); return; }
-  if (!found.video) { window.ASCustomerPage.showJoined("no_webcodecs"); return; }
+  if (!found.camera) { window.ASCustomerPage.showJoined("camera_missing"); return; }
+  if (!found.video_encode) { window.ASCustomerPage.showJoined("no_webcodecs"); return; }
+  if (!found.webcrypto) { window.ASCustomerPage.showJoined("no_webcrypto"); return; }
   show("call-view");
   say("call_camera");
   call = new CustomerCall(joined, found, $("preview"), $("agent-video"));
