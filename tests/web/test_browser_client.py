@@ -473,6 +473,9 @@ async def test_end_shows_the_survey_and_the_answer_is_recorded(server, phone):
         await expect(customer.page.locator("#end-view")).to_be_visible()
         await expect(customer.page.locator("#end-reason")).to_have_text("상담을 종료했습니다.")
         await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
+        # reloaded before answering (the token is kept for the tab): the survey comes back
+        await customer.page.reload()
+        await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
         await customer.page.click("#call-survey-submit")
         await expect(customer.page.locator("#call-survey-error")).to_have_text("답을 하나 고르세요.")
         await customer.page.locator("#call-survey-choices label", has_text="만족").first.click()
@@ -482,6 +485,10 @@ async def test_end_shows_the_survey_and_the_answer_is_recorded(server, phone):
         await expect(customer.page.locator("#call-survey-done")).to_have_text("응답해 주셔서 감사합니다.")
         record = await agent.rest.record(agent.session_id)
         assert record["satisfaction"] == "satisfied" and record["feedback"] == "앱 없이 되니 편해요"
+        # and once answered, the expired session says it is over
+        await customer.page.reload()
+        await expect(customer.page.locator("#end-reason")).to_have_text("상담이 종료되었습니다.")
+        await expect(customer.page.locator("#call-survey")).to_be_hidden()
         await customer.assert_no_errors()
     finally:
         await agent.close()
