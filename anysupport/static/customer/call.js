@@ -158,7 +158,7 @@ export class CustomerCall extends EventTarget {
     this.pumpToken = 0;
     this.forceKey = true;
     this.lastKeyAt = 0;
-    this.lastFrameAt = 0;
+    this.nextFrameAt = 0;
     this.sendChain = Promise.resolve();
     this.recvChain = Promise.resolve();
     this.keyChain = Promise.resolve();
@@ -569,7 +569,10 @@ export class CustomerCall extends EventTarget {
       const q = this.adapter.quality;
       const now = performance.now();
       if (!this.sealer || this.state !== "connected" || this.ending || !this.sending() || !this.ws) return;
-      if (now - this.lastFrameAt < 1000 / q.fps - 4) return;  // the level's frame rate
+      // the level's frame rate: a frame is due every 1000/fps ms; camera jitter of up to half an
+      // interval does not drop one, and a late frame does not make the next ones burst
+      const interval = 1000 / q.fps;
+      if (now < this.nextFrameAt - interval / 2) return;
       if (this.ws.bufferedAmount > SEND_BUFFER_LIMIT) {
         this.stats.video_dropped += 1;
         this.trouble("socket_backlog");
@@ -577,7 +580,7 @@ export class CustomerCall extends EventTarget {
       }
       const encoder = this.videoEncoder(q);
       if (encoder.encodeQueueSize > 2) { this.stats.video_dropped += 1; return; }
-      this.lastFrameAt = now;
+      this.nextFrameAt = Math.max(this.nextFrameAt + interval, now);
       if (!this.scaler || this.scaler.width !== q.width || this.scaler.height !== q.height) {
         this.scaler = new OffscreenCanvas(q.width, q.height);
         this.scalerCtx = this.scaler.getContext("2d", {alpha: false});
