@@ -14,6 +14,7 @@ from anysupport_native import framing
 from playwright.async_api import async_playwright, expect
 
 from tests.support.browser import (
+    BASE_ARGS,
     CHROMIUM,
     PHONE,
     CustomerPage,
@@ -367,6 +368,38 @@ async def test_camera_commands_answer_with_the_truth(server, phone):
         await customer.assert_no_errors()
     finally:
         await agent.close()
+
+
+async def test_camera_switch_with_two_cameras(server, tmp_path):
+    """Chromium's own fake devices (two cameras, no facing reported): the switch takes the other one."""
+    agent = await new_agent(server.url, "brs")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
+            *BASE_ARGS[:-2], "--use-fake-device-for-media-stream=device-count=2", "--use-fake-ui-for-media-stream"])
+        try:
+            customer = CustomerPage(await (await browser.new_context(locale="ko-KR", **PHONE)).new_page())
+            await customer.join(server.url, agent.session["code"])
+            await agent.accept(timeout=15)
+            await agent.wait_for_keys(15)
+            caps = await agent.wait_for("capabilities", 10)
+            assert caps["cameras"] == ["back", "front"]
+            first = await customer.value("window.anysupportCall.track.getSettings().deviceId")
+            await agent.wait_frames(3, timeout=15)
+            mark = agent.mark()
+            agent.camera("switch", facing="front")
+            state = await agent.wait_for("camera_state", 10, since=mark)
+            assert state["facing"] == "front" and state["video"] is True
+            assert await customer.value("window.anysupportCall.track.getSettings().deviceId") != first
+            count = len(agent.frames)
+            await agent.wait_frames(5, timeout=10)
+            assert len(agent.frames) >= count + 5
+            mark = agent.mark()
+            await customer.page.click("#menu-switch")
+            assert (await agent.wait_for("camera_state", 10, since=mark))["facing"] == "back"
+            await customer.assert_no_errors()
+        finally:
+            await browser.close()
+            await agent.close()
 
 
 async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, phone):

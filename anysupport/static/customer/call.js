@@ -149,6 +149,7 @@ export class CustomerCall extends EventTarget {
     this.facing = "back";
     this.flash = false;
     this.cameras = ["back"];
+    this.videoDevices = [];
     this.videoOn = true;     // the agent's (or the user's) video on/off
     this.hidden = document.visibilityState === "hidden";
     this.adapter = new Adapter("medium");
@@ -444,8 +445,8 @@ export class CustomerCall extends EventTarget {
     this.useStream(stream, "back");
     try {
       const devices = await navigator.mediaDevices.enumerateDevices();
-      const count = devices.filter((d) => d.kind === "videoinput").length;
-      this.cameras = count >= 2 ? ["back", "front"] : ["back"];
+      this.videoDevices = devices.filter((d) => d.kind === "videoinput");
+      this.cameras = this.videoDevices.length >= 2 ? ["back", "front"] : ["back"];
     } catch (e) {
       this.cameras = ["back"];
     }
@@ -490,18 +491,26 @@ export class CustomerCall extends EventTarget {
     try { await this.track.applyConstraints({advanced: [advanced]}); return true; } catch (e) { return false; }
   }
 
+  /* The other camera: by facingMode where the browser knows it (phones), else by the other device
+   * (cameras that report no facing, like a laptop's or the tests' fake ones). */
   async switchCamera(facing) {
     const want = facing || (this.facing === "back" ? "front" : "back");
     if (want === this.facing || this.cameras.length < 2) return false;
-    try {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        video: {facingMode: {exact: want === "back" ? "environment" : "user"}, width: {ideal: 1280},
-                height: {ideal: 720}}});
-      this.useStream(stream, want);
-      return true;
-    } catch (e) {
-      return false;
+    const size = {width: {ideal: 1280}, height: {ideal: 720}};
+    const attempts = [{facingMode: {exact: want === "back" ? "environment" : "user"}, ...size}];
+    const current = this.track && this.track.getSettings ? this.track.getSettings().deviceId : null;
+    const other = this.videoDevices.find((d) => d.deviceId && d.deviceId !== current);
+    if (other) attempts.push({deviceId: {exact: other.deviceId}, ...size});
+    for (const video of attempts) {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({video: video});
+        this.useStream(stream, want);
+        return true;
+      } catch (e) {
+        // not this way: try the next
+      }
     }
+    return false;
   }
 
   setLevel(level) {
