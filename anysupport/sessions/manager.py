@@ -245,8 +245,10 @@ class SessionManager:
             if session is None:
                 current = await self.store.sessions.get(session_id)
                 raise Conflict("session_not_online", state=current["state"] if current else "expired")
-            await self.records.open_for(session)
+            # live before anything else is awaited: a customer socket opening from here on reads
+            # "connected" from the store (its hello says so) and its messages must be accepted at once
             self._set_live(session)
+            await self.records.open_for(session)
             log.info("session %s connected", session_id)
             await self._changed(session)
             return session

@@ -225,7 +225,14 @@
   });
 
   if (!window.isSecureContext) $("insecure-note").hidden = false;
-  window.ASCustomerPage = {showJoined: showJoined, reset: reset};
+  /* The call learnt where the session lives now (hello's or moved's ws_url): a reload goes there. */
+  function saveWsUrl(wsUrl) {
+    if (!joined || !wsUrl) return;
+    joined.ws_url = wsUrl;
+    saveJoined(joined);
+  }
+
+  window.ASCustomerPage = {showJoined: showJoined, reset: reset, saveWsUrl: saveWsUrl};
   // after the module scripts (customer/app.js) have run
   document.addEventListener("DOMContentLoaded", function () { if (joined && joined.token) begin(); });
 })();

@@ -290,3 +290,35 @@ async def test_restore_starts_every_connected_grace_clock(make, clock):
     assert stored["customer_gone_at"] == clock() and stored["agent_gone_at"] == clock()
     clock.advance(30.001)
     assert await restarted.sessions.sweep() == 1
+
+
+async def test_a_customer_socket_opening_while_the_record_opens_may_speak_at_once(make):
+    """The stored state becomes connected before the call record is written; a customer socket that
+    opens in between reads connected (its hello says so) and its first messages must be accepted."""
+    m = make()
+    agent = await m.agent()
+    console = await m.open_console(agent)
+    session = await m.sessions.create(agent)
+    await m.sessions.join(session["code"], CUSTOMER, IP)
+    entered, release = asyncio.Event(), asyncio.Event()
+    open_for = m.records.open_for
+
+    async def slow_open_for(s):
+        entered.set()
+        await release.wait()  # the database is slow to write the record
+        return await open_for(s)
+
+    m.records.open_for = slow_open_for
+    accepting = asyncio.create_task(m.sessions.connect(agent, session["id"]))
+    await entered.wait()
+    customer = await m.open_customer(session["id"])
+    stored = await m.store.sessions.get(session["id"])
+    assert stored["state"] == "connected"  # what the customer's hello shows
+    peer = m.control.new_peer(role="customer", agent_id=None, session_id=session["id"], language="en",
+                              send=customer.send_json)
+    await m.control.dispatch(peer, {"type": "capabilities", "flash": False, "focus": False, "cameras": [],
+                                    "audio": False})
+    assert console.of_type("capabilities")[0]["from"] == "customer"
+    release.set()
+    await accepting
+    assert (await m.store.records.by_session(session["id"])) is not None

@@ -162,10 +162,5 @@ class CustomerPage:
         """No script error or CSP violation, and the server refused nothing the page sent."""
         assert not self.errors, self.errors
         stats = await self.stats()
-        # A known server race (reported): in SessionManager._connect the stored state is "connected"
-        # while the live state is still "online" (records.open_for is awaited in between), so a socket
-        # opening then gets hello "connected" and its first capabilities / camera_state are refused;
-        # the page sends both again on the state "connected" that follows.
-        race = {"session_not_connected:capabilities", "session_not_connected:camera_state"}
-        refused = [e for e in (stats or {}).get("server_errors", []) if e not in race]
+        refused = (stats or {}).get("server_errors", [])
         assert not refused, refused

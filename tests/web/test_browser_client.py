@@ -498,6 +498,30 @@ async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
         await link.close()
 
 
+async def test_a_page_reloaded_mid_call_gets_new_keys_and_video_flows_again(server, phone):
+    """The reloaded page keeps its token (sessionStorage) but not its keys: it asks for a fresh exchange
+    (``key_exchange_failed`` ``no_keys``) and the agent agrees new keys by itself."""
+    agent, customer = await start_call(server.url, phone)
+    try:
+        await agent.wait_frames(3, timeout=15)
+        old_sas = agent.current.sas_display
+        assert old_sas == await customer.value("window.anysupportCall.sas")
+        mark = agent.mark()
+        await customer.page.reload()
+        await agent.wait_for("peer", 15, since=mark, status="back")
+        await customer.wait("window.anysupportCall && window.anysupportCall.sas !== null", 15_000)
+        await agent.current.wait_until(lambda: agent.current.sas_display != old_sas, 15, "new keys at the agent")
+        assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
+        stats = await customer.stats()
+        assert stats["key_requests"] == 1
+        await agent.wait_frames(10, timeout=15, predicate=lambda f: f.sequence < 1000)  # the new page's frames
+        assert agent.current.media.failure is None
+        await expect(customer.page.locator("#call-view")).to_be_visible()
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
 async def test_end_shows_the_survey_and_the_answer_is_recorded(server, phone):
     agent, customer = await start_call(server.url, phone)
     try:

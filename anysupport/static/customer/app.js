@@ -134,6 +134,7 @@ function wire() {
     if (e.detail.command === "video") say(e.detail.on ? null : "paused_agent");
     renderMenu();
   });
+  call.addEventListener("ws_url", (e) => window.ASCustomerPage.saveWsUrl(e.detail.ws_url));
   call.addEventListener("chat", (e) => addChat(e.detail));
   call.addEventListener("guide", (e) => showGuide(e.detail.direction));
   call.addEventListener("annotation", redraw);

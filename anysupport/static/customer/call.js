@@ -19,6 +19,7 @@ export const RECONNECT_GRACE_MS = 30000;
 export const REPORT_INTERVAL_MS = 1000;
 export const SEND_BUFFER_LIMIT = 1 << 20;
 const FINAL_CLOSE_CODES = [4001, 4002, 4003];
+const CLOSE_MOVED = 4004;  // the session lives on another node: reconnect at once to moved's ws_url
 const LATE_BASE_WINDOW_US = 10e6;
 const MIC_WORKLET = new URL("./mic-worklet.js", import.meta.url).href;
 
@@ -131,6 +132,7 @@ export class CustomerCall extends EventTarget {
     this.closing = false;
     this.goneSince = null;
     this.reconnects = 0;
+    this.moved = false;  // told where the session is now (moved): the next connection goes there at once
     this.kx = new CustomerKeyExchange(this.sessionId);
     this.sealer = null;
     this.openers = [];  // the current key's opener first, then the previous one (§3.5)
@@ -176,7 +178,7 @@ export class CustomerCall extends EventTarget {
     this.stats = {
       video_sent: 0, video_bytes: 0, keyframes_sent: 0, video_dropped: 0, audio_sent: 0,
       frames_in: 0, refused: {}, agent_frames: 0, agent_size: null, audio_frames: 0, audio_rms: 0,
-      audio_played: 0, reconnects: 0, encode_errors: 0, server_errors: [],
+      audio_played: 0, reconnects: 0, encode_errors: 0, server_errors: [], moves: 0, key_requests: 0,
     };
   }
 
@@ -237,6 +239,11 @@ export class CustomerCall extends EventTarget {
       this.finish("lost");
       return;
     }
+    if (this.moved || event.code === CLOSE_MOVED) {  // go where the session lives now, without waiting
+      this.moved = false;
+      this.open();
+      return;
+    }
     window.setTimeout(() => { if (!this.closing) this.open(); }, this.backoff);
     this.backoff = Math.min(this.backoff * 2, 2000);
   }
@@ -268,7 +275,30 @@ export class CustomerCall extends EventTarget {
     const session = m.session || {};
     if (m.limits) this.limits = m.limits;
     this.agentName = session.agent_name;
+    if (m.ws_url) this.setWsUrl(m.ws_url);  // several nodes: the one holding the session, for the next connection
     this.enterState(session.state || this.state);
+    this.askKeys();
+  }
+
+  /* The session lives on another node: the socket closes (4004) and the call reconnects there. */
+  on_moved(m) {
+    this.setWsUrl(m.ws_url);
+    this.moved = true;
+    this.stats.moves += 1;
+    this.emit("moved", {ws_url: m.ws_url});
+  }
+
+  setWsUrl(wsUrl) {
+    if (wsUrl === this.joined.ws_url) return;
+    this.joined.ws_url = wsUrl;
+    this.emit("ws_url", {ws_url: wsUrl});
+  }
+
+  /* Connected without media keys (this page was reloaded mid-call): ask the agent for a fresh
+   * exchange (docs/protocol.md, "A customer without keys"). */
+  askKeys() {
+    if (this.state !== "connected" || this.sealer) return;
+    if (this.send({type: "key_exchange_failed", reason: "no_keys"})) this.stats.key_requests += 1;
   }
 
   on_state(m) {
@@ -292,6 +322,7 @@ export class CustomerCall extends EventTarget {
       this.send(this.capabilities());
       this.send(this.cameraState());
       this.requestKeyframe();
+      this.askKeys();
     }
     this.emit("peer", m);
   }

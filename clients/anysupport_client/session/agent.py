@@ -60,6 +60,7 @@ log = logging.getLogger("anysupport.client.agent")
 
 LIVE_STATES = ("offline", "online", "connected")
 PING_INTERVAL = 2.0
+MAX_KEY_REQUESTS = 3  # fresh exchanges a customer may ask for (``no_keys``) before keys are agreed again
 
 
 class ReceivedFrame:
@@ -118,6 +119,9 @@ class AgentSession(EventSource):
         self.voice: VoiceOutput | None = None  # where the customer's voice is played (the viewed session's)
         self._keying = False
         self._keys_lost = False  # our last key_exchange never reached the customer (``peer_not_connected``)
+        self._customer_socket = 0  # counts peer customer reconnecting/back: a customer socket went or came
+        self._keying_socket = -1  # that count when our exchange under way started
+        self._key_requests = 0  # fresh exchanges asked by the customer (``no_keys``) since keys were last agreed
         self.media = SessionMedia("agent", self.id, send_json=self.send, send_frame=self._send_frame,
                                   emit=self._on_media_event)
         self.media.receivers[STREAM_CUSTOMER_VIDEO] = VideoReceiver(
@@ -160,7 +164,28 @@ class AgentSession(EventSource):
         """A new key exchange (fresh keys and SAS), e.g. after a refused one or a restarted customer app."""
         self._keying = True
         self._keys_lost = False
+        self._keying_socket = self._customer_socket
         self.media.start_key_exchange()
+
+    def _customer_has_no_keys(self, message: dict[str, Any]) -> bool:
+        """The customer is connected without media keys (its page reloaded, its app restarted with its
+        token): answer with a fresh exchange, unless ours is under way and no customer socket went or came
+        since it started (docs/protocol.md, "A customer without keys"). Returns True for that request."""
+        if message.get("reason") != "no_keys" or message.get("from", "customer") != "customer":
+            return False
+        if self._keying and self._keying_socket == self._customer_socket:
+            return True  # our commitment is on its way to the customer's current socket
+        if self.state != "connected":
+            return True
+        if self._key_requests >= MAX_KEY_REQUESTS:
+            log.warning("session %s: the customer asked for keys %d times in a row; not again", self.id,
+                        self._key_requests)
+            self.media.on_key_exchange_failed(message)
+            return True
+        self._key_requests += 1
+        log.info("session %s: the customer has no media keys; new key exchange", self.id)
+        self.rekey()
+        return True
 
     def _key_exchange_undelivered(self) -> None:
         """The server refused our ``key_exchange`` with ``peer_not_connected`` (the customer dropped in
@@ -195,6 +220,8 @@ class AgentSession(EventSource):
         elif kind == "peer" and message.get("peer") == "customer":
             status = message.get("status")
             self.customer_present = status in ("joined", "back")
+            if status in ("reconnecting", "back"):  # an exchange under way may have gone with the old socket
+                self._customer_socket += 1
             if status == "joined":
                 self._maybe_key()
             elif status == "back":
@@ -206,6 +233,8 @@ class AgentSession(EventSource):
         elif kind == "key_exchange":
             self.media.on_key_exchange(message)
         elif kind == "key_exchange_failed":
+            if self._customer_has_no_keys(message):
+                return
             self._keying = False
             self.media.on_key_exchange_failed(message)
         elif kind == "error" and message.get("error") == "peer_not_connected" and message.get("ref") == "key_exchange":
@@ -229,6 +258,7 @@ class AgentSession(EventSource):
     def _on_media_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "keys":
             self._keying = False
+            self._key_requests = 0
             self.sas, self.sas_display = data["sas"], data["sas_display"]
             self.clock.reset()
         elif name == "key_exchange_failed":

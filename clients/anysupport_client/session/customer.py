@@ -297,6 +297,13 @@ class CustomerSession(EventSource):
         self.session_id = message.get("session_id") or self.session_id
         self.agent_name = session.get("agent_name")
         self._enter_state(session.get("state", self.state or "online"))
+        self._ask_keys()
+
+    def _ask_keys(self) -> None:
+        """Connected without media keys (restarted with the token mid-call, or keys never agreed on the
+        socket before): ask the agent for a fresh exchange (docs/protocol.md, "A customer without keys")."""
+        if self.state == "connected" and not (self.media is not None and self.media.ready):
+            self.send({"type": "key_exchange_failed", "reason": "no_keys"})
 
     def _on_state(self, message: dict[str, Any]) -> None:
         self._enter_state(message["state"], message.get("reason"))
@@ -306,6 +313,7 @@ class CustomerSession(EventSource):
             self.send(self.capabilities())
             self.send(self.camera_state())
             self.video_sender.request_keyframe()
+            self._ask_keys()
         self.emit("peer", message)
 
     def _on_moved(self, message: dict[str, Any]) -> None:

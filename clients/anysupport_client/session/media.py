@@ -24,7 +24,7 @@ log = logging.getLogger("anysupport.client")
 STREAM_IDS = {name: stream for stream, name in STREAM_NAMES.items()}
 
 # why a key exchange failed, as ``key_exchange_failed`` says it: the key module's finer codes folded in
-FAILURE_REASONS = ("bad_commitment", "bad_public_key", "unsupported_version", "protocol")
+FAILURE_REASONS = ("bad_commitment", "bad_public_key", "unsupported_version", "protocol", "no_keys")
 _REASON_OF_CODE = {"bad_commitment": "bad_commitment", "bad_public_key": "bad_public_key",
                    "low_order_key": "bad_public_key", "reflected_key": "bad_public_key",
                    "unsupported_version": "unsupported_version"}

@@ -1,0 +1,99 @@
+"""The customer page with several nodes: it follows ``moved`` (close 4004) and the ``ws_url`` in
+``hello`` exactly as ``CustomerSession`` does. Two real nodes on one shared database, each with its own
+absolute ``node_url`` (so no load balancer is needed: the page opens each node's socket directly, which
+the CSP and the origin rule allow); the agent's console moving from node a to node b sends the page on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import async_playwright
+
+from tests.support.agent import AgentPeer
+from tests.support.browser import CHROMIUM, PHONE, CustomerPage, chromium_args, new_agent, write_pattern_y4m
+from tests.support.client import Api
+from tests.support.cluster import Nodes, SharedDatabase
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest.fixture
+def two_nodes(tmp_path):
+    database = SharedDatabase(str(tmp_path / "db")).start()
+    nodes = Nodes(str(tmp_path), database, count=2)
+    try:
+        for node in nodes.ids:
+            proc = nodes.make(node)
+            proc.settings["node_url"] = nodes.url(node)
+            proc.settings["public_url"] = nodes.url("a")  # the customer page is opened on node a
+        for proc in nodes.procs.values():
+            proc.spawn()
+        for proc in nodes.procs.values():
+            proc.wait_listening()
+        yield nodes
+    finally:
+        nodes.stop_all()
+        database.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(tmp_path):
+    y4m = write_pattern_y4m(tmp_path / "pattern.y4m")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args(y4m))
+        context = await browser.new_context(locale="en-US", **PHONE)
+        context.set_default_timeout(15_000)
+        try:
+            yield CustomerPage(await context.new_page())
+        finally:
+            await browser.close()
+
+
+async def node_known(url: str, other: str, timeout: float = 15.0) -> None:
+    """Wait until the node at ``url`` lists ``other``'s socket in its pages' CSP (it reads the other
+    node's heartbeat from the database; no event tells a client when)."""
+    deadline = time.monotonic() + timeout
+    while other.replace("http", "ws", 1) not in (await Api(url).get("/")).headers["Content-Security-Policy"]:
+        assert time.monotonic() < deadline, f"{url} never heard of {other}"
+        await asyncio.sleep(0.1)
+
+
+async def test_the_page_follows_moved_and_hellos_ws_url_to_the_node_of_the_agents_console(two_nodes, page):
+    a, b = two_nodes.url("a"), two_nodes.url("b")
+    await node_known(a, b)
+    agent = await new_agent(a, "mv")
+    moved_agent = None
+    try:
+        assert agent.session["node"] == "a"
+        await page.join(a, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        await page.wait("window.anysupportCall && window.anysupportCall.sas !== null")
+        assert await page.value("window.anysupportCall.joined.ws_url") == a.replace("http", "ws", 1) + "/ws"
+        old_sas = agent.current.sas_display
+
+        # the agent's console opens on node b (its node a was drained): the session moves with it, and
+        # node a sends the page on with `moved`
+        moved_agent = AgentPeer(b, token=agent.client.token)
+        await moved_agent.start()
+        moved_agent.current = moved_agent.client.session(agent.session_id)
+        await moved_agent.current.wait_until(lambda: moved_agent.current.media.ready
+                                             and moved_agent.current.sas_display != old_sas, 20, "keys on node b")
+        assert await page.value("window.anysupportCall.stats.moves") == 1
+        await page.wait(f"window.anysupportCall.sas === {moved_agent.current.sas_display!r}", 15_000)
+        frames = await moved_agent.wait_frames(10, timeout=15)
+        assert frames[-1].number > frames[0].number
+        new_url = b.replace("http", "ws", 1) + "/ws"
+        assert await page.value("window.anysupportCall.joined.ws_url") == new_url  # hello's, after moved's
+        stored = await page.value("JSON.parse(sessionStorage.getItem('anysupport.customer')).ws_url")
+        assert stored == new_url  # a reload goes to node b straight away
+        moved_agent.chat("다른 서버에서 계속합니다")
+        await page.wait("document.body.textContent.includes('다른 서버에서 계속합니다')")
+        await page.assert_no_errors()
+    finally:
+        if moved_agent is not None:
+            await moved_agent.close()
+        await agent.close()
