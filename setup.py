@@ -54,7 +54,7 @@ def native_extensions():
 
 
 SERVER = ["pymongo>=4.13", "nx-27017>=0.8", "openpyxl>=3.1"]
-CLIENT = ["av>=14", "aiortc>=1.10", "PyQt5>=5.15", "soundcard>=0.4.3"]
+CLIENT = ["av>=14", "aiortc>=1.10", "PyQt5>=5.15", "soundcard>=0.4.3", "packaging>=23"]
 BENCH = ["pytest-benchmark>=5", "opencv-python-headless>=4.9", "psutil>=5.9"]
 TEST = (
     SERVER

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anysupport import __version__
 from anysupport.web.base import BaseHandler, endpoint
 
 
@@ -22,7 +23,15 @@ class OpenAPIHandler(BaseHandler):
         self.send(self.settings["openapi"])
 
 
+class VersionHandler(BaseHandler):
+    @endpoint(auth="public", summary="The server's version: consoles compare theirs with it at start",
+              tags=("server",), responses={200: {"version": "0.1.0"}})
+    async def get(self) -> None:
+        self.send({"version": __version__})
+
+
 default_handlers = [
     (r"/healthz", HealthHandler),
+    (r"/api/v1/version", VersionHandler),
     (r"/api/v1/openapi.json", OpenAPIHandler),
 ]

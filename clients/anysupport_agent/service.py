@@ -167,6 +167,9 @@ class ConsoleClient:
                                 "fps": round(figures.get("fps") or 0, 1),
                                 "latency_ms": None if rtt is None else round(rtt / 2)})
 
+    async def server_version(self) -> str:
+        return await self.agent_client.server_version()
+
     # -- logging in --------------------------------------------------------------------------------------------
     async def login(self, login: str, password: str, *, force: bool = False) -> dict[str, Any]:
         """``ApiError``: ``invalid_credentials``, ``already_logged_in``, ``too_many_attempts`` (``retry_after``), …"""

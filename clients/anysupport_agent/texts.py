@@ -16,6 +16,10 @@ LANGUAGES = ("ko", "en")
 TEXTS: dict[str, dict[str, str]] = {
     "app": {"ko": "애니서포트 비디오 상담원", "en": "AnySupport Video Agent"},
     # login (로그인)
+    "upgrade_available": {"ko": "서버가 새 버전({server})입니다. 이 상담원 프로그램은 {console}입니다.\n"
+                                "업데이트하세요: {command}",
+                          "en": "The server runs a newer version ({server}); this console is {console}.\n"
+                                "Update it: {command}"},
     "login_title": {"ko": "애니서포트 비디오 - 로그인", "en": "AnySupport Video - Log in"},
     "login_id": {"ko": "ID", "en": "ID"},
     "password": {"ko": "PASSWORD", "en": "Password"},

@@ -189,6 +189,9 @@ class RestClient:
     async def site(self) -> dict[str, Any]:
         return await self.request("GET", "/api/v1/site")
 
+    async def server_version(self) -> str:
+        return (await self.request("GET", "/api/v1/version"))["version"]
+
     async def phrases(self) -> list[dict[str, Any]]:
         return (await self.request("GET", "/api/v1/phrases"))["phrases"]
 

@@ -23,6 +23,7 @@ from anysupport_qt import (
 from ..credentials import LoginStore
 from ..settings import Settings
 from ..texts import Texts
+from ..update import CONSOLE_VERSION, UPGRADE_COMMAND, needs_upgrade
 from .common import MessageLine
 
 
@@ -91,8 +92,11 @@ class LoginWindow(QWidget):
     logged_in = pyqtSignal(object)
     failed = pyqtSignal()  # a login did not succeed: the window must be on screen to say why
 
-    def __init__(self, *, texts: Texts, settings: Settings, bridge, store: LoginStore, parent=None):
+    def __init__(self, *, texts: Texts, settings: Settings, bridge, store: LoginStore,
+                 console_version: str = CONSOLE_VERSION, parent=None):
         super().__init__(parent)
+        self.console_version = console_version
+        self.server_version: str | None = None
         self.texts = texts
         self.settings = settings
         self.bridge = bridge
@@ -109,6 +113,11 @@ class LoginWindow(QWidget):
         self.login_button.setDefault(True)
         self.preferences = QPushButton()
         self.message = MessageLine()
+        self.upgrade = QLabel()  # the start-up check: this console is older than the server
+        self.upgrade.setWordWrap(True)
+        self.upgrade.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.upgrade.setStyleSheet("color: #8a5a00; background: #fff4d6; padding: 6px;")
+        self.upgrade.hide()
         form = QFormLayout()
         form.addRow(self.id_label, self.id_edit)
         form.addRow(self.password_label, self.password_edit)
@@ -125,6 +134,7 @@ class LoginWindow(QWidget):
         self.title.setStyleSheet("font-size: 20px; font-weight: bold; padding: 12px;")
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        layout.addWidget(self.upgrade)
         layout.addLayout(form)
         layout.addLayout(checks)
         layout.addWidget(self.message)
@@ -138,6 +148,7 @@ class LoginWindow(QWidget):
         self.remember_password.setChecked(settings["remember_password"])
         self.retranslate()
         self.fill_remembered()
+        self.check_version()
 
     def retranslate(self) -> None:
         t = self.texts
@@ -149,6 +160,28 @@ class LoginWindow(QWidget):
         self.remember_password.setText(t("remember_password"))
         self.login_button.setText(t("login"))
         self.preferences.setText(t("preferences"))
+        self._show_upgrade()
+
+    # -- the version check at start (and after the server address changes) ----------------------------------
+    def check_version(self) -> None:
+        self.bridge.submit(self.bridge.client.server_version(), on_result=self._version_known,
+                           on_error=lambda _info: self._version_known(None))
+
+    def _version_known(self, version: str | None) -> None:
+        self.server_version = version
+        self._show_upgrade()
+
+    def _show_upgrade(self) -> None:
+        server = self.server_version
+        if server is None or not needs_upgrade(self.console_version, server):
+            if self.upgrade.isVisible():
+                self.upgrade.hide()
+                self.adjustSize()
+            return
+        self.upgrade.setText(self.texts("upgrade_available", server=server, console=self.console_version,
+                                        command=UPGRADE_COMMAND))
+        self.upgrade.show()
+        self.adjustSize()  # a wrapped label does not grow a window that is already laid out
 
     def fill_remembered(self) -> None:
         remembered = self.store.load(self.settings["server_url"])
@@ -166,6 +199,7 @@ class LoginWindow(QWidget):
         self.texts.language = self.settings["language"]
         self.bridge.call(self._set_client, self.settings["server_url"], self.settings["language"])
         self.retranslate()
+        self.check_version()
 
     def _set_client(self, server_url: str, language: str) -> None:
         self.bridge.client.set_server(server_url, language)

@@ -750,6 +750,10 @@ class AgentClient(EventSource):
             self.public_url = (await self.rest.me()).get("public_url") or self.server_url
         return self.public_url
 
+    async def server_version(self) -> str:
+        """The server's version (``GET /api/v1/version``, no login needed)."""
+        return await self.rest.server_version()
+
     # -- records, phrases, trouble types, statistics ---------------------------------------------------
     async def record(self, session_id: str) -> dict[str, Any]:
         return await self.rest.record(session_id)
