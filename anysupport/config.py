@@ -87,6 +87,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("time_zone", str, "Asia/Seoul", "time zone of dates in statistics and exports"),
     Setting("brand_name", str, "AnySupport", "name shown on the customer page"),
     Setting("log_level", str, "info", "logging level", choices=("debug", "info", "warning", "error")),
+    # performance
+    Setting("event_loop", str, "auto", "event loop: auto = uvloop where it is installed, else asyncio's own",
+            choices=("auto", "asyncio", "uvloop")),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
