@@ -342,38 +342,19 @@ class Relay:
             outbox = self.outboxes[id(target)] = Outbox(self, target)
         outbox.send(out, stream, flags & FLAG_KEYFRAME != 0, session_id, conn)
 
-    # -- Prometheus text -------------------------------------------------------------------------------------
+    # -- what the metrics and the admin API read ---------------------------------------------------------
+    def queued_bytes(self) -> int:
+        return sum(o.bytes for o in self.outboxes.values())
+
+    def session_counters(self) -> list[dict[str, Any]]:
+        """The counters of every live session that has sent media (the admin API's answer; kept out
+        of the Prometheus text, where one series per session would grow without bound)."""
+        return [{"session_id": sid, "frames_in": c.frames_in, "bytes_in": c.bytes_in, "frames_out": c.frames_out,
+                 "bytes_out": c.bytes_out, "dropped": dict(sorted(c.dropped.items()))}
+                for sid, c in self.per_session.items()]
+
     def metrics_text(self) -> str:
-        lines = []
+        """The Prometheus text (format 0.0.4) of ``anysupport.relay.metrics``."""
+        from anysupport.relay.metrics import exposition
 
-        def family(name: str, help_: str, kind: str = "counter") -> None:
-            lines.append(f"# HELP {name} {help_}")
-            lines.append(f"# TYPE {name} {kind}")
-
-        t = self.total
-        for field, help_ in (("frames_in", "Media frames received from senders"),
-                             ("bytes_in", "Media bytes received from senders"),
-                             ("frames_out", "Media frames written to receivers"),
-                             ("bytes_out", "Media bytes written to receivers")):
-            family(f"anysupport_relay_{field}_total", help_)
-            lines.append(f"anysupport_relay_{field}_total {getattr(t, field)}")
-        family("anysupport_relay_dropped_total", "Media frames dropped, by reason")
-        for reason in DROP_REASONS:
-            lines.append(f'anysupport_relay_dropped_total{{reason="{reason}"}} {t.dropped[reason]}')
-        family("anysupport_relay_queued_bytes", "Bytes waiting in receivers' queues", "gauge")
-        lines.append(f"anysupport_relay_queued_bytes {sum(o.bytes for o in self.outboxes.values())}")
-        family("anysupport_sessions_live", "Sessions not expired, by state", "gauge")
-        states = Counter(s.state for s in self.sessions.live.values())
-        for state in ("offline", "online", "connected"):
-            lines.append(f'anysupport_sessions_live{{state="{state}"}} {states[state]}')
-        for field, help_ in (("frames_in", "Media frames received"), ("bytes_in", "Media bytes received"),
-                             ("frames_out", "Media frames written"), ("bytes_out", "Media bytes written")):
-            name = f"anysupport_session_{field}_total"
-            family(name, f"{help_}, per live session")
-            for sid, c in self.per_session.items():
-                lines.append(f'{name}{{session="{sid}"}} {getattr(c, field)}')
-        family("anysupport_session_dropped_total", "Media frames dropped, per live session and reason")
-        for sid, c in self.per_session.items():
-            for reason, n in sorted(c.dropped.items()):
-                lines.append(f'anysupport_session_dropped_total{{session="{sid}",reason="{reason}"}} {n}')
-        return "\n".join(lines) + "\n"
+        return exposition(self)[0].decode()
