@@ -260,26 +260,35 @@ def compare(args, rest: list[str]) -> list[dict]:
                 label = label.format(ref=args.before)
                 argv = [*rest, *(a.format(tree=tree) for a in extra)]
                 print(f"-- round {round_ + 1}: {label} (load {os.getloadavg()[0]:.2f})", flush=True)
-                runs.setdefault(label, []).append(asyncio.run(run(parse(argv))))
+                result = asyncio.run(run(parse(argv)))
+                result["load"] = os.getloadavg()[0]
+                runs.setdefault(label, []).append(result)
+                print(f"   {result['server_us_per_frame']} µs/frame, CPU {result['server_cpu_pct']}%, "
+                      f"p50/p99 {result['latency_ms_p50']}/{result['latency_ms_p99']} ms, lost {result['lost']}, "
+                      f"{result['messages_per_s']} msg/s, generator lag {result['generator_max_lag_ms']} ms", flush=True)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
     base = statistics.median(r["server_us_per_frame"] for r in runs["bare forwarder, asyncio"])
+    baselines = runs["bare forwarder, asyncio"]
     rows = []
-    print("\n| run | µs per frame (median of rounds) | × bare asyncio | sessions per core | "
-          "relay p50 / p99 ms | lost | server CPU % |")
+    print("\n| run | µs per frame (median of rounds; each) | × bare asyncio (median of each round's ratio) | "
+          "sessions per core | relay p50 / p99 ms (median) | lost | server CPU % |")
     print("|---|---|---|---|---|---|---|")
     for label, results in runs.items():
         us = statistics.median(r["server_us_per_frame"] for r in results)
         per_core = 1e6 / us / (results[0]["messages_per_s"] / results[0]["sessions"])
-        row = {"run": label, "us_per_frame": us, "ratio": us / base, "sessions_per_core": per_core,
+        ratio = statistics.median(r["server_us_per_frame"] / b["server_us_per_frame"]
+                                  for r, b in zip(results, baselines, strict=True))
+        row = {"run": label, "us_per_frame": us, "ratio": ratio, "sessions_per_core": per_core,
                "p50": statistics.median(r["latency_ms_p50"] for r in results),
-               "p99": max(r["latency_ms_p99"] for r in results), "lost": sum(r["lost"] for r in results),
+               "p99": statistics.median(r["latency_ms_p99"] for r in results), "lost": sum(r["lost"] for r in results),
                "cpu": statistics.median(r["server_cpu_pct"] for r in results),
                "each": [r["server_us_per_frame"] for r in results]}
         rows.append(row)
         print(f"| {label} [{results[0]['loop']}] | {us:.1f} ({', '.join(f'{x:.1f}' for x in row['each'])}) | {row['ratio']:.2f} | "
               f"{per_core:.0f} | {row['p50']:.2f} / {row['p99']:.1f} | {row['lost']} | {row['cpu']:.0f} |")
-    print(f"load average after: {os.getloadavg()}")
+    print(f"bare forwarder on asyncio, median: {base:.1f} µs per frame; load average during the runs: "
+          f"{min(r['load'] for rs in runs.values() for r in rs):.2f}–{max(r['load'] for rs in runs.values() for r in rs):.2f}")
     return rows
 
 
