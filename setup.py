@@ -111,6 +111,7 @@ setup(
         "console_scripts": [
             "anysupport = anysupport.cli:main",
             "anysupport-mobile = anysupport_mobile.__main__:main",
+            "anysupport-agent = anysupport_agent.__main__:main",
         ]
     },
     zip_safe=False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,6 +88,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("time_zone", str, "Asia/Seoul", "time zone of dates in statistics and exports"),
     Setting("brand_name", str, "AnySupport", "name shown on the customer page"),
     Setting("log_level", str, "info", "logging level", choices=("debug", "info", "warning", "error")),
+    # several nodes on one database (docs/deployment.md, "Several nodes")
+    Setting("cluster", bool, False, "several nodes share this database: sessions live on their agent's node, nodes tell each other through the database"),
+    Setting("node_id", str, "", "this node's name among the nodes (letters, digits, - and _); empty = generated once and kept in <data_dir>/node_id"),
+    Setting("cluster_events", str, "auto", "how nodes hear each other: change streams (a replica set), a polled events collection, or auto (change streams when the database has them)", choices=("auto", "change_stream", "poll")),
+    Setting("cluster_poll_interval", float, 0.05, "seconds between two reads of the events collection when polling", 0.01, 10),
+    Setting("node_heartbeat", float, 1.0, "seconds between two heartbeats of this node in the database", 0.05, 60),
+    Setting("node_timeout", float, 5.0, "seconds without a heartbeat after which the other nodes count a node dead", 0.2, 600),
     # performance
     Setting("event_loop", str, "auto", "event loop: auto = uvloop where it is installed, else asyncio's own",
             choices=("auto", "asyncio", "uvloop")),
@@ -160,6 +168,10 @@ def _check(values: dict[str, Any]) -> None:
                           "(agents' frames carry a 12-byte session id)")
     if values["control_max_bytes"] > values["ws_max_message_bytes"]:
         raise ConfigError("setting control_max_bytes: must not exceed ws_max_message_bytes")
+    if values["node_id"] and not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", values["node_id"]):
+        raise ConfigError(f"setting node_id: {values['node_id']!r} must be 1 to 40 letters, digits, - or _")
+    if values["node_timeout"] <= 2 * values["node_heartbeat"]:
+        raise ConfigError("setting node_timeout: must be more than twice node_heartbeat")
     if values["mongo_uri"] and not values["mongo_uri"].startswith(("mongodb://", "mongodb+srv://")):
         raise ConfigError("setting mongo_uri: must start with mongodb:// or mongodb+srv://")
     try:

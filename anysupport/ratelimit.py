@@ -12,12 +12,14 @@ from collections import deque
 from collections.abc import Callable
 
 
-class SlidingWindowLimiter:
-    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic):
-        self.limit = limit
+class _KeyedWindow:
+    """Time stamps per key over a sliding ``window``; keys whose stamps all aged out are dropped."""
+
+    def __init__(self, window: float, clock: Callable[[], float], maxlen: int | None = None):
         self.window = window
         self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
+        self._maxlen = maxlen
+        self._stamps: dict[str, deque[float]] = {}
         self._last_prune = clock()
 
     def _prune(self, now: float) -> None:
@@ -25,20 +27,36 @@ class SlidingWindowLimiter:
             return
         self._last_prune = now
         cutoff = now - self.window
-        for key in [k for k, q in self._hits.items() if not q or q[-1] <= cutoff]:
-            del self._hits[key]
+        for key in [k for k, q in self._stamps.items() if not q or q[-1] <= cutoff]:
+            del self._stamps[key]
+
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        """The key's stamps still inside the window (pruning the map now and then)."""
+        self._prune(now)
+        q = self._stamps.get(key)
+        if q is not None:
+            cutoff = now - self.window
+            while q and q[0] <= cutoff:
+                q.popleft()
+        return q
+
+    def _stamp(self, key: str) -> None:
+        self._stamps.setdefault(key, deque(maxlen=self._maxlen)).append(self.clock())
+
+    def reset(self, key: str) -> None:
+        self._stamps.pop(key, None)
+
+
+class SlidingWindowLimiter(_KeyedWindow):
+    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic):
+        super().__init__(window, clock)
+        self.limit = limit
 
     def retry_after(self, key: str) -> int:
         """Seconds until ``key`` may try again (0 when it may now)."""
         now = self.clock()
-        self._prune(now)
-        q = self._hits.get(key)
-        if not q:
-            return 0
-        cutoff = now - self.window
-        while q and q[0] <= cutoff:
-            q.popleft()
-        if len(q) < self.limit:
+        q = self._recent(key, now)
+        if not q or len(q) < self.limit:
             return 0
         return max(1, math.ceil(q[0] + self.window - now))
 
@@ -47,11 +65,8 @@ class SlidingWindowLimiter:
         wait = self.retry_after(key)
         if wait:
             return wait
-        self._hits.setdefault(key, deque()).append(self.clock())
+        self._stamp(key)
         return 0
-
-    def reset(self, key: str) -> None:
-        self._hits.pop(key, None)
 
 
 class TokenBucket:
@@ -76,7 +91,7 @@ class TokenBucket:
         return False
 
 
-class Backoff:
+class Backoff(_KeyedWindow):
     """Failures per key (e.g. a login name at one address): a slowdown that grows, then a lock.
 
     Failures count over a sliding ``window`` of seconds. The first ``free`` are answered at once;
@@ -89,29 +104,10 @@ class Backoff:
 
     def __init__(self, *, limit: int, free: int, delay: float, window: float,
                  clock: Callable[[], float] = time.monotonic):
+        super().__init__(window, clock, maxlen=limit)
         self.limit = limit
         self.free = min(free, limit)
         self.delay = delay
-        self.window = window
-        self.clock = clock
-        self._fails: dict[str, deque[float]] = {}
-        self._last_prune = clock()
-
-    def _prune(self, now: float) -> None:
-        if now - self._last_prune < self.window:
-            return
-        self._last_prune = now
-        cutoff = now - self.window
-        for key in [k for k, q in self._fails.items() if not q or q[-1] <= cutoff]:
-            del self._fails[key]
-
-    def _recent(self, key: str, now: float) -> deque[float] | None:
-        q = self._fails.get(key)
-        if q is not None:
-            cutoff = now - self.window
-            while q and q[0] <= cutoff:
-                q.popleft()
-        return q
 
     def failures(self, key: str) -> int:
         q = self._recent(key, self.clock())
@@ -120,7 +116,6 @@ class Backoff:
     def wait(self, key: str) -> int:
         """Whole seconds ``key`` must still wait before its next try (0: it may try now)."""
         now = self.clock()
-        self._prune(now)
         q = self._recent(key, now)
         if not q:
             return 0
@@ -134,8 +129,4 @@ class Backoff:
         return max(1, math.ceil(until - now)) if until > now else 0
 
     def fail(self, key: str) -> None:
-        q = self._fails.setdefault(key, deque(maxlen=self.limit))
-        q.append(self.clock())
-
-    def reset(self, key: str) -> None:
-        self._fails.pop(key, None)
+        self._stamp(key)

@@ -90,6 +90,11 @@ class Server:
             self.first_admin_password = await self.services.agents.ensure_first_admin()
             if await self.services.catalog.ensure_default_trouble_types():
                 log.info("fresh install: added the default trouble types (edit them on the admin pages)")
+            await self.services.cluster.start()  # first heartbeat, before this node claims anything
+            if self.services.cluster.enabled:
+                log.info("node %s (%s); customers are sent to %s", self.services.cluster.node_id,
+                         self.services.cluster.mode or self.config.cluster_events,
+                         self.services.sessions.ws_url({"node": self.services.cluster.node_id}))
             await self.services.sessions.restore()
             self.app = make_app(self.services)
             self.http = tornado.httpserver.HTTPServer(
@@ -104,6 +109,8 @@ class Server:
             self.http.add_sockets(sockets)
             self.port = sockets[0].getsockname()[1]
         except BaseException:
+            if self.services is not None:
+                await self.services.cluster.stop()
             await self.store.close()
             raise
         loop = asyncio.get_running_loop()
@@ -155,6 +162,7 @@ class Server:
             await asyncio.wait_for(self.http.close_all_connections(), 3)
         for task in list(self.services.tasks):
             task.cancel()
+        await self.services.cluster.stop()  # the other nodes count this one gone at once
         await self.store.close()
         self.http = None
         self._stopped.set()

@@ -11,6 +11,8 @@ from typing import Any
 from anysupport.agents.manager import AgentManager
 from anysupport.auth.manager import AuthManager
 from anysupport.catalog.manager import CatalogManager, SiteSettings
+from anysupport.cluster.bus import Cluster
+from anysupport.cluster.consoles import ClusterConsoles
 from anysupport.records.manager import RecordManager
 from anysupport.relay.relay import Relay
 from anysupport.sessions.control import ControlChannel
@@ -33,21 +35,24 @@ class Services:
     sessions: SessionManager
     control: ControlChannel
     relay: Relay
+    cluster: Cluster
     tasks: set = field(default_factory=set)
 
     @classmethod
     def build(cls, config, store) -> Services:
         hub = Hub()
-        auth = AuthManager(store, config, hub)
-        agents = AgentManager(store, config, hub)
+        cluster = Cluster(store, config)  # several nodes (config.cluster): else it does nothing
+        consoles = ClusterConsoles(hub, cluster, store) if cluster.enabled else hub
+        auth = AuthManager(store, config, consoles)
+        agents = AgentManager(store, config, consoles)
         catalog = CatalogManager(store)
         records = RecordManager(store, config, catalog)
-        sessions = SessionManager(store, config, hub, auth, records)
+        sessions = SessionManager(store, config, hub, auth, records, cluster=cluster)
         control = ControlChannel(sessions, records, hub, config)
         relay = Relay(config, hub, sessions)
         sessions.expired_listeners.append(relay.forget_session)
         site = SiteSettings(store, config)
-        return cls(config, store, hub, auth, agents, catalog, site, records, sessions, control, relay)
+        return cls(config, store, hub, auth, agents, catalog, site, records, sessions, control, relay, cluster)
 
     def spawn(self, coro) -> asyncio.Task:
         """Run background work tied to this server; failures are logged, never lost silently."""

@@ -78,7 +78,7 @@ class AgentManager:
         if changes.get("disabled") or "password_hash" in changes:
             # a disabled account or a reset password ends every login of that agent
             await self.store.tokens.revoke_agent(agent["id"])
-            if self.consoles is not None and self.consoles.has_console(agent["id"]):
+            if self.consoles is not None and await self.consoles.console_live(agent["id"]):
                 await self.consoles.kick(agent["id"], "account_changed")
         return updated
 
@@ -95,7 +95,7 @@ class AgentManager:
         await self.store.agents.update(agent["id"], {"password_hash": await hash_password(new)})
         await self.store.tokens.revoke_agent(agent["id"], keep=keep)
         if self.consoles is not None:  # and the sockets opened with those logins, at once
-            self.consoles.close_agent_logins(agent["id"], "password_changed", keep=keep)
+            await self.consoles.revoke_agent_logins(agent["id"], "password_changed", keep=keep)
 
     async def update_settings(self, agent: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
         return await self.store.agents.update(agent["id"], {"settings": {**agent.get("settings", {}), **settings}})
@@ -104,7 +104,7 @@ class AgentManager:
         agent = await self.get(login)
         await self._guard_last_admin(agent, demote=True)
         await self.store.tokens.revoke_agent(agent["id"])
-        if self.consoles is not None and self.consoles.has_console(agent["id"]):
+        if self.consoles is not None and await self.consoles.console_live(agent["id"]):
             await self.consoles.kick(agent["id"], "account_deleted")
         await self.store.agents.delete(agent["id"])
         log.info("agent %s deleted", login)
@@ -114,5 +114,8 @@ class AgentManager:
         if await self.store.agents.count() > 0:
             return None
         password = self.config.admin_password or None
-        _agent, generated = await self.create(login="admin", name="Administrator", role="admin", password=password)
+        try:
+            _agent, generated = await self.create(login="admin", name="Administrator", role="admin", password=password)
+        except Conflict:  # another node on the same database created it at the same moment
+            return None
         return generated

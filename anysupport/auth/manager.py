@@ -26,11 +26,15 @@ def new_token() -> str:
 
 
 class Consoles(Protocol):
-    def has_console(self, agent_id: str) -> bool: ...
+    """The live consoles: this node's ``ws.hub.Hub``, or ``cluster.ClusterConsoles`` for every node."""
+
+    async def console_live(self, agent_id: str) -> bool: ...
 
     async def kick(self, agent_id: str, reason: str) -> None: ...
 
-    def close_token(self, token_hash: str, reason: str) -> int: ...
+    async def revoke_token(self, token_hash: str, reason: str) -> int: ...
+
+    async def revoke_agent_logins(self, agent_id: str, reason: str, *, keep: str | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class AuthManager:
         if agent.get("disabled"):
             raise Forbidden("account_disabled")
         self.throttle.succeeded(login, ip)
-        if not web and self.consoles.has_console(agent["id"]):
+        if not web and await self.consoles.console_live(agent["id"]):
             if not force:
                 raise Conflict("already_logged_in", login=agent["login"])
             await self.store.tokens.revoke_agent(agent["id"])
@@ -156,4 +160,4 @@ class AuthManager:
         """Revoke the token, and close at once every socket opened with it (a console would otherwise
         go on receiving customers and chatting with them)."""
         await self.store.tokens.revoke(principal.token_hash)
-        self.consoles.close_token(principal.token_hash, "logged_out")
+        await self.consoles.revoke_token(principal.token_hash, "logged_out")

@@ -24,19 +24,38 @@ from anysupport.web.base import BaseHandler, endpoint
 
 TEXTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "texts.json")
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+def content_security_policy(connect: tuple[str, ...] = ()) -> str:
+    """The pages' CSP; ``connect`` adds WebSocket origins (the nodes' own ``node_url``s, several nodes)."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            " ".join(("connect-src 'self'", *connect)),
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def node_socket_origins(services) -> tuple[str, ...]:
+    """``wss://host`` of every node with an absolute ``node_url`` (a join may send the customer there)."""
+    cluster = getattr(services, "cluster", None)
+    if cluster is None or not cluster.enabled:
+        return ()
+    urls = {services.config.node_url, *cluster.directory.urls.values()}
+    origins = set()
+    for url in urls:
+        if url:
+            scheme, _, rest = url.partition("://")
+            origins.add(("wss" if scheme == "https" else "ws") + "://" + rest.split("/", 1)[0])
+    return tuple(sorted(origins))
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,7 +82,7 @@ class PageHandler(BaseHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        self.set_header("Content-Security-Policy", content_security_policy(node_socket_origins(self.services)))
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Referrer-Policy", "no-referrer")
 

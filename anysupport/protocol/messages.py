@@ -217,9 +217,11 @@ SERVER_SCHEMAS: dict[str, dict] = {
             "sessions": {"type": "array"},
             "limits": {"type": "object"},
             "protocol": {"type": "integer", "minimum": 1, "maximum": 255},
+            "ws_url": {"type": "string", "maxLength": 2048},
         },
         ("role", "protocol"),
     ),
+    "moved": _msg("moved", {"ws_url": {"type": "string", "maxLength": 2048}, "message": TEXT}, ("session_id", "ws_url")),
     "state": _msg(
         "state",
         {"state": {"enum": STATES}, "session": {"type": "object"}, "reason": CODE, "time": TIME},

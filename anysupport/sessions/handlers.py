@@ -70,7 +70,7 @@ class JoinHandler(BaseHandler):
         customer["language"] = body.get("language") or self.language
         sessions = self.services.sessions
         session, token = await sessions.join(body["code"], customer, self.client_ip, number=body.get("number"))
-        self.send({"session_id": session["id"], "token": token, "ws_url": sessions.ws_url(),
+        self.send({"session_id": session["id"], "token": token, "ws_url": sessions.ws_url(session),
                    "state": session["state"], "session": sessions.customer_view(session)})
 
 

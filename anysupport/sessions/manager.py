@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from anysupport import i18n
+from anysupport.cluster.rules import customer_placement, ws_url_for
 from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
 from anysupport.ratelimit import SlidingWindowLimiter
 from anysupport.store.common import utcnow
-from anysupport.ws.hub import CLOSE_SESSION_ENDED
+from anysupport.ws.hub import CLOSE_MOVED, CLOSE_REPLACED, CLOSE_SESSION_ENDED, evict
 
 log = logging.getLogger("anysupport.sessions")
 
@@ -32,6 +33,10 @@ i18n.register(
         "too_many_live_sessions": {
             "en": "You already have {limit} open sessions. End or delete one before creating another.",
             "ko": "이미 열린 세션이 {limit}개입니다. 새 세션을 만들기 전에 하나를 종료하거나 삭제하세요.",
+        },
+        "session_moved": {
+            "en": "The session continues on another server; reconnecting there.",
+            "ko": "상담이 다른 서버에서 계속됩니다. 그 서버로 다시 연결합니다.",
         },
         "too_many_sessions_created": {
             "en": "Too many sessions created in a short time. Try again in {retry_after} seconds.",
@@ -63,8 +68,12 @@ class SessionManager:
     seconds the rate limits count on; tests inject both (one hand-moved clock) to move time by hand."""
 
     def __init__(self, store, config, hub, auth, records, *, clock: Callable[[], dt.datetime] = utcnow,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, cluster=None):
         self.store = store
+        # several nodes (anysupport.cluster.Cluster, enabled): a session lives on the node of its agent's
+        # console; this node acts on its own sessions and on the sockets it holds, and tells the others
+        self.cluster = cluster if cluster is not None and cluster.enabled else None
+        self.node_id: str | None = self.cluster.node_id if self.cluster else None
         self.config = config
         self.hub = hub
         self.auth = auth
@@ -76,16 +85,25 @@ class SessionManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self._agent_locks: dict[str, asyncio.Lock] = {}
         self.expired_listeners: list = []  # callables(session_id), e.g. the relay dropping its counters
+        if self.cluster is not None:
+            self.cluster.on("session", self._on_session_event)
+            self.cluster.on("to_console", self._on_to_console)
+            self.cluster.on("to_customer", self._on_to_customer)
+            self.cluster.on("console", self._on_console_event)
 
     def _now_iso(self) -> str:
         return self.clock().isoformat(timespec="milliseconds")
 
     # -- views --------------------------------------------------------------------------------------
-    def ws_url(self) -> str:
-        base = self.config.node_url.rstrip("/")
-        if not base:
-            return "/ws"
-        return base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/ws"
+    def ws_url(self, session: dict[str, Any] | None = None) -> str:
+        """Where the customer of ``session`` opens its socket: the node that holds the session."""
+        if self.cluster is None:
+            return ws_url_for(None, self.config.node_url)
+        return self.cluster.ws_url((session or {}).get("node") or self.node_id)
+
+    def owns(self, session: dict[str, Any]) -> bool:
+        """The session lives on this node (always, for a single node)."""
+        return self.cluster is None or session.get("node") in (None, self.node_id)
 
     @staticmethod
     def customer_view(session: dict[str, Any]) -> dict[str, Any]:
@@ -127,9 +145,24 @@ class SessionManager:
             "expire_reason": session.get("expire_reason"),
             "agent_login": session["agent_login"],
             "customer": session.get("customer"),
-            "customer_present": self.hub.customer(session["id"]) is not None,
+            "customer_present": self._customer_present(session),
         }
+        if self.cluster is not None:
+            view["node"] = session.get("node")
         return view
+
+    def _customer_present(self, session: dict[str, Any]) -> bool:
+        if self.hub.customer(session["id"]) is not None:
+            return True
+        node = session.get("customer_node") if self.cluster is not None else None
+        return node is not None and node != self.node_id and self.cluster.alive(node)
+
+    async def _changed(self, session: dict[str, Any], reason: str | None = None, *, joined: bool = False) -> None:
+        """A transition was made here: announce it to this node's sockets, and tell the other nodes
+        (the one holding the agent's console, and any holding the customer, announce it to theirs)."""
+        self._announce(session, reason)
+        if self.cluster is not None:
+            await self.cluster.publish("session", session=session, reason=reason, joined=joined)
 
     # -- agent operations -----------------------------------------------------------------------------
     async def create(self, agent: dict[str, Any]) -> dict[str, Any]:
@@ -160,12 +193,21 @@ class SessionManager:
                 break
         else:
             raise Conflict("no_codes_left")
-        session = await self.store.sessions.create(code=code, agent=agent, now=self.clock())
+        session = await self.store.sessions.create(code=code, agent=agent, now=self.clock(),
+                                                   node=await self._agent_node(agent["id"]))
         await self.store.sessions.bind_code(code, session["id"])
-        self.live[session["id"]] = LiveSession(session["id"], agent["id"], "offline")
+        if self.owns(session):
+            self.live[session["id"]] = LiveSession(session["id"], agent["id"], "offline")
         log.info("session %s (code %s) created by %s", session["id"], code, agent["login"])
-        self._announce(session)
+        await self._changed(session)
         return session
+
+    async def _agent_node(self, agent_id: str) -> str | None:
+        """The node a new session of the agent lives on: its console's (this one when it has none)."""
+        if self.cluster is None or self.hub.has_console(agent_id):
+            return self.node_id
+        node = await self.store.cluster.console_node(agent_id)
+        return node if node is not None and await self.cluster.check_alive(node) else self.node_id
 
     async def list_for_agent(self, agent: dict[str, Any]) -> list[dict[str, Any]]:
         since = self.clock() - dt.timedelta(hours=24)
@@ -191,7 +233,11 @@ class SessionManager:
         async with self._lock(session_id):
             now = self.clock()
             # a customer that joined but has no socket open (yet, or any more): its grace clock runs from now
-            customer_gone_at = None if self.hub.customer(session_id) is not None else now
+            present = self.hub.customer(session_id) is not None
+            if not present and self.cluster is not None:  # its socket may be on another node
+                current = await self.store.sessions.get(session_id)
+                present = current is not None and self._customer_present(current)
+            customer_gone_at = None if present else now
             session = await self.store.sessions.transition(
                 session_id, ("online",), {"state": "connected", "connected_at": now,
                                           "customer_gone_at": customer_gone_at, "agent_gone_at": None}
@@ -202,7 +248,7 @@ class SessionManager:
             await self.records.open_for(session)
             self._set_live(session)
             log.info("session %s connected", session_id)
-            self._announce(session)
+            await self._changed(session)
             return session
 
     # -- customer operations --------------------------------------------------------------------------
@@ -234,13 +280,23 @@ class SessionManager:
                 raise Conflict("code_in_use")
             token = await self.auth.issue_customer_token(session["id"])
             self._set_live(session)
-            self._announce(session)
+            await self._changed(session, joined=True)
         log.info("customer from %s joined session %s", ip, session["id"])
-        if self.hub.has_console(session["agent_id"]):  # auto-connect needs a live console: read the agent only then
-            agent = await self.store.agents.by_id(session["agent_id"])
-            if agent and agent.get("settings", {}).get("auto_connect"):
-                session = await self._connect(session["id"])
-        return session, token
+        connected = await self._auto_connect(session)
+        return connected or session, token
+
+    async def _auto_connect(self, session: dict[str, Any]) -> dict[str, Any] | None:
+        """A customer joined: the node holding the agent's console accepts at once if the agent's
+        auto-connect is on (with several nodes, that node hears of the join through the cluster)."""
+        if not self.hub.has_console(session["agent_id"]):  # a live console here: read the agent only then
+            return None
+        agent = await self.store.agents.by_id(session["agent_id"])
+        if not (agent and agent.get("settings", {}).get("auto_connect")):
+            return None
+        try:
+            return await self._connect(session["id"])
+        except Conflict:  # accepted meanwhile (by hand, or on another node)
+            return None
 
     # -- ending ---------------------------------------------------------------------------------------
     async def expire(self, session_id: str, reason: str) -> dict[str, Any] | None:
@@ -253,11 +309,9 @@ class SessionManager:
             await self.store.sessions.release_code(session["code"])
             if session.get("connected_at"):
                 await self.records.close_for(session)
-            self.live.pop(session_id, None)
-            for listener in self.expired_listeners:
-                listener(session_id)
+            self._forget(session_id)
             log.info("session %s expired (%s)", session_id, reason)
-            self._announce(session, reason)
+            await self._changed(session, reason)
         self._locks.pop(session_id, None)
         await self.after_expiry(session)
         return session
@@ -282,8 +336,74 @@ class SessionManager:
         if customer is not None:
             customer.close(CLOSE_SESSION_ENDED, "session_ended")
 
+    def _forget(self, session_id: str) -> None:
+        self.live.pop(session_id, None)
+        for listener in self.expired_listeners:
+            listener(session_id)
+
+    # -- what the other nodes tell this one -------------------------------------------------------------
+    async def _on_session_event(self, event: dict[str, Any]) -> None:
+        """A transition made on another node: act for the sockets this node holds."""
+        session, reason = event["session"], event.get("reason")
+        if session["state"] == "expired":
+            self._forget(session["id"])
+            self._announce(session, reason)
+            self._locks.pop(session["id"], None)
+            await self.after_expiry(session)
+            return
+        if self.owns(session):
+            self._set_live(session)
+        self._announce(session, reason)
+        if event.get("joined"):
+            await self._auto_connect(session)
+
+    async def _on_to_console(self, event: dict[str, Any]) -> None:
+        console = self.hub.console(event["agent_id"])
+        if console is not None:
+            console.send_json(event["message"])
+
+    async def _on_to_customer(self, event: dict[str, Any]) -> None:
+        customer = self.hub.customer(event["session_id"])
+        if customer is not None:
+            customer.send_json(event["message"])
+
+    async def _on_console_event(self, event: dict[str, Any]) -> None:
+        """The agent's console opened on another node: its sessions live there now. An older console of
+        the agent here is replaced; customers here of its sessions are sent to that node."""
+        agent_id, node = event["agent_id"], event["node"]
+        old = self.hub.console(agent_id)
+        if old is not None:
+            evict(old, CLOSE_REPLACED, "replaced")
+        for session_id in [sid for sid, live in self.live.items() if live.agent_id == agent_id]:
+            self.live.pop(session_id, None)
+        if not self.hub.customers:
+            return
+        for session in await self.store.sessions.list_live(agent_id=agent_id, node=node):  # one query per event
+            conn = self.hub.customer(session["id"])
+            if conn is not None:
+                self.send_elsewhere(conn, session)
+
+    def send_elsewhere(self, conn, session: dict[str, Any]) -> None:
+        """Tell a customer's socket where its session lives now, and close it (it reconnects there)."""
+        url = self.cluster.ws_url(session.get("node"))
+        conn.send_json({"type": "moved", "session_id": session["id"], "ws_url": url,
+                        "message": i18n.text("session_moved", conn.language)})
+        conn.close(CLOSE_MOVED, "moved")
+
+    async def placement(self, session: dict[str, Any]) -> str:
+        """``here``, ``moved`` or ``hold`` for a customer socket opened on this node (cluster.rules)."""
+        if self.cluster is None:
+            return "here"
+        node = session.get("node")
+        if node not in (None, self.node_id):
+            await self.cluster.check_alive(node)  # the directory read again if it counts the node dead
+        return customer_placement(node, self.node_id, self.cluster.alive)
+
     # -- presence -------------------------------------------------------------------------------------
     def _set_live(self, session: dict[str, Any]) -> None:
+        if not self.owns(session):  # another node relays it: nothing of it lives here
+            self.live.pop(session["id"], None)
+            return
         live = self.live.get(session["id"])
         if live is None:
             self.live[session["id"]] = LiveSession(session["id"], session["agent_id"], session["state"])
@@ -298,54 +418,85 @@ class SessionManager:
             return session
         first = not session.get("customer_seen")
         changes: dict[str, Any] = {"customer_seen": True}
+        if self.cluster is not None:
+            changes["customer_node"] = self.node_id
         if session.get("customer_gone_at"):
             changes["customer_gone_at"] = None
         session = await self.store.sessions.set_fields(session_id, changes)
-        self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "joined" if first else "back"})
+        await self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "joined" if first else "back"})
         return session
 
     async def customer_detached(self, session_id: str) -> None:
         session = await self.store.sessions.get(session_id)
         if session is None or session["state"] not in ("online", "connected"):
             return
+        changes: dict[str, Any] = {}
         if session["state"] == "connected":  # the grace clock runs only once the agent has accepted
-            session = await self.store.sessions.set_fields(session_id, {"customer_gone_at": self.clock()})
-        self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "reconnecting"})
+            changes["customer_gone_at"] = self.clock()
+        if self.cluster is not None and session.get("customer_node") == self.node_id:
+            changes["customer_node"] = None
+        if changes:
+            session = await self.store.sessions.set_fields(session_id, changes)
+        await self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "reconnecting"})
 
     async def console_attached(self, agent_id: str) -> list[dict[str, Any]]:
+        """The agent's console opened here. With several nodes its sessions move here with it (the
+        other nodes replace an older console and send the customers they hold on to this node)."""
+        if self.cluster is not None:
+            await self.store.cluster.set_console(agent_id, self.node_id)
+            moved = await self.store.sessions.move_agent_sessions(agent_id, self.node_id)
+            if moved:
+                log.info("%d session(s) of agent %s moved to node %s with its console", len(moved), agent_id,
+                         self.node_id)
+            await self.cluster.publish("console", agent_id=agent_id, node=self.node_id)
         sessions = await self.store.sessions.list_live(agent_id=agent_id)
         for session in sessions:
             self._set_live(session)
             if session["state"] == "connected" and session.get("agent_gone_at"):
                 await self.store.sessions.set_fields(session["id"], {"agent_gone_at": None})
-                self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "back"})
+                await self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "back"})
         return sessions
 
     async def console_detached(self, agent_id: str) -> None:
-        for session in await self.store.sessions.list_live(agent_id=agent_id):
+        if self.cluster is not None:
+            await self.store.cluster.clear_console(agent_id, self.node_id)
+        for session in await self.store.sessions.list_live(agent_id=agent_id, node=self.node_id):
             if session["state"] == "connected":
                 await self.store.sessions.set_fields(session["id"], {"agent_gone_at": self.clock()})
-                self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "reconnecting"})
+                await self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "reconnecting"})
 
-    def _notify_agent(self, session: dict[str, Any], message: dict[str, Any]) -> None:
+    async def _notify_agent(self, session: dict[str, Any], message: dict[str, Any]) -> None:
+        message = {**message, "session_id": session["id"], "time": self._now_iso()}
         console = self.hub.console(session["agent_id"])
         if console is not None:
-            console.send_json({**message, "session_id": session["id"], "time": self._now_iso()})
+            console.send_json(message)
+        elif self.cluster is not None:
+            await self.cluster.publish("to_console", agent_id=session["agent_id"], message=message)
 
-    def _notify_customer(self, session: dict[str, Any], message: dict[str, Any]) -> None:
+    async def _notify_customer(self, session: dict[str, Any], message: dict[str, Any]) -> None:
+        message = {**message, "session_id": session["id"], "time": self._now_iso()}
         customer = self.hub.customer(session["id"])
         if customer is not None:
-            customer.send_json({**message, "session_id": session["id"], "time": self._now_iso()})
+            customer.send_json(message)
+        elif self.cluster is not None:
+            await self.cluster.publish("to_customer", session_id=session["id"], message=message)
 
     # -- timeouts -------------------------------------------------------------------------------------
     async def sweep(self) -> int:
         now = self.clock()
+        nodes = None
+        if self.cluster is not None:  # this node's sessions, and those of dead nodes (nobody else holds them)
+            nodes = [self.node_id, *await self._dead_nodes(now)]
         due = await self.store.sessions.due_for_expiry(
             offline_before=now - dt.timedelta(seconds=self.config.offline_timeout),
             online_before=now - dt.timedelta(seconds=self.config.waiting_timeout),
             gone_before=now - dt.timedelta(seconds=self.config.reconnect_grace),
+            nodes=nodes,
         )
         for session in due:
+            if (self.cluster is not None and session["state"] == "connected" and self.owns(session)
+                    and await self._still_here(session)):
+                continue
             if session["state"] == "offline":
                 reason = "code_unused"
             elif session["state"] == "online":
@@ -359,8 +510,35 @@ class SessionManager:
             await self.expire(session["id"], reason)
         return len(due)
 
+    async def _dead_nodes(self, now: dt.datetime) -> list[str]:
+        """Nodes recorded on live sessions that no longer beat: their connected sessions' sides count as
+        gone from now (the grace clock starts; an agent coming back elsewhere takes its sessions along)."""
+        recorded = await self.store.sessions.live_nodes()
+        dead = self.cluster.dead_nodes(recorded)
+        for node in dead:
+            if await self.store.sessions.mark_all_gone(now, node=node):
+                log.warning("node %s does not answer: its sessions wait for their agents to come back", node)
+        return dead
+
+    async def _still_here(self, session: dict[str, Any]) -> bool:
+        """A side recorded gone whose socket is open on this node (a takeover made while this node was
+        only slow): the record is put right instead of the session ending."""
+        changes = {}
+        if session.get("agent_gone_at") and self.hub.has_console(session["agent_id"]):
+            changes["agent_gone_at"] = None
+        if session.get("customer_gone_at") and self.hub.customer(session["id"]) is not None:
+            changes["customer_gone_at"] = None
+        if not changes:
+            return False
+        updated = await self.store.sessions.set_fields(session["id"], changes)
+        return not (updated.get("agent_gone_at") or updated.get("customer_gone_at"))
+
     async def restore(self) -> None:
-        """After a (re)start: nobody is connected yet, so connected sessions start their grace clock."""
-        await self.store.sessions.mark_all_gone(self.clock())
-        for session in await self.store.sessions.list_live():
+        """After a (re)start: nobody is connected yet, so connected sessions start their grace clock.
+        With several nodes only this node's own: sessions that moved to another node while this one was
+        down are not claimed, nor touched."""
+        if self.cluster is not None:
+            await self.store.cluster.clear_node_consoles(self.node_id)
+        await self.store.sessions.mark_all_gone(self.clock(), node=self.node_id)
+        for session in await self.store.sessions.list_live(node=self.node_id):
             self._set_live(session)

@@ -1,6 +1,7 @@
 /* The customer connection page: join with the 4-digit code (and optionally the session number, which
- * never admits on its own: numbers are sequential), then continue in
- * the mobile client. The customer's session token is kept in sessionStorage for the survey page. */
+ * never admits on its own: numbers are sequential), then the call runs in this page (customer/app.js,
+ * window.ASCall) or, where this browser cannot send video, continues in the mobile client. The
+ * customer's session token is kept in sessionStorage for the survey page and a reload. */
 "use strict";
 
 (function () {
@@ -71,6 +72,7 @@
 
   async function join(event) {
     event.preventDefault();
+    if (window.ASCall) window.ASCall.unlock();  // inside the tap: the agent's voice may play later
     const body = {language: AS.lang};
     if (useNumber) {
       const raw = numberInput.value.trim();
@@ -107,7 +109,13 @@
       state: answer.data.state,
     };
     saveJoined(joined);
-    showJoined();
+    begin();
+  }
+
+  /* In this page when the browser can (customer/app.js), else the app link. */
+  function begin() {
+    if (window.ASCall) window.ASCall.begin(joined);
+    else showJoined();
   }
 
   /* anysupport://join?server=…&code=…&token=… — the code is already used by this page's join, so
@@ -122,7 +130,11 @@
     return "anysupport://join?" + params.toString();
   }
 
-  function showJoined() {
+  /* reasonKey: why this browser cannot run the call itself (no WebCodecs, insecure origin). */
+  function showJoined(reasonKey) {
+    const reason = $("joined-reason");
+    reason.dataset.t = reasonKey || "";
+    AS.say(reason, reasonKey ? AS.t(reasonKey) : "", "error");
     $("join-view").hidden = true;
     $("joined-view").hidden = false;
     const link = appLink();
@@ -205,10 +217,15 @@
   $("copy-command").addEventListener("click", copyCommand);
   AS.onLanguage(function () {
     showError(lastError);
+    const reason = $("joined-reason");
+    if (reason.dataset.t) reason.textContent = AS.t(reason.dataset.t);
     renderJoined();
     const toggle = $("toggle-number");
     toggle.textContent = AS.t(toggle.dataset.t);
   });
 
-  if (joined && joined.token) showJoined();
+  if (!window.isSecureContext) $("insecure-note").hidden = false;
+  window.ASCustomerPage = {showJoined: showJoined, reset: reset};
+  // after the module scripts (customer/app.js) have run
+  document.addEventListener("DOMContentLoaded", function () { if (joined && joined.token) begin(); });
 })();

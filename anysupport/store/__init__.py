@@ -22,6 +22,7 @@ from pymongo.errors import PyMongoError
 from anysupport.errors import DatabaseUnavailable
 from anysupport.store.agents import AgentStore
 from anysupport.store.catalog import PhraseStore, SettingsStore, TroubleTypeStore
+from anysupport.store.cluster import ClusterStore
 from anysupport.store.common import StoreError
 from anysupport.store.embedded import DataDirInUse, EmbeddedDatabaseError, EmbeddedMongo, RestartPolicy
 from anysupport.store.guard import Availability, GuardedDatabase, is_connection_failure
@@ -39,6 +40,7 @@ REPOSITORIES = {
     "trouble_types": TroubleTypeStore,
     "phrases": PhraseStore,
     "settings": SettingsStore,
+    "cluster": ClusterStore,
 }
 
 
@@ -69,6 +71,7 @@ class Store:
     trouble_types: TroubleTypeStore
     phrases: PhraseStore
     settings: SettingsStore
+    cluster: ClusterStore
 
     @classmethod
     async def open(

@@ -51,9 +51,17 @@ def encode(value: Any) -> Any:
     return value
 
 
+# Fields that hold true/false. nx-27017 returns a top-level boolean written by ``$set`` as 1 or 0
+# (queries still match), so reads give these back their type, as ``*_at`` fields get theirs.
+FLAGS = frozenset({"disabled", "retired", "enabled", "feedback", "auto_connect", "customer_seen", "web", "done"})
+
+
 def _decode(key: str, value: Any) -> Any:
-    if key.endswith("_at") and isinstance(value, int) and not isinstance(value, bool):
-        return from_ms(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if key.endswith("_at"):
+            return from_ms(value)
+        if key in FLAGS:
+            return bool(value)
     if isinstance(value, dict):
         return {k: _decode(k, v) for k, v in value.items()}
     if isinstance(value, ObjectId):

@@ -25,6 +25,7 @@ class SessionStore:
         await self.col.create_index([("agent_id", 1), ("created_at", -1)])
         await self.col.create_index("state")
         await self.col.create_index("number", unique=True)
+        await self.col.create_index("node")
 
     async def claim_code(self, code: str) -> bool:
         try:
@@ -43,9 +44,11 @@ class SessionStore:
         doc = await self.codes.find_one({"_id": code})
         return doc["session_id"] if doc else None
 
-    async def create(self, *, code: str, agent: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    async def create(self, *, code: str, agent: dict[str, Any], now: dt.datetime | None = None,
+                     node: str | None = None) -> dict[str, Any]:
         now = now or utcnow()
         doc = {
+            "node": node,  # the node that holds the agent's console (None: one node, no cluster)
             "code": code,
             "number": await next_sequence(self.db, "session_number"),
             "agent_id": agent["id"],
@@ -81,11 +84,27 @@ class SessionStore:
         """How many of the agent's sessions have not expired (its cap on live sessions counts these)."""
         return await self.col.count_documents({"agent_id": agent_id, "state": {"$in": list(LIVE_STATES)}})
 
-    async def list_live(self, *, agent_id: str | None = None) -> list[dict[str, Any]]:
+    async def list_live(self, *, agent_id: str | None = None, node: str | None = None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"state": {"$in": list(LIVE_STATES)}}
         if agent_id:
             query["agent_id"] = agent_id
+        if node:
+            query["node"] = node
         return [public(d) async for d in self.col.find(query)]
+
+    async def live_nodes(self) -> list[str]:
+        """The nodes recorded on sessions that have not expired."""
+        cursor = self.col.find({"state": {"$in": list(LIVE_STATES)}}, {"node": 1})
+        return sorted({d["node"] async for d in cursor if d.get("node")})
+
+    async def move_agent_sessions(self, agent_id: str, node: str) -> list[dict[str, Any]]:
+        """The agent's console opened on ``node``: its live sessions live there from now on. Returns
+        the sessions that moved (their ``node`` was another one)."""
+        query = {"agent_id": agent_id, "state": {"$in": list(LIVE_STATES)}, "node": {"$ne": node}}
+        moved = [public(d) async for d in self.col.find(query)]
+        if moved:
+            await self.col.update_many(query, {"$set": encode({"node": node, "updated_at": utcnow()})})
+        return moved
 
     async def transition(self, session_id: str, from_states: tuple[str, ...], changes: dict[str, Any]) -> dict | None:
         """Apply ``changes`` only if the session is still in one of ``from_states`` (atomic)."""
@@ -103,7 +122,8 @@ class SessionStore:
         return public(doc)
 
     async def due_for_expiry(self, *, offline_before: dt.datetime, online_before: dt.datetime,
-                             gone_before: dt.datetime) -> list[dict[str, Any]]:
+                             gone_before: dt.datetime, nodes: list[str] | None = None) -> list[dict[str, Any]]:
+        """Sessions whose timeout has passed; with ``nodes``, only those recorded on one of them."""
         query = encode({
             "$or": [
                 {"state": "offline", "created_at": {"$lt": offline_before}},
@@ -112,10 +132,16 @@ class SessionStore:
                 {"state": "connected", "agent_gone_at": {"$lt": gone_before}},
             ]
         })
+        if nodes is not None:
+            query = {"$and": [query, {"node": {"$in": nodes}}]}
         return [public(d) async for d in self.col.find(query)]
 
-    async def mark_all_gone(self, when: dt.datetime) -> int:
-        """At start-up nobody is connected yet: every connected session's sides count as gone from now."""
-        r1 = await self.col.update_many({"state": "connected", "customer_gone_at": None}, {"$set": {"customer_gone_at": ms(when)}})
-        r2 = await self.col.update_many({"state": "connected", "agent_gone_at": None}, {"$set": {"agent_gone_at": ms(when)}})
+    async def mark_all_gone(self, when: dt.datetime, *, node: str | None = None) -> int:
+        """At start-up nobody is connected yet: every connected session's sides count as gone from now.
+        With ``node``, only the sessions recorded on that node (a node's restart, or a dead node's)."""
+        where: dict[str, Any] = {"state": "connected"}
+        if node is not None:
+            where["node"] = node
+        r1 = await self.col.update_many({**where, "customer_gone_at": None}, {"$set": {"customer_gone_at": ms(when)}})
+        r2 = await self.col.update_many({**where, "agent_gone_at": None}, {"$set": {"agent_gone_at": ms(when)}})
         return r1.modified_count + r2.modified_count

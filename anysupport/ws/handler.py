@@ -83,7 +83,12 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         parsed = urllib.parse.urlparse(origin)
         if parsed.netloc and parsed.netloc.lower() == self.request.host.lower():
             return True
-        return origin.rstrip("/") in {o.rstrip("/") for o in self.config.allowed_origins}
+        allowed = {o.rstrip("/") for o in self.config.allowed_origins}
+        if self.services.cluster.enabled and self.config.public_url:
+            # several nodes with their own node_url: the customer page (public_url) opens this node's socket
+            public = urllib.parse.urlparse(self.config.public_url)
+            allowed.add(f"{public.scheme}://{public.netloc}")
+        return origin.rstrip("/") in allowed
 
     def get_compression_options(self) -> None:
         return None  # media is already compressed; control messages are tiny
@@ -150,7 +155,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return None
 
     # -- life cycle ---------------------------------------------------------------------------------------
-    async def open(self) -> None:
+    async def open(self, *args: Any, **kwargs: Any) -> None:  # /node/<id>/ws: the id is for the load balancer
         p = self.principal
         services = self.services
         self.start_heartbeat()
@@ -172,6 +177,11 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
                 "limits": self.limits(),
             })
         else:
+            if services.sessions.cluster is not None:  # the session may live on another node: send it there
+                session = await services.store.sessions.get(p.session_id)
+                if session is not None and await services.sessions.placement(session) == "moved":
+                    services.sessions.send_elsewhere(self, session)
+                    return
             services.hub.attach_customer(p.session_id, self)
             if self._revoked_while_opening():
                 return
@@ -182,6 +192,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             self.send_json({
                 "type": "hello", "role": "customer", "protocol": PROTOCOL_VERSION, "session_id": session["id"],
                 "session": services.sessions.customer_view(session), "limits": self.limits(),
+                "ws_url": services.sessions.ws_url(session),
             })
             if session["state"] == "expired":
                 await services.sessions.after_expiry(session)
@@ -284,4 +295,5 @@ SocketHandler.get.endpoint_spec = EndpointSpec(  # type: ignore[attr-defined]
     ("realtime",),
 )
 
-default_handlers = [(r"/ws", SocketHandler)]
+# ``/node/<id>/ws`` is the same socket: the path only tells the load balancer which node to reach
+default_handlers = [(r"/ws", SocketHandler), (r"/node/(?P<node_id>[A-Za-z0-9_-]{1,40})/ws", SocketHandler)]

@@ -15,6 +15,7 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_KICKED = 4001
 CLOSE_REPLACED = 4002
 CLOSE_SESSION_ENDED = 4003
+CLOSE_MOVED = 4004  # the session lives on another node: the ``moved`` message before it says where
 CLOSE_ABUSE = 4008
 CLOSE_NOT_READING = 4009  # control_queue_bytes left unread, or our pings unanswered for ws_ping_timeout
 
@@ -74,6 +75,16 @@ class Hub:
         if conn is not None:
             log.info("console of agent %s kicked: %s", agent_id, reason)
             evict(conn, CLOSE_KICKED, reason)
+
+    # -- the same, as the login and account rules call them (cluster.ClusterConsoles reaches every node) --
+    async def console_live(self, agent_id: str) -> bool:
+        return self.has_console(agent_id)
+
+    async def revoke_token(self, token_hash: str, reason: str) -> int:
+        return self.close_token(token_hash, reason)
+
+    async def revoke_agent_logins(self, agent_id: str, reason: str, *, keep: str | None = None) -> int:
+        return self.close_agent_logins(agent_id, reason, keep=keep)
 
     # -- revoked tokens ---------------------------------------------------------------------------------
     def close_token(self, token_hash: str, reason: str) -> int:

@@ -4,7 +4,8 @@ The agent speaks first with a commitment to its public key; the customer answers
 key; the agent reveals its own; the customer checks the reveal against the commitment. Both then
 derive the same direction keys and SAS. ``receive`` returns the messages to send back and raises
 ``KeyExchangeError`` for a key that must be refused. A new commitment from the agent starts a new
-exchange with a fresh key pair (sequences are never restarted under a used key).
+exchange with a fresh key pair (sequences are never restarted under a used key): a pair derives once,
+so a repeated ``public_key`` is ignored and another one of the same exchange refused (``protocol``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class KeyExchange:
         self._public = keys.encode_public_key(self._private)
         self._peer_commitment: str | None = None
         self._sent_public = False
+        self._started = False  # (agent) our first message of this exchange has gone out
+        self._derived_from: str | None = None  # the peer key the current pair has derived from, if any
+        self._plain = False  # (customer) this exchange began with the agent's public key
 
     def _message(self, **fields: Any) -> dict[str, Any]:
         message = {"type": "key_exchange", "version": VERSION, **fields}
@@ -54,17 +58,33 @@ class KeyExchange:
             message["session_id"] = self.session_id
         return message
 
-    def start(self) -> dict[str, Any]:
-        """The agent's opening move (a commitment); also how an agent changes keys later."""
+    def start(self, *, commit: bool = True) -> dict[str, Any]:
+        """The agent's opening move with a fresh key pair: a commitment (committed mode, what the reference
+        agent does) or, with ``commit=False``, its public key (plain mode). Also how an agent changes keys."""
         if self.side != "agent":
             raise ValueError("the agent starts the key exchange")
         self._new_pair()
-        return self._message(commitment=keys.key_commitment(self._private))
+        self._started = True
+        if commit:
+            return self._message(commitment=keys.key_commitment(self._private))
+        self._sent_public = True
+        return self._message(public_key=self._public)
 
     def _derive(self, peer_public: str) -> None:
         derived = keys.derive_session_keys(self._private, peer_public, self.side, self.session_id)
         self.generation += 1
         self.keys = MediaKeys(derived, self.side, self.generation)
+        self._derived_from = peer_public
+
+    def _repeat(self, public: str) -> bool:
+        """A ``public_key`` after this pair has derived: never derive twice from the same two keys (a new
+        sealer would start at sequence 0 under a used key, repeating nonces). The same key again is a
+        duplicate and ignored; another key without a new exchange is refused (``protocol``)."""
+        if self._derived_from is None:
+            return False
+        if public == self._derived_from:
+            return True
+        raise KeyExchangeError("protocol", "a second public key in one key exchange; new keys need a new exchange")
 
     def receive(self, message: dict[str, Any]) -> list[dict[str, Any]]:
         public = message.get("public_key")
@@ -76,18 +96,29 @@ class KeyExchange:
                 self._sent_public = True
                 return [self._message(public_key=self._public)]
             if public:
-                if self._peer_commitment is not None:
+                if self._plain and public != self._derived_from:
+                    self._new_pair()  # plain mode: the agent's new key starts a new exchange, with a new pair
+                if self._repeat(public):
+                    return []
+                plain = self._peer_commitment is None
+                if not plain:
                     keys.verify_commitment(public, self._peer_commitment)
-                elif self._sent_public:
-                    raise KeyExchangeError("bad_commitment", "the agent revealed a key it had not committed to")
                 self._derive(public)
                 self._peer_commitment = None
-                replies = [] if self._sent_public else [self._message(public_key=self._public)]
-                self._sent_public = False
-                return replies
+                if not plain:
+                    return []
+                self._plain = self._sent_public = True
+                return [self._message(public_key=self._public)]
             return []
         # agent
         if public:
+            if not self._started:
+                raise KeyExchangeError("protocol", "the customer sent a key before the agent's key_exchange")
+            if self._repeat(public):
+                return []
             self._derive(public)
-            return [self._message(public_key=self._public)]
+            if self._sent_public:
+                return []  # plain mode: the customer has our key already
+            self._sent_public = True
+            return [self._message(public_key=self._public)]  # committed mode: the reveal
         return []

@@ -1,11 +1,11 @@
 """Automatic adaptation: the ladder on its own, then a slow link over the real server."""
 
-import asyncio
 
 import pytest
 from anysupport_client.media.adaptation import Adapter
 from anysupport_client.media.quality import LEVELS, ladder
 
+from tests.clients.conftest import wait_until
 from tests.clients.throttle import ThrottledProxy
 
 
@@ -95,6 +95,7 @@ async def test_relay_dropping_for_rate_makes_the_sender_lower_its_frame_rate(mak
     await agent.current.wait_until(lambda: adapter.quality.fps <= 20, 10, "20 fps or less")
     assert adapter.quality.fps <= 20, adapter.history
     assert any(h[2] == "relay rate" for h in adapter.history)
-    mark = len(agent.frames)
-    await asyncio.sleep(1.0)
+    mark, captured = len(agent.frames), customer.video_sender.frames_sent + customer.video_sender.frames_skipped
+    # a second of the customer's 30 fps capture (its own clock, not a timer): at most 20 frames pass the relay
+    await wait_until(lambda: customer.video_sender.frames_sent + customer.video_sender.frames_skipped >= captured + 30, 10)
     assert len(agent.frames) - mark <= 22

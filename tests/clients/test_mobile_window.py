@@ -102,17 +102,10 @@ async def test_mobile_window_shows_what_the_agent_sends_and_takes_the_survey(ser
         record = agent_thread.run(agent.wait_for("state", state="expired"), timeout=10)
         assert record["reason"] == "ended_by_customer"
 
-        async def satisfaction():
-            import asyncio
-
-            for _ in range(100):
-                rec = await agent.rest.record(agent.session_id)
-                if rec.get("satisfaction"):
-                    return rec["satisfaction"]
-                await asyncio.sleep(0.05)
-            return None
-
-        assert agent_thread.run(satisfaction(), timeout=10) == "satisfied"
+        # the server answers survey_saved once the answer is stored: then one read of the record
+        qtbot.waitUntil(lambda: any(m.get("type") == "survey_saved" for m in list(bridge.session.inbox)), timeout=10000)
+        record = agent_thread.run(agent.rest.record(agent.session_id), timeout=10)
+        assert record["satisfaction"] == "satisfied"
     finally:
         if window is not None:
             window.close()

@@ -5,6 +5,8 @@ import asyncio
 import pytest
 from anysupport_client.media.quality import LEVELS
 
+from tests.clients.conftest import wait_until
+
 
 async def test_video_arrives_decodes_with_stamped_frame_numbers_in_order(pair):
     agent, customer, source = pair
@@ -38,11 +40,15 @@ async def test_pause_stops_frames_and_resume_restarts_them_with_a_keyframe(pair)
     mark = len(agent.inbox)
     agent.camera("video", on=False)
     await agent.wait_for("camera_state", since=mark, video=False)
-    await asyncio.sleep(0.3)  # frames already on the way may still land
+    sender = customer.video_sender
+    assert sender.enabled is False
+    sent, skipped = sender.frames_sent, sender.frames_skipped
+    # the customer's own capture clock, not a timer: frames already on the way land while it skips 10
+    await wait_until(lambda: sender.frames_skipped >= skipped + 10, 10)
     count = len(agent.frames)
-    await asyncio.sleep(0.7)
+    await wait_until(lambda: sender.frames_skipped >= skipped + 30, 10)  # about a second of capture, paused
+    assert sender.frames_sent == sent, "nothing encoded or sent while paused"
     assert len(agent.frames) == count, "no frames while paused"
-    assert customer.video_sender.enabled is False
     agent.camera("video", on=True)
     resumed = await agent.wait_frames(5)
     assert resumed[0].keyframe

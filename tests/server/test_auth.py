@@ -300,3 +300,15 @@ async def test_changing_the_password_from_the_console_keeps_that_console(server,
     await console.send({"type": "ping", "id": 4})
     assert (await console.recv_type("pong"))["id"] == 4
     console.close()
+
+
+async def test_flags_read_back_as_booleans(admin, unique):
+    # nx-27017 stores a top-level boolean written by $set as 1/0; answers must still say true/false
+    login = unique("flag")
+    assert (await admin.post("/api/v1/admin/agents", {"login": login, "name": "Flag", "role": "agent"})).status == 201
+    for value in (True, False):
+        r = await admin.patch(f"/api/v1/admin/agents/{login}", {"disabled": value})
+        assert r.status == 200 and r.json["agent"]["disabled"] is value
+        assert (await admin.get(f"/api/v1/admin/agents/{login}")).json["agent"]["disabled"] is value
+        listed = (await admin.get("/api/v1/admin/agents")).json["agents"]
+        assert next(a for a in listed if a["login"] == login)["disabled"] is value

@@ -74,10 +74,10 @@ def test_backoff_memory_is_bounded():
     for i in range(1000):
         b.fail(f"k{i}")
         b.fail("same")
-    assert len(b._fails["same"]) == 5
+    assert len(b._stamps["same"]) == 5
     clock.now += 11
     b.wait("other")  # a use after the window drops the aged keys
-    assert len(b._fails) == 0
+    assert len(b._stamps) == 0
 
 
 def test_failures_at_one_address_never_lock_the_owner_at_another():

@@ -197,6 +197,9 @@ async def test_customer_joins_then_answers_the_survey(server, agent_factory, ope
     session = (await agent.post("/api/v1/sessions")).json
 
     page, problems = await open_page(locale="ko-KR", phone=True)
+    # a browser without WebCodecs: the page continues in the mobile app (tests/web/test_browser_client.py
+    # covers the call in the page itself)
+    await page.add_init_script("delete window.VideoEncoder;")
     await page.goto(server.url + "/")
     await expect(page.locator("#join-view h1")).to_have_text("고객 접속")
     await page.fill("#code", "12")
@@ -212,6 +215,7 @@ async def test_customer_joins_then_answers_the_survey(server, agent_factory, ope
     await page.fill("#customer-name", "홍길동")
     await page.click("#join-button")
     await expect(page.locator("#joined-view")).to_be_visible()
+    await expect(page.locator("#joined-reason")).to_contain_text("이 브라우저는 영상 전송(WebCodecs)을 지원하지 않습니다.")
     await expect(page.locator("#joined-agent")).to_have_text(f"상담원 {agent_info['name']} · 세션 번호 {session['number']}")
     await expect(page.locator("#joined-state")).to_have_text("상담원이 연결을 수락하기를 기다리는 중입니다.")
     link = await page.locator("#app-link").get_attribute("href")

@@ -69,11 +69,26 @@ def test_every_text_key_used_by_the_pages_exists():
     for path in (root / "templates").glob("*.html"):
         used |= set(re.findall(r'data-t(?:-placeholder)?="([a-z_]+)"', path.read_text()))
         used |= set(re.findall(r't\(["\']([a-z_]+)["\']', path.read_text()))
-    for path in (root / "static").glob("*.js"):
+    for path in (root / "static").rglob("*.js"):  # the browser client's modules in static/customer/ too
         used |= set(re.findall(r'\bt\("([a-z_]+)"', path.read_text()))
         used |= set(re.findall(r'key: "([a-z_]+)"', path.read_text()))
+        used |= set(re.findall(r'\bsay\("([a-z_]+)"', path.read_text()))
+        used |= set(re.findall(r'(?:key|showJoined)\(?(?: = |\()"([a-z_]+)"', path.read_text()))
     used = {k for k in used if not k.endswith("_")}  # prefixes of computed keys ("state_" + state)
     assert used and used <= keys, used - keys
+
+
+def test_every_computed_text_of_the_browser_client_exists():
+    """static/customer/app.js builds "guide_" + direction and "end_" + expiry reason: every one is in both languages."""
+    from anysupport.pages.handlers import page_texts
+    from anysupport.protocol.messages import DIRECTIONS
+
+    reasons = ["ended_by_agent", "ended_by_customer", "deleted", "code_unused", "waiting_timeout", "customer_gone",
+               "agent_gone"]  # docs/protocol.md, expiry reasons
+    texts = page_texts()
+    for lang in ("ko", "en"):
+        for key in [f"guide_{d}" for d in DIRECTIONS] + [f"end_{r}" for r in reasons]:
+            assert texts[lang].get(key), (lang, key)
 
 
 async def test_brand_and_site_endpoint_escape_nothing_twice(make_server):

@@ -127,9 +127,11 @@ class VideoDecoder:
 
     def decode(self, payload: bytes) -> list[av.VideoFrame]:
         try:
-            return list(self.context.decode(av.Packet(payload)))
+            frames = list(self.context.decode(av.Packet(payload)))
         except av.error.FFmpegError as exc:
             raise DecodeError(str(exc)) from exc
+        # encoders that signal full range (browsers' WebCodecs from a canvas) decode as yuvj420p
+        return [f.reformat(format="yuv420p") if f.format.name == "yuvj420p" else f for f in frames]
 
 
 class OpusEncoder:

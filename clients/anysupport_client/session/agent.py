@@ -117,6 +117,7 @@ class AgentSession(EventSource):
         self.audio_sender: AudioSender | None = None
         self.voice: VoiceOutput | None = None  # where the customer's voice is played (the viewed session's)
         self._keying = False
+        self._keys_lost = False  # our last key_exchange never reached the customer (``peer_not_connected``)
         self.media = SessionMedia("agent", self.id, send_json=self.send, send_frame=self._send_frame,
                                   emit=self._on_media_event)
         self.media.receivers[STREAM_CUSTOMER_VIDEO] = VideoReceiver(
@@ -151,14 +152,23 @@ class AgentSession(EventSource):
 
     def _maybe_key(self) -> None:
         """Start the key exchange once the session is connected and the customer's socket is open."""
-        if self.state == "connected" and self.customer_present and not self.media.ready and not self._keying:
-            self._keying = True
-            self.media.start_key_exchange()
+        if (self.state == "connected" and self.customer_present and not self._keying
+                and (not self.media.ready or self._keys_lost)):
+            self.rekey()
 
     def rekey(self) -> None:
         """A new key exchange (fresh keys and SAS), e.g. after a refused one or a restarted customer app."""
         self._keying = True
+        self._keys_lost = False
         self.media.start_key_exchange()
+
+    def _key_exchange_undelivered(self) -> None:
+        """The server refused our ``key_exchange`` with ``peer_not_connected`` (the customer dropped in
+        between): the message is gone, so start again, with a fresh commitment, when the customer is back
+        (docs/protocol.md, "When the agent may start the key exchange")."""
+        self._keying = False
+        self._keys_lost = True
+        self.customer_present = False
 
     async def wait_keys(self, timeout: float = 10.0) -> None:
         await self.wait_until(lambda: self.media.ready, timeout, "media keys")
@@ -168,10 +178,14 @@ class AgentSession(EventSource):
         self._note(message)
         kind = message.get("type")
         if kind == "state":
+            old_node = self.info.get("node")
             self.info.update(message.get("session") or {})
             self.info["state"] = message["state"]
             if "customer_present" in (message.get("session") or {}):
                 self.customer_present = bool(message["session"]["customer_present"])
+            if old_node and self.info.get("node") and self.info["node"] != old_node:
+                # the session moved to another node (its node died): agree new keys once both are there
+                self._keys_lost, self._keying = True, False
             self._maybe_key()
             if message["state"] == "expired":
                 self._stop_senders()
@@ -184,7 +198,7 @@ class AgentSession(EventSource):
             if status == "joined":
                 self._maybe_key()
             elif status == "back":
-                if self.media.ready:
+                if self.media.ready and not self._keys_lost:
                     self._ask_keyframe("back")
                 else:
                     self._keying = False
@@ -194,6 +208,8 @@ class AgentSession(EventSource):
         elif kind == "key_exchange_failed":
             self._keying = False
             self.media.on_key_exchange_failed(message)
+        elif kind == "error" and message.get("error") == "peer_not_connected" and message.get("ref") == "key_exchange":
+            self._key_exchange_undelivered()
         elif kind == "capabilities":
             self.capabilities = {k: v for k, v in message.items() if k not in ("type", "session_id", "from", "time")}
         elif kind == "camera_state":

@@ -79,6 +79,7 @@ class CustomerSession(EventSource):
         self.reconnects = 0
         self.finished = asyncio.Event()
         self._closing = False
+        self._moved = False
         self._task: asyncio.Task | None = None
         self._voice_task: asyncio.Task | None = None
         self.video_sender = VideoSender(
@@ -192,6 +193,9 @@ class CustomerSession(EventSource):
                 gone_since = time.monotonic()
                 log.info("connection lost (%s); reconnecting", socket.close_code)
                 self.emit("connection", {"status": "reconnecting"})
+                if self._moved:  # told where the session is now: go there at once
+                    self._moved = False
+                    continue
                 await asyncio.sleep(delay)
         finally:
             await self.video_sender.stop()
@@ -288,6 +292,8 @@ class CustomerSession(EventSource):
 
     def _on_hello(self, message: dict[str, Any]) -> None:
         session = message.get("session") or {}
+        if message.get("ws_url"):  # several nodes: the one holding the session now, for the next reconnection
+            self.ws_url = websocket_url(self.server_url, message["ws_url"])
         self.session_id = message.get("session_id") or self.session_id
         self.agent_name = session.get("agent_name")
         self._enter_state(session.get("state", self.state or "online"))
@@ -301,6 +307,12 @@ class CustomerSession(EventSource):
             self.send(self.camera_state())
             self.video_sender.request_keyframe()
         self.emit("peer", message)
+
+    def _on_moved(self, message: dict[str, Any]) -> None:
+        """The session lives on another node: the socket closes (4004) and the loop reconnects there."""
+        self.ws_url = websocket_url(self.server_url, message["ws_url"])
+        self._moved = True
+        self.emit("moved", {"ws_url": self.ws_url})
 
     def _on_key_exchange(self, message: dict[str, Any]) -> None:
         self._ensure_media().on_key_exchange(message)

@@ -1,0 +1,229 @@
+/* The camera-app view of the customer page (after the code): preview with the agent's drawings,
+ * chat and direction arrows over it, the security code, the recording indicator, the agent's picture,
+ * the menu, the survey at the end. customer.js hands the joined session over with ASCall.begin(). */
+
+import {CustomerCall, detect, unlockAudio} from "./call.js";
+import {GUIDE_ARROWS, dimOutside, drawScene, pictureRect} from "./overlay.js";
+
+const $ = (id) => document.getElementById(id);
+const GUIDE_MS = 6000;
+let call = null;
+let found = null;
+let statusKey = null;
+let guideTimer = null;
+
+function say(key, kind) {
+  statusKey = key;
+  AS.say($("call-status"), key ? AS.t(key) : "", kind);
+}
+
+function show(view) {
+  for (const id of ["join-view", "joined-view", "permission-view", "call-view", "end-view"]) {
+    const node = $(id);
+    if (node) node.hidden = id !== view;
+  }
+  document.body.classList.toggle("in-call", view === "call-view");
+}
+
+/* Draw the scene over the preview, the canvas at the screen's pixel density. */
+function redraw() {
+  const canvas = $("overlay");
+  const video = $("preview");
+  const ratio = window.devicePixelRatio || 1;
+  const w = Math.round(canvas.clientWidth * ratio), h = Math.round(canvas.clientHeight * ratio);
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, w, h);
+  if (!call || !video.videoWidth) return;
+  const q = call.adapter.quality;
+  const rect = pictureRect(w, h, video.videoWidth, video.videoHeight, q.width, q.height);
+  dimOutside(ctx, rect);
+  drawScene(ctx, call.scene, rect, q.width);
+}
+
+function addChat(line) {
+  const log = $("chat-log");
+  const item = AS.el("li", {className: "chat-" + line.from}, line.text);
+  log.appendChild(item);
+  while (log.children.length > 6) log.removeChild(log.firstChild);
+}
+
+function showGuide(direction) {
+  const box = $("guide");
+  box.dataset.direction = direction;
+  box.querySelector(".guide-arrow").textContent = GUIDE_ARROWS[direction] || "";
+  box.querySelector(".guide-text").textContent = AS.t("guide_" + direction);
+  box.hidden = false;
+  window.clearTimeout(guideTimer);
+  guideTimer = window.setTimeout(() => { box.hidden = true; }, GUIDE_MS);
+}
+
+function renderMenu() {
+  if (!call) return;
+  const caps = call.capabilities();
+  const flash = $("menu-flash");
+  flash.disabled = !caps.flash;
+  flash.setAttribute("aria-pressed", call.flash ? "true" : "false");
+  flash.title = caps.flash ? "" : AS.t("flash_unavailable");
+  $("menu-switch").disabled = caps.cameras.length < 2;
+  const speaker = $("menu-speaker");
+  speaker.disabled = true;  // a browser cannot choose earpiece or loudspeaker
+  speaker.title = AS.t("speaker_fixed");
+  const video = $("menu-video");
+  video.dataset.t = call.videoOn ? "menu_video_off" : "menu_video_on";
+  video.textContent = AS.t(video.dataset.t);
+  $("sas-badge").textContent = call.sas ? AS.t("sas_label") + " " + call.sas : "";
+  $("sas-badge").hidden = !call.sas;
+  $("sas-badge").title = AS.t("sas_hint");
+  $("recording-badge").hidden = !call.recording;
+  $("voice-badge").hidden = !(call.agentVideo && caps.audio);
+  $("agent-video").hidden = !(call.agentVideo && call.stats.agent_frames > 0);
+}
+
+function permissionProblem(name) {
+  const key = name === "NotAllowedError" || name === "SecurityError" ? "permission_denied"
+    : name === "NotFoundError" || name === "OverconstrainedError" ? "camera_missing" : "camera_failed";
+  $("permission-text").dataset.t = key;
+  $("permission-text").textContent = AS.t(key);
+  show("permission-view");
+}
+
+function endView(detail) {
+  show("end-view");
+  const reason = detail && detail.expire_reason;
+  const closed = {lost: "connection_lost", closed_4002: "replaced_elsewhere", closed_4001: "token_revoked"};
+  const key = reason ? "end_" + reason : closed[detail && detail.reason] || "state_expired";
+  const text = $("end-reason");
+  text.dataset.t = AS.t(key) === key ? "state_expired" : key;
+  text.textContent = AS.t(text.dataset.t);
+}
+
+function showSurvey(survey) {
+  endView({expire_reason: call.endReason});
+  const form = $("call-survey");
+  form.hidden = false;
+  $("call-survey-question").textContent = survey.question;
+  const choices = $("call-survey-choices");
+  AS.clear(choices);
+  survey.choices.forEach((choice, i) => {
+    const id = "call-choice-" + i;
+    choices.appendChild(AS.el("p", {className: "choice"},
+      AS.el("input", {type: "radio", name: "call-answer", value: choice.value, id: id}),
+      AS.el("label", {htmlFor: id}, choice.label)));
+  });
+  $("call-feedback-field").hidden = !survey.feedback;
+}
+
+function wire() {
+  call.addEventListener("state", (e) => {
+    const state = e.detail.state;
+    if (state === "online") say("state_online");
+    else if (state === "connected") say(call.sas ? null : "call_securing");
+    renderMenu();
+  });
+  call.addEventListener("keys", () => { say(null); renderMenu(); });
+  call.addEventListener("key_failed", () => say("key_failed", "error"));
+  call.addEventListener("connection", (e) => say(e.detail.status === "reconnecting" ? "reconnecting" : null));
+  call.addEventListener("peer", (e) => {
+    if (e.detail.peer !== "agent") return;
+    say(e.detail.status === "reconnecting" ? "agent_reconnecting" : null);
+  });
+  call.addEventListener("camera_state", () => { renderMenu(); redraw(); });
+  call.addEventListener("paused", (e) => say(e.detail.hidden ? "paused_hidden" : null));
+  call.addEventListener("camera", (e) => {
+    if (e.detail.command === "video") say(e.detail.on ? null : "paused_agent");
+    renderMenu();
+  });
+  call.addEventListener("chat", (e) => addChat(e.detail));
+  call.addEventListener("guide", (e) => showGuide(e.detail.direction));
+  call.addEventListener("annotation", redraw);
+  call.addEventListener("recording", renderMenu);
+  call.addEventListener("agent_video", renderMenu);
+  call.addEventListener("agent_frame", renderMenu);
+  call.addEventListener("survey", (e) => showSurvey(e.detail));
+  call.addEventListener("survey_saved", () => {
+    $("call-survey").hidden = true;
+    AS.say($("call-survey-done"), AS.t("survey_thanks"));
+  });
+  call.addEventListener("ended", (e) => {
+    if ($("end-view").hidden) endView(e.detail);
+    else if (!call.survey) endView(e.detail);
+  });
+  $("preview").addEventListener("resize", redraw);
+  $("preview").addEventListener("loadedmetadata", redraw);
+  window.addEventListener("resize", redraw);
+}
+
+async function begin(joined) {
+  found = found || await detect();
+  if (!found.secure) { window.ASCustomerPage.showJoined("insecure_origin"); return; }
+  if (!found.camera) { window.ASCustomerPage.showJoined("camera_missing"); return; }
+  if (!found.video_encode) { window.ASCustomerPage.showJoined("no_webcodecs"); return; }
+  if (!found.webcrypto) { window.ASCustomerPage.showJoined("no_webcrypto"); return; }
+  show("call-view");
+  say("call_camera");
+  call = new CustomerCall(joined, found, $("preview"), $("agent-video"));
+  window.anysupportCall = call;  // for the browser's console and the tests' probes
+  wire();
+  const problem = await call.openCamera();
+  if (problem) { permissionProblem(problem); return; }
+  $("voice-note").hidden = call.capabilities().audio;
+  say(joined.state === "connected" ? "call_securing" : "state_online");
+  call.start();
+  renderMenu();
+}
+
+function setup() {
+  $("permission-retry").addEventListener("click", () => {
+    if (!call) return;
+    show("call-view");
+    call.openCamera().then((problem) => {
+      if (problem) { permissionProblem(problem); return; }
+      call.start();
+      renderMenu();
+    });
+  });
+  $("permission-app").addEventListener("click", () => {
+    if (call) call.stopMedia();
+    window.ASCustomerPage.showJoined($("permission-text").dataset.t);
+    show("joined-view");
+  });
+  $("menu-flash").addEventListener("click", () => call && call.setFlash(!call.flash).then(() => call.sendCameraState()));
+  $("menu-switch").addEventListener("click", () => call && call.switchCamera().then(() => call.sendCameraState()));
+  $("menu-video").addEventListener("click", () => {
+    if (!call) return;
+    call.setVideo(!call.videoOn);
+    say(call.videoOn ? null : "paused_self");
+    renderMenu();
+  });
+  $("menu-lang").addEventListener("click", () => {
+    const next = AS.lang === "ko" ? "en" : "ko";
+    const button = document.querySelector("[data-lang=" + next + "]");
+    if (button) button.click();
+  });
+  $("menu-end").addEventListener("click", () => {
+    if (call && window.confirm(AS.t("confirm_end"))) call.end();
+  });
+  $("chat-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("chat-input");
+    const text = input.value.trim();
+    if (text && call && call.sendChat(text)) input.value = "";
+  });
+  $("call-survey").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const picked = document.querySelector("input[name=call-answer]:checked");
+    if (!picked) { AS.say($("call-survey-error"), AS.t("survey_pick"), "error"); return; }
+    AS.say($("call-survey-error"), "");
+    call.answerSurvey(picked.value, $("call-feedback").value.trim());
+  });
+  AS.onLanguage(() => {
+    if (statusKey) say(statusKey);
+    renderMenu();
+    const guide = $("guide");
+    if (!guide.hidden) guide.querySelector(".guide-text").textContent = AS.t("guide_" + guide.dataset.direction);
+  });
+}
+
+setup();
+window.ASCall = {begin: begin, unlock: unlockAudio};

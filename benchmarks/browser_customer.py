@@ -1,0 +1,179 @@
+"""The browser customer (customer page in headless Chromium) against the real server, on loopback.
+
+    .venv/bin/python benchmarks/browser_customer.py --seconds 10 --quality medium
+
+The customer page runs in Debian's Chromium (``/usr/bin/chromium`` via Playwright) with the fake
+camera playing the stamped test pattern (``tests/support/browser.py``); the agent is ``AgentPeer``
+in this process, with auto-connect on so nobody has to press "accept". Figures:
+
+- ``join_to_first_frame_ms``: from pressing the join button (camera permission pre-granted) to the
+  first customer frame decoded at the agent: page load of the call modules, getUserMedia, join,
+  WebSocket, key exchange with commitment, first keyframe, relay, open, decode;
+- ``fps``: frames decoded at the agent per second over the window, at the chosen level;
+- ``g2g_p50_ms`` / ``g2g_p99_ms``: from the moment the page takes the camera frame (the sealed
+  header's ``timestamp_us``, the browser's clock, which on one machine is the agent's clock too)
+  to the frame decoded at the agent: crop/scale, WebCodecs H.264, WebCrypto seal, WebSocket, relay,
+  open, decode. The Y4M file's stamped numbers are checked to arrive in order (the file loops);
+- ``cpu_page_pct``: user+system time of every Chromium process (browser, renderer, GPU/utility)
+  over the window, as a percentage of one core; ``cpu_agent_pct``: this process (the agent's
+  receive: open, decode, stamp reading).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from anysupport_native import framing  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
+
+from benchmarks.loadgen import percentile  # noqa: E402
+from tests.support.agent import AgentPeer  # noqa: E402
+from tests.support.browser import CHROMIUM, PHONE, chromium_args, write_pattern_y4m  # noqa: E402
+from tests.support.client import Api  # noqa: E402
+from tests.support.server import ADMIN_PASSWORD, ServerProcess  # noqa: E402
+
+
+async def agent_account(url: str) -> str:
+    admin = Api(url)
+    token, _ = await admin.login("admin", ADMIN_PASSWORD)
+    login = f"bbench{os.getpid()}x{int(time.time() * 1000) % 100000}"
+    r = await admin.with_token(token).post("/api/v1/admin/agents", {
+        "login": login, "name": login, "password": "pw-" + login, "role": "agent",
+        "settings": {"auto_connect": True}})
+    assert r.status == 201, r.body
+    agent_token, _ = await Api(url).login(login, "pw-" + login)
+    return agent_token
+
+
+def chromium_processes() -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in child.name().lower():
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in processes:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+async def measure(url: str, quality: str, seconds: float, y4m: Path, warmup: float = 2.0) -> dict:
+    agent = AgentPeer(url, token=await agent_account(url))
+    await agent.start()
+    session = await agent.create_session()
+    sent_at: dict[int, int] = {}  # sequence → the page's capture time (µs)
+    decoded: list[tuple[int, int | None, float]] = []  # (sequence, stamp number, latency ms)
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args(y4m))
+        try:
+            context = await browser.new_context(locale="en-US", **PHONE)
+            page = await context.new_page()
+            await page.goto(url + "/")
+            await page.fill("#code", session["code"])
+            clicked_us = time.time_ns() // 1000
+            await page.click("#join-button")
+            await agent.current.wait_until(lambda: agent.current.state == "connected", 20, "connected")
+            media = agent.media
+
+            def tap(header, payload) -> None:
+                if header.stream == framing.STREAM_CUSTOMER_VIDEO:
+                    sent_at[header.sequence] = header.timestamp_us
+
+            media.taps.append(tap)
+
+            def on_frame(frame, record) -> None:
+                capture = sent_at.pop(record.sequence, None)
+                if capture is not None:
+                    decoded.append((record.sequence, record.number, (record.decoded_us - capture) / 1000))
+
+            agent.frame_listeners.append(on_frame)
+            first = (await agent.wait_frames(1, timeout=20))[0]
+            join_ms = (first.decoded_us - clicked_us) / 1000
+            if quality != "medium":
+                agent.camera("quality", level=quality)
+            await asyncio.sleep(warmup)
+            processes = chromium_processes()
+            me = psutil.Process()
+            page_cpu0, agent_cpu0 = cpu_seconds(processes), cpu_seconds([me])
+            t0 = time.monotonic()
+            start = len(decoded)
+            await asyncio.sleep(seconds)
+            elapsed = time.monotonic() - t0
+            page_cpu = (cpu_seconds(processes) - page_cpu0) / elapsed * 100
+            agent_cpu = (cpu_seconds([me]) - agent_cpu0) / elapsed * 100
+            window = decoded[start:]
+            frames = agent.frames
+            agent.end()
+            await asyncio.sleep(0.3)
+        finally:
+            await browser.close()
+            await agent.close()
+    latencies = [ms for _, _, ms in window]
+    numbers = [n for _, n, _ in window if n is not None]
+    # the Y4M loops: stamped numbers count up, falling back to 0 only where the file starts again
+    wraps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b < a)
+    return {
+        "quality": quality,
+        "size": f"{frames[-1].width}x{frames[-1].height}" if frames else None,
+        "join_to_first_frame_ms": round(join_ms, 1),
+        "frames": len(window),
+        "fps": round(len(window) / elapsed, 1),
+        "stamps_read": len(numbers),
+        "file_loops": wraps,
+        "g2g_p50_ms": round(percentile(latencies, 50), 2) if latencies else None,
+        "g2g_p90_ms": round(percentile(latencies, 90), 2) if latencies else None,
+        "g2g_p99_ms": round(percentile(latencies, 99), 2) if latencies else None,
+        "cpu_page_pct": round(page_cpu, 1),
+        "cpu_agent_pct": round(agent_cpu, 1),
+    }
+
+
+async def main(args) -> list[dict]:
+    workdir = Path(tempfile.mkdtemp(prefix="anysupport-browser-"))
+    y4m = write_pattern_y4m(workdir / "pattern.y4m", frames=150)
+    server = ServerProcess(str(workdir / "server"), {"sweep_interval": 1.0}).start()
+    try:
+        levels = ["high", "medium", "low"] if args.quality == "all" else [args.quality]
+        results = []
+        for level in levels:
+            result = await measure(server.url, level, args.seconds, y4m)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+        return results
+    finally:
+        server.stop()
+
+
+def cli(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--quality", default="medium", choices=["high", "medium", "low", "all"])
+    args = p.parse_args(argv)
+    asyncio.run(main(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,87 @@
+"""The viewer's pixel path, off the GUI thread: decoded frame → drawings → rotate → crop and zoom.
+
+``ViewRenderer.render`` runs on the media thread for every decoded frame of the session on screen:
+the agent's drawings are composited at the frame's own size (what the customer sees, and what a
+capture "with drawings" saves), the native kernels turn it by the view's quarter turns and scale
+only the part that shows to the widget's pixels (``ViewTransform.visible_source``). The GUI thread
+gets a ready ``Rendered`` picture and just paints it. No Qt in here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import av
+import numpy as np
+from anysupport_client.media.annotation import AnnotationScene, OverlayCompositor, TextRenderer
+from anysupport_native import rotate, scale
+
+from .transform import ViewTransform
+
+
+@dataclass
+class Rendered:
+    image: np.ndarray  # RGB24, the visible part at widget pixels
+    dest: tuple[int, int, int, int]  # where it goes in the widget
+    transform: ViewTransform  # the geometry it was made for
+    frame_size: tuple[int, int]
+    render_ms: float
+
+
+class ViewRenderer:
+    def __init__(self, scene: AnnotationScene, *, text_renderer: TextRenderer | None = None):
+        self.compositor = OverlayCompositor(scene, text_renderer=text_renderer)
+        self.lock = threading.Lock()
+        self.transform = ViewTransform(0, 0, 1, 1)
+        self.last_rgb: np.ndarray | None = None  # the last frame as received, at its size
+        self.last_drawn: np.ndarray | None = None  # ... with the drawings
+        self.last_frame: av.VideoFrame | None = None
+
+    def set_scene(self, scene: AnnotationScene) -> None:
+        with self.lock:
+            self.compositor = OverlayCompositor(scene, text_renderer=self.compositor.text_renderer)
+
+    def set_view(self, *, widget_size: tuple[int, int] | None = None, zoom_steps: int | None = None,
+                 quarter_turns: int | None = None) -> ViewTransform:
+        """Change the geometry (any thread); the next render uses it."""
+        with self.lock:
+            t = self.transform
+            if widget_size is not None:
+                t = t.resized(*widget_size)
+            if zoom_steps is not None:
+                t = ViewTransform(t.frame_width, t.frame_height, t.widget_width, t.widget_height, zoom_steps,
+                                  t.quarter_turns)
+            if quarter_turns is not None:
+                t = ViewTransform(t.frame_width, t.frame_height, t.widget_width, t.widget_height, t.zoom_steps,
+                                  quarter_turns % 4)
+            self.transform = t
+            return t
+
+    def render(self, frame: av.VideoFrame | None = None) -> Rendered | None:
+        """Render ``frame`` (or the last one again, after a zoom or a drawing) for the current view."""
+        start = time.perf_counter()
+        if frame is not None:
+            rgb = frame.to_ndarray(format="rgb24")
+            with self.lock:
+                self.last_frame = frame
+                self.last_rgb = rgb
+        with self.lock:
+            rgb = self.last_rgb
+            if rgb is None:
+                return None
+            drawn = self.compositor.composite_rgb(rgb.copy())
+            self.last_drawn = drawn
+            h, w = rgb.shape[:2]
+            self.transform = self.transform.for_frame(w, h)
+            t = self.transform
+        turned = rotate.rotate_rgb(drawn, 90 * t.quarter_turns) if t.quarter_turns else drawn
+        visible = t.visible_source()
+        if visible is None:
+            return None
+        (sx, sy, sw, sh), dest = visible
+        crop = np.ascontiguousarray(turned[sy:sy + sh, sx:sx + sw])
+        if (dest[2], dest[3]) != (sw, sh):
+            crop = scale.scale_rgb(crop, dest[2], dest[3])
+        return Rendered(crop, dest, t, (w, h), (time.perf_counter() - start) * 1000)

@@ -1,0 +1,157 @@
+"""The console's main window: the agent ID in the title, the sessions and record management tabs, the viewer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anysupport_qt import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+    pyqtSignal,
+)
+
+from ..draft import DraftStore
+from ..models.phrases import PhrasesModel
+from ..settings import Settings
+from ..texts import Texts
+from .common import AskUnsaved, OpenFolder
+from .records_tab import ChoosePath, RecordsTab
+from .sessions_tab import SessionsTab
+from .settings_dialog import SettingsDialog
+from .viewer import ViewerWindow
+
+
+class MainWindow(QMainWindow):
+    logged_out = pyqtSignal(str)  # why: the kick's message, a lost connection, or "" for the agent's own logout
+
+    def __init__(self, *, texts: Texts, settings: Settings, bridge, hello: dict[str, Any], drafts: DraftStore,
+                 ask_unsaved: AskUnsaved, open_folder: OpenFolder, choose_path: ChoosePath,
+                 font_family: str | None = None, parent=None):
+        super().__init__(parent)
+        self.texts = texts
+        self.settings = settings
+        self.bridge = bridge
+        self.ask_unsaved = ask_unsaved
+        self.agent = hello.get("agent") or bridge.client.agent or {}
+        self.leaving = False
+        self._kick_message = ""
+        self.setWindowTitle(texts("window_title", login=self.agent.get("login", "")))
+        self.resize(1100, 680)
+        self.id_label = QLabel(texts("id_header", login=self.agent.get("login", "")))
+        self.id_label.setStyleSheet("font-weight: bold; font-size: 15px;")
+        self.connection_label = QLabel(texts("server_reconnecting"))
+        self.connection_label.setStyleSheet("color: #c5221f; font-weight: bold;")
+        self.connection_label.hide()
+        self.settings_button = QPushButton(texts("settings"))
+        self.logout_button = QPushButton(texts("logout"))
+        header = QHBoxLayout()
+        header.addWidget(self.id_label)
+        header.addSpacing(20)
+        header.addWidget(self.connection_label)
+        header.addStretch(1)
+        header.addWidget(self.settings_button)
+        header.addWidget(self.logout_button)
+        self.sessions_tab = SessionsTab(texts=texts, bridge=bridge, drafts=drafts, ask_unsaved=ask_unsaved,
+                                        public_url=bridge.client.public_url,
+                                        auto_connect=bool(self.agent.get("settings", {}).get("auto_connect")))
+        self.records_tab = RecordsTab(texts=texts, bridge=bridge, open_folder=open_folder, choose_path=choose_path)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.sessions_tab, texts("tab_sessions"))
+        self.tabs.addTab(self.records_tab, texts("tab_records"))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(header)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.phrases = PhrasesModel(texts, self)
+        self.viewer = ViewerWindow(texts=texts, settings=settings, bridge=bridge, phrases=self.phrases,
+                                   open_folder=open_folder, font_family=font_family)
+        self.viewer.panel.reload()
+        self.settings_dialog: SettingsDialog | None = None
+        bridge.event.connect(self._on_event)
+        self.sessions_tab.view_session.connect(self.show_viewer)
+        self.settings_button.clicked.connect(self.open_settings)
+        self.logout_button.clicked.connect(self.logout)
+        self.sessions_tab.load(hello.get("sessions", []))
+        for session in hello.get("sessions", []):
+            if session.get("state") == "connected":
+                self.show_viewer(session["id"])
+                break
+
+    def _on_event(self, name: str, data: dict[str, Any]) -> None:
+        if self.leaving:
+            return
+        if name == "sessions":
+            self.sessions_tab.load(data["sessions"])
+        elif name == "session":
+            self.sessions_tab.session_changed(data["session"])
+        elif name == "kicked":
+            self._kick_message = data.get("message") or self.texts("connection_lost")
+            return
+        elif name in ("closed", "logged_out"):
+            self.leave(self._kick_message or self.texts("connection_lost"))
+            return
+        elif name == "connection":
+            # the client reconnects by itself after a network drop; say so meanwhile
+            self.connection_label.setVisible(data.get("status") == "reconnecting")
+            return
+        self.viewer.on_event(name, data)
+
+    def show_viewer(self, session_id: str) -> None:
+        row = self.sessions_tab.model.row_of(session_id)
+        session = self.sessions_tab.model.session(row)
+        if session is None:
+            return
+        if self.viewer.session_id != session_id:
+            self.viewer.set_session(session)
+        self.viewer.show()
+        self.viewer.raise_()
+
+    def open_settings(self) -> SettingsDialog:
+        self.settings_dialog = SettingsDialog(self.texts, self.settings, self)
+        self.settings_dialog.open()
+        return self.settings_dialog
+
+    # -- leaving ---------------------------------------------------------------------------------------------------
+    def _may_leave(self) -> bool:
+        """Unsaved record edits: ask (save / don't save / cancel); the draft stays on disk either way."""
+        form = self.sessions_tab.form
+        if not form.dirty:
+            return True
+        answer = self.ask_unsaved(self)
+        if answer == "cancel":
+            return False
+        if answer == "save":
+            form.save_all()
+        else:  # 저장 안 함: the agent chose to drop the edits (a crash, unasked, keeps them on disk)
+            form.draft.revert()
+        return True
+
+    def logout(self) -> None:
+        if not self._may_leave():
+            return
+        self.leaving = True
+        self.bridge.submit(self.bridge.client.logout(), on_result=lambda _r: self.leave(""),
+                           on_error=lambda _e: self.leave(""))
+
+    def leave(self, reason: str) -> None:
+        self.leaving = True
+        try:
+            self.bridge.event.disconnect(self._on_event)
+        except TypeError:
+            pass
+        self.viewer.close()
+        self.close()
+        self.logged_out.emit(reason)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.leaving and not self._may_leave():
+            event.ignore()
+            return
+        self.viewer.close()
+        super().closeEvent(event)

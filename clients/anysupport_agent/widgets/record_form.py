@@ -1,0 +1,199 @@
+"""원격 지원 기록: the support record of the selected session, autosaved as a draft, "모두 저장" to the server."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from anysupport_qt import (
+    QAbstractItemView,
+    QButtonGroup,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QTreeView,
+    QVBoxLayout,
+    pyqtSignal,
+)
+
+from ..draft import RESOLUTIONS, DraftStore, RecordDraft, validate
+from ..models.trouble_types import IdRole, TroubleTypeModel
+from ..texts import Texts
+from .common import MessageLine
+
+
+def long_time(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
+class RecordForm(QGroupBox):
+    saved = pyqtSignal(str)  # session id
+
+    def __init__(self, *, texts: Texts, bridge, drafts: DraftStore, trouble_types: TroubleTypeModel, parent=None):
+        super().__init__(texts("record"), parent)
+        self.texts = texts
+        self.bridge = bridge
+        self.drafts = drafts
+        self.trouble_types = trouble_types
+        self.draft: RecordDraft | None = None
+        self._loading = False
+        self.name = QLineEdit()
+        self.email = QLineEdit()
+        self.phone = QLineEdit()
+        self.ip = QLabel("-")
+        self.started = QLabel("-")
+        self.ended = QLabel("-")
+        self.tree = QTreeView()
+        self.tree.setModel(trouble_types)
+        self.tree.setHeaderHidden(True)
+        self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.tree.setMinimumHeight(110)
+        self.content = QPlainTextEdit()
+        self.content.setMinimumHeight(80)
+        self.resolution = QButtonGroup(self)
+        row = QHBoxLayout()
+        self.resolution_buttons: dict[str, QRadioButton] = {}
+        for i, key in enumerate(RESOLUTIONS):
+            button = QRadioButton(texts(key))
+            self.resolution.addButton(button, i)
+            self.resolution_buttons[key] = button
+            row.addWidget(button)
+        row.addStretch(1)
+        self.save_button = QPushButton(texts("save_all"))
+        self.message = MessageLine()
+        form = QFormLayout()
+        form.addRow(texts("customer_name"), self.name)
+        form.addRow(texts("email"), self.email)
+        form.addRow(texts("phone"), self.phone)
+        form.addRow(texts("ip"), self.ip)
+        form.addRow(texts("started_at"), self.started)
+        form.addRow(texts("ended_at"), self.ended)
+        form.addRow(texts("trouble_type"), self.tree)
+        form.addRow(texts("content"), self.content)
+        form.addRow(texts("resolution"), row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.save_button)
+        layout.addLayout(bottom)
+        self.name.textEdited.connect(lambda v: self._edit("customer_name", v))
+        self.email.textEdited.connect(lambda v: self._edit("email", v))
+        self.phone.textEdited.connect(lambda v: self._edit("phone", v))
+        self.content.textChanged.connect(lambda: self._edit("content", self.content.toPlainText()))
+        self.resolution.buttonClicked.connect(lambda b: self._edit("resolution", RESOLUTIONS[self.resolution.id(b)]))
+        self.tree.selectionModel().currentChanged.connect(lambda cur, _prev: self._edit("trouble_type", cur.data(IdRole)))
+        trouble_types.modelReset.connect(self._show_trouble_type)
+        self.save_button.clicked.connect(lambda: self.save_all())
+        self.set_session(None)
+
+    # -- showing a session ---------------------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return self.draft is not None and self.draft.dirty
+
+    def set_session(self, session: dict[str, Any] | None) -> None:
+        self.message.clear_message()
+        if session is None:
+            self.draft = None
+            self._fill({}, {})
+            self.setEnabled(False)
+            return
+        self.draft = self.drafts.open(session["id"])
+        has_record = bool(session.get("connected_at")) or session.get("state") == "connected"
+        self.setEnabled(True)
+        customer = session.get("customer") or {}
+        if not self.draft.dirty and not any(self.draft.fields.values()):
+            # start from what the customer typed when joining
+            self.draft.fields.update({k: v for k, v in (("customer_name", customer.get("name")),
+                                                         ("email", customer.get("email")),
+                                                         ("phone", customer.get("phone"))) if v})
+        info = {"ip": customer.get("ip"), "started_at": session.get("connected_at"), **{
+            k: v for k, v in self.draft.info.items() if v}}
+        self._fill(self.draft.fields, info)
+        if self.draft.dirty:
+            self.message.show_info(self.texts("draft_restored"))
+        if has_record:
+            session_id = session["id"]
+            self.bridge.submit(self.bridge.client.record(session_id),
+                               on_result=lambda record: self._server_record(session_id, record))
+        else:
+            self.save_button.setEnabled(False)
+            self.message.show_info(self.texts("record_unavailable"))
+
+    def _server_record(self, session_id: str, record: dict[str, Any]) -> None:
+        if self.draft is None or self.draft.session_id != session_id:
+            return
+        self.draft.server_loaded(record)
+        self._fill(self.draft.fields, self.draft.info)
+        self.save_button.setEnabled(True)
+
+    def _fill(self, fields: dict[str, Any], info: dict[str, Any]) -> None:
+        self._loading = True
+        try:
+            self.name.setText(fields.get("customer_name") or "")
+            self.email.setText(fields.get("email") or "")
+            self.phone.setText(fields.get("phone") or "")
+            if self.content.toPlainText() != (fields.get("content") or ""):
+                self.content.setPlainText(fields.get("content") or "")
+            self.resolution.setExclusive(False)
+            for key, button in self.resolution_buttons.items():
+                button.setChecked(fields.get("resolution") == key)
+            self.resolution.setExclusive(True)
+            self.ip.setText(info.get("ip") or "-")
+            self.started.setText(long_time(info.get("started_at")))
+            self.ended.setText(long_time(info.get("ended_at")))
+            self._show_trouble_type()
+        finally:
+            self._loading = False
+
+    def _show_trouble_type(self) -> None:
+        was, self._loading = self._loading, True
+        try:
+            index = self.trouble_types.find(self.draft.fields.get("trouble_type") if self.draft else None)
+            self.tree.expandAll()
+            self.tree.setCurrentIndex(index)
+        finally:
+            self._loading = was
+
+    def _edit(self, name: str, value: Any) -> None:
+        if self._loading or self.draft is None:
+            return
+        self.draft.edit(name, value)
+
+    # -- saving ------------------------------------------------------------------------------------------------
+    def save_all(self, on_done=None) -> bool:
+        """모두 저장: validate, then store on the server; False when there was something to fix."""
+        if self.draft is None:
+            return False
+        problems = validate(self.draft.fields, self.texts)
+        if problems:
+            self.message.show_error("\n".join(problems.values()))
+            return False
+        draft = self.draft
+        fields = draft.changes()
+
+        def done(record: dict[str, Any]) -> None:
+            draft.mark_saved(record)
+            if self.draft is draft:
+                self._fill(draft.fields, draft.info)
+                self.message.show_info(self.texts("saved"))
+            self.saved.emit(draft.session_id)
+            if on_done is not None:
+                on_done()
+
+        self.bridge.submit(self.bridge.client.save_record(draft.session_id, fields), on_result=done,
+                           on_error=lambda info: self.message.show_error(self.texts.error_text(info)))
+        return True
+

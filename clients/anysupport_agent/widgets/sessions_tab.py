@@ -1,0 +1,178 @@
+"""세션 탭: the session list, create / delete / connect, auto-connect, the customer page, the record form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anysupport_qt import (
+    QAbstractItemView,
+    QApplication,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    Qt,
+    QTableView,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    pyqtSignal,
+)
+
+from ..draft import DraftStore
+from ..models.sessions import SessionsModel
+from ..models.trouble_types import TroubleTypeModel
+from ..texts import Texts
+from .common import AskUnsaved, MessageLine
+from .record_form import RecordForm
+
+PRUNE_EVERY_MS = 30_000  # how often expired sessions whose time is over leave the list
+
+
+class SessionsTab(QWidget):
+    view_session = pyqtSignal(str)  # a session became connected: show it in the viewer
+
+    def __init__(self, *, texts: Texts, bridge, drafts: DraftStore, ask_unsaved: AskUnsaved,
+                 public_url: str = "", auto_connect: bool = False, parent=None):
+        super().__init__(parent)
+        self.texts = texts
+        self.bridge = bridge
+        self.ask_unsaved = ask_unsaved
+        self.model = SessionsModel(texts, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.create_button = QPushButton(texts("create_session"))
+        self.delete_button = QPushButton(texts("delete_session"))
+        self.connect_button = QPushButton(texts("connect"))
+        self.auto_connect = QCheckBox(texts("auto_connect"))
+        self.auto_connect.setChecked(auto_connect)
+        self.page_url = QLineEdit(public_url)
+        self.page_url.setReadOnly(True)
+        self.copy_button = QPushButton(texts("copy"))
+        self.message = MessageLine()
+        self.trouble_types = TroubleTypeModel(self)
+        self.form = RecordForm(texts=texts, bridge=bridge, drafts=drafts, trouble_types=self.trouble_types)
+        buttons = QHBoxLayout()
+        for b in (self.create_button, self.delete_button, self.connect_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        page = QHBoxLayout()
+        page.addWidget(QLabel(texts("customer_page")))
+        page.addWidget(self.page_url, 1)
+        page.addWidget(self.copy_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.auto_connect)
+        left_layout.addLayout(page)
+        left_layout.addWidget(self.message)
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.form)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self.create_button.clicked.connect(self.create_session)
+        self.delete_button.clicked.connect(self.delete_session)
+        self.connect_button.clicked.connect(self.connect_session)
+        self.auto_connect.toggled.connect(self.set_auto_connect)
+        self.copy_button.clicked.connect(self.copy_url)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self._shown_id: str | None = None
+        # expired sessions fade, then leave the list (models/sessions.py, session_list.py)
+        self.prune_timer = QTimer(self)
+        self.prune_timer.setInterval(PRUNE_EVERY_MS)
+        self.prune_timer.timeout.connect(self.model.prune)
+        self.prune_timer.start()
+        bridge.submit(bridge.client.trouble_types(), on_result=self.trouble_types.load)
+
+    # -- the list -----------------------------------------------------------------------------------------
+    def load(self, sessions: list[dict[str, Any]]) -> None:
+        self.model.reset(sessions)
+        if self.model.rows:
+            self.table.selectRow(0)
+
+    def session_changed(self, session: dict[str, Any]) -> None:
+        before = self.model.row_of(session["id"])
+        old_state = self.model.rows[before].get("state") if before >= 0 else None
+        self.model.upsert(session)
+        row = self.model.row_of(session["id"])
+        if self.model.rows[row].get("state") == "connected" and old_state != "connected":
+            self.table.selectRow(row)
+            self.view_session.emit(session["id"])
+        if session["id"] == self._shown_id and self.model.rows[row].get("state") in ("connected", "expired"):
+            self.form.set_session(self.model.rows[row])
+
+    def selected(self) -> dict[str, Any] | None:
+        index = self.table.currentIndex()
+        return self.model.session(index.row()) if index.isValid() else None
+
+    def _row_changed(self, current, previous) -> None:
+        session = self.model.session(current.row()) if current.isValid() else None
+        new_id = session["id"] if session else None
+        if new_id == self._shown_id:
+            return
+        if self.form.dirty:
+            answer = self.ask_unsaved(self)
+            if answer == "cancel":
+                back = self.model.row_of(self._shown_id) if self._shown_id else -1
+                if back >= 0:
+                    self.table.selectionModel().blockSignals(True)
+                    self.table.selectRow(back)
+                    self.table.selectionModel().blockSignals(False)
+                return
+            if answer == "save":
+                self.form.save_all()
+            else:
+                self.form.draft.revert()
+        self._shown_id = new_id
+        self.model.pinned = {new_id} if new_id else set()  # its record form may be in use: it stays listed
+        self.form.set_session(session)
+
+    # -- actions --------------------------------------------------------------------------------------------
+    def _error(self, info: dict[str, Any]) -> None:
+        self.message.show_error(self.texts.error_text(info))
+
+    def create_session(self) -> None:
+        self.message.clear_message()
+        self.bridge.submit(self.bridge.client.create_session(), on_result=self._created, on_error=self._error)
+
+    def _created(self, session: dict[str, Any]) -> None:
+        self.model.upsert(session)
+        if not self.form.dirty:  # a record being written stays on screen; the new code is in the list
+            self.table.selectRow(self.model.row_of(session["id"]))
+
+    def delete_session(self) -> None:
+        session = self.selected()
+        if session is None:
+            self.message.show_error(self.texts("select_session"))
+            return
+        self.bridge.submit(self.bridge.client.delete_session(session["id"]), on_error=self._error)
+
+    def connect_session(self) -> None:
+        session = self.selected()
+        if session is None:
+            self.message.show_error(self.texts("select_session"))
+            return
+        if session.get("state") != "online":
+            self.message.show_error(self.texts("not_online"))
+            return
+        self.message.clear_message()
+        self.bridge.submit(self.bridge.client.connect_session(session["id"]), on_error=self._error)
+
+    def set_auto_connect(self, on: bool) -> None:
+        self.bridge.submit(self.bridge.client.set_auto_connect(on), on_error=self._error)
+
+    def copy_url(self) -> None:
+        QApplication.clipboard().setText(self.page_url.text())
+        self.message.show_info(self.texts("copied"))

@@ -1,0 +1,401 @@
+"""A whole support session from the console against the headless mobile client, on the real server."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import openpyxl
+import pytest
+from anysupport_agent.texts import Texts
+from anysupport_native.framing import STREAM_AGENT_AUDIO
+from anysupport_qt import QApplication, QPoint, Qt
+
+from .conftest import log_in, screenshot
+
+KO = Texts("ko")
+pytestmark = pytest.mark.slow
+
+
+def wait_state(qtbot, main, session_id, state, timeout=15000):
+    model = main.sessions_tab.model
+
+    def ok():
+        row = model.row_of(session_id)
+        return row >= 0 and model.rows[row].get("state") == state
+
+    qtbot.waitUntil(ok, timeout=timeout)
+    return model.index(model.row_of(session_id), 1).data()
+
+
+def new_session(qtbot, main):
+    before = {r["id"] for r in main.sessions_tab.model.rows}
+    main.sessions_tab.create_button.click()
+    qtbot.waitUntil(lambda: len(main.sessions_tab.model.rows) > len(before), timeout=10000)
+    return next(r for r in main.sessions_tab.model.rows if r["id"] not in before)
+
+
+def frame_click(qtbot, view, fx, fy, *, button=Qt.LeftButton):
+    wx, wy = view.transform.widget_point(fx, fy)
+    qtbot.mouseClick(view, button, pos=QPoint(round(wx), round(wy)))
+
+
+def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_factory, console_home, trouble_type):
+    type_id, type_path = trouble_type
+    login, password = new_agent()
+    app = console_factory()
+    main = log_in(qtbot, app, login, password)
+    session = new_session(qtbot, main)
+    assert len(session["code"]) == 4
+    assert main.sessions_tab.model.index(main.sessions_tab.model.row_of(session["id"]), 1).data() == "Offline"
+    assert main.sessions_tab.page_url.text().startswith("http")
+    main.sessions_tab.copy_button.click()
+    assert QApplication.clipboard().text() == main.sessions_tab.page_url.text()
+    customer = customer_factory()
+    customer.join(session["code"])
+    assert wait_state(qtbot, main, session["id"], "online") == "Online"
+    screenshot(main, "sessions-online-ko")
+    # manual connect: select the row, press 접속
+    main.sessions_tab.table.selectRow(main.sessions_tab.model.row_of(session["id"]))
+    main.sessions_tab.connect_button.click()
+    assert wait_state(qtbot, main, session["id"], "connected") == "Connected"
+    viewer = main.viewer
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == session["id"], timeout=5000)
+    viewer.resize(1180, 760)
+    view = viewer.view
+    qtbot.waitUntil(lambda: view.rendered is not None and view.rendered.frame_size == (640, 480), timeout=15000)
+    qtbot.waitUntil(lambda: viewer.sas_label.text() != "", timeout=10000)
+    assert customer.session.media.keys.sas_display in viewer.sas_label.text()
+    qtbot.waitUntil(lambda: "지연" in viewer.stats_label.text(), timeout=10000)
+    # capabilities: the test pattern has a flash, focus and two cameras
+    qtbot.waitUntil(lambda: viewer.flash_button.isEnabled() and viewer.switch_button.isEnabled(), timeout=5000)
+
+    # zoom and rotate change the rendered view
+    before = view.rendered.transform
+    viewer.zoom_in_button.click()
+    qtbot.waitUntil(lambda: view.rendered.transform.zoom_steps == 1, timeout=5000)
+    after = view.rendered.transform
+    assert after.scale == pytest.approx(before.scale * 1.1)
+    assert after.picture_rect[2] > before.picture_rect[2]
+    viewer.rotate_button.click()
+    qtbot.waitUntil(lambda: view.rendered.transform.quarter_turns == 1, timeout=5000)
+    t = view.rendered.transform
+    assert t.rotated_size == (480, 640)
+    screenshot(viewer, "viewer-rotated-zoomed-ko")
+
+    # a focus click at a known point of the rotated, zoomed view sends the frame's own coordinates
+    viewer.focus_button.click()
+    assert view.focus_mode
+    frame_click(qtbot, view, 0.25, 0.75)
+    qtbot.waitUntil(lambda: any(c[0] == "focus" for c in customer.source.commands), timeout=5000)
+    fx, fy = next(c[1] for c in customer.source.commands if c[0] == "focus")
+    assert fx == pytest.approx(0.25, abs=0.01) and fy == pytest.approx(0.75, abs=0.01)
+    viewer.focus_button.click()
+
+    # back to upright, 1:1, then draw a rectangle: it reaches the customer's scene at the same place
+    viewer.zoom_out_button.click()
+    for _ in range(3):
+        viewer.rotate_button.click()
+    qtbot.waitUntil(lambda: view.rendered.transform.quarter_turns == 0 and view.rendered.transform.zoom_steps == 0,
+                    timeout=5000)
+    viewer.shape_buttons["rect"].click()
+    viewer.set_colour("#ff0000")
+    viewer.thickness.setValue(6)
+    a = view.transform.widget_point(0.2, 0.3)
+    b = view.transform.widget_point(0.6, 0.7)
+    qtbot.mousePress(view, Qt.LeftButton, pos=QPoint(round(a[0]), round(a[1])))
+    qtbot.mouseMove(view, QPoint(round((a[0] + b[0]) / 2), round((a[1] + b[1]) / 2)))
+    qtbot.mouseMove(view, QPoint(round(b[0]), round(b[1])))
+    qtbot.mouseRelease(view, Qt.LeftButton, pos=QPoint(round(b[0]), round(b[1])))
+    qtbot.waitUntil(lambda: len(customer.session.scene) == 1, timeout=5000)
+    item = customer.session.scene.ordered()[0]
+    assert item["shape"] == "rect" and item["color"] == "#ff0000" and item["width"] == 6
+    (x0, y0), (x1, y1) = item["points"]
+    assert (x0, y0, x1, y1) == pytest.approx((0.2, 0.3, 0.6, 0.7), abs=0.01)
+    # the customer's composited preview is red on the rectangle's left edge, at 20% of the width
+    qtbot.waitUntil(lambda: customer.session.last_preview is not None, timeout=5000)
+    preview = customer.session.preview_rgb()
+    h, w = preview.shape[:2]
+    edge = preview[int(0.5 * h), int(0.2 * w)]
+    assert edge[0] > 200 and edge[1] < 80 and edge[2] < 80
+    # and the agent's own picture shows it too
+    qtbot.waitUntil(lambda: view.rendered is not None and len(viewer.bridge.client.sessions[session["id"]].scene) == 1)
+    viewer.shape_buttons["rect"].click()
+    screenshot(viewer, "viewer-drawing-ko")
+
+    # chat (Enter sends), a direction button, a canned phrase by its shortcut
+    viewer.panel.chat_edit.setFocus()
+    viewer.panel.chat_edit.setText("안녕하세요, 상담원입니다")  # QTest types Latin-1 only
+    qtbot.keyClick(viewer.panel.chat_edit, Qt.Key_Return)
+    qtbot.waitUntil(lambda: any(c["text"] == "안녕하세요, 상담원입니다" for c in customer.session.chat), timeout=5000)
+    assert viewer.panel.chat_model.rowCount() >= 1
+    viewer.panel.direction_buttons["left"].click()
+    qtbot.waitUntil(lambda: customer.session.guide == "left", timeout=5000)
+    dialog = viewer.panel.edit_phrase(None)
+    dialog.text.setText("잠시만 기다려 주세요")
+    dialog.shortcut.setText("Ctrl+7")
+    dialog.accept()
+    qtbot.waitUntil(lambda: viewer.panel.phrases.by_shortcut("Ctrl+7") is not None, timeout=5000)
+    qtbot.keyClick(viewer, Qt.Key_7, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: any(c["text"] == "잠시만 기다려 주세요" for c in customer.session.chat), timeout=5000)
+    # and by double-click
+    first_phrase = viewer.panel.phrases.phrase(0)["text"]
+    view_port = viewer.panel.phrase_view.viewport()
+    rect = viewer.panel.phrase_view.visualRect(viewer.panel.phrases.index(0, 0))
+    qtbot.mouseClick(view_port, Qt.LeftButton, pos=rect.center())  # Qt's item views want a press first
+    qtbot.mouseDClick(view_port, Qt.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: any(c["text"] == first_phrase for c in customer.session.chat), timeout=5000)
+    screenshot(viewer, "viewer-chat-ko")
+
+    # quality, pause, camera switch, flash reach the source
+    viewer.quality.setCurrentIndex(2)
+    viewer.quality.activated.emit(2)
+    qtbot.waitUntil(lambda: customer.session.video_sender.level == "low", timeout=5000)
+    viewer.flash_button.click()
+    qtbot.waitUntil(lambda: ("flash", True) in customer.source.commands, timeout=5000)
+    viewer.switch_button.click()
+    qtbot.waitUntil(lambda: ("switch", "front") in customer.source.commands, timeout=5000)
+    viewer.pause_button.click()
+    qtbot.waitUntil(lambda: not customer.session.video_sender.enabled, timeout=5000)
+    qtbot.waitUntil(lambda: viewer.view.notice == KO("video_paused"), timeout=5000)
+    viewer.pause_button.click()
+    qtbot.waitUntil(lambda: viewer.view.notice == "", timeout=5000)
+    viewer.quality.setCurrentIndex(1)
+    viewer.quality.activated.emit(1)
+    qtbot.waitUntil(lambda: customer.session.video_sender.level == "medium", timeout=5000)
+    # this customer cannot switch a loudspeaker (no audio output): greyed out, saying why
+    assert not viewer.speaker_button.isEnabled()
+    assert viewer.speaker_button.toolTip() == KO("cap_no_speakerphone")
+
+    # 상담원 화면 보기: the agent's camera and voice go to the customer; the customer's voice comes back
+    viewer.agent_video_button.click()
+    qtbot.waitUntil(lambda: customer.session.agent_frame is not None, timeout=10000)
+
+    # recording: customer video only (remuxed), then the whole view (encoded); both with voice
+    heard: list[int] = []
+    app.bridge.client.audio_sinks.append(lambda s, pcm: heard.append(len(pcm)))
+    qtbot.waitUntil(lambda: len(heard) > 10, timeout=10000)  # the customer's voice, decoded
+    agent_voice = customer.session.media.receivers[STREAM_AGENT_AUDIO]
+    qtbot.waitUntil(lambda: agent_voice.packets > 10, timeout=10000)  # the agent's voice at the customer
+    viewer.record_customer_button.click()
+    assert not viewer.record_pause_button.isEnabled() and viewer.record_stop_button.isEnabled()
+    qtbot.waitUntil(lambda: customer.session.recording, timeout=5000)
+    qtbot.waitUntil(lambda: viewer.bridge.customer_recorder is not None and viewer.bridge.customer_recorder.packets > 45,
+                    timeout=15000)
+    viewer.record_stop_button.click()
+    qtbot.waitUntil(lambda: len(app.opened) == 1, timeout=10000)
+    recorded = viewer.last_saved
+    assert recorded.parent == console_home / "Documents" / "AnySupport" / "Record"
+    with av.open(str(recorded)) as c:
+        video = c.streams.video[0]
+        assert video.codec_context.name == "h264"
+        assert (video.codec_context.width, video.codec_context.height) == (640, 480)
+        assert len(c.streams.audio) == 1
+        assert float(c.duration / av.time_base) > 1.0
+    viewer.record_screen_button.click()
+    assert viewer.record_pause_button.isEnabled()
+    qtbot.waitUntil(lambda: viewer.bridge.view_recorder is not None and viewer.bridge.view_recorder.frames > 15,
+                    timeout=15000)
+    screenshot(viewer, "viewer-recording-ko")
+    viewer.record_stop_button.click()
+    qtbot.waitUntil(lambda: len(app.opened) == 2, timeout=10000)
+    whole = viewer.last_saved
+    with av.open(str(whole)) as c:
+        video = c.streams.video[0]
+        assert video.codec_context.width >= 600 and len(c.streams.audio) == 1
+        assert float(c.duration / av.time_base) > 1.0
+        voices = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    # both voices in it: the customer's 440 Hz tone and the agent's 660 Hz one
+    spectrum = np.abs(np.fft.rfft(voices[-48000:] * np.hanning(48000)))
+    freqs = np.fft.rfftfreq(48000, 1 / 48000)
+    strongest = set(np.round(freqs[np.argsort(spectrum)[-6:]] / 10) * 10)
+    assert 440 in strongest and 660 in strongest, strongest
+    qtbot.waitUntil(lambda: not customer.session.recording, timeout=5000)
+
+    # capture: a PNG of the frame's size, with the drawing
+    path = viewer.capture()
+    assert path.parent == console_home / "Documents" / "AnySupport" / "Capture"
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        assert (frame.width, frame.height) == (640, 480)
+        rgb = frame.to_ndarray(format="rgb24")
+    assert rgb[240, 128, 0] > 200 and rgb[240, 128, 1] < 80  # the red edge at x = 0.2
+    viewer.capture_drawings.setChecked(False)
+    plain = viewer.capture()
+    with av.open(str(plain)) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert not (rgb[240, 128, 0] > 200 and rgb[240, 128, 1] < 80)  # without the drawing
+    # undo takes the rectangle away at the customer too
+    viewer.undo_button.click()
+    qtbot.waitUntil(lambda: len(customer.session.scene) == 0, timeout=5000)
+
+    # the customer drops: "reconnecting", not a frozen picture
+    customer.session.drop_connection()
+    qtbot.waitUntil(lambda: view.notice == KO("customer_reconnecting"), timeout=10000)
+    screenshot(viewer, "viewer-reconnecting-ko")
+    qtbot.waitUntil(lambda: view.notice == "", timeout=15000)
+
+    # the support record: validation, save all, then the statistics and the workbook
+    form = main.sessions_tab.form
+    main.sessions_tab.table.selectRow(main.sessions_tab.model.row_of(session["id"]))
+    qtbot.waitUntil(lambda: form.save_button.isEnabled(), timeout=10000)
+    assert form.name.text() == "홍길동" and form.phone.text() == "010-1234-5678"
+    qtbot.waitUntil(lambda: form.ip.text() not in ("", "-"), timeout=5000)
+    qtbot.keyClicks(form.email, "bad-address")
+    form.save_button.click()
+    assert form.message.text() == KO("bad_email")
+    form.email.clear()
+    qtbot.keyClicks(form.email, "hong@example.com")
+    form.content.setPlainText("공유기 재부팅 안내")
+    form.resolution_buttons["solved"].click()
+    qtbot.waitUntil(lambda: form.trouble_types.find(type_id).isValid(), timeout=5000)
+    form.tree.setCurrentIndex(form.trouble_types.find(type_id))
+    assert form.draft.fields["trouble_type"] == type_id and form.trouble_types.path(type_id) == type_path
+    assert form.dirty
+    screenshot(main, "record-form-ko")
+    form.save_button.click()
+    qtbot.waitUntil(lambda: form.message.text() == KO("saved") and not form.dirty, timeout=10000)
+    main.tabs.setCurrentIndex(1)
+    records = main.records_tab
+    records.show_button.click()
+    qtbot.waitUntil(lambda: records.models["resolution"].rowCount() > 0, timeout=10000)
+    solved = next(r for r in records.models["resolution"].rows if r["key"] == "solved")
+    assert solved["count"] >= 1
+    assert records.models["resolution"].headerData(0, Qt.Horizontal) == "해결 여부"
+    assert any(type_path.split(" / ")[-1] in r["label"] and r["count"] == 1
+               for r in records.models["trouble_type"].rows)
+    screenshot(main, "records-statistics-ko")
+    records.export_button.click()
+    assert records.progress.isVisible()
+    qtbot.waitUntil(lambda: len(app.opened) == 3, timeout=30000)
+    assert not records.progress.isVisible()
+    exported = console_home / "export" / "AnySupport-records-all-all.xlsx"
+    assert app.opened[-1] == exported.parent
+    book = openpyxl.load_workbook(exported)
+    cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "홍길동" in cells and any("공유기 재부팅 안내" in c for c in cells)
+    assert any("와이파이" in c for c in cells)
+
+    # a period: today alone holds the same record
+    records.whole.setChecked(False)
+    records.day_from.setDate(records.day_to.date())
+    records.show_button.click()
+    qtbot.waitUntil(lambda: records.total.text() != "", timeout=5000)
+    assert records.period()[0] == records.period()[1]
+    qtbot.waitUntil(lambda: any(r["key"] == "solved" and r["count"] >= 1 for r in records.models["resolution"].rows),
+                    timeout=10000)
+
+    # the console's own link drops: it says so, reconnects by itself, and carries on
+    viewer.bridge.call(viewer.bridge.client.agent_client.drop_connection)
+    qtbot.waitUntil(lambda: main.connection_label.isVisible(), timeout=10000)
+    qtbot.waitUntil(lambda: not main.connection_label.isVisible(), timeout=15000)
+    assert app.main is main
+
+    # the agent ends: the session expires, the viewer says so
+    viewer.bridge.call(viewer.bridge.client.end, session["id"])
+    qtbot.waitUntil(lambda: view.notice == KO("session_ended"), timeout=10000)
+    assert np.all(np.isfinite([viewer.zoom_steps]))
+
+
+def test_auto_connect_and_unsaved_record_survives_reopening(qtbot, console_factory, new_agent, customer_factory):
+    login, password = new_agent()
+    app = console_factory()
+    main = log_in(qtbot, app, login, password)
+    main.sessions_tab.auto_connect.setChecked(True)
+    qtbot.waitUntil(lambda: app.bridge.client.agent.get("settings", {}).get("auto_connect") is True, timeout=5000)
+    session = new_session(qtbot, main)
+    customer = customer_factory()
+    customer.join(session["code"])
+    wait_state(qtbot, main, session["id"], "connected")  # nobody pressed 접속
+    qtbot.waitUntil(lambda: main.viewer.view.rendered is not None, timeout=15000)
+    form = main.sessions_tab.form
+    qtbot.waitUntil(lambda: form.save_button.isEnabled(), timeout=10000)
+    form.content.setPlainText("저장하지 않은 메모")
+    assert form.dirty
+    # switching to another session with unsaved edits asks; "cancel" stays on this one
+    other = new_session(qtbot, main)
+    tab = main.sessions_tab
+    app.answers["unsaved"] = "cancel"
+    tab.table.selectRow(tab.model.row_of(other["id"]))
+    assert app.asked == ["cancel"] and form.draft.session_id == session["id"]
+    assert tab.model.row_of(session["id"]) == tab.table.currentIndex().row()
+    app.asked.clear()
+    # closing asks; "cancel" keeps the window, "don't save" closes it — the draft is on disk either way
+    app.answers["unsaved"] = "cancel"
+    main.close()
+    assert main.isVisible() and app.asked == ["cancel"]
+    app.shutdown()  # gone without asking, as a crash would go (the draft was written at each edit)
+    # a new console: the edit is back
+    again = console_factory()
+    main2 = log_in(qtbot, again, login, password)
+    tab = main2.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    qtbot.waitUntil(lambda: tab.form.draft is not None and tab.form.draft.session_id == session["id"], timeout=5000)
+    assert tab.form.content.toPlainText() == "저장하지 않은 메모" and tab.form.dirty
+    assert tab.form.message.text() == KO("draft_restored")
+    # 저장 안 함 when closing drops the edits for good
+    again.answers["unsaved"] = "discard"
+    main2.close()
+    assert not main2.isVisible() and again.asked == ["discard"]
+    again.shutdown()
+    third = console_factory()
+    main3 = log_in(qtbot, third, login, password)
+    tab = main3.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    qtbot.waitUntil(lambda: tab.form.draft is not None and tab.form.draft.session_id == session["id"], timeout=5000)
+    qtbot.waitUntil(lambda: tab.form.save_button.isEnabled(), timeout=5000)
+    assert tab.form.content.toPlainText() == "" and not tab.form.dirty
+
+
+def test_viewer_in_english(qtbot, console_factory, new_agent, customer_factory):
+    login, password = new_agent()
+    app = console_factory("en")
+    main = log_in(qtbot, app, login, password)
+    assert main.windowTitle() == f"AnySupport Video Agent - ID : {login}"
+    main.sessions_tab.auto_connect.setChecked(True)
+    qtbot.waitUntil(lambda: app.bridge.client.agent.get("settings", {}).get("auto_connect") is True, timeout=5000)
+    session = new_session(qtbot, main)
+    customer = customer_factory()
+    customer.join(session["code"])
+    qtbot.waitUntil(lambda: main.viewer.view.rendered is not None, timeout=15000)
+    main.viewer.resize(1180, 760)
+    qtbot.waitUntil(lambda: main.viewer.sas_label.text().startswith("Security code"), timeout=10000)
+    qtbot.waitUntil(lambda: "latency" in main.viewer.stats_label.text(), timeout=10000)
+    screenshot(main.viewer, "viewer-en")
+    screenshot(main, "sessions-en")
+    dialog = main.open_settings()
+    screenshot(dialog, "settings-en")
+    dialog.background.setCurrentIndex(2)
+    dialog.guidance.setChecked(False)
+    dialog.accept()
+    assert not main.viewer.panel.isVisible() or not main.viewer.panel.isVisibleTo(main.viewer)
+    assert main.viewer.view.background.name() == "#eceff1"
+
+
+
+def test_delete_and_connect_rules(qtbot, console_factory, new_agent):
+    login, password = new_agent()
+    app = console_factory()
+    main = log_in(qtbot, app, login, password)
+    tab = main.sessions_tab
+    tab.connect_button.click()
+    assert tab.message.text() == KO("select_session")
+    session = new_session(qtbot, main)
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    tab.connect_button.click()  # nobody is waiting yet
+    assert tab.message.text() == KO("not_online")
+    assert not main.viewer.flash_button.isEnabled()  # no session on screen: nothing to command
+    tab.delete_button.click()
+    assert wait_state(qtbot, main, session["id"], "expired") == "Expired"
+    # the expired session fades, and once its ten minutes are over the tab's timer takes it off the list
+    expired_row = tab.model.row_of(session["id"])
+    assert tab.model.index(expired_row, 0).data(Qt.ForegroundRole) is not None
+    other = new_session(qtbot, main)
+    tab.table.selectRow(tab.model.row_of(other["id"]))
+    qtbot.waitUntil(lambda: tab.model.pinned == {other["id"]}, timeout=5000)
+    later = tab.model.expired.clock() + tab.model.expired.keep_seconds + 1
+    tab.model.expired.clock = lambda: later
+    tab.prune_timer.timeout.emit()
+    assert tab.model.row_of(session["id"]) == -1 and tab.model.row_of(other["id"]) >= 0
+    assert tab.selected()["id"] == other["id"]
+    third = new_session(qtbot, main)  # the client's full list comes again: the pruned session stays out
+    assert tab.model.row_of(third["id"]) >= 0 and tab.model.row_of(session["id"]) == -1

@@ -1,0 +1,46 @@
+from anysupport_agent.draft import DraftStore, validate
+from anysupport_agent.texts import Texts
+
+
+def test_edits_are_on_disk_at_once_and_survive_a_restart(console_home):
+    store = DraftStore()
+    draft = store.open("65a1f0c2e4b5d6a7b8c9d0e1")
+    assert not draft.dirty
+    draft.edit("customer_name", "홍길동")
+    draft.edit("content", "와이파이 재설정")
+    assert draft.dirty
+    assert draft.path.exists() and "홍길동" in draft.path.read_text(encoding="utf-8")
+    # a new console (the old one crashed): the draft is back, still dirty
+    again = DraftStore().open("65a1f0c2e4b5d6a7b8c9d0e1")
+    assert again.fields["customer_name"] == "홍길동" and again.dirty
+    assert [d.session_id for d in DraftStore().unsaved()] == ["65a1f0c2e4b5d6a7b8c9d0e1"]
+
+
+def test_server_copy_and_saving(console_home):
+    store = DraftStore()
+    draft = store.open("s1")
+    draft.server_loaded({"customer_name": "Kim", "ip": "203.0.113.7", "started_at": "2026-05-18T01:21:10+00:00"})
+    assert draft.fields["customer_name"] == "Kim" and not draft.dirty and draft.info["ip"] == "203.0.113.7"
+    draft.edit("phone", "010-1234-5678")
+    draft.server_loaded({"customer_name": "Kim"})  # a refresh does not wipe the agent's edits
+    assert draft.fields["phone"] == "010-1234-5678" and draft.dirty
+    draft.mark_saved()
+    assert not draft.dirty and DraftStore().unsaved() == []
+    draft.edit("phone", "  ")
+    assert draft.fields["phone"] is None and draft.dirty
+    draft.revert()
+    assert draft.fields["phone"] == "010-1234-5678"
+    store.discard("s1")
+    assert not draft.path.exists()
+
+
+def test_validation_messages_in_both_languages():
+    ko, en = Texts("ko"), Texts("en")
+    good = {"customer_name": "Kim", "email": "kim@example.com", "phone": "+82 10-1234-5678", "resolution": "solved"}
+    assert validate(good, ko) == {}
+    bad = {"email": "kim@", "phone": "call me", "customer_name": "x" * 101, "resolution": "maybe"}
+    problems = validate(bad, ko)
+    assert set(problems) == {"email", "phone", "customer_name", "resolution"}
+    assert "E-mail" in problems["email"] and "100" in problems["customer_name"]
+    assert "고객 이름" in problems["customer_name"]
+    assert "at most 100" in validate(bad, en)["customer_name"]

@@ -1,0 +1,681 @@
+"""The customer in the phone's browser (issue 12): the real customer page in headless Chromium with a
+fake camera playing the stamped test pattern, against the real server, the agent played by
+``AgentPeer`` (``anysupport_client``'s ``AgentClient``). One browser for the whole module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from anysupport_client.media.sources import TestPatternTrack, ToneTrack
+from anysupport_native import framing
+from playwright.async_api import async_playwright, expect
+
+from tests.support.browser import (
+    BASE_ARGS,
+    CHROMIUM,
+    PHONE,
+    CustomerPage,
+    CuttableLink,
+    chromium_args,
+    new_agent,
+    write_pattern_y4m,
+)
+from tests.support.server import ServerProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+VECTORS = json.loads((ROOT / "tests" / "data" / "frame_vectors.json").read_text())
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def chromium(tmp_path_factory):
+    y4m = write_pattern_y4m(tmp_path_factory.mktemp("camera") / "pattern.y4m")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=chromium_args(y4m, "--host-resolver-rules=MAP support.test 127.0.0.1"))
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def phone(chromium):
+    """A phone-sized page with touch, camera and microphone allowed; made in Korean unless asked."""
+    contexts = []
+
+    async def make(locale: str = "ko-KR", init_script: str | None = None) -> CustomerPage:
+        context = await chromium.new_context(locale=locale, **PHONE)
+        context.set_default_timeout(15_000)
+        if init_script:
+            await context.add_init_script(init_script)
+        contexts.append(context)
+        return CustomerPage(await context.new_page())
+
+    yield make
+    for context in contexts:
+        await context.close()
+
+
+SET_VISIBILITY = """(state) => {
+    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => state === 'hidden'});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+async def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+async def start_call(server_url: str, phone, locale: str = "ko-KR"):
+    """Agent and customer page up to a keyed, connected call with video arriving."""
+    agent = await new_agent(server_url, "br")
+    customer = await phone(locale)
+    await customer.join(server_url, agent.session["code"])
+    await agent.accept(timeout=15)
+    await agent.wait_for_keys(15)
+    await customer.wait("window.anysupportCall && window.anysupportCall.sas !== null")
+    return agent, customer
+
+
+# -- the JavaScript crypto against the vectors -----------------------------------------------------
+async def test_js_framing_and_key_schedule_match_the_vectors(server, phone):
+    customer = await phone()
+    await customer.page.goto(server.url + "/")
+    result = await customer.page.evaluate(
+        """async (vectors) => {
+            const e2e = await import('/static/customer/e2e.js');
+            const out = {schedule: [], frames: [], invalid: [], replay: []};
+            for (const v of vectors.key_schedule) {
+                const pair = await e2e.makeKeyPair(e2e.fromHex(v.customer_private), e2e.fromHex(v.customer_public));
+                const peer = e2e.decodePublicKey(v.agent_public_encoded);
+                const s = await e2e.deriveSchedule(pair, peer, 'customer', v.session_id);
+                const agentPair = await e2e.makeKeyPair(e2e.fromHex(v.agent_private), e2e.fromHex(v.agent_public));
+                const a = await e2e.deriveSchedule(agentPair, e2e.fromHex(v.customer_public), 'agent', v.session_id);
+                out.schedule.push({
+                    customer_public_encoded: e2e.b64url(pair.publicBytes),
+                    agent_commitment: await e2e.keyCommitment(peer),
+                    customer_commitment: await e2e.keyCommitment(pair.publicBytes),
+                    shared_secret: e2e.hex(s.shared), transcript: e2e.hex(s.transcript), hkdf_salt: e2e.hex(s.salt),
+                    customer_to_agent_key: e2e.hex(s.customer_to_agent_key),
+                    agent_to_customer_key: e2e.hex(s.agent_to_customer_key),
+                    sas_bytes: e2e.hex(s.sas_bytes), sas: s.sas, sas_display: s.sas_display,
+                    agent_agrees: e2e.hex(a.send_key) === e2e.hex(s.recv_key) && a.sas === s.sas,
+                });
+            }
+            for (const f of vectors.frames) {
+                const key = await e2e.aesKey(e2e.fromHex(f.key), 'encrypt');
+                const frame = await e2e.sealFrame(key, f.stream, f.sequence, BigInt(f.timestamp_text), f.keyframe,
+                                                  e2e.fromHex(f.payload));
+                const opener = await e2e.FrameOpener.create(e2e.fromHex(f.key), f.sender);
+                const opened = await opener.open(e2e.fromHex(f.frame));
+                out.frames.push({frame: e2e.hex(frame), nonce: e2e.hex(e2e.buildNonce(f.stream, f.sequence)),
+                                 payload: e2e.hex(opened.payload), sequence: opened.header.sequence,
+                                 timestamp_us: opened.header.timestamp_us, keyframe: opened.header.keyframe});
+            }
+            const inv = vectors.invalid_frames;
+            for (const c of inv.cases) {
+                const opener = await e2e.FrameOpener.create(e2e.fromHex(inv.key), inv.sender);
+                try { await opener.open(e2e.fromHex(c.frame)); out.invalid.push('accepted'); }
+                catch (err) { out.invalid.push(err.code); }
+            }
+            const key = e2e.fromHex(vectors.key_schedule[0].customer_to_agent_key);
+            const sealKey = await e2e.aesKey(key, 'encrypt');
+            const opener = await e2e.FrameOpener.create(key, 'customer');
+            for (const step of vectors.replay_window.steps) {
+                const frame = await e2e.sealFrame(sealKey, 0, step.sequence, 1, false, new Uint8Array([1, 2, 3]));
+                try { await opener.open(frame); out.replay.push(true); } catch (err) { out.replay.push(false); }
+            }
+            return out;
+        }""", {**VECTORS, "frames": [{**f, "timestamp_text": str(f["timestamp_us"])} for f in VECTORS["frames"]]})
+    for got, want in zip(result["schedule"], VECTORS["key_schedule"], strict=True):
+        for name in ("customer_public_encoded", "agent_commitment", "customer_commitment", "shared_secret",
+                     "hkdf_salt", "customer_to_agent_key", "agent_to_customer_key", "sas_bytes", "sas"):
+            assert got[name] == want[name], name
+        assert got["agent_agrees"]
+    # docs/protocol.md §3.4, the worked example
+    first = result["schedule"][0]
+    assert first["transcript"].startswith("416e79537570706f72742d453245452d76310018")
+    assert first["sas_display"] == "692 352"
+    for got, want in zip(result["frames"], VECTORS["frames"], strict=True):
+        assert got["frame"] == want["frame"] and got["nonce"] == want["nonce"], want["name"]
+        assert got["payload"] == want["payload"] and got["sequence"] == want["sequence"]
+        assert got["keyframe"] == want["keyframe"]
+        if want["timestamp_us"] < 2**53:  # a JavaScript number holds it exactly (the header itself is a BigInt)
+            assert got["timestamp_us"] == want["timestamp_us"]
+    assert result["invalid"] == [c["error"] for c in VECTORS["invalid_frames"]["cases"]]
+    assert result["replay"] == [s["accepted"] for s in VECTORS["replay_window"]["steps"]]
+    await customer.assert_no_errors()
+
+
+async def test_js_key_exchange_follows_the_protocol(server, phone):
+    """The customer's key_exchange state machine (clients/anysupport_client/e2e.py) in the page."""
+    customer = await phone()
+    await customer.page.goto(server.url + "/")
+    v = VECTORS["key_schedule"][0]
+    result = await customer.page.evaluate(
+        """async (v) => {
+            const e2e = await import('/static/customer/e2e.js');
+            const agent = await e2e.makeKeyPair(e2e.fromHex(v.agent_private), e2e.fromHex(v.agent_public));
+            const out = {};
+            const code = async (kx, m) => { try { await kx.receive(m); return 'ok'; } catch (e) { return e.code; } };
+            let kx = new e2e.CustomerKeyExchange(v.session_id);
+            // committed mode: commitment → our fresh key → the reveal, checked → keys
+            const first = await kx.receive({type: 'key_exchange', version: 1, commitment: v.agent_commitment});
+            out.answer = first.replies.map((m) => Object.keys(m).sort().join(','));
+            const mine = e2e.decodePublicKey(first.replies[0].public_key);
+            const done = await kx.receive({type: 'key_exchange', version: 1, public_key: v.agent_public_encoded});
+            const agentSide = await e2e.deriveSchedule(agent, mine, 'agent', v.session_id);
+            out.same_sas = done.keys.sas === agentSide.sas && done.replies.length === 0;
+            out.same_keys = e2e.hex(done.keys.send_key) === e2e.hex(agentSide.recv_key);
+            out.repeat = await code(kx, {type: 'key_exchange', public_key: v.agent_public_encoded});
+            // a new exchange whose reveal is not the committed key
+            await kx.receive({type: 'key_exchange', version: 1, commitment: v.agent_commitment});
+            out.wrong_reveal = await code(kx, {type: 'key_exchange', public_key: v.customer_public_encoded});
+            out.version = await code(new e2e.CustomerKeyExchange(v.session_id),
+                                     {type: 'key_exchange', version: 2, commitment: v.agent_commitment});
+            out.low_order = await code(new e2e.CustomerKeyExchange(v.session_id),
+                                       {type: 'key_exchange', public_key: e2e.b64url(new Uint8Array(32))});
+            out.padded = await code(new e2e.CustomerKeyExchange(v.session_id),
+                                    {type: 'key_exchange', public_key: v.agent_public_encoded.slice(0, 42) + '+'});
+            // plain mode: the agent's key first, we answer with ours and derive at once
+            kx = new e2e.CustomerKeyExchange(v.session_id);
+            const plain = await kx.receive({type: 'key_exchange', public_key: v.agent_public_encoded});
+            out.plain = plain.replies.length === 1 && plain.keys !== null;
+            return out;
+        }""", v)
+    assert result == {"answer": ["public_key,type,version"], "same_sas": True, "same_keys": True,
+                      "repeat": "protocol", "wrong_reveal": "bad_commitment", "version": "unsupported_version",
+                      "low_order": "bad_public_key", "padded": "bad_public_key", "plain": True}
+
+
+async def test_js_ladder_matches_the_python_ladder(server, phone):
+    from anysupport_client.media.quality import LEVELS
+
+    customer = await phone()
+    await customer.page.goto(server.url + "/")
+    rungs = await customer.page.evaluate(
+        """async () => {
+            const q = await import('/static/customer/quality.js');
+            const out = {};
+            for (const name of Object.keys(q.LEVELS)) out[name] = q.ladder(q.LEVELS[name]);
+            return out;
+        }""")
+    for name, level in LEVELS.items():
+        want = [{"width": r.width, "height": r.height, "fps": r.fps, "bitrate": r.bitrate} for r in level.ladder]
+        assert rungs[name] == want, name
+
+
+async def test_js_adapter_steps_like_the_python_adapter(server, phone):
+    """The same trouble, reports and quiet spells, on an injected clock, give the same rungs."""
+    from anysupport_client.media.adaptation import Adapter
+
+    script = [(0.0, "report", 100, 0, 10.0), (0.5, "trouble"), (0.7, "trouble"), (2.0, "report", 90, 10, 0.0),
+              (3.5, "report", 100, 0, 200.0), (4.0, "report", 100, 0, 220.0), (5.5, "trouble"), (7.0, "trouble"),
+              (8.5, "trouble"), (10.0, "trouble"), (11.5, "trouble"), (13.0, "tick"), (17.0, "tick"), (17.5, "tick"),
+              (22.0, "tick"), (22.5, "trouble"), (24.0, "tick"), (40.0, "tick"), (60.0, "tick"), (61.0, "tick"),
+              (95.0, "tick"), (130.0, "tick")]
+    now = [0.0]
+    py = Adapter("high", clock=lambda: now[0])
+    want = []
+    for step in script:
+        now[0] = step[0]
+        if step[1] == "report":
+            py.report(*step[2:])
+        elif step[1] == "trouble":
+            py.trouble("x")
+        else:
+            py.tick()
+        q = py.quality
+        want.append([py.rung, q.width, q.height, q.fps, q.bitrate])
+    customer = await phone()
+    await customer.page.goto(server.url + "/")
+    got = await customer.page.evaluate(
+        """async (script) => {
+            const {Adapter} = await import('/static/customer/quality.js');
+            let now = 0;
+            const a = new Adapter('high', {clock: () => now});
+            const out = [];
+            for (const step of script) {
+                now = step[0];
+                if (step[1] === 'report') a.report(step[2], step[3], step[4]);
+                else if (step[1] === 'trouble') a.trouble('x');
+                else a.tick();
+                const q = a.quality;
+                out.push([a.rung, q.width, q.height, q.fps, q.bitrate]);
+            }
+            return out;
+        }""", script)
+    assert got == want
+    assert max(r[0] for r in want) == 6 and want[-1][0] < 3  # down to the bottom rung and back up
+
+
+# -- a call ----------------------------------------------------------------------------------------
+async def test_video_arrives_at_the_level_size_and_follows_quality(server, phone):
+    agent, customer = await start_call(server.url, phone)
+    try:
+        frames = await agent.wait_frames(10, timeout=15)
+        assert {(f.width, f.height) for f in frames} == {(640, 480)}  # medium
+        numbers = [f.number for f in frames if f.number is not None]
+        assert len(numbers) >= 8 and numbers == sorted(numbers) or max(numbers) - min(numbers) > 80  # the loop wraps
+        assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
+        await expect(customer.page.locator("#sas-badge")).to_contain_text(agent.current.sas_display)
+        state = await agent.wait_for("camera_state", 10)
+        assert state["quality"] == "medium" and state["video"] is True and (state["width"], state["height"]) == (640, 480)
+        caps = await agent.wait_for("capabilities", 10)
+        assert caps["flash"] is False and caps["cameras"] == ["back"] and caps["audio"] is True
+        assert caps["qualities"] == ["high", "medium", "low"]
+
+        # a keyframe_request is answered at once, not at the next 2 s keyframe
+        last = (await agent.wait_frames(1, timeout=5, predicate=lambda f: f.keyframe))[0]
+        agent.send({"type": "keyframe_request", "stream": "customer_video"})
+        await agent.wait_frames(1, timeout=1.2, predicate=lambda f: f.keyframe and f.sequence > last.sequence)
+
+        mark = agent.mark()
+        agent.camera("quality", level="low")
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert (state["quality"], state["width"], state["height"]) == ("low", 320, 240)
+        await agent.wait_frames(3, timeout=10, predicate=lambda f: (f.width, f.height) == (320, 240))
+        agent.camera("quality", level="high")
+        await agent.wait_frames(3, timeout=10, predicate=lambda f: (f.width, f.height) == (1280, 720))
+        await shot(customer.page, "browser-call-ko")
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_drawing_chat_and_arrow_appear_over_the_preview(server, phone):
+    agent, customer = await start_call(server.url, phone, "en-US")
+    try:
+        await agent.wait_frames(3, timeout=15)
+        agent.annotate("add", {"id": "r1", "shape": "rect", "color": "#ff0000", "width": 8,
+                               "points": [[0.3, 0.4], [0.7, 0.8]]})
+        agent.annotate("add", {"id": "t1", "shape": "text", "color": "#00ff00", "width": 1,
+                               "points": [[0.1, 0.85]], "text": "Unscrew this", "size": 28})
+        agent.chat("Please point the camera at the back")
+        agent.guide("left")
+        await customer.wait("window.anysupportCall.scene.size === 2")
+        await expect(customer.page.locator("#chat-log li")).to_have_text(["Please point the camera at the back"])
+        await expect(customer.page.locator("#guide")).to_be_visible()
+        await expect(customer.page.locator("#guide .guide-text")).to_have_text("Left")
+        await expect(customer.page.locator("#guide .guide-arrow")).to_have_text("←")
+        # the rectangle's left edge, in picture coordinates, is red on the canvas; its inside is clear
+        edge = await customer.overlay_pixel(0.3, 0.6)
+        inside = await customer.overlay_pixel(0.5, 0.6)
+        assert edge[0] > 200 and edge[1] < 60 and edge[3] > 200, edge
+        assert inside[3] == 0, inside
+        await shot(customer.page, "browser-overlay-en")
+        # the language switch redraws our own texts; the agent's stay as sent
+        await customer.page.click("#menu-lang")
+        await expect(customer.page.locator("#guide .guide-text")).to_have_text("왼쪽으로")
+        await expect(customer.page.locator("#menu-end")).to_have_text("상담 종료")
+        await shot(customer.page, "browser-overlay-ko")
+        agent.annotate("undo")
+        agent.annotate("remove", item_id="r1")
+        await customer.wait("window.anysupportCall.scene.size === 0")
+        assert (await customer.overlay_pixel(0.3, 0.6))[3] == 0
+        # the customer's chat reaches the agent
+        mark = agent.mark()
+        await customer.page.fill("#chat-input", "네, 보이시나요?")
+        await customer.page.click("#chat-send")
+        line = await agent.wait_for("chat", 10, since=mark)
+        assert line["text"] == "네, 보이시나요?" and line["from"] == "customer"
+        agent.recording(True)
+        await expect(customer.page.locator("#recording-badge")).to_be_visible()
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_camera_commands_answer_with_the_truth(server, phone):
+    agent, customer = await start_call(server.url, phone)
+    try:
+        await agent.wait_frames(3, timeout=15)
+        for command, fields in (("flash", {"on": True}), ("switch", {"facing": "front"}), ("focus", {"x": 0.5, "y": 0.5})):
+            mark = agent.mark()
+            agent.camera(command, **fields)
+            state = await agent.wait_for("camera_state", 10, since=mark)
+            # the fake camera has no torch and is the only camera: the state says so
+            assert state["flash"] is False and state["facing"] == "back" and state["video"] is True, (command, state)
+        mark = agent.mark()
+        agent.speakerphone(False)
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["speakerphone"] is True  # a browser cannot move the sound to the earpiece
+        mark = agent.mark()
+        agent.camera("video", on=False)
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["video"] is False
+        await expect(customer.page.locator("#call-status")).to_have_text("상담원이 영상을 멈췄습니다.")
+        sent = (await customer.stats())["video_sent"]
+        mark = agent.mark()
+        agent.camera("video", on=True)
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["video"] is True
+        await agent.wait_frames(5, timeout=10, predicate=lambda f: f.sequence >= sent)
+        # the customer's own menu does the same
+        mark = agent.mark()
+        await customer.page.click("#menu-video")
+        assert (await agent.wait_for("camera_state", 10, since=mark))["video"] is False
+        await expect(customer.page.locator("#menu-video")).to_have_text("영상 켜기")
+        await expect(customer.page.locator("#menu-flash")).to_be_disabled()
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_camera_switch_with_two_cameras(server, tmp_path):
+    """Chromium's own fake devices (two cameras, no facing reported): the switch takes the other one."""
+    agent = await new_agent(server.url, "brs")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
+            *BASE_ARGS[:-2], "--use-fake-device-for-media-stream=device-count=2", "--use-fake-ui-for-media-stream"])
+        try:
+            customer = CustomerPage(await (await browser.new_context(locale="ko-KR", **PHONE)).new_page())
+            await customer.join(server.url, agent.session["code"])
+            await agent.accept(timeout=15)
+            await agent.wait_for_keys(15)
+            caps = await agent.wait_for("capabilities", 10)
+            assert caps["cameras"] == ["back", "front"]
+            first = await customer.value("window.anysupportCall.track.getSettings().deviceId")
+            await agent.wait_frames(3, timeout=15)
+            mark = agent.mark()
+            agent.camera("switch", facing="front")
+            state = await agent.wait_for("camera_state", 10, since=mark)
+            assert state["facing"] == "front" and state["video"] is True
+            assert await customer.value("window.anysupportCall.track.getSettings().deviceId") != first
+            count = len(agent.frames)
+            await agent.wait_frames(5, timeout=10)
+            assert len(agent.frames) >= count + 5
+            mark = agent.mark()
+            await customer.page.click("#menu-switch")
+            assert (await agent.wait_for("camera_state", 10, since=mark))["facing"] == "back"
+            await customer.assert_no_errors()
+        finally:
+            await browser.close()
+            await agent.close()
+
+
+async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, phone):
+    agent, customer = await start_call(server.url, phone)
+    try:
+        await agent.wait_frames(3, timeout=15)
+        sent: list[bytes] = []
+        session = agent.current
+        original = agent.media.send_frame  # sealed frames on their way to the relay
+
+        def keep(frame: bytes) -> bool:
+            sent.append(frame)
+            return original(frame)
+
+        agent.media.send_frame = keep
+        agent.agent_video(True, TestPatternTrack(320, 240, 15), audio=ToneTrack(440.0, 0.3))
+        await customer.wait("window.anysupportCall.stats.agent_frames >= 10", 15_000)
+        await customer.wait("window.anysupportCall.stats.audio_frames >= 25", 15_000)
+        stats = await customer.stats()
+        assert stats["agent_size"] == [320, 240]
+        assert stats["audio_rms"] > 0.05, stats  # the tone, not silence
+        assert stats["audio_context"] == "running"  # unlocked by the join button's tap: it plays
+        report = await agent.wait_for("media_report", 10, stream="agent_video")
+        assert report["received"] > 0 and report["from"] == "customer"
+        await customer.wait("window.anysupportCall.stats.audio_played >= 10")
+        await expect(customer.page.locator("#agent-video")).to_be_visible()
+        await expect(customer.page.locator("#voice-badge")).to_have_text("음성 통화 중")
+        # the voice call goes both ways: the page's microphone reaches the agent
+        audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
+        await session.wait_until(lambda: audio.packets > 10, 10, "customer voice")
+        await shot(customer.page, "browser-agent-video-ko")
+
+        # a replayed frame and a tampered one are refused, and the stream goes on
+        replay = next(f for f in sent if f[1] == framing.STREAM_AGENT_VIDEO)
+        forged = bytearray(agent.media.keys.sealer.seal(framing.STREAM_AGENT_VIDEO, b"\x00\x00\x00\x01\x41forged"))
+        forged[-20] ^= 0x01
+        before = (await customer.stats())["agent_frames"]
+        original(replay)
+        original(bytes(forged))
+        await customer.wait("(window.anysupportCall.stats.refused.replayed || 0) >= 1"
+                            " && (window.anysupportCall.stats.refused.tampered || 0) >= 1")
+        await customer.wait(f"window.anysupportCall.stats.agent_frames >= {before + 10}")
+        agent.agent_video(False)
+        await expect(customer.page.locator("#agent-video")).to_be_hidden()
+        await expect(customer.page.locator("#voice-badge")).to_be_hidden()
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
+    link = await CuttableLink(server.port).start()  # the page reaches the server through it
+    agent = await new_agent(server.url, "brc")
+    customer = await phone()
+    try:
+        await customer.join(link.url, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        await customer.wait("window.anysupportCall.sas !== null")
+        await agent.wait_frames(3, timeout=15)
+        # the phone locks / another app comes to the front. Headless Chromium never hides a page (no
+        # window manager), so the test plays the browser's part: visibilityState and its event
+        mark = agent.mark()
+        await customer.page.evaluate(SET_VISIBILITY, "hidden")
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["video"] is False
+        await expect(customer.page.locator("#call-status")).to_contain_text("영상을 멈췄습니다")
+        await shot(customer.page, "browser-paused-ko")
+        sent = (await customer.stats())["video_sent"]
+        mark = agent.mark()
+        await customer.page.evaluate(SET_VISIBILITY, "visible")
+        state = await agent.wait_for("camera_state", 10, since=mark)
+        assert state["video"] is True
+        await agent.wait_frames(5, timeout=10, predicate=lambda f: f.sequence >= sent)
+
+        # the network goes (Wi-Fi → mobile data): the page comes back with its token within the grace period
+        mark = agent.mark()
+        link.cut()
+        await agent.wait_for("peer", 10, since=mark, status="reconnecting")
+        await agent.wait_for("peer", 10, since=mark, status="back")
+        await agent.wait_frames(10, timeout=15)
+        assert (await customer.stats())["reconnects"] == 1
+        assert agent.current.state == "connected"
+        # the agent changes keys: a fresh exchange, a new SAS on both sides, and the video goes on
+        old_sas = agent.current.sas_display
+        agent.current.rekey()
+        await customer.wait(f"window.anysupportCall.sas !== {old_sas!r}")
+        await agent.current.wait_until(lambda: agent.current.sas_display != old_sas, 10, "new keys")
+        assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
+        count = len(agent.frames)
+        await agent.wait_frames(10, timeout=15)
+        assert len(agent.frames) >= count + 10
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+        await link.close()
+
+
+async def test_end_shows_the_survey_and_the_answer_is_recorded(server, phone):
+    agent, customer = await start_call(server.url, phone)
+    try:
+        await agent.wait_frames(3, timeout=15)
+        await customer.page.click("#menu-end")
+        await expect(customer.page.locator("#end-view")).to_be_visible()
+        await expect(customer.page.locator("#end-reason")).to_have_text("상담을 종료했습니다.")
+        await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
+        # reloaded before answering (the token is kept for the tab): the survey comes back
+        await customer.page.reload()
+        await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
+        await customer.page.click("#call-survey-submit")
+        await expect(customer.page.locator("#call-survey-error")).to_have_text("답을 하나 고르세요.")
+        await customer.page.locator("#call-survey-choices label", has_text="만족").first.click()
+        await customer.page.fill("#call-feedback", "앱 없이 되니 편해요")
+        await shot(customer.page, "browser-survey-ko")
+        await customer.page.click("#call-survey-submit")
+        await expect(customer.page.locator("#call-survey-done")).to_have_text("응답해 주셔서 감사합니다.")
+        record = await agent.rest.record(agent.session_id)
+        assert record["satisfaction"] == "satisfied" and record["feedback"] == "앱 없이 되니 편해요"
+        # and once answered, the expired session says it is over
+        await customer.page.reload()
+        await expect(customer.page.locator("#end-reason")).to_have_text("상담이 종료되었습니다.")
+        await expect(customer.page.locator("#call-survey")).to_be_hidden()
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_wrong_code_and_a_session_that_ends_before_the_agent_accepts(server, phone):
+    agent = await new_agent(server.url, "brx")
+    try:
+        customer = await phone("en-US")
+        wrong = "0000" if agent.session["code"] != "0000" else "0001"
+        await customer.join(server.url, wrong)
+        await expect(customer.page.locator("#join-error")).to_have_text(
+            "Wrong or expired code. Check the 4 digits the agent gave you.")
+        await customer.page.fill("#code", agent.session["code"])
+        await customer.page.click("#join-button")
+        await expect(customer.page.locator("#call-status")).to_have_text("Waiting for the agent to accept.")
+        await shot(customer.page, "browser-waiting-en")
+        await agent.client.delete_session(agent.session_id)
+        await expect(customer.page.locator("#end-reason")).to_have_text("The agent cancelled this session.")
+        await shot(customer.page, "browser-ended-en")
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_the_same_token_opened_elsewhere_closes_this_page(server, phone):
+    import tornado.httpclient
+    import tornado.websocket
+
+    agent, customer = await start_call(server.url, phone, "en-US")
+    try:
+        token = await customer.value("JSON.parse(sessionStorage.getItem('anysupport.customer')).token")
+        request = tornado.httpclient.HTTPRequest(server.ws_base + "/ws", headers={"Authorization": f"Bearer {token}"})
+        other = await tornado.websocket.websocket_connect(request)
+        await expect(customer.page.locator("#end-reason")).to_have_text(
+            "This session was opened in another window (tab), so this one was disconnected. Continue there.")
+        other.close()
+    finally:
+        await agent.close()
+
+
+async def test_without_webcodecs_the_page_offers_the_app(server, phone):
+    agent = await new_agent(server.url, "brn")
+    try:
+        customer = await phone("ko-KR", init_script="delete window.VideoEncoder;")
+        await customer.join(server.url, agent.session["code"])
+        await expect(customer.page.locator("#joined-view")).to_be_visible()
+        await expect(customer.page.locator("#joined-reason")).to_contain_text("WebCodecs")
+        link = await customer.page.locator("#app-link").get_attribute("href")
+        assert link.startswith("anysupport://join?")
+        await shot(customer.page, "browser-no-webcodecs-ko")
+    finally:
+        await agent.close()
+
+
+async def test_without_x25519_the_page_says_why(server, phone):
+    agent = await new_agent(server.url, "brk")
+    try:
+        customer = await phone("en-US", init_script=(
+            "const real = crypto.subtle.generateKey.bind(crypto.subtle);"
+            "crypto.subtle.generateKey = (alg, ...rest) => (alg && alg.name === 'X25519')"
+            " ? Promise.reject(new DOMException('no', 'NotSupportedError')) : real(alg, ...rest);"))
+        await customer.join(server.url, agent.session["code"])
+        await expect(customer.page.locator("#joined-reason")).to_contain_text("WebCrypto X25519")
+    finally:
+        await agent.close()
+
+
+async def test_without_audio_encoder_video_works_and_voice_is_reported_unavailable(server, phone):
+    agent = await new_agent(server.url, "bra")
+    try:
+        customer = await phone("en-US", init_script="delete window.AudioEncoder;")
+        await customer.join(server.url, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        caps = await agent.wait_for("capabilities", 10)
+        assert caps["audio"] is False
+        await agent.wait_frames(5, timeout=15)
+        await expect(customer.page.locator("#voice-note")).to_contain_text("talk to your agent on the phone")
+        await shot(customer.page, "browser-no-voice-en")
+    finally:
+        await agent.close()
+
+
+async def test_without_track_processor_the_video_element_feeds_the_encoder(server, phone):
+    """Safari and Firefox have no MediaStreamTrackProcessor: frames come from <video> +
+    requestVideoFrameCallback, and the microphone from the AudioWorklet either way."""
+    agent = await new_agent(server.url, "brv")
+    try:
+        customer = await phone("ko-KR", init_script="delete window.MediaStreamTrackProcessor;")
+        await customer.join(server.url, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        frames = await agent.wait_frames(10, timeout=15)
+        assert (frames[-1].width, frames[-1].height) == (640, 480)
+        assert [f.number for f in frames if f.number is not None]
+        agent.agent_video(True, TestPatternTrack(320, 240, 15))
+        audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
+        await agent.current.wait_until(lambda: audio.packets > 10, 10, "customer voice")
+        await customer.assert_no_errors()
+    finally:
+        await agent.close()
+
+
+async def test_camera_refused_is_explained(server, chromium, tmp_path):
+    agent = await new_agent(server.url, "brp")
+    context = await chromium.new_context(locale="ko-KR", **PHONE)
+    try:
+        await context.add_init_script(
+            "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));")
+        customer = CustomerPage(await context.new_page())
+        await customer.join(server.url, agent.session["code"])
+        await expect(customer.page.locator("#permission-view")).to_be_visible()
+        await expect(customer.page.locator("#permission-text")).to_have_text(
+            "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
+        await shot(customer.page, "browser-permission-ko")
+        await customer.page.click("#permission-app")
+        await expect(customer.page.locator("#joined-view")).to_be_visible()
+        await expect(customer.page.locator("#joined-reason")).to_have_text(
+            "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
+    finally:
+        await context.close()
+        await agent.close()
+
+
+async def test_plain_http_from_another_host_says_so(server, phone):
+    customer = await phone("en-US")
+    await customer.page.goto(server.url.replace("127.0.0.1", "support.test") + "/")
+    await expect(customer.page.locator("#insecure-note")).to_be_visible()
+    await expect(customer.page.locator("#insecure-note")).to_contain_text("https://")
+    await shot(customer.page, "browser-insecure-en")
+
+
+async def test_the_same_over_the_servers_own_tls(tmp_path, chromium):
+    import tornado.netutil
+
+    from tests.server.test_tls_and_errors import self_signed
+
+    cert, key = self_signed(tmp_path)
+    srv = ServerProcess(str(tmp_path / "tls-server"), {"sweep_interval": 0.1, "tls_cert": cert, "tls_key": key}).start()
+    # the agent client verifies certificates with tornado's default context: trust this one test certificate
+    tornado.netutil._client_ssl_defaults().load_verify_locations(cert)
+    context = await chromium.new_context(locale="ko-KR", ignore_https_errors=True, **PHONE)
+    try:
+        assert srv.url.startswith("https://")
+        agent = await new_agent(srv.url, "brt")
+        customer = CustomerPage(await context.new_page())
+        await customer.join(srv.url, agent.session["code"])
+        await agent.accept(timeout=15)
+        await agent.wait_for_keys(15)
+        frames = await agent.wait_frames(5, timeout=15)
+        assert (frames[-1].width, frames[-1].height) == (640, 480)
+        assert (await customer.value("window.anysupportCall.ws.url")).startswith("wss://")
+        await agent.close()
+    finally:
+        await context.close()
+        srv.stop()
