@@ -16,11 +16,13 @@ SESSION_COUNTERS_EXAMPLE = {
 class MetricsHandler(BaseHandler):
     @endpoint(auth="admin", summary="Relay totals (frames and bytes in and out, dropped by reason, queued bytes) and "
               "live sessions by state, in the Prometheus text format (OpenMetrics when the Accept header asks "
-              "for it); a `node` label when the configuration names a node_id. Per-session counters: "
+              "for it); a `node` label on a node of a cluster. Per-session counters: "
               "GET /api/v1/admin/relay/sessions", tags=("server",),
               responses={200: "text/plain; version=0.0.4"})
     async def get(self) -> None:
-        body, content_type = exposition(self.services.relay, self.request.headers.get("Accept", ""))
+        services = self.services
+        body, content_type = exposition(services.relay, self.request.headers.get("Accept", ""),
+                                        getattr(services, "cluster", None))
         self.set_header("Content-Type", content_type)
         self.finish(body)
 
@@ -31,7 +33,8 @@ class RelaySessionsHandler(BaseHandler):
               responses={200: SESSION_COUNTERS_EXAMPLE})
     async def get(self) -> None:
         relay = self.services.relay
-        self.send({"node": node_label(self.config), "sessions": relay.session_counters()})
+        self.send({"node": node_label(self.config, getattr(self.services, "cluster", None)),
+                   "sessions": relay.session_counters()})
 
 
 default_handlers = [

@@ -2,7 +2,8 @@
 
 Totals only, so every node of a fleet exposes a small fixed set of series: frames and bytes in and
 out, drops by ``reason``, the bytes waiting in receivers' queues and the live sessions by state;
-with a ``node_id`` in the configuration every series carries a ``node`` label. The per-session
+on a node of a cluster (or with a ``node_id`` in the configuration) every series carries a ``node``
+label. The per-session
 counters are in the admin API (``GET /api/v1/admin/relay/sessions``), not here.
 
 Each ``Relay`` has its own registry (no process-wide state: several servers in one test process
@@ -30,18 +31,22 @@ TOTALS = (
 SESSION_STATES = ("offline", "online", "connected")
 
 
-def node_label(config: Any) -> str:
-    """This node's id when the configuration names one, else "" (no ``node`` label)."""
+def node_label(config: Any, cluster: Any = None) -> str:
+    """This node's id: the cluster's (set or generated) when several nodes share the database, else
+    the configuration's ``node_id`` if it names one, else "" (no ``node`` label)."""
+    if cluster is not None and getattr(cluster, "enabled", False) and cluster.node_id:
+        return str(cluster.node_id)
     return str(getattr(config, "node_id", "") or "")
 
 
 class RelayCollector:
-    def __init__(self, relay: Any):
+    def __init__(self, relay: Any, cluster: Any = None):
         self.relay = relay
+        self.cluster = cluster
 
     def collect(self) -> Iterator[Metric]:
         relay = self.relay
-        node = node_label(relay.config)
+        node = node_label(relay.config, self.cluster)
         names, values = (["node"], [node]) if node else ([], [])
         total = relay.total
         for field, help_ in TOTALS:
@@ -63,16 +68,16 @@ class RelayCollector:
         yield live
 
 
-def registry_of(relay: Any) -> CollectorRegistry:
+def registry_of(relay: Any, cluster: Any = None) -> CollectorRegistry:
     registry = getattr(relay, "_registry", None)
     if registry is None:
         registry = relay._registry = CollectorRegistry(auto_describe=False)
-        registry.register(RelayCollector(relay))
+        registry.register(RelayCollector(relay, cluster))
     return registry
 
 
-def exposition(relay: Any, accept: str = "") -> tuple[bytes, str]:
+def exposition(relay: Any, accept: str = "", cluster: Any = None) -> tuple[bytes, str]:
     """The scrape body and its Content-Type for a request's ``Accept`` header (the classic text
     format 0.0.4 unless OpenMetrics or text 1.0.0 is asked for)."""
     encoder, content_type = choose_encoder(accept)
-    return encoder(registry_of(relay)), content_type
+    return encoder(registry_of(relay, cluster)), content_type

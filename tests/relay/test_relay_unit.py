@@ -84,7 +84,7 @@ async def test_frames_cross_unchanged_with_the_session_prefix_on_the_agent_side(
 
 
 def test_metrics_carry_the_node_label_when_a_node_id_is_configured(call):
-    call.relay.config = SimpleNamespace(**call.relay.config.values, node_id="node-a")
+    call.relay.config = SimpleNamespace(**{**call.relay.config.values, "node_id": "node-a"})
     call.from_customer(b"\x09" + bytes(40))
     text = call.relay.metrics_text()
     assert 'anysupport_relay_frames_in_total{node="node-a"} 1.0' in text
@@ -197,3 +197,14 @@ async def test_forgetting_a_session_drops_its_counters_and_budgets(call):
     assert SID in call.relay.per_session and SID in call.customer.media.buckets
     call.relay.forget_session(SID)
     assert SID not in call.relay.per_session and SID not in call.customer.media.buckets
+
+
+def test_a_cluster_node_labels_its_series_with_its_own_id(call):
+    from anysupport.relay.metrics import exposition
+
+    cluster = SimpleNamespace(enabled=True, node_id="n7")  # the id the cluster resolved (set or generated)
+    body, content_type = exposition(call.relay, "", cluster)
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8"
+    assert 'anysupport_relay_frames_out_total{node="n7"} 0.0' in body.decode()
+    body, content_type = exposition(call.relay, "application/openmetrics-text; version=1.0.0")
+    assert content_type.startswith("application/openmetrics-text") and body.decode().endswith("# EOF\n")
