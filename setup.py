@@ -53,9 +53,16 @@ def native_extensions():
     return cythonize(extensions, language_level=3, quiet=True)
 
 
-SERVER = ["pymongo>=4.13", "nx-27017>=0.8", "openpyxl>=3.1"]
+SERVER = [
+    "pymongo>=4.13",
+    "nx-27017>=0.8",
+    "openpyxl>=3.1",
+    "prometheus-client>=0.20",  # /api/v1/metrics
+    "fastjsonschema>=2.19",  # control messages: the JSON Schemas compiled to Python
+    "uvloop>=0.19; sys_platform == 'linux'",  # the faster event loop (event_loop = "auto")
+]
 CLIENT = ["av>=14", "aiortc>=1.10", "PyQt5>=5.15", "soundcard>=0.4.3", "packaging>=23"]
-BENCH = ["pytest-benchmark>=5", "opencv-python-headless>=4.9", "psutil>=5.9"]
+BENCH = ["pytest-benchmark>=5", "opencv-python-headless>=4.9", "psutil>=5.9", "py-spy>=0.3"]
 TEST = (
     SERVER
     + CLIENT

@@ -171,7 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _setup_logging(config.log_level if args.command == "serve" else "warning")
     if args.command == "serve":
-        return asyncio.run(_serve(config))
+        from anysupport.server import run_with_loop
+
+        try:
+            return run_with_loop(lambda: _serve(config), config.event_loop)
+        except ConfigError as exc:
+            print(f"anysupport: configuration error: {exc}", file=sys.stderr)
+            return 2
     return asyncio.run(_agent(args, config))
 
 

@@ -95,6 +95,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cluster_poll_interval", float, 0.05, "seconds between two reads of the events collection when polling", 0.01, 10),
     Setting("node_heartbeat", float, 1.0, "seconds between two heartbeats of this node in the database", 0.05, 60),
     Setting("node_timeout", float, 5.0, "seconds without a heartbeat after which the other nodes count a node dead", 0.2, 600),
+    # performance
+    Setting("event_loop", str, "auto", "event loop: auto = uvloop where it is installed, else asyncio's own",
+            choices=("auto", "asyncio", "uvloop")),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

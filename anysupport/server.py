@@ -9,16 +9,46 @@ import signal
 import ssl
 import sys
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
 
+from anysupport.config import ConfigError
 from anysupport.services import Services
 from anysupport.store import DatabaseLost, Store
 from anysupport.web.app import make_app
 from anysupport.ws.hub import CLOSE_GOING_AWAY
 
 log = logging.getLogger("anysupport")
+
+
+def loop_factory(choice: str) -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
+    """The event loop for the ``event_loop`` setting, and its name for the log.
+
+    ``auto`` takes uvloop where it is installed (part of the ``server`` extra on Linux) and asyncio's
+    own loop otherwise; ``uvloop`` insists on it (a clear error when it is missing); ``asyncio`` turns
+    it off."""
+    if choice != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                raise ConfigError("setting event_loop = \"uvloop\" but uvloop is not installed "
+                                   "(pip install uvloop, or set event_loop = \"auto\")") from None
+        else:
+            return uvloop.new_event_loop, f"uvloop {uvloop.__version__}"
+    return asyncio.new_event_loop, "asyncio"
+
+
+def run_with_loop(main: Callable[[], Coroutine[Any, Any, int]], choice: str) -> int:
+    """Run ``main()`` to completion on the loop the ``event_loop`` setting names, logging which;
+    raises ``ConfigError`` (before anything runs) when that loop cannot be had."""
+    factory, name = loop_factory(choice)
+    log.info("event loop: %s (event_loop = %s)", name, choice)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main())
 
 
 class Server:

@@ -4,7 +4,8 @@ It pairs two sockets by ``?pair=ID`` and writes every binary message it gets on 
 with nothing else: no authentication, header parsing, queues or counters. Run by
 ``relay_load.py --baseline`` in a separate process, like the real server.
 
-    .venv/bin/python benchmarks/bare_forwarder.py --port 0    # prints "listening on http://127.0.0.1:PORT"
+    .venv/bin/python benchmarks/bare_forwarder.py --port 0 [--loop asyncio|uvloop]
+        # prints "listening on http://127.0.0.1:PORT"
 """
 
 from __future__ import annotations
@@ -54,4 +55,13 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
-    asyncio.run(main(parser.parse_args().port))
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    args = parser.parse_args()
+    if args.loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    else:
+        factory = asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main(args.port))

@@ -31,10 +31,33 @@ class Pair:
     received: dict = field(default_factory=dict)
 
 
-def start_server(settings: dict | None = None, *, cpu: int | None = 0) -> ServerProcess:
-    """A server in its own process (pinned to ``cpu`` so the load generator can use the other core)."""
+class TreeServer(ServerProcess):
+    """The server of another checkout (its ``anysupport`` package first on the path)."""
+
+    def __init__(self, tree: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tree = tree
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (self.tree, env.get("PYTHONPATH")) if p)
+        return env
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        here = os.getcwd()
+        os.chdir(self.tree)  # ``python -m`` puts the working directory first on the path
+        try:
+            return super().start(timeout)
+        finally:
+            os.chdir(here)
+
+
+def start_server(settings: dict | None = None, *, cpu: int | None = 0, tree: str | None = None) -> ServerProcess:
+    """A server in its own process (pinned to ``cpu`` so the load generator can use the other core);
+    ``tree``: run the ``anysupport`` package of that directory instead of this checkout's."""
     data_dir = tempfile.mkdtemp(prefix="anysupport-load-")
-    srv = ServerProcess(data_dir, {"log_level": "warning", "sweep_interval": 1.0, "control_rate": 1000,
+    server_class = (lambda *a, **k: TreeServer(tree, *a, **k)) if tree else ServerProcess
+    srv = server_class(data_dir, {"log_level": "warning", "sweep_interval": 1.0, "control_rate": 1000,
                                    "control_burst": 2000, "login_ip_max_failures": 100000, **(settings or {})})
     # the readiness line is logged at info level; keep warning for the rest by filtering later
     srv.settings["log_level"] = "info"

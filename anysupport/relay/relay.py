@@ -31,6 +31,10 @@ from anysupport.sessions.manager import now_iso
 
 log = logging.getLogger("anysupport.relay")
 
+parse_header = framing.parse_header
+FrameError = framing.FrameError
+FLAG_KEYFRAME = framing.FLAG_KEYFRAME
+
 SESSION_PREFIX = 12
 DROP_REASONS = (
     "too_large", "malformed", "wrong_direction", "not_connected", "rate", "no_receiver", "queue_full",
@@ -71,6 +75,29 @@ class Outbox:
         self.bytes = 0
         self.inflight = 0
         self.waiting_keyframe: set[tuple[str, int]] = set()
+
+    def send(self, data: bytes, stream: int, keyframe: bool, session_id: str, sender: Any) -> None:
+        """One frame for this receiver. The usual case (nothing queued, nothing in flight, no stream
+        waiting for a keyframe) writes at once and builds nothing; otherwise ``push`` decides."""
+        if self.inflight or self.queue or self.waiting_keyframe:
+            self.push(Item(data, stream, keyframe, session_id, sender))
+            return
+        future = self.conn.send_binary(data)
+        if future is None:
+            return
+        relay = self.relay
+        size = len(data)
+        total = relay.total
+        total.frames_out += 1
+        total.bytes_out += size
+        c = relay.per_session.get(session_id)
+        if c is not None:
+            c.frames_out += 1
+            c.bytes_out += size
+        if not future.done():
+            # the socket did not take it all: wait for the flush before writing more
+            self.inflight = size
+            future.add_done_callback(self._written)
 
     def push(self, item: Item) -> None:
         key = (item.session_id, item.stream)
@@ -159,9 +186,11 @@ class Outbox:
 
 
 class SenderState:
-    """Per sending socket: a frame-rate budget per session (an agent's console carries several)."""
+    """Per sending socket: a frame-rate budget per session (an agent's console carries several), and
+    what the hot path would otherwise look up per frame (the side, its streams, its agent or session)."""
 
-    __slots__ = ("buckets", "fps", "last_error", "conn", "clock")
+    __slots__ = ("buckets", "fps", "last_error", "conn", "clock", "role", "agent", "streams", "agent_id",
+                 "session_id")
 
     def __init__(self, conn: Any, fps: float, clock: Callable[[], float] = time.monotonic):
         self.conn = conn
@@ -169,6 +198,12 @@ class SenderState:
         self.clock = clock
         self.buckets: dict[str, TokenBucket] = {}
         self.last_error: dict[str, float] = {}
+        principal = conn.principal
+        self.role = principal.kind
+        self.agent = self.role == "agent"
+        self.streams = framing.STREAMS_FROM[self.role]
+        self.agent_id = principal.agent_id
+        self.session_id = principal.session_id
 
     def allow(self, session_id: str) -> bool:
         bucket = self.buckets.get(session_id)
@@ -250,86 +285,76 @@ class Relay:
 
     # -- the hot path ---------------------------------------------------------------------------------------
     def on_frame(self, conn: Any, data: bytes) -> None:
-        role = conn.principal.kind
+        """One binary message from ``conn``. Kept short: every lookup that does not change per frame
+        is made once per sender (``SenderState``), and the usual case builds no objects of its own."""
+        state: SenderState = conn.media
+        size = len(data)
         total = self.total
         total.frames_in += 1
-        total.bytes_in += len(data)
-        if role == "agent":
-            if len(data) < SESSION_PREFIX:
+        total.bytes_in += size
+        agent = state.agent
+        if agent:
+            if size < SESSION_PREFIX:
                 self.drop(None, "malformed", conn)
                 return
             session_id = data[:SESSION_PREFIX].hex()
             frame = data[SESSION_PREFIX:]
         else:
-            session_id = conn.principal.session_id
+            session_id = state.session_id
             frame = data
         if len(frame) > self.max_frame:
             self.drop(session_id, "too_large", conn)
             return
         try:
-            header = framing.parse_header(frame)
-        except framing.FrameError:
+            _version, stream, flags, _sequence, _timestamp = parse_header(frame)
+        except FrameError:
             self.drop(session_id, "malformed", conn)
             return
-        if header.stream not in framing.STREAMS_FROM[role]:
-            self.drop(session_id, "wrong_direction", conn, header.stream)
+        if stream not in state.streams:
+            self.drop(session_id, "wrong_direction", conn, stream)
             return
         live = self.sessions.live.get(session_id)
-        if live is None or live.state != "connected" or (role == "agent" and live.agent_id != conn.principal.agent_id):
-            self.drop(session_id if live else None, "not_connected", conn, header.stream)
+        if live is None or live.state != "connected" or (agent and live.agent_id != state.agent_id):
+            self.drop(session_id if live else None, "not_connected", conn, stream)
             return
-        counters = self._counters(session_id)
+        counters = self.per_session.get(session_id)
+        if counters is None:
+            counters = self.per_session[session_id] = Counters()
         counters.frames_in += 1
-        counters.bytes_in += len(data)
-        if not conn.media.allow(session_id):
-            self.drop(session_id, "rate", conn, header.stream)
+        counters.bytes_in += size
+        bucket = state.buckets.get(session_id)
+        if bucket is None:
+            bucket = state.buckets[session_id] = TokenBucket(state.fps, max(1, int(state.fps)), clock=state.clock)
+        if not bucket.take():
+            self.drop(session_id, "rate", conn, stream)
             return
-        if role == "agent":
+        if agent:
             target = self.hub.customer(session_id)
             out = frame
         else:
             target = self.hub.console(live.agent_id)
             out = live.prefix + frame
         if target is None:
-            self.drop(session_id, "no_receiver", conn, header.stream, notify=False)
+            self.drop(session_id, "no_receiver", conn, stream, notify=False)
             return
         outbox = self.outboxes.get(id(target))
         if outbox is None or outbox.conn is not target:
             outbox = self.outboxes[id(target)] = Outbox(self, target)
-        outbox.push(Item(out, header.stream, header.keyframe, session_id, conn))
+        outbox.send(out, stream, flags & FLAG_KEYFRAME != 0, session_id, conn)
 
-    # -- Prometheus text -------------------------------------------------------------------------------------
+    # -- what the metrics and the admin API read ---------------------------------------------------------
+    def queued_bytes(self) -> int:
+        return sum(o.bytes for o in self.outboxes.values())
+
+    def session_counters(self) -> list[dict[str, Any]]:
+        """The counters of every live session that has sent media (the admin API's answer; kept out
+        of the Prometheus text, where one series per session would grow without bound)."""
+        return [{"session_id": sid, "frames_in": c.frames_in, "bytes_in": c.bytes_in, "frames_out": c.frames_out,
+                 "bytes_out": c.bytes_out, "dropped": dict(sorted(c.dropped.items()))}
+                for sid, c in self.per_session.items()]
+
     def metrics_text(self) -> str:
-        lines = []
+        """The Prometheus text (format 0.0.4) of ``anysupport.relay.metrics``."""
+        from anysupport.relay.metrics import exposition
 
-        def family(name: str, help_: str, kind: str = "counter") -> None:
-            lines.append(f"# HELP {name} {help_}")
-            lines.append(f"# TYPE {name} {kind}")
-
-        t = self.total
-        for field, help_ in (("frames_in", "Media frames received from senders"),
-                             ("bytes_in", "Media bytes received from senders"),
-                             ("frames_out", "Media frames written to receivers"),
-                             ("bytes_out", "Media bytes written to receivers")):
-            family(f"anysupport_relay_{field}_total", help_)
-            lines.append(f"anysupport_relay_{field}_total {getattr(t, field)}")
-        family("anysupport_relay_dropped_total", "Media frames dropped, by reason")
-        for reason in DROP_REASONS:
-            lines.append(f'anysupport_relay_dropped_total{{reason="{reason}"}} {t.dropped[reason]}')
-        family("anysupport_relay_queued_bytes", "Bytes waiting in receivers' queues", "gauge")
-        lines.append(f"anysupport_relay_queued_bytes {sum(o.bytes for o in self.outboxes.values())}")
-        family("anysupport_sessions_live", "Sessions not expired, by state", "gauge")
-        states = Counter(s.state for s in self.sessions.live.values())
-        for state in ("offline", "online", "connected"):
-            lines.append(f'anysupport_sessions_live{{state="{state}"}} {states[state]}')
-        for field, help_ in (("frames_in", "Media frames received"), ("bytes_in", "Media bytes received"),
-                             ("frames_out", "Media frames written"), ("bytes_out", "Media bytes written")):
-            name = f"anysupport_session_{field}_total"
-            family(name, f"{help_}, per live session")
-            for sid, c in self.per_session.items():
-                lines.append(f'{name}{{session="{sid}"}} {getattr(c, field)}')
-        family("anysupport_session_dropped_total", "Media frames dropped, per live session and reason")
-        for sid, c in self.per_session.items():
-            for reason, n in sorted(c.dropped.items()):
-                lines.append(f'anysupport_session_dropped_total{{session="{sid}",reason="{reason}"}} {n}')
-        return "\n".join(lines) + "\n"
+        return exposition(self)[0].decode()

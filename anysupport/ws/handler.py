@@ -8,11 +8,13 @@ media frames for the blind relay (``anysupport.relay``). Authentication happens 
 from __future__ import annotations
 
 import logging
+import struct
 import time
 import urllib.parse
 from typing import Any
 
 import tornado.ioloop
+import tornado.iostream
 import tornado.websocket
 
 from anysupport import errors
@@ -34,6 +36,21 @@ def unwritten_bytes(ws_connection: Any) -> int:
     if stream is None:
         return 0
     return stream._total_write_index - stream._total_write_done_index
+
+
+_BINARY_FIN = 0x82  # FIN + opcode 2 (binary), unmasked: the server never masks (RFC 6455 5.1)
+_LEN16 = struct.Struct("!BBH")
+_LEN64 = struct.Struct("!BBQ")
+
+
+def binary_frame_header(size: int) -> bytes:
+    """The RFC 6455 header of one unmasked, unfragmented binary frame of ``size`` payload bytes
+    (what Tornado's ``_write_frame`` writes; a test compares the two)."""
+    if size < 126:
+        return bytes((_BINARY_FIN, size))
+    if size <= 0xFFFF:
+        return _LEN16.pack(_BINARY_FIN, 126, size)
+    return _LEN64.pack(_BINARY_FIN, 127, size)
 
 
 class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
@@ -113,8 +130,24 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.close(CLOSE_NOT_READING, "not_reading")
 
     def send_binary(self, data: bytes) -> Any:
-        if self.closed or self.ws_connection is None:
+        """Write one media frame; returns the stream's write future (already done when the kernel
+        took it all, the usual case), or None when the socket is closed.
+
+        The frame goes straight to the IOStream. ``write_message`` would wrap every write in a new
+        coroutine task, which costs a task and a turn of the event loop per frame and hands back a
+        future that is never done at once (so the relay would always wait for a callback)."""
+        ws = self.ws_connection
+        if self.closed or ws is None:
             return None
+        if ws.is_closing() or getattr(ws, "_compressor", None) is not None:
+            return self._send_binary_via_tornado(data)
+        try:
+            return ws.stream.write(binary_frame_header(len(data)) + data)
+        except tornado.iostream.StreamClosedError:
+            self.closed = True
+            return None
+
+    def _send_binary_via_tornado(self, data: bytes) -> Any:
         try:
             return self.write_message(data, binary=True)
         except tornado.websocket.WebSocketClosedError:
@@ -131,6 +164,7 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             role=role, agent_id=p.agent_id, session_id=p.session_id, language=self.language, send=self.send_json
         )
         self.media = services.relay.new_sender(self)
+        self._on_frame = services.relay.on_frame
         if role == "agent":
             services.hub.attach_console(p.agent_id, self)
             if self._revoked_while_opening():
@@ -216,8 +250,8 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         # binary media is relayed synchronously (no coroutine per frame); text goes to the control channel
         if self.peer is None:
             return None
-        if isinstance(message, bytes):
-            self.services.relay.on_frame(self, message)
+        if message.__class__ is bytes:
+            self._on_frame(self, message)
             return None
         return self._on_text(message)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from anysupport import __version__
 from anysupport_agent.texts import Texts
 from anysupport_agent.update import UPGRADE_COMMAND, needs_upgrade
 
+from anysupport import __version__
 from tests.support.client import Api
 
 from .conftest import screenshot

@@ -104,17 +104,30 @@ async def test_receiver_rejects_tampered_replayed_reflected_and_truncated(server
         opener.open(await relay(cut))
 
 
+async def admin_web_token(client: Api) -> str:
+    token, _ = await Api(client.base_url).login("admin", ADMIN_PASSWORD, client="web")  # holds no console
+    return token
+
+
 async def metrics(client: Api) -> dict[str, float]:
     api = Api(client.base_url)
-    token, _ = await api.login("admin", ADMIN_PASSWORD, client="web")  # a web login holds no console
-    r = await api.get("/api/v1/metrics", token=token)
-    assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+    r = await api.get("/api/v1/metrics", token=await admin_web_token(client))
+    assert r.status == 200 and r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     values = {}
     for line in r.body.decode().splitlines():
         if line and not line.startswith("#"):
             name, value = line.rsplit(" ", 1)
             values[name] = float(value)
+    # totals only: no series per session (a fleet's Prometheus scrapes every node)
+    assert not [name for name in values if "session=" in name or name.startswith("anysupport_session_")]
     return values
+
+
+async def relay_sessions(client: Api) -> dict[str, dict]:
+    r = await Api(client.base_url).get("/api/v1/admin/relay/sessions", token=await admin_web_token(client))
+    assert r.status == 200, r.body
+    assert r.json["node"] == ""  # no node_id configured
+    return {s["session_id"]: s for s in r.json["sessions"]}
 
 
 async def test_bad_frames_dropped_counted_and_reported_without_harming_others(make_server):
@@ -155,7 +168,9 @@ async def test_bad_frames_dropped_counted_and_reported_without_harming_others(ma
     for reason in ("too_large", "malformed", "wrong_direction", "rate", "not_connected"):
         assert m[f'anysupport_relay_dropped_total{{reason="{reason}"}}'] >= 1, reason
     assert m["anysupport_relay_frames_out_total"] >= 1
-    assert m[f'anysupport_session_frames_in_total{{session="{other["id"]}"}}'] == 1
+    per_session = await relay_sessions(admin)
+    assert per_session[other["id"]]["frames_in"] == 1 and per_session[other["id"]]["frames_out"] == 1
+    assert per_session[sid]["dropped"]["rate"] >= 1 and per_session[sid]["dropped"]["too_large"] == 1
     assert m['anysupport_sessions_live{state="connected"}'] == 2
 
 
@@ -204,3 +219,12 @@ async def test_server_never_sees_plaintext(make_server, tmp_path):
                 assert MARKER not in fh.read(), f"plaintext found in {name}"
     # and the keys never crossed the server: only public keys and a commitment did
     assert agent_keys.send_key.hex() not in srv.log_text()
+
+
+async def test_relay_counters_are_for_administrators_only(api, agent_factory):
+    agent, _, _ = await agent_factory()
+    for path in ("/api/v1/metrics", "/api/v1/admin/relay/sessions"):
+        r = await agent.get(path)
+        assert r.status == 403 and r.json["error"] == "admin_only", (path, r.body)
+        r = await api.get(path)
+        assert r.status == 401 and r.json["error"] == "unauthorized", (path, r.body)

@@ -6,6 +6,7 @@ End to end, with real sockets, in test_relay.py."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 from anysupport_native import framing
@@ -74,8 +75,21 @@ async def test_frames_cross_unchanged_with_the_session_prefix_on_the_agent_side(
     t = call.relay.total
     assert (t.frames_in, t.frames_out) == (2, 2) and t.bytes_out == len(frame) + 12 + len(reply)
     text = call.relay.metrics_text()
-    assert "anysupport_relay_frames_out_total 2" in text
-    assert f'anysupport_session_frames_in_total{{session="{SID}"}} 2' in text
+    assert "anysupport_relay_frames_out_total 2.0" in text
+    assert 'anysupport_relay_dropped_total{reason="rate"} 0.0' in text
+    assert SID not in text  # totals only; per session in the admin API
+    (counters,) = call.relay.session_counters()
+    assert counters == {"session_id": SID, "frames_in": 2, "bytes_in": len(frame) + 12 + len(reply),
+                        "frames_out": 2, "bytes_out": len(frame) + 12 + len(reply), "dropped": {}}
+
+
+def test_metrics_carry_the_node_label_when_a_node_id_is_configured(call):
+    call.relay.config = SimpleNamespace(**{**call.relay.config.values, "node_id": "node-a"})
+    call.from_customer(b"\x09" + bytes(40))
+    text = call.relay.metrics_text()
+    assert 'anysupport_relay_frames_in_total{node="node-a"} 1.0' in text
+    assert 'anysupport_relay_dropped_total{node="node-a",reason="malformed"} 1.0' in text
+    assert 'anysupport_sessions_live{node="node-a",state="connected"} 1.0' in text
 
 
 @pytest.mark.parametrize(
@@ -183,3 +197,14 @@ async def test_forgetting_a_session_drops_its_counters_and_budgets(call):
     assert SID in call.relay.per_session and SID in call.customer.media.buckets
     call.relay.forget_session(SID)
     assert SID not in call.relay.per_session and SID not in call.customer.media.buckets
+
+
+def test_a_cluster_node_labels_its_series_with_its_own_id(call):
+    from anysupport.relay.metrics import exposition
+
+    cluster = SimpleNamespace(enabled=True, node_id="n7")  # the id the cluster resolved (set or generated)
+    body, content_type = exposition(call.relay, "", cluster)
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8"
+    assert 'anysupport_relay_frames_out_total{node="n7"} 0.0' in body.decode()
+    body, content_type = exposition(call.relay, "application/openmetrics-text; version=1.0.0")
+    assert content_type.startswith("application/openmetrics-text") and body.decode().endswith("# EOF\n")
