@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anysupport_client.language import default_language
+
 from .paths import config_dir, documents_dir, read_json, write_json_atomic
-from .texts import default_language
 
 #: The three viewer background colours (배경색 설정), by name.
 BACKGROUNDS: dict[str, str] = {"dark": "#202124", "grey": "#6b6f75", "light": "#eceff1"}

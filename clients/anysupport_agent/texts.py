@@ -7,11 +7,9 @@ console knows, so the user never sees a bare code.
 
 from __future__ import annotations
 
-import locale
-import os
 from typing import Any
 
-LANGUAGES = ("ko", "en")
+from anysupport_client.language import LANGUAGES
 
 TEXTS: dict[str, dict[str, str]] = {
     "app": {"ko": "애니서포트 비디오 상담원", "en": "AnySupport Video Agent"},
@@ -248,18 +246,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "error_account_disabled": {"ko": "사용이 중지된 계정입니다. 관리자에게 문의하세요.",
                                "en": "This account is disabled. Ask your administrator."},
 }
-
-
-def default_language() -> str:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var)
-        if value:
-            return "ko" if value.lower().startswith("ko") else "en"
-    try:
-        current = locale.getlocale()[0] or ""
-    except ValueError:
-        current = ""
-    return "ko" if current.lower().startswith("ko") else "en"
 
 
 class Texts:

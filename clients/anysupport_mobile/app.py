@@ -12,12 +12,11 @@ import urllib.parse
 from typing import Any
 
 from anysupport_client.api import ApiError
+from anysupport_client.language import LANGUAGES, default_language
 from anysupport_client.media.quality import DEFAULT_LEVEL, LEVELS
 from anysupport_client.media.sources import open_audio_source, open_video_source
 from anysupport_client.media.speaker import open_voice_output
 from anysupport_client.session import CustomerSession
-
-from .texts import LANGUAGES, default_language
 
 log = logging.getLogger("anysupport.mobile")
 

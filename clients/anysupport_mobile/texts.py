@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import locale
-import os
-
 TEXTS: dict[str, dict[str, str]] = {
     "title": {"ko": "애니서포트 비디오", "en": "AnySupport Video"},
     "join_prompt": {"ko": "상담원이 알려준 인증번호 4자리를 입력하세요", "en": "Enter the 4-digit code the agent gave you"},
@@ -66,19 +63,6 @@ GUIDE_ARROWS = {
     "up": "↑", "down": "↓", "left": "←", "right": "→", "closer": "⊕", "farther": "⊖",
     "rotate_left": "↺", "rotate_right": "↻", "hold": "✋", "ok": "✓",
 }
-LANGUAGES = ("ko", "en")
-
-
-def default_language() -> str:
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name)
-        if value:
-            return "ko" if value.lower().startswith("ko") else "en"
-    try:
-        code = locale.getlocale()[0] or ""
-    except ValueError:
-        code = ""
-    return "ko" if code.lower().startswith("ko") else "en"
 
 
 def text(key: str, language: str, **fields: str) -> str:
