@@ -20,6 +20,7 @@ import tornado.websocket
 from anysupport import errors
 from anysupport.auth.manager import agent_view
 from anysupport.web.base import BaseHandler, EndpointSpec, dumps
+from anysupport.ws.frames import batched_protocol
 from anysupport.ws.heartbeat import Heartbeat
 from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_KICKED, CLOSE_NOT_READING, CLOSE_SESSION_ENDED, evict
 from anysupport.ws.outbox import ControlOutbox
@@ -92,6 +93,10 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
 
     def get_compression_options(self) -> None:
         return None  # media is already compressed; control messages are tiny
+
+    def get_websocket_protocol(self) -> tornado.websocket.WebSocketProtocol | None:
+        # Tornado's protocol, reading every frame that arrived at once (anysupport.ws.frames)
+        return batched_protocol(self)
 
     # -- the Connection interface the hub and managers use -----------------------------------------------
     def send_json(self, message: dict[str, Any]) -> None:

@@ -1,0 +1,191 @@
+"""Reading a client's WebSocket frames in batches.
+
+Tornado's ``WebSocketProtocol13`` awaits two to four ``read_bytes`` futures for every frame it reads
+(header, extended length, mask, payload), and its IOStream re-arms the socket's reader each time one
+completes with data left in the buffer. At 8 000 relayed frames a second that machinery, not the
+relay, is most of the server's CPU (docs/performance.md, "Per core").
+
+``FrameParser`` is the RFC 6455 framing with no transport in it: fed whatever bytes arrived, it
+yields every complete message (data frames joined across fragments) and control frame they hold.
+``BatchedProtocol13`` is Tornado's protocol with only its read loop replaced: one read of whatever
+the stream holds, every frame in it parsed and dispatched synchronously, and the rest (UTF-8 text,
+close, ping/pong, unknown opcodes, the callbacks) still done by Tornado's ``_handle_message``, so a
+client sees exactly what Tornado would have done, close codes included. A coroutine answer
+(``on_message`` of a text message) is still awaited before the next frame is handled, as Tornado does.
+
+Hand-written rather than a library: Tornado owns the socket and the handshake here, and the only
+part replaced is its loop of reads; the masking is Tornado's own C ``websocket_mask``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import tornado.iostream
+import tornado.websocket
+from tornado.util import _websocket_mask
+
+# read at most this much at once: whatever the stream holds, up to a few of its 64 KiB chunks
+READ_CHUNK = 256 * 1024
+# yield to the event loop after this much work, as Tornado does (its _YIELD_THRESHOLD/_FRAME_YIELD_COST)
+YIELD_THRESHOLD = 256 * 1024
+FRAME_COST = 1024
+
+_FIN = 0x80
+_RSV = 0x70
+_OPCODE = 0x0F
+
+
+class FrameError(Exception):
+    """The client broke the framing. ``code`` is the close code to send first (1009 for a message
+    over the size limit), or None: the connection is dropped at once, as Tornado's ``_abort``."""
+
+    def __init__(self, code: int | None = None, reason: str | None = None) -> None:
+        super().__init__(reason or "protocol error")
+        self.code = code
+        self.reason = reason
+
+
+class FrameParser:
+    """Incremental parser of the frames a client sends (RFC 6455 5.2), the same rules as Tornado's
+    ``_receive_frame``: reserved bits refused, control frames under 126 bytes and unfragmented, a
+    continuation only after a started message, no new message inside a fragmented one, and the
+    message (fragments so far plus this frame) at most ``max_message_size`` bytes, checked from the
+    header before the payload is read. Unmasked frames are accepted, as Tornado accepts them."""
+
+    __slots__ = ("max_message_size", "_buf", "_fragments", "_fragment_opcode", "need")
+
+    def __init__(self, max_message_size: int) -> None:
+        self.max_message_size = max_message_size
+        self._buf = b""
+        self._fragments: bytearray | None = None
+        self._fragment_opcode = 0
+        self.need = 0  # bytes still missing for the frame begun in the buffer (0: unknown or none)
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(opcode, payload)`` for each complete message or control frame in what was fed so
+        far, in order; keep an incomplete frame for the next call. Raises ``FrameError``."""
+        buf = self._buf + data if self._buf else data
+        end = len(buf)
+        pos = 0
+        max_size = self.max_message_size
+        while True:
+            if end - pos < 2:
+                self.need = 0
+                break
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            opcode = b0 & _OPCODE
+            if b0 & _RSV:
+                raise FrameError()  # an extension we did not agree to (no compression is offered)
+            length = b1 & 0x7F
+            head = pos + 2
+            if opcode & 0x8 and length >= 126:
+                raise FrameError()  # control frames carry under 126 bytes
+            if length == 126:
+                if end - head < 2:
+                    self.need = 0
+                    break
+                length = int.from_bytes(buf[head:head + 2], "big")
+                head += 2
+            elif length == 127:
+                if end - head < 8:
+                    self.need = 0
+                    break
+                length = int.from_bytes(buf[head:head + 8], "big")
+                head += 8
+            fragments = self._fragments
+            if (length + len(fragments) if fragments is not None else length) > max_size:
+                raise FrameError(1009, "message too big")
+            masked = b1 & 0x80
+            start = head + 4 if masked else head
+            stop = start + length
+            if stop > end:
+                self.need = stop - end
+                break
+            payload = buf[start:stop]
+            if masked:
+                payload = _websocket_mask(buf[head:start], payload)
+            pos = stop
+            fin = b0 & _FIN
+            if opcode & 0x8:
+                if not fin:
+                    raise FrameError()  # control frames are never fragmented
+                yield opcode, payload
+            elif opcode == 0:
+                if fragments is None:
+                    raise FrameError()  # a continuation of nothing
+                fragments.extend(payload)
+                if fin:
+                    self._fragments = None
+                    yield self._fragment_opcode, bytes(fragments)
+            else:
+                if fragments is not None:
+                    raise FrameError()  # a new message before the fragmented one ended
+                if fin:
+                    yield opcode, payload
+                else:
+                    self._fragment_opcode = opcode
+                    self._fragments = bytearray(payload)
+        self._buf = buf[pos:] if pos < end else b""
+
+
+class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
+    """Tornado's RFC 6455 protocol with its read loop replaced by ``FrameParser`` (see the module)."""
+
+    async def _receive_frame_loop(self) -> None:
+        if self._decompressor is not None:  # permessage-deflate: Tornado's own loop handles it
+            await super()._receive_frame_loop()
+            return
+        parser = FrameParser(self.params.max_message_size)
+        stream = self.stream
+        handle = self._handle_message
+        try:
+            work = 0
+            while not self.client_terminated:
+                missing = parser.need
+                if missing > READ_CHUNK:  # the rest of one large frame: a single exact read
+                    data = await stream.read_bytes(missing)
+                else:
+                    data = await stream.read_bytes(READ_CHUNK, partial=True)
+                self._wire_bytes_in += len(data)
+                work += len(data)
+                try:
+                    for opcode, payload in parser.feed(data):
+                        work += FRAME_COST
+                        handled = handle(opcode, payload)
+                        if handled is not None:
+                            await handled
+                        if self.client_terminated:
+                            break
+                except FrameError as e:
+                    if e.code is not None:
+                        self.close(e.code, e.reason)
+                    self._abort()
+                    break
+                if work >= YIELD_THRESHOLD:
+                    work = 0
+                    await asyncio.sleep(0)
+        except tornado.iostream.StreamClosedError:
+            self._abort()
+        finally:
+            self.handler.on_ws_connection_close(self.close_code, self.close_reason)
+
+
+def batched_protocol(handler: Any) -> tornado.websocket.WebSocketProtocol | None:
+    """``get_websocket_protocol`` for a server-side handler: Tornado's choice, with our read loop."""
+    if handler.request.headers.get("Sec-WebSocket-Version") != "13":
+        return None
+    params = tornado.websocket._WebSocketParams(
+        ping_interval=handler.ping_interval,
+        ping_timeout=handler.ping_timeout,
+        max_message_size=handler.max_message_size,
+        compression_options=handler.get_compression_options(),
+    )
+    return BatchedProtocol13(handler, False, params)
