@@ -27,6 +27,7 @@ from anysupport.ws.hub import CLOSE_MOVED, CLOSE_REPLACED, CLOSE_SESSION_ENDED, 
 log = logging.getLogger("anysupport.sessions")
 
 LIVE = ("offline", "online", "connected")
+ORDER = {state: rank for rank, state in enumerate((*LIVE, "expired"))}  # a session's state only moves forward
 
 i18n.register(
     {
@@ -352,6 +353,11 @@ class SessionManager:
             self._announce(session, reason)
             self._locks.pop(session["id"], None)
             await self.after_expiry(session)
+            return
+        live = self.live.get(session["id"])
+        if live is not None and ORDER[session["state"]] < ORDER[live.state]:
+            # older than a transition made or seen here since (the events of two nodes cross: a session
+            # created through c, joined through a before a read c's "created"): nothing to undo here
             return
         if self.owns(session):
             self._set_live(session)

@@ -218,3 +218,25 @@ async def test_a_forced_login_elsewhere_kicks_the_console_and_a_stale_console_do
     await c.cluster.beat()
     await c.auth.login("kim", "pw-kim-123", ip="10.0.0.1")
     assert again.closed is None
+
+
+async def test_an_older_event_from_another_node_does_not_undo_a_newer_state_here(db_store, tmp_path):
+    # the second kill of benchmarks/cross_node.py: the session is created through c (its console is on a),
+    # the customer joins through a before a has read c's "created" event; that event, read afterwards,
+    # must not take the session (and a's console) back to offline
+    clock = ManualClock()
+    a, b, c = await three_nodes(db_store, clock, tmp_path)
+    kim = await agent(db_store)
+    console = await a.open_console(kim)
+    session = await c.sessions.create(kim)
+    assert session["node"] == "a"
+    joined, _token = await a.sessions.join(session["code"], {"name": "Lee"}, "10.0.0.9")
+    assert a.sessions.ws_url(joined) == "/node/a/ws" and types(console)[-1] == "state:online"
+    await a.poll()  # c's "created" (offline) event arrives after the join made here
+    assert types(console)[-1] == "state:online"
+    assert a.sessions.live[session["id"]].state == "online"
+    connected = await a.sessions._connect(session["id"])  # the agent accepts
+    assert connected["state"] == "connected" and types(console)[-1] == "state:connected"
+    await b.poll()
+    await c.poll()
+    assert types(console)[-1] == "state:connected"
