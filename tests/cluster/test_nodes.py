@@ -4,6 +4,7 @@ customer is sent there, and what one node must tell another goes through the dat
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from anysupport_client.media.adaptation import Adapter
@@ -80,7 +81,9 @@ async def test_a_forced_login_and_an_admin_disable_through_other_nodes_close_the
         assert forced.status == 200
         kicked = await agent.wait_for("kicked", timeout=10)
         assert kicked["reason"] == "logged_in_elsewhere"
-        assert f"console of agent {agent.client.agent['id']} kicked" in "".join(cluster.nodes.procs[home].lines)
+        # the node logs the kick after sending it: wait for the line (its reader is a thread) off the loop
+        await asyncio.to_thread(cluster.nodes.procs[home].wait_for_log,
+                                re.escape(f"console of agent {agent.client.agent['id']} kicked"))
 
         second_home = (await second.create_session())["node"]
         admin_node = next(n for n in cluster.nodes.ids if n != second_home)
