@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD, ServerProcess
+from tests.support.store import EmbeddedDatabase, close_store
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -77,3 +78,19 @@ async def agent_factory(admin, unique):
         return client.with_token(token), agent, password
 
     return make
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """One real database for every direct test of a manager or store (embedded, or ANYSUPPORT_TEST_MONGO_URI's)."""
+    db = EmbeddedDatabase(str(tmp_path_factory.mktemp("unit-db"))).start()
+    yield db
+    db.stop()
+
+
+@pytest.fixture
+async def db_store(database):
+    """A store on a database of its own, dropped after the test."""
+    store = await database.open_store()
+    yield store
+    await close_store(store)

@@ -60,22 +60,3 @@ def cluster(tmp_path, request):
             nginx.stop()
         nodes.stop_all()
         database.stop()
-
-
-@pytest.fixture(scope="session")
-def database(tmp_path_factory):
-    """One database for the direct tests of this folder (or ``ANYSUPPORT_TEST_MONGO_URI``'s)."""
-    from tests.support.store import EmbeddedDatabase
-
-    db = EmbeddedDatabase(str(tmp_path_factory.mktemp("cluster-unit-db"))).start()
-    yield db
-    db.stop()
-
-
-@pytest.fixture
-async def db_store(database):
-    from tests.support.store import close_store
-
-    store = await database.open_store()
-    yield store
-    await close_store(store)
