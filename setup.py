@@ -105,7 +105,8 @@ setup(
         "anysupport_native": ["*.pxd", "*.pyx"],
     },
     ext_modules=native_extensions(),
-    install_requires=["tornado>=6.4", "numpy>=1.26", "cryptography>=42", "pycryptodome>=3.20", "jsonschema>=4.20"],
+    # anysupport/ws/frames.py overrides private names of Tornado: the upper bound is the minor version tested
+    install_requires=["tornado>=6.4,<6.7", "numpy>=1.26", "cryptography>=42", "pycryptodome>=3.20", "jsonschema>=4.20"],
     extras_require={"server": SERVER, "client": CLIENT, "bench": BENCH, "test": TEST},
     entry_points={
         "console_scripts": [

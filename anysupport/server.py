@@ -128,7 +128,7 @@ class Server:
                 await self.services.sessions.sweep()
                 if time.monotonic() - last_purge > 600:
                     last_purge = time.monotonic()
-                    await self.store.tokens.purge_expired()
+                    await self.services.auth.purge_expired()
             except Exception as exc:
                 if self.store.translate(exc) is None:  # an outage is logged once, by the store
                     log.exception("session sweep failed (will retry)")

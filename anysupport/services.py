@@ -4,7 +4,10 @@ through the application settings (never module globals)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,10 +16,13 @@ from anysupport.auth.manager import AuthManager
 from anysupport.catalog.manager import CatalogManager, SiteSettings
 from anysupport.cluster.bus import Cluster
 from anysupport.cluster.consoles import ClusterConsoles
+from anysupport.cluster.placement import ClusterPlacement
 from anysupport.records.manager import RecordManager
 from anysupport.relay.relay import Relay
 from anysupport.sessions.control import ControlChannel
 from anysupport.sessions.manager import SessionManager
+from anysupport.sessions.placement import SingleNode
+from anysupport.store.common import utcnow
 from anysupport.ws.hub import Hub
 
 log = logging.getLogger("anysupport")
@@ -39,17 +45,23 @@ class Services:
     tasks: set = field(default_factory=set)
 
     @classmethod
-    def build(cls, config, store) -> Services:
-        hub = Hub()
-        cluster = Cluster(store, config)  # several nodes (config.cluster): else it does nothing
+    def build(cls, config, store, *, clock: Callable[[], dt.datetime] = utcnow,
+              monotonic: Callable[[], float] = time.monotonic) -> Services:
+        """Every manager of one process, wired once. ``clock`` is the UTC time (stored times, token
+        expiry, timeouts), ``monotonic`` the seconds that rate limits and heartbeats count; tests pass
+        one hand-moved clock for both (``tests/support/clock.py``)."""
+        hub = Hub(clock=monotonic)
+        cluster = Cluster(store, config, clock=monotonic)  # several nodes (config.cluster): else it does nothing
         consoles = ClusterConsoles(hub, cluster, store) if cluster.enabled else hub
-        auth = AuthManager(store, config, consoles)
+        auth = AuthManager(store, config, consoles, clock=clock, monotonic=monotonic)
         agents = AgentManager(store, config, consoles)
         catalog = CatalogManager(store)
-        records = RecordManager(store, config, catalog)
-        sessions = SessionManager(store, config, hub, auth, records, cluster=cluster)
-        control = ControlChannel(sessions, records, hub, config)
-        relay = Relay(config, hub, sessions)
+        records = RecordManager(store, config, catalog, agents, clock=clock)
+        placement = ClusterPlacement(cluster, store, hub) if cluster.enabled else SingleNode(config.node_url)
+        sessions = SessionManager(store, config, hub, auth, records, placement=placement, clock=clock,
+                                  monotonic=monotonic)
+        control = ControlChannel(sessions, records, hub, config, clock=clock, monotonic=monotonic)
+        relay = Relay(config, hub, sessions, clock=monotonic)
         sessions.expired_listeners.append(relay.forget_session)
         site = SiteSettings(store, config)
         return cls(config, store, hub, auth, agents, catalog, site, records, sessions, control, relay, cluster)

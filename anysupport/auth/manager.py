@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import secrets
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 from anysupport.auth.passwords import verify_password
 from anysupport.errors import Conflict, Forbidden, RateLimited, Unauthorized
 from anysupport.ratelimit import Backoff
+from anysupport.store.common import utcnow
 
 log = logging.getLogger("anysupport.auth")
 
@@ -104,11 +106,16 @@ class LoginThrottle:
 
 
 class AuthManager:
-    def __init__(self, store, config, consoles: Consoles):
+    """``clock`` (UTC time) dates and expires tokens, ``monotonic`` paces the login throttle; tests
+    inject both."""
+
+    def __init__(self, store, config, consoles: Consoles, *, clock: Callable[[], dt.datetime] = utcnow,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.store = store
         self.config = config
         self.consoles = consoles
-        self.throttle = LoginThrottle(config)
+        self.clock = clock
+        self.throttle = LoginThrottle(config, clock=monotonic)
 
     async def login(self, login: str, password: str, *, force: bool = False, ip: str = "",
                     web: bool = False) -> tuple[str, dict]:
@@ -130,14 +137,15 @@ class AuthManager:
             await self.consoles.kick(agent["id"], "logged_in_elsewhere")
         token = new_token()
         await self.store.tokens.add(token_hash(token), kind="agent", ttl=self.config.token_ttl, agent_id=agent["id"],
-                                    web=web)
+                                    web=web, now=self.clock())
         log.info("agent %s logged in from %s", agent["login"], ip)
         return token, agent
 
     async def issue_customer_token(self, session_id: str) -> str:
         token = new_token()
         await self.store.tokens.add(
-            token_hash(token), kind="customer", ttl=self.config.customer_token_ttl, session_id=session_id
+            token_hash(token), kind="customer", ttl=self.config.customer_token_ttl, session_id=session_id,
+            now=self.clock(),
         )
         return token
 
@@ -146,7 +154,7 @@ class AuthManager:
         if not token or len(token) > 256:
             return None
         hashed = token_hash(token)
-        record = await self.store.tokens.get(hashed)
+        record = await self.store.tokens.get(hashed, now=self.clock())
         if record is None:
             return None
         if record["kind"] == "customer":
@@ -161,3 +169,7 @@ class AuthManager:
         go on receiving customers and chatting with them)."""
         await self.store.tokens.revoke(principal.token_hash)
         await self.consoles.revoke_token(principal.token_hash, "logged_out")
+
+    async def purge_expired(self) -> int:
+        """Delete the tokens past their expiry (they are refused anyway; this keeps the collection small)."""
+        return await self.store.tokens.purge_expired(now=self.clock())

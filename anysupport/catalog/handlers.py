@@ -104,8 +104,7 @@ class AdminSurveyHandler(BaseHandler):
 
     @endpoint(auth="admin", summary="Change the survey", body=SURVEY_BODY, tags=("admin",))
     async def put(self) -> None:
-        current = await self.services.records.survey_settings()
-        self.send(await self.store.settings.put("survey", {**current, **self.body}))
+        self.send(await self.services.records.update_survey(self.body))
 
 
 class AdminSiteHandler(BaseHandler):

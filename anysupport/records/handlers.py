@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
-
-from anysupport.errors import Invalid
 from anysupport.records.manager import RESOLUTIONS, record_view
+from anysupport.records.scope import RecordScope
 from anysupport.web.base import BaseHandler, endpoint
 
 RECORD_BODY = {
@@ -42,42 +39,11 @@ RANGE_QUERY = {
 }
 
 
-def day_range(query: dict, tz_name: str) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """``from``/``to`` days (both included) in the server's time zone, as UTC instants [start, end)."""
-    tz = zoneinfo.ZoneInfo(tz_name)
-
-    def parse(name: str) -> dt.date | None:
-        if name not in query:
-            return None
-        try:
-            return dt.date.fromisoformat(query[name])
-        except ValueError:
-            raise Invalid("invalid_query", field=name, detail="not a date (YYYY-MM-DD)") from None
-
-    first, last = parse("from"), parse("to")
-    if first and last and first > last:
-        raise Invalid("invalid_query", field="from", detail="'from' is after 'to'")
-    try:  # 0001-01-01 in a zone east of UTC, or the day after 9999-12-31, is no datetime
-        start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC) if first else None
-    except OverflowError:
-        raise Invalid("invalid_query", field="from", detail="the date is out of range") from None
-    try:
-        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC) if last else None
-    except OverflowError:
-        raise Invalid("invalid_query", field="to", detail="the date is out of range") from None
-    return start, end
-
-
 class RecordScopeMixin:
-    async def scope(self) -> tuple[dt.datetime | None, dt.datetime | None, str | None]:
-        """The date range and whose records: an agent's own; an admin's everyone's or one agent's."""
-        start, end = day_range(self.query, self.config.time_zone)
-        if not self.principal.is_admin:
-            return start, end, self.agent["id"]
-        if self.query.get("agent"):
-            agent = await self.services.agents.get(self.query["agent"])
-            return start, end, agent["id"]
-        return start, end, None
+    async def scope(self) -> RecordScope:
+        """The days and whose records the query asks for, as the asker may see them."""
+        q = self.query
+        return await self.services.records.scope(self.agent, first=q.get("from"), last=q.get("to"), login=q.get("agent"))
 
 
 class SessionRecordHandler(BaseHandler):
@@ -96,12 +62,9 @@ class RecordsHandler(RecordScopeMixin, BaseHandler):
     @endpoint(auth="agent", summary="Records whose session started in [from, to] (days in the server's time zone)",
               query=RANGE_QUERY, tags=("records",))
     async def get(self) -> None:
-        start, end, agent_id = await self.scope()
-        records = await self.store.records.list(
-            start=start, end=end, agent_id=agent_id, limit=self.query.get("limit", 1000), skip=self.query.get("skip", 0)
-        )
-        total = await self.store.records.count(start=start, end=end, agent_id=agent_id)
-        self.send({"records": [record_view(r) for r in records], "total": total})
+        records, total = await self.services.records.list(await self.scope(), limit=self.query.get("limit", 1000),
+                                                          skip=self.query.get("skip", 0))
+        self.send({"records": records, "total": total})
 
 
 default_handlers = [

@@ -1,4 +1,5 @@
-"""Support records and the satisfaction survey. No HTTP in here."""
+"""Support records, the satisfaction survey, and what is read from the records (the list, the
+statistics, the Excel export) with who may see whose. No HTTP in here."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from anysupport.auth.access import is_admin, may_see
+from anysupport.catalog.manager import trouble_type_paths
 from anysupport.errors import Conflict, Forbidden, Invalid, NotFound
+from anysupport.records.scope import RecordScope, day_range
 from anysupport.store.common import utcnow
 
 log = logging.getLogger("anysupport.records")
@@ -55,10 +59,11 @@ def record_view(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class RecordManager:
-    def __init__(self, store, config, catalog, *, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, store, config, catalog, agents=None, *, clock: Callable[[], dt.datetime] = utcnow):
         self.store = store
         self.config = config
         self.catalog = catalog
+        self.agents = agents  # AgentManager: an admin's ``agent=LOGIN`` scope is looked up through it
         self.clock = clock
 
     async def open_for(self, session: dict[str, Any]) -> dict[str, Any]:
@@ -91,10 +96,10 @@ class RecordManager:
         record = await self.store.records.by_session(session_id)
         if record is None:
             session = await self.store.sessions.get(session_id)
-            if session is None or (session["agent_id"] != agent["id"] and agent["role"] != "admin"):
+            if session is None or not may_see(agent, session["agent_id"]):
                 raise NotFound("session_not_found")
             raise NotFound("record_not_found")
-        if record["agent_id"] != agent["id"] and agent["role"] != "admin":
+        if not may_see(agent, record["agent_id"]):
             # other agents' records are not even said to exist
             raise NotFound("session_not_found")
         return record
@@ -121,10 +126,66 @@ class RecordManager:
         log.info("record of session %s saved by %s", session_id, agent["login"])
         return record
 
+    # -- reading many records ------------------------------------------------------------------------
+    async def scope(self, asker: dict[str, Any], *, first: str | None = None, last: str | None = None,
+                    login: str | None = None) -> RecordScope:
+        """The days ``first`` to ``last`` (both included, in the server's time zone) and whose records:
+        an agent's own; an administrator's everyone's, or the agent ``login``'s."""
+        start, end = day_range(first, last, self.config.time_zone)
+        if not is_admin(asker):
+            return RecordScope(start, end, asker["id"], asker["login"], first, last)
+        if login:
+            agent = await self.agents.get(login)
+            return RecordScope(start, end, agent["id"], login, first, last)
+        return RecordScope(start, end, None, None, first, last)
+
+    async def list(self, scope: RecordScope, *, limit: int = 1000, skip: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """One page of the scope's records (the API's view of each) and how many there are in all."""
+        found = await self.store.records.list(start=scope.start, end=scope.end, agent_id=scope.agent_id,
+                                              limit=limit, skip=skip)
+        total = await self.store.records.count(start=scope.start, end=scope.end, agent_id=scope.agent_id)
+        return [record_view(r) for r in found], total
+
+    async def statistics(self, scope: RecordScope, language: str) -> dict[str, Any]:
+        """Counts and ratios of the scope's records by trouble type, resolution and satisfaction,
+        labelled in ``language`` (docs/reports.md)."""
+        answer, _paths = await self._statistics(scope, language)
+        return answer
+
+    async def export(self, scope: RecordScope, language: str, target: str) -> dict[str, Any]:
+        """Write the scope's records and their statistics as an Excel workbook to ``target``; returns
+        the statistics (their ``agent`` names the file)."""
+        from anysupport.records.export import export_records  # it imports stats, which imports this module
+
+        answer, paths = await self._statistics(scope, language)
+        records = self.store.records.iterate_paged(start=scope.start, end=scope.end, agent_id=scope.agent_id)
+        await export_records(target, records, answer, language=language, time_zone=self.config.time_zone,
+                             trouble_types=paths)
+        return answer
+
+    async def _statistics(self, scope: RecordScope, language: str) -> tuple[dict[str, Any], dict[str, str]]:
+        from anysupport.records.stats import build_statistics  # stats imports this module's values
+
+        counts = await self.store.records.stats(start=scope.start, end=scope.end, agent_id=scope.agent_id)
+        types = await self.catalog.trouble_types(include_retired=True)
+        answer = {
+            "from": scope.first,
+            "to": scope.last,
+            "time_zone": self.config.time_zone,
+            "agent": scope.agent_login or None,
+            "language": language,
+            **build_statistics(counts, types, language),
+        }
+        return answer, {t["id"]: path for t, path in trouble_type_paths(types)}
+
     # -- the survey -----------------------------------------------------------------------------------
     async def survey_settings(self) -> dict[str, Any]:
         stored = await self.store.settings.get("survey")
         return {**DEFAULT_SURVEY, **(stored or {})}
+
+    async def update_survey(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change the survey shown to customers (the fields given; the others are kept)."""
+        return await self.store.settings.put("survey", {**await self.survey_settings(), **changes})
 
     async def survey_message(self, session: dict[str, Any]) -> dict[str, Any] | None:
         survey = await self.survey_settings()

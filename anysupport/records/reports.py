@@ -1,8 +1,9 @@
 """Routes of the record statistics and the Excel export (docs/reports.md).
 
-Both take the range and scope of the record list (``day_range``, ``RecordScopeMixin.scope``): days
-in the server's time zone, an agent's own records, an admin's everyone's or ``?agent=LOGIN``'s.
-Labels follow the requester's language: ``?lang=ko|en``, else Accept-Language, else the agent's.
+Both take the range and scope of the record list (``RecordManager.scope``): days in the server's
+time zone, an agent's own records, an admin's everyone's or ``?agent=LOGIN``'s. Labels follow the
+requester's language: ``?lang=ko|en``, else Accept-Language, else the agent's. The answers are the
+records manager's (``statistics``, ``export``); these handlers read the query and send the file.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from typing import Any
 
 from tornado.iostream import StreamClosedError
 
-from anysupport.catalog.manager import trouble_type_paths
-from anysupport.records.export import XLSX_MIME, export_records
+from anysupport.records.export import XLSX_MIME
 from anysupport.records.handlers import SCOPE_QUERY, RecordScopeMixin
-from anysupport.records.stats import build_statistics
 from anysupport.web.base import BaseHandler, endpoint
 
 REPORT_QUERY = SCOPE_QUERY
@@ -51,31 +50,13 @@ class ReportHandler(RecordScopeMixin, BaseHandler):
     def report_language(self) -> str:
         return self.query.get("lang") or self.language
 
-    async def statistics(self) -> tuple[tuple, dict[str, Any], dict[str, str]]:
-        """The scope, the statistics answer and the trouble types' path names by id."""
-        start, end, agent_id = scope = await self.scope()
-        counts = await self.store.records.stats(start=start, end=end, agent_id=agent_id)
-        types = await self.services.catalog.trouble_types(include_retired=True)
-        language = self.report_language
-        agent = self.query.get("agent") if self.principal.is_admin else self.agent["login"]
-        answer = {
-            "from": self.query.get("from"),
-            "to": self.query.get("to"),
-            "time_zone": self.config.time_zone,
-            "agent": agent or None,
-            "language": language,
-            **build_statistics(counts, types, language),
-        }
-        return scope, answer, {t["id"]: path for t, path in trouble_type_paths(types)}
-
 
 class RecordStatsHandler(ReportHandler):
     @endpoint(auth="agent", summary="Counts and ratios of records by trouble type, resolution and satisfaction "
               "in [from, to] (days in the server's time zone; none = all time)", query=REPORT_QUERY,
               tags=("records",), responses={200: STATS_EXAMPLE, 400: "invalid_query", 404: "agent_not_found"})
     async def get(self) -> None:
-        _scope, answer, _types = await self.statistics()
-        self.send(answer)
+        self.send(await self.services.records.statistics(await self.scope(), self.report_language))
 
 
 def export_filename(query: dict[str, Any], agent: str | None) -> str:
@@ -92,14 +73,11 @@ class RecordExportHandler(ReportHandler):
               query=REPORT_QUERY, tags=("records",),
               responses={200: "an .xlsx workbook (attachment)", 400: "invalid_query", 404: "agent_not_found"})
     async def get(self) -> None:
-        (start, end, agent_id), answer, types = await self.statistics()
+        scope = await self.scope()
         fd, path = tempfile.mkstemp(prefix="anysupport-export-", suffix=".xlsx")
         os.close(fd)
         try:
-            await export_records(
-                path, self.store.records.iterate_paged(start=start, end=end, agent_id=agent_id), answer,
-                language=answer["language"], time_zone=self.config.time_zone, trouble_types=types,
-            )
+            answer = await self.services.records.export(scope, self.report_language, path)
             self.set_header("Content-Type", XLSX_MIME)
             self.set_header("Content-Disposition",
                             f'attachment; filename="{export_filename(self.query, answer["agent"])}"')

@@ -8,7 +8,10 @@ flood past twice the rate budget, which close that one connection.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +24,7 @@ from anysupport.protocol.messages import (
     validate_client_message,
 )
 from anysupport.ratelimit import TokenBucket
-from anysupport.sessions.manager import now_iso
+from anysupport.store.common import utcnow
 
 log = logging.getLogger("anysupport.control")
 
@@ -70,21 +73,30 @@ class Peer:
 
 
 class ControlChannel:
-    def __init__(self, sessions, records, hub, config):
+    """``clock`` (UTC time) stamps the messages, ``monotonic`` refills each peer's rate budget; tests
+    inject both."""
+
+    def __init__(self, sessions, records, hub, config, *, clock: Callable[[], dt.datetime] = utcnow,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.sessions = sessions
         self.records = records
         self.hub = hub
         self.config = config
+        self.clock = clock
+        self.monotonic = monotonic
 
     def new_peer(self, *, role: str, agent_id: str | None, session_id: str | None, language: str, send) -> Peer:
         return Peer(role, agent_id, session_id, language, send,
-                    TokenBucket(self.config.control_rate, self.config.control_burst))
+                    TokenBucket(self.config.control_rate, self.config.control_burst, clock=self.monotonic))
+
+    def _now_iso(self) -> str:
+        return self.clock().isoformat(timespec="milliseconds")
 
     def error(self, peer: Peer, code: str, *, detail: str = "", field: str | None = None,
               ref: Any = None, session_id: str | None = None, **fields) -> None:
         text_key = "invalid_message" if code == "invalid_json" else code  # the REST text speaks of a request body
         message = {"type": "error", "error": code, "message": i18n.text(text_key, peer.language, detail=detail, **fields),
-                   "time": now_iso()}
+                   "time": self._now_iso()}
         if field:
             message["field"] = field[:300]  # a field name echoes the client's key: keep it bounded
         if ref is not None:
@@ -137,20 +149,19 @@ class ControlChannel:
         live = self.sessions.live.get(session_id)
         if live is None or live.agent_id != peer.agent_id:
             # not live in memory: it may exist but be expired (or be someone else's)
-            stored = await self.sessions.store.sessions.get(session_id)
-            if stored is None or stored["agent_id"] != peer.agent_id:
+            if not await self.sessions.belongs_to(peer.agent_id, session_id):
                 raise errors.NotFound("session_not_found")
         return session_id, live
 
     async def dispatch(self, peer: Peer, message: dict[str, Any]) -> None:
         kind = message["type"]
         if kind == "ping":
-            peer.send({"type": "pong", **({"id": message["id"]} if "id" in message else {}), "time": now_iso()})
+            peer.send({"type": "pong", **({"id": message["id"]} if "id" in message else {}), "time": self._now_iso()})
             return
         session_id, live = await self._session_of(peer, message)
         if kind == "survey":
             await self.records.save_survey(session_id, message["answer"], message.get("feedback"))
-            peer.send({"type": "survey_saved", "session_id": session_id, "time": now_iso()})
+            peer.send({"type": "survey_saved", "session_id": session_id, "time": self._now_iso()})
             self.sessions.survey_done(session_id)
             return
         if kind == "end":
@@ -164,6 +175,6 @@ class ControlChannel:
             target = self.hub.customer(session_id) if peer.role == "agent" else self.hub.console(live.agent_id)
             if target is None:
                 raise errors.Conflict("peer_not_connected")
-            target.send_json({**message, "session_id": session_id, "from": peer.role, "time": now_iso()})
+            target.send_json({**message, "session_id": session_id, "from": peer.role, "time": self._now_iso()})
             return
         raise errors.Invalid("unknown_type", detail=kind)  # a type in the schemas but not routed: a bug

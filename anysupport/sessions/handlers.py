@@ -77,8 +77,8 @@ class JoinHandler(BaseHandler):
 class CustomerSessionHandler(BaseHandler):
     @endpoint(auth="customer", summary="The customer's own session", tags=("customer",))
     async def get(self) -> None:
-        session = await self.store.sessions.get(self.principal.session_id)
-        self.send(self.services.sessions.customer_view(session))
+        sessions = self.services.sessions
+        self.send(sessions.customer_view(await sessions.get_for_customer(self.principal.session_id)))
 
 
 SURVEY_BODY = {

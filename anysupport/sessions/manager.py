@@ -4,6 +4,10 @@ manager talks back through the ``Hub`` (``send_json`` on whatever connections ar
 States: offline (code valid, no customer) → online (customer joined, waiting) → connected (agent
 accepted, or auto-accepted) → expired (ended, deleted or timed out). Every transition is one atomic
 update in the store, made under a per-session lock so ``state`` messages reach both sides in order.
+
+The manager keeps the state machine and the sweep. Who has a socket open and what the others are told
+about it is ``presence.Presence``; where a session lives (this node, or another one of a cluster) is
+``placement.Placement``.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from anysupport import i18n
-from anysupport.cluster.rules import customer_placement, ws_url_for
+from anysupport.auth.access import may_see
 from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
 from anysupport.ratelimit import SlidingWindowLimiter
+from anysupport.sessions.placement import Placement, SingleNode
+from anysupport.sessions.presence import CUSTOMER, Participant, Presence
 from anysupport.store.common import utcnow
-from anysupport.ws.hub import CLOSE_MOVED, CLOSE_REPLACED, CLOSE_SESSION_ENDED, evict
+from anysupport.ws.hub import CLOSE_SESSION_ENDED
 
 log = logging.getLogger("anysupport.sessions")
 
@@ -66,31 +72,26 @@ class LiveSession:
 
 class SessionManager:
     """``clock`` gives the current UTC time (whole milliseconds, as stored) and ``monotonic`` the
-    seconds the rate limits count on; tests inject both (one hand-moved clock) to move time by hand."""
+    seconds the rate limits count on; tests inject both (one hand-moved clock) to move time by hand.
+    ``placement`` says where sessions live (``SingleNode`` unless the server runs as a cluster)."""
 
-    def __init__(self, store, config, hub, auth, records, *, clock: Callable[[], dt.datetime] = utcnow,
-                 monotonic: Callable[[], float] = time.monotonic, cluster=None):
+    def __init__(self, store, config, hub, auth, records, *, placement: Placement | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow, monotonic: Callable[[], float] = time.monotonic):
         self.store = store
-        # several nodes (anysupport.cluster.Cluster, enabled): a session lives on the node of its agent's
-        # console; this node acts on its own sessions and on the sockets it holds, and tells the others
-        self.cluster = cluster if cluster is not None and cluster.enabled else None
-        self.node_id: str | None = self.cluster.node_id if self.cluster else None
         self.config = config
         self.hub = hub
         self.auth = auth
         self.records = records
         self.clock = clock
+        self.placement = placement if placement is not None else SingleNode(config.node_url)
+        self.presence = Presence(store, hub, self.placement, clock=clock)
         self.join_failures = SlidingWindowLimiter(config.join_max_attempts, config.join_window, clock=monotonic)
         self.creations = SlidingWindowLimiter(config.session_create_max, config.session_create_window, clock=monotonic)
         self.live: dict[str, LiveSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._agent_locks: dict[str, asyncio.Lock] = {}
         self.expired_listeners: list = []  # callables(session_id), e.g. the relay dropping its counters
-        if self.cluster is not None:
-            self.cluster.on("session", self._on_session_event)
-            self.cluster.on("to_console", self._on_to_console)
-            self.cluster.on("to_customer", self._on_to_customer)
-            self.cluster.on("console", self._on_console_event)
+        self.placement.bind(self)
 
     def _now_iso(self) -> str:
         return self.clock().isoformat(timespec="milliseconds")
@@ -98,13 +99,7 @@ class SessionManager:
     # -- views --------------------------------------------------------------------------------------
     def ws_url(self, session: dict[str, Any] | None = None) -> str:
         """Where the customer of ``session`` opens its socket: the node that holds the session."""
-        if self.cluster is None:
-            return ws_url_for(None, self.config.node_url)
-        return self.cluster.ws_url((session or {}).get("node") or self.node_id)
-
-    def owns(self, session: dict[str, Any]) -> bool:
-        """The session lives on this node (always, for a single node)."""
-        return self.cluster is None or session.get("node") in (None, self.node_id)
+        return self.placement.ws_url(session)
 
     @staticmethod
     def customer_view(session: dict[str, Any]) -> dict[str, Any]:
@@ -115,26 +110,8 @@ class SessionManager:
             "agent_name": session["agent_name"],
         }
 
-    def _lock(self, session_id: str) -> asyncio.Lock:
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        return lock
-
-    def _announce(self, session: dict[str, Any], reason: str | None = None) -> None:
-        """Send the session's state to both sides (whoever is connected), in transition order."""
-        base = {"type": "state", "session_id": session["id"], "state": session["state"], "time": self._now_iso()}
-        if reason:
-            base["reason"] = reason
-        console = self.hub.console(session["agent_id"])
-        if console is not None:
-            console.send_json({**base, "session": self.agent_view(session)})
-        customer = self.hub.customer(session["id"])
-        if customer is not None:
-            customer.send_json({**base, "session": self.customer_view(session)})
-
     def agent_view(self, session: dict[str, Any]) -> dict[str, Any]:
-        view = {
+        return {
             "id": session["id"],
             "code": session["code"],
             "state": session["state"],
@@ -146,24 +123,31 @@ class SessionManager:
             "expire_reason": session.get("expire_reason"),
             "agent_login": session["agent_login"],
             "customer": session.get("customer"),
-            "customer_present": self._customer_present(session),
+            "customer_present": self.presence.present(session, CUSTOMER),
+            **self.placement.describe(session),
         }
-        if self.cluster is not None:
-            view["node"] = session.get("node")
-        return view
 
-    def _customer_present(self, session: dict[str, Any]) -> bool:
-        if self.hub.customer(session["id"]) is not None:
-            return True
-        node = session.get("customer_node") if self.cluster is not None else None
-        return node is not None and node != self.node_id and self.cluster.alive(node)
+    def view_for(self, session: dict[str, Any], participant: Participant) -> dict[str, Any]:
+        """The session as a participant sees it: an agent all of it, the customer a little."""
+        return self.agent_view(session) if participant.agent_id is not None else self.customer_view(session)
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
+
+    def announce(self, session: dict[str, Any], reason: str | None = None) -> None:
+        """Send the session's state to every participant connected here, in transition order."""
+        base = {"type": "state", "session_id": session["id"], "state": session["state"], "time": self._now_iso()}
+        if reason:
+            base["reason"] = reason
+        self.presence.broadcast(session, lambda p: {**base, "session": self.view_for(session, p)})
 
     async def _changed(self, session: dict[str, Any], reason: str | None = None, *, joined: bool = False) -> None:
-        """A transition was made here: announce it to this node's sockets, and tell the other nodes
-        (the one holding the agent's console, and any holding the customer, announce it to theirs)."""
-        self._announce(session, reason)
-        if self.cluster is not None:
-            await self.cluster.publish("session", session=session, reason=reason, joined=joined)
+        """A transition was made here: announce it to this node's sockets, and tell the other nodes."""
+        self.announce(session, reason)
+        await self.placement.changed(session, reason, joined)
 
     # -- agent operations -----------------------------------------------------------------------------
     async def create(self, agent: dict[str, Any]) -> dict[str, Any]:
@@ -195,28 +179,33 @@ class SessionManager:
         else:
             raise Conflict("no_codes_left")
         session = await self.store.sessions.create(code=code, agent=agent, now=self.clock(),
-                                                   node=await self._agent_node(agent["id"]))
+                                                   node=await self.placement.node_for(agent["id"]))
         await self.store.sessions.bind_code(code, session["id"])
-        if self.owns(session):
+        if self.placement.owns(session):
             self.live[session["id"]] = LiveSession(session["id"], agent["id"], "offline")
         log.info("session %s (code %s) created by %s", session["id"], code, agent["login"])
         await self._changed(session)
         return session
-
-    async def _agent_node(self, agent_id: str) -> str | None:
-        """The node a new session of the agent lives on: its console's (this one when it has none)."""
-        if self.cluster is None or self.hub.has_console(agent_id):
-            return self.node_id
-        node = await self.store.cluster.console_node(agent_id)
-        return node if node is not None and await self.cluster.check_alive(node) else self.node_id
 
     async def list_for_agent(self, agent: dict[str, Any]) -> list[dict[str, Any]]:
         since = self.clock() - dt.timedelta(hours=24)
         return await self.store.sessions.list_for_agent(agent["id"], since=since)
 
     async def get_for_agent(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
+        """The session, if the agent may see it (its own, or any for an admin)."""
         session = await self.store.sessions.get(session_id)
-        if session is None or (session["agent_id"] != agent["id"] and agent["role"] != "admin"):
+        if session is None or not may_see(agent, session["agent_id"]):
+            raise NotFound("session_not_found")
+        return session
+
+    async def belongs_to(self, agent_id: str, session_id: str) -> bool:
+        """The session exists and is the agent's own (what the agent's console may act on)."""
+        session = await self.store.sessions.get(session_id)
+        return session is not None and session["agent_id"] == agent_id
+
+    async def get_for_customer(self, session_id: str) -> dict[str, Any]:
+        session = await self.store.sessions.get(session_id)
+        if session is None:
             raise NotFound("session_not_found")
         return session
 
@@ -234,21 +223,17 @@ class SessionManager:
         async with self._lock(session_id):
             now = self.clock()
             # a customer that joined but has no socket open (yet, or any more): its grace clock runs from now
-            present = self.hub.customer(session_id) is not None
-            if not present and self.cluster is not None:  # its socket may be on another node
-                current = await self.store.sessions.get(session_id)
-                present = current is not None and self._customer_present(current)
-            customer_gone_at = None if present else now
+            present = await self.presence.present_now(session_id, CUSTOMER)
             session = await self.store.sessions.transition(
                 session_id, ("online",), {"state": "connected", "connected_at": now,
-                                          "customer_gone_at": customer_gone_at, "agent_gone_at": None}
+                                          "customer_gone_at": None if present else now, "agent_gone_at": None}
             )
             if session is None:
                 current = await self.store.sessions.get(session_id)
                 raise Conflict("session_not_online", state=current["state"] if current else "expired")
             # live before anything else is awaited: a customer socket opening from here on reads
             # "connected" from the store (its hello says so) and its messages must be accepted at once
-            self._set_live(session)
+            self.set_live(session)
             await self.records.open_for(session)
             log.info("session %s connected", session_id)
             await self._changed(session)
@@ -282,13 +267,13 @@ class SessionManager:
             if session is None:
                 raise Conflict("code_in_use")
             token = await self.auth.issue_customer_token(session["id"])
-            self._set_live(session)
+            self.set_live(session)
             await self._changed(session, joined=True)
         log.info("customer from %s joined session %s", ip, session["id"])
-        connected = await self._auto_connect(session)
+        connected = await self.auto_connect(session)
         return connected or session, token
 
-    async def _auto_connect(self, session: dict[str, Any]) -> dict[str, Any] | None:
+    async def auto_connect(self, session: dict[str, Any]) -> dict[str, Any] | None:
         """A customer joined: the node holding the agent's console accepts at once if the agent's
         auto-connect is on (with several nodes, that node hears of the join through the cluster)."""
         if not self.hub.has_console(session["agent_id"]):  # a live console here: read the agent only then
@@ -319,6 +304,13 @@ class SessionManager:
         await self.after_expiry(session)
         return session
 
+    async def expired_elsewhere(self, session: dict[str, Any], reason: str | None) -> None:
+        """Another node expired the session: forget it here and tell the sockets this node holds."""
+        self._forget(session["id"])
+        self.announce(session, reason)
+        self._locks.pop(session["id"], None)
+        await self.after_expiry(session)
+
     async def after_expiry(self, session: dict[str, Any]) -> None:
         """Offer the survey to a customer still connected, else let its socket go."""
         customer = self.hub.customer(session["id"])
@@ -344,72 +336,9 @@ class SessionManager:
         for listener in self.expired_listeners:
             listener(session_id)
 
-    # -- what the other nodes tell this one -------------------------------------------------------------
-    async def _on_session_event(self, event: dict[str, Any]) -> None:
-        """A transition made on another node: act for the sockets this node holds."""
-        session, reason = event["session"], event.get("reason")
-        if session["state"] == "expired":
-            self._forget(session["id"])
-            self._announce(session, reason)
-            self._locks.pop(session["id"], None)
-            await self.after_expiry(session)
-            return
-        live = self.live.get(session["id"])
-        if live is not None and ORDER[session["state"]] < ORDER[live.state]:
-            # older than a transition made or seen here since (the events of two nodes cross: a session
-            # created through c, joined through a before a read c's "created"): nothing to undo here
-            return
-        if self.owns(session):
-            self._set_live(session)
-        self._announce(session, reason)
-        if event.get("joined"):
-            await self._auto_connect(session)
-
-    async def _on_to_console(self, event: dict[str, Any]) -> None:
-        console = self.hub.console(event["agent_id"])
-        if console is not None:
-            console.send_json(event["message"])
-
-    async def _on_to_customer(self, event: dict[str, Any]) -> None:
-        customer = self.hub.customer(event["session_id"])
-        if customer is not None:
-            customer.send_json(event["message"])
-
-    async def _on_console_event(self, event: dict[str, Any]) -> None:
-        """The agent's console opened on another node: its sessions live there now. An older console of
-        the agent here is replaced; customers here of its sessions are sent to that node."""
-        agent_id, node = event["agent_id"], event["node"]
-        old = self.hub.console(agent_id)
-        if old is not None:
-            evict(old, CLOSE_REPLACED, "replaced")
-        for session_id in [sid for sid, live in self.live.items() if live.agent_id == agent_id]:
-            self.live.pop(session_id, None)
-        if not self.hub.customers:
-            return
-        for session in await self.store.sessions.list_live(agent_id=agent_id, node=node):  # one query per event
-            conn = self.hub.customer(session["id"])
-            if conn is not None:
-                self.send_elsewhere(conn, session)
-
-    def send_elsewhere(self, conn, session: dict[str, Any]) -> None:
-        """Tell a customer's socket where its session lives now, and close it (it reconnects there)."""
-        url = self.cluster.ws_url(session.get("node"))
-        conn.send_json({"type": "moved", "session_id": session["id"], "ws_url": url,
-                        "message": i18n.text("session_moved", conn.language)})
-        conn.close(CLOSE_MOVED, "moved")
-
-    async def placement(self, session: dict[str, Any]) -> str:
-        """``here``, ``moved`` or ``hold`` for a customer socket opened on this node (cluster.rules)."""
-        if self.cluster is None:
-            return "here"
-        node = session.get("node")
-        if node not in (None, self.node_id):
-            await self.cluster.check_alive(node)  # the directory read again if it counts the node dead
-        return customer_placement(node, self.node_id, self.cluster.alive)
-
-    # -- presence -------------------------------------------------------------------------------------
-    def _set_live(self, session: dict[str, Any]) -> None:
-        if not self.owns(session):  # another node relays it: nothing of it lives here
+    # -- the sessions held in memory ------------------------------------------------------------------
+    def set_live(self, session: dict[str, Any]) -> None:
+        if not self.placement.owns(session):  # another node relays it: nothing of it lives here
             self.live.pop(session["id"], None)
             return
         live = self.live.get(session["id"])
@@ -418,135 +347,66 @@ class SessionManager:
         else:
             live.state = session["state"]
 
+    def moved_away(self, agent_id: str) -> None:
+        """The agent's console opened on another node: its sessions live there now, not here."""
+        for session_id in [sid for sid, live in self.live.items() if live.agent_id == agent_id]:
+            self.live.pop(session_id, None)
+
+    # -- sockets opening and closing --------------------------------------------------------------------
+    async def admit_customer(self, conn, session_id: str) -> bool:
+        """A customer's socket opens here: False when its session lives on another node (it was sent there)."""
+        return await self.placement.admit_customer(conn, session_id)
+
     async def customer_attached(self, session_id: str) -> dict[str, Any] | None:
-        session = await self.store.sessions.get(session_id)
-        if session is None:
-            return None
-        if session["state"] not in ("online", "connected"):
-            return session
-        first = not session.get("customer_seen")
-        changes: dict[str, Any] = {"customer_seen": True}
-        if self.cluster is not None:
-            changes["customer_node"] = self.node_id
-        if session.get("customer_gone_at"):
-            changes["customer_gone_at"] = None
-        session = await self.store.sessions.set_fields(session_id, changes)
-        await self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "joined" if first else "back"})
-        return session
+        return await self.presence.customer_attached(session_id)
 
     async def customer_detached(self, session_id: str) -> None:
-        session = await self.store.sessions.get(session_id)
-        if session is None or session["state"] not in ("online", "connected"):
-            return
-        changes: dict[str, Any] = {}
-        if session["state"] == "connected":  # the grace clock runs only once the agent has accepted
-            changes["customer_gone_at"] = self.clock()
-        if self.cluster is not None and session.get("customer_node") == self.node_id:
-            changes["customer_node"] = None
-        if changes:
-            session = await self.store.sessions.set_fields(session_id, changes)
-        await self._notify_agent(session, {"type": "peer", "peer": "customer", "status": "reconnecting"})
+        await self.presence.customer_detached(session_id)
 
     async def console_attached(self, agent_id: str) -> list[dict[str, Any]]:
-        """The agent's console opened here. With several nodes its sessions move here with it (the
-        other nodes replace an older console and send the customers they hold on to this node)."""
-        if self.cluster is not None:
-            await self.store.cluster.set_console(agent_id, self.node_id)
-            moved = await self.store.sessions.move_agent_sessions(agent_id, self.node_id)
-            if moved:
-                log.info("%d session(s) of agent %s moved to node %s with its console", len(moved), agent_id,
-                         self.node_id)
-            await self.cluster.publish("console", agent_id=agent_id, node=self.node_id)
+        """The agent's console opened here: its live sessions (with several nodes, they move here with it)."""
+        await self.placement.console_attached(agent_id)
         sessions = await self.store.sessions.list_live(agent_id=agent_id)
         for session in sessions:
-            self._set_live(session)
-            if session["state"] == "connected" and session.get("agent_gone_at"):
-                await self.store.sessions.set_fields(session["id"], {"agent_gone_at": None})
-                await self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "back"})
+            self.set_live(session)
+            await self.presence.agent_back(session)
         return sessions
 
     async def console_detached(self, agent_id: str) -> None:
-        if self.cluster is not None:
-            await self.store.cluster.clear_console(agent_id, self.node_id)
-        for session in await self.store.sessions.list_live(agent_id=agent_id, node=self.node_id):
-            if session["state"] == "connected":
-                await self.store.sessions.set_fields(session["id"], {"agent_gone_at": self.clock()})
-                await self._notify_customer(session, {"type": "peer", "peer": "agent", "status": "reconnecting"})
-
-    async def _notify_agent(self, session: dict[str, Any], message: dict[str, Any]) -> None:
-        message = {**message, "session_id": session["id"], "time": self._now_iso()}
-        console = self.hub.console(session["agent_id"])
-        if console is not None:
-            console.send_json(message)
-        elif self.cluster is not None:
-            await self.cluster.publish("to_console", agent_id=session["agent_id"], message=message)
-
-    async def _notify_customer(self, session: dict[str, Any], message: dict[str, Any]) -> None:
-        message = {**message, "session_id": session["id"], "time": self._now_iso()}
-        customer = self.hub.customer(session["id"])
-        if customer is not None:
-            customer.send_json(message)
-        elif self.cluster is not None:
-            await self.cluster.publish("to_customer", session_id=session["id"], message=message)
+        await self.placement.console_detached(agent_id)
+        for session in await self.store.sessions.list_live(agent_id=agent_id, node=self.placement.node_id):
+            await self.presence.agent_away(session)
 
     # -- timeouts -------------------------------------------------------------------------------------
     async def sweep(self) -> int:
         now = self.clock()
-        nodes = None
-        if self.cluster is not None:  # this node's sessions, and those of dead nodes (nobody else holds them)
-            nodes = [self.node_id, *await self._dead_nodes(now)]
+        grace_start = now - dt.timedelta(seconds=self.config.reconnect_grace)
         due = await self.store.sessions.due_for_expiry(
             offline_before=now - dt.timedelta(seconds=self.config.offline_timeout),
             online_before=now - dt.timedelta(seconds=self.config.waiting_timeout),
-            gone_before=now - dt.timedelta(seconds=self.config.reconnect_grace),
-            nodes=nodes,
+            gone_before=grace_start,
+            nodes=await self.placement.nodes_to_sweep(now),
         )
         for session in due:
-            if (self.cluster is not None and session["state"] == "connected" and self.owns(session)
-                    and await self._still_here(session)):
+            if await self.placement.keeps(session):
                 continue
             if session["state"] == "offline":
                 reason = "code_unused"
             elif session["state"] == "online":
                 reason = "waiting_timeout"
-            elif session.get("customer_gone_at") and session["customer_gone_at"] < now - dt.timedelta(
-                seconds=self.config.reconnect_grace
-            ):
+            elif session.get("customer_gone_at") and session["customer_gone_at"] < grace_start:
                 reason = "customer_gone"
             else:
                 reason = "agent_gone"
             await self.expire(session["id"], reason)
         return len(due)
 
-    async def _dead_nodes(self, now: dt.datetime) -> list[str]:
-        """Nodes recorded on live sessions that no longer beat: their connected sessions' sides count as
-        gone from now (the grace clock starts; an agent coming back elsewhere takes its sessions along)."""
-        recorded = await self.store.sessions.live_nodes()
-        dead = self.cluster.dead_nodes(recorded)
-        for node in dead:
-            if await self.store.sessions.mark_all_gone(now, node=node):
-                log.warning("node %s does not answer: its sessions wait for their agents to come back", node)
-        return dead
-
-    async def _still_here(self, session: dict[str, Any]) -> bool:
-        """A side recorded gone whose socket is open on this node (a takeover made while this node was
-        only slow): the record is put right instead of the session ending."""
-        changes = {}
-        if session.get("agent_gone_at") and self.hub.has_console(session["agent_id"]):
-            changes["agent_gone_at"] = None
-        if session.get("customer_gone_at") and self.hub.customer(session["id"]) is not None:
-            changes["customer_gone_at"] = None
-        if not changes:
-            return False
-        updated = await self.store.sessions.set_fields(session["id"], changes)
-        return not (updated.get("agent_gone_at") or updated.get("customer_gone_at"))
-
     async def restore(self) -> None:
         """After a (re)start: nobody is connected yet, so connected sessions start their grace clock.
         With several nodes only this node's own: sessions that moved to another node while this one was
         down are not claimed, nor touched."""
-        if self.cluster is not None:
-            await self.store.cluster.clear_node_consoles(self.node_id)
-        await self.store.sessions.mark_all_gone(self.clock(), node=self.node_id)
-        for session in await self.store.sessions.list_live(node=self.node_id):
-            self._set_live(session)
+        await self.placement.restore()
+        node = self.placement.node_id
+        await self.store.sessions.mark_all_gone(self.clock(), node=node)
+        for session in await self.store.sessions.list_live(node=node):
+            self.set_live(session)

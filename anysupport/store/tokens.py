@@ -18,8 +18,8 @@ class TokenStore:
         await self.col.create_index("expires_at")
 
     async def add(self, token_hash: str, *, kind: str, ttl: float, agent_id: str | None = None,
-                  session_id: str | None = None, web: bool = False) -> dict[str, Any]:
-        now = utcnow()
+                  session_id: str | None = None, web: bool = False, now: dt.datetime | None = None) -> dict[str, Any]:
+        now = now or utcnow()
         doc = {
             "_id": token_hash,
             "kind": kind,
@@ -32,11 +32,12 @@ class TokenStore:
         await self.col.insert_one(encode(doc))
         return public(doc)
 
-    async def get(self, token_hash: str) -> dict[str, Any] | None:
+    async def get(self, token_hash: str, *, now: dt.datetime | None = None) -> dict[str, Any] | None:
+        """The token's record, unless it has expired by ``now`` (then it is deleted)."""
         doc = public(await self.col.find_one({"_id": token_hash}))
         if doc is None:
             return None
-        if doc["expires_at"] <= utcnow():
+        if doc["expires_at"] <= (now or utcnow()):
             await self.col.delete_one({"_id": token_hash})
             return None
         return doc
@@ -53,5 +54,5 @@ class TokenStore:
     async def revoke_session(self, session_id: str) -> int:
         return (await self.col.delete_many({"session_id": session_id})).deleted_count
 
-    async def purge_expired(self) -> int:
-        return (await self.col.delete_many({"expires_at": {"$lte": ms(utcnow())}})).deleted_count
+    async def purge_expired(self, *, now: dt.datetime | None = None) -> int:
+        return (await self.col.delete_many({"expires_at": {"$lte": ms(now or utcnow())}})).deleted_count

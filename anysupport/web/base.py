@@ -153,7 +153,8 @@ class BaseHandler(SafeLogMixin, tornado.web.RequestHandler):
     body: Any = None
     query: dict[str, Any] | None = None
 
-    # services, from the application settings (never module globals)
+    # services, from the application settings (never module globals); handlers reach the database only
+    # through the managers, so there is no ``store`` here
     @property
     def config(self):
         return self.settings["config"]
@@ -161,10 +162,6 @@ class BaseHandler(SafeLogMixin, tornado.web.RequestHandler):
     @property
     def services(self):
         return self.settings["services"]
-
-    @property
-    def store(self):
-        return self.services.store
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")

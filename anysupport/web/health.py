@@ -10,7 +10,7 @@ class HealthHandler(BaseHandler):
     @endpoint(auth="public", summary="Is the server up and its database answering?", tags=("server",),
               responses={200: {"status": "ok", "db": "ok"}, 503: {"status": "degraded", "db": "down"}})
     async def get(self) -> None:
-        ok = await self.store.healthy()
+        ok = await self.services.store.healthy()
         if self.settings.get("shutting_down"):
             self.send({"status": "shutting_down", "db": "ok" if ok else "down"}, 503)
         else:

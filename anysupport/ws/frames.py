@@ -15,6 +15,12 @@ client sees exactly what Tornado would have done, close codes included. A corout
 
 Hand-written rather than a library: Tornado owns the socket and the handshake here, and the only
 part replaced is its loop of reads; the masking is Tornado's own C ``websocket_mask``.
+
+That reaches seven names Tornado does not make public (``TORNADO_PRIVATE``). ``setup.py`` pins Tornado
+below the next minor version, and the names are checked at import (and the two set per connection when
+each protocol starts), so a Tornado that renamed one fails loudly instead of the server falling back to
+Tornado's own reader without a word; tests/relay/test_frame_reader.py checks that a live server's
+sockets read with this class.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import tornado
 import tornado.iostream
+import tornado.util
 import tornado.websocket
 from tornado.util import _websocket_mask
 
@@ -32,6 +40,30 @@ READ_CHUNK = 256 * 1024
 # yield to the event loop after this much work, as Tornado does (its _YIELD_THRESHOLD/_FRAME_YIELD_COST)
 YIELD_THRESHOLD = 256 * 1024
 FRAME_COST = 1024
+
+# the private names of Tornado used here: where they live, and which are set on each protocol instance
+TORNADO_PRIVATE = {
+    "tornado.util._websocket_mask": (tornado.util, "_websocket_mask"),
+    "tornado.websocket._WebSocketParams": (tornado.websocket, "_WebSocketParams"),
+    "WebSocketProtocol13._receive_frame_loop": (tornado.websocket.WebSocketProtocol13, "_receive_frame_loop"),
+    "WebSocketProtocol13._handle_message": (tornado.websocket.WebSocketProtocol13, "_handle_message"),
+    "WebSocketProtocol13._abort": (tornado.websocket.WebSocketProtocol13, "_abort"),
+}
+TORNADO_PRIVATE_PER_INSTANCE = ("_decompressor", "_wire_bytes_in")
+
+
+class TornadoMismatch(RuntimeError):
+    """This Tornado lacks a name the batched reader overrides or reads (see the module)."""
+
+
+def check_tornado(names: dict[str, tuple[Any, str]] = TORNADO_PRIVATE) -> None:
+    missing = [name for name, (owner, attr) in names.items() if not hasattr(owner, attr)]
+    if missing:
+        raise TornadoMismatch(f"Tornado {tornado.version} has no {', '.join(missing)}: the batched frame reader "
+                              "(anysupport.ws.frames) needs them; install the Tornado version setup.py names")
+
+
+check_tornado()
 
 _FIN = 0x80
 _RSV = 0x70
@@ -137,12 +169,23 @@ class FrameParser:
 
 
 class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
-    """Tornado's RFC 6455 protocol with its read loop replaced by ``FrameParser`` (see the module)."""
+    """Tornado's RFC 6455 protocol with its read loop replaced by ``FrameParser`` (see the module).
+    ``batched`` turns True when the loop here, not Tornado's, reads the socket."""
+
+    batched = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        missing = [name for name in TORNADO_PRIVATE_PER_INSTANCE if not hasattr(self, name)]
+        if missing:
+            raise TornadoMismatch(f"Tornado {tornado.version}'s WebSocketProtocol13 sets no {', '.join(missing)}: "
+                                  "the batched frame reader needs them")
 
     async def _receive_frame_loop(self) -> None:
         if self._decompressor is not None:  # permessage-deflate: Tornado's own loop handles it
             await super()._receive_frame_loop()
             return
+        self.batched = True
         parser = FrameParser(self.params.max_message_size)
         stream = self.stream
         handle = self._handle_message

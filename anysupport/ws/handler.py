@@ -182,11 +182,8 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
                 "limits": self.limits(),
             })
         else:
-            if services.sessions.cluster is not None:  # the session may live on another node: send it there
-                session = await services.store.sessions.get(p.session_id)
-                if session is not None and await services.sessions.placement(session) == "moved":
-                    services.sessions.send_elsewhere(self, session)
-                    return
+            if not await services.sessions.admit_customer(self, p.session_id):
+                return  # its session lives on another node: the socket was sent there
             services.hub.attach_customer(p.session_id, self)
             if self._revoked_while_opening():
                 return

@@ -1,6 +1,6 @@
-"""Three nodes' managers on one real store, wired as ``Services.build`` wires them with ``cluster``
-on, one hand-moved clock, no transport: each node reads the events when the test says so
-(``poll_once``), so every cross-node rule is checked step by step."""
+"""Three nodes' managers on one real store, each built by ``Services.build`` with ``cluster`` on and one
+hand-moved clock, no transport: each node reads the events when the test says so (``poll_once``), so
+every cross-node rule is checked step by step."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 from anysupport.auth.manager import AuthManager, token_hash
 from anysupport.auth.manager import Principal as TokenPrincipal
-from anysupport.catalog.manager import CatalogManager
 from anysupport.cluster.bus import Cluster
-from anysupport.cluster.consoles import ClusterConsoles
-from anysupport.records.manager import RecordManager
+from anysupport.cluster.placement import ClusterPlacement
+from anysupport.services import Services
 from anysupport.sessions.manager import SessionManager
 from anysupport.ws.hub import Hub
 from tests.support.clock import ManualClock
@@ -22,10 +21,27 @@ from tests.support.store import make_config
 @dataclass
 class Node:
     id: str
-    cluster: Cluster
-    hub: Hub
-    auth: AuthManager
-    sessions: SessionManager
+    services: Services
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.services.cluster
+
+    @property
+    def hub(self) -> Hub:
+        return self.services.hub
+
+    @property
+    def auth(self) -> AuthManager:
+        return self.services.auth
+
+    @property
+    def sessions(self) -> SessionManager:
+        return self.services.sessions
+
+    @property
+    def placement(self) -> ClusterPlacement:
+        return self.services.sessions.placement
 
     async def poll(self) -> int:
         return await self.cluster.poll_once()
@@ -46,16 +62,11 @@ class Node:
 async def make_node(store, clock: ManualClock, node_id: str, tmp_path) -> Node:
     config = make_config(cluster=True, node_id=node_id, data_dir=str(tmp_path / node_id), reconnect_grace=30,
                          node_timeout=5.0, node_heartbeat=1.0)
-    hub = Hub(clock=clock.monotonic)
-    cluster = Cluster(store, config, clock=clock.monotonic)
-    auth = AuthManager(store, config, ClusterConsoles(hub, cluster, store))
-    records = RecordManager(store, config, CatalogManager(store), clock=clock)
-    sessions = SessionManager(store, config, hub, auth, records, clock=clock, monotonic=clock.monotonic,
-                              cluster=cluster)
-    await cluster.beat()
-    cluster.cursor = None
-    await cluster.poll_once()  # starts after what is already there
-    return Node(node_id, cluster, hub, auth, sessions)
+    node = Node(node_id, Services.build(config, store, clock=clock, monotonic=clock.monotonic))
+    await node.cluster.beat()
+    node.cluster.cursor = None
+    await node.cluster.poll_once()  # starts after what is already there
+    return node
 
 
 async def three_nodes(store, clock, tmp_path) -> tuple[Node, Node, Node]:
@@ -110,15 +121,18 @@ async def test_a_customer_on_the_wrong_node_is_sent_on_or_held(db_store, tmp_pat
     session = await a.sessions.create(kim)
     await b.sessions.join(session["code"], {}, "10.0.0.9")
     stored = await db_store.sessions.get(session["id"])
-    assert await b.sessions.placement(stored) == "moved" and await a.sessions.placement(stored) == "here"
+    assert await b.placement.customer_placement(stored) == "moved"
+    assert await a.placement.customer_placement(stored) == "here"
     moved = RecordingConnection(Principal("customer", session_id=session["id"]))
-    b.sessions.send_elsewhere(moved, stored)
+    assert not await b.sessions.admit_customer(moved, session["id"])  # the socket opened on b is sent to a
     assert moved.sent[0]["type"] == "moved" and moved.sent[0]["ws_url"] == "/node/a/ws"
     assert moved.closed == (4004, "moved")
 
     clock.advance(6)  # a stops beating (killed): after node_timeout the others count it dead
     await b.cluster.beat()
-    assert await b.sessions.placement(stored) == "hold"
+    assert await b.placement.customer_placement(stored) == "hold"
+    held = RecordingConnection(Principal("customer", session_id=session["id"]))
+    assert await b.sessions.admit_customer(held, session["id"]) and held.sent == [] and held.closed is None
 
 
 async def test_the_sweep_and_the_restart_touch_only_the_nodes_own_sessions(db_store, tmp_path):

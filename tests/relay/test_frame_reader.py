@@ -3,7 +3,8 @@
 The parser alone: every length form, masked and unmasked, split at every byte, fragments with control
 frames between them, the size limit, the framing errors. Then the protocol against Tornado's own: the
 same bytes sent to a plain Tornado echo socket and to one reading with ``BatchedProtocol13`` must get
-the same bytes back, close frames and dropped connections included."""
+the same bytes back, close frames and dropped connections included. Last, the Tornado it overrides: its
+private names are checked, and a live server's sockets must read with it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import struct
 
 import pytest
+import tornado.httpclient
 import tornado.httpserver
 import tornado.iostream
 import tornado.netutil
@@ -20,7 +22,12 @@ import tornado.web
 import tornado.websocket
 from tornado.util import _websocket_mask
 
-from anysupport.ws.frames import FrameError, FrameParser, batched_protocol
+from anysupport.config import load_config
+from anysupport.services import Services
+from anysupport.web.app import make_app
+from anysupport.ws import frames
+from anysupport.ws.frames import BatchedProtocol13, FrameError, FrameParser, TornadoMismatch, batched_protocol
+from tests.support.client import Socket
 
 
 def frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes | None = b"\x01\x02\x03\x04",
@@ -199,3 +206,39 @@ async def test_same_answer_as_tornado(echo_port, case, slow):
     assert batched == plain
     if case == "oversize":
         assert plain.endswith(struct.pack("!BBH", 0x88, 17, 1009) + b"message too big")
+
+
+# -- the Tornado it relies on ------------------------------------------------------------------------------
+def test_this_tornado_has_every_private_name_the_reader_uses():
+    frames.check_tornado()  # what the import did; a renamed name would have failed it
+    assert len(frames.TORNADO_PRIVATE) + len(frames.TORNADO_PRIVATE_PER_INSTANCE) == 7
+    with pytest.raises(TornadoMismatch, match="WebSocketProtocol13._receive_frames"):
+        frames.check_tornado({"WebSocketProtocol13._receive_frames":
+                              (tornado.websocket.WebSocketProtocol13, "_receive_frames")})
+
+
+async def test_a_protocol_missing_a_per_connection_name_refuses_the_socket(echo_port, monkeypatch):
+    monkeypatch.setattr(frames, "TORNADO_PRIVATE_PER_INSTANCE", ("_wire_bytes_in", "_renamed_in_a_new_tornado"))
+    with pytest.raises(tornado.httpclient.HTTPClientError) as refused:
+        await tornado.websocket.websocket_connect(f"ws://127.0.0.1:{echo_port}/batched")
+    assert refused.value.code == 500  # loudly, not Tornado's own reader in its place
+
+
+async def test_the_servers_sockets_read_with_the_batched_reader(db_store, tmp_path):
+    config = load_config(environ={}, overrides={"data_dir": str(tmp_path), "ws_ping_interval": 0})
+    services = Services.build(config, db_store)
+    agent, _ = await services.agents.create(login="reader", name="Reader", password="pw-reader-123")
+    token, _ = await services.auth.login("reader", "pw-reader-123")
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(make_app(services))
+    server.add_sockets(sockets)
+    try:
+        console = await Socket.connect(f"ws://127.0.0.1:{sockets[0].getsockname()[1]}", token)
+        await console.recv_type("hello")
+        await console.send({"type": "ping", "id": "1"})
+        assert (await console.recv_type("pong"))["id"] == "1"  # a frame read, parsed and answered
+        protocol = services.hub.console(agent["id"]).ws_connection
+        assert type(protocol) is BatchedProtocol13 and protocol.batched
+        console.conn.close()
+    finally:
+        server.stop()

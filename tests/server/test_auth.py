@@ -1,6 +1,5 @@
 """Agents, login, tokens, duplicate login and lockout, over real HTTP and WebSockets."""
 
-import asyncio
 
 import pytest
 
@@ -191,7 +190,7 @@ async def test_websocket_refuses_missing_or_bad_tokens_and_foreign_origins(serve
                                 headers={"Origin": server.url})
     await same.recv_type("hello")
     same.close()
-    await asyncio.sleep(0.1)
+    await same.closed()  # the server has answered the close: its console is detached before the next test
 
 
 async def test_foreign_origin_refusal_is_json(server, admin):

@@ -4,6 +4,7 @@ clock. End to end (REST and WebSocket) in test_records.py and test_sessions.py."
 from __future__ import annotations
 
 import asyncio
+import zoneinfo
 
 import pytest
 
@@ -151,3 +152,55 @@ async def test_a_disabled_survey_is_neither_offered_nor_taken(m):
     with pytest.raises(Forbidden) as off:
         await m.records.save_survey(session["id"], "satisfied", None)
     assert off.value.code == "survey_disabled"
+
+
+async def test_who_may_read_which_records_is_the_managers_rule(m, clock):
+    kim, lee = await m.agent("kim"), await m.agent("lee")
+    admin = await m.agent("boss", role="admin")
+    mine, theirs = await connected_session(m, kim), await connected_session(m, lee)
+    assert (await m.records.get_for(admin, theirs["id"]))["agent_id"] == lee["id"]  # an admin reads any
+    with pytest.raises(NotFound):
+        await m.records.get_for(kim, theirs["id"])
+
+    own = await m.records.scope(kim, login="lee")  # an agent's scope is its own, whatever it asks
+    assert (own.agent_id, own.agent_login) == (kim["id"], "kim")
+    records, total = await m.records.list(own)
+    assert total == 1 and [r["session_id"] for r in records] == [mine["id"]]
+    assert set(records[0]) >= {"id", "session_id", "agent_login", "started_at"}  # the API's view
+
+    everyone = await m.records.scope(admin)
+    assert everyone.agent_id is None and (await m.records.list(everyone))[1] == 2
+    one = await m.records.scope(admin, login="lee")
+    assert [r["session_id"] for r in (await m.records.list(one))[0]] == [theirs["id"]]
+    with pytest.raises(NotFound) as unknown:
+        await m.records.scope(admin, login="nobody")
+    assert unknown.value.code == "agent_not_found"
+
+
+async def test_a_scope_is_whole_days_in_the_server_time_zone(m, clock):
+    admin = await m.agent("boss", role="admin")
+    day = clock().astimezone(zoneinfo.ZoneInfo(m.config.time_zone)).date().isoformat()
+    scope = await m.records.scope(admin, first=day, last=day)
+    assert scope.start <= clock() < scope.end and (scope.end - scope.start).total_seconds() == 86400
+    for first, last, field in (("2024-13-01", None, "from"), ("2024-03-02", "2024-03-01", "from"),
+                               (None, "9999-12-31", "to")):
+        with pytest.raises(Invalid) as bad:
+            await m.records.scope(admin, first=first, last=last)
+        assert bad.value.code == "invalid_query" and bad.value.fields["field"] == field
+
+
+async def test_statistics_are_answered_by_the_manager_in_the_asked_language(m):
+    kim = await m.agent("kim")
+    session = await connected_session(m, kim)
+    await m.records.update(kim, session["id"], {"resolution": "solved"})
+    stats = await m.records.statistics(await m.records.scope(kim, first="2026-05-01"), "en")
+    assert (stats["from"], stats["to"], stats["agent"], stats["language"]) == ("2026-05-01", None, "kim", "en")
+    assert stats["total"] == 1 and stats["time_zone"] == m.config.time_zone
+    solved = next(r for r in stats["resolution"]["rows"] if r["key"] == "solved")
+    assert solved == {"key": "solved", "label": "Solved", "count": 1, "ratio": 1.0}
+
+
+async def test_the_survey_settings_change_through_the_manager(m):
+    changed = await m.records.update_survey({"enabled": False, "feedback": False})
+    assert changed["enabled"] is False and changed["question"]["ko"] == "상담에 만족하셨습니까?"  # the rest kept
+    assert (await m.records.survey_settings())["feedback"] is False

@@ -251,7 +251,9 @@ async def test_agents_see_only_their_own_sessions(agent_factory):
 
 @pytest.mark.slow
 async def test_timeouts_expire_unused_waiting_and_abandoned_sessions(make_server):
-    srv = make_server({"offline_timeout": 5, "waiting_timeout": 5, "reconnect_grace": 2})
+    # one end-to-end run of each timeout, at the shortest the settings allow (the rules on a hand-moved
+    # clock: test_session_manager.py); every wait is for the expiry message
+    srv = make_server({"offline_timeout": 5, "waiting_timeout": 5, "reconnect_grace": 1})
     api = Api(srv.url)
     token, _ = await api.login("admin", ADMIN_PASSWORD)
     admin = api.with_token(token)
@@ -276,27 +278,48 @@ async def test_timeouts_expire_unused_waiting_and_abandoned_sessions(make_server
     assert record["ended_at"] is not None
 
 
+async def connected_session(srv, admin: Api, console: Socket) -> tuple[dict, dict, Socket]:
+    """A session of ``admin`` with its customer's socket open, accepted (connected)."""
+    session = (await admin.post("/api/v1/sessions")).json
+    joined = (await Api(srv.url).post("/api/v1/join", {"code": session["code"]})).json
+    customer = await Socket.connect(srv.ws_base, joined["token"])
+    await customer.recv_type("hello")
+    await admin.post(f"/api/v1/sessions/{session['id']}/connect")
+    await customer.recv_type("state", state="connected")
+    await console.recv_type("state", state="connected", session_id=session["id"])
+    return session, joined, customer
+
+
+async def sweeps_past_the_grace_from_now(srv, admin: Api, console: Socket) -> None:
+    """Return once the server's sweep has run more than ``reconnect_grace`` after this call, with that
+    round finished: a witness session's customer leaves now and its expiry is seen; then a second
+    witness's, which only a later round (the sweep runs its rounds one after another) can expire."""
+    for _ in range(2):
+        witness, _joined, customer = await connected_session(srv, admin, console)
+        customer.close()
+        gone = await console.recv_type("state", state="expired", session_id=witness["id"], timeout=10)
+        assert gone["reason"] == "customer_gone"
+
+
 @pytest.mark.slow
 async def test_rejoin_inside_the_grace_period_keeps_the_session(make_server):
-    srv = make_server({"reconnect_grace": 3})
+    # each step waits on an event (SessionManager's tests move the grace clock by hand, test_session_manager.py)
+    srv = make_server({"reconnect_grace": 1})
     api = Api(srv.url)
     token, _ = await api.login("admin", ADMIN_PASSWORD)
     admin = api.with_token(token)
     console = await Socket.connect(srv.ws_base, token)
     await console.recv_type("hello")
-    session = (await admin.post("/api/v1/sessions")).json
-    joined = (await api.post("/api/v1/join", {"code": session["code"]})).json
-    customer = await Socket.connect(srv.ws_base, joined["token"])
-    await admin.post(f"/api/v1/sessions/{session['id']}/connect")
-    await customer.recv_type("state", state="connected")
+    session, joined, customer = await connected_session(srv, admin, console)
     customer.close()
-    await console.recv_type("peer", status="reconnecting")
-    await asyncio.sleep(1)
+    await console.recv_type("peer", session_id=session["id"], status="reconnecting")
     customer = await Socket.connect(srv.ws_base, joined["token"])
     hello = await customer.recv_type("hello")
     assert hello["session"]["state"] == "connected"
-    await console.recv_type("peer", status="back")
-    await asyncio.sleep(3.5)  # past the grace period: still connected, since the customer came back
+    await console.recv_type("peer", session_id=session["id"], status="back")
+    await sweeps_past_the_grace_from_now(srv, admin, console)
+    # past the grace period: still connected, since the customer came back
+    assert (await admin.get(f"/api/v1/sessions/{session['id']}")).json["state"] == "connected"
     await console.send({"type": "chat", "session_id": session["id"], "text": "still here"})
     assert (await customer.recv_type("chat"))["text"] == "still here"
     # the agent's console drops and comes back
@@ -315,7 +338,7 @@ async def test_rejoin_inside_the_grace_period_keeps_the_session(make_server):
 
 @pytest.mark.slow
 async def test_server_restart_mid_session_keeps_the_record(make_server):
-    srv = make_server({"reconnect_grace": 2})
+    srv = make_server({"reconnect_grace": 1})
     api = Api(srv.url)
     token, _ = await api.login("admin", ADMIN_PASSWORD)
     admin = api.with_token(token)

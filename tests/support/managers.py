@@ -1,5 +1,5 @@
-"""The server's managers wired as ``Services.build`` wires them, around a real store, with an
-injected clock and no transport: for direct tests of the rules."""
+"""The server's managers as ``Services.build`` makes them, around a real store, with one hand-moved
+clock for every rule (UTC time and monotonic seconds) and no transport: for direct tests of the rules."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from anysupport.auth.manager import AuthManager
 from anysupport.catalog.manager import CatalogManager
 from anysupport.records.manager import RecordManager
 from anysupport.relay.relay import Relay
+from anysupport.services import Services
 from anysupport.sessions.control import ControlChannel
 from anysupport.sessions.manager import SessionManager
 from anysupport.ws.hub import Hub
@@ -29,6 +30,12 @@ class Managers:
     sessions: SessionManager
     control: ControlChannel
     relay: Relay
+    services: Services
+
+    @classmethod
+    def of(cls, services: Services, clock) -> Managers:
+        s = services
+        return cls(s.config, s.store, clock, s.hub, s.auth, s.catalog, s.records, s.sessions, s.control, s.relay, s)
 
     async def agent(self, login: str = "kim", *, auto_connect: bool = False, role: str = "agent") -> dict[str, Any]:
         return await self.store.agents.create(login=login, name=f"Agent {login}", role=role, password_hash="x",
@@ -63,13 +70,6 @@ class Managers:
 
 
 def build_managers(store, clock, **settings) -> Managers:
-    config = make_config(**settings)
-    hub = Hub()
-    auth = AuthManager(store, config, hub)
-    catalog = CatalogManager(store)
-    records = RecordManager(store, config, catalog, clock=clock)
-    sessions = SessionManager(store, config, hub, auth, records, clock=clock, monotonic=clock.monotonic)
-    control = ControlChannel(sessions, records, hub, config)
-    relay = Relay(config, hub, sessions, clock=clock.monotonic)
-    sessions.expired_listeners.append(relay.forget_session)
-    return Managers(config, store, clock, hub, auth, catalog, records, sessions, control, relay)
+    """``Services.build`` with the settings given (over the defaults) and ``clock`` for both of its clocks."""
+    services = Services.build(make_config(**settings), store, clock=clock, monotonic=clock.monotonic)
+    return Managers.of(services, clock)
