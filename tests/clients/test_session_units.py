@@ -200,7 +200,7 @@ def _agent_client():
     from anysupport_client.session import AgentClient
 
     client = AgentClient("http://127.0.0.1:9")
-    client.socket = _Socket()
+    client.connection.socket = _Socket()
     client.on_message({"type": "hello", "role": "agent", "agent": {"login": "kim", "settings": {"auto_connect": False}},
                        "sessions": [{"id": SESSION, "code": "1234", "state": "connected", "number": 1,
                                      "customer_present": False}]})
@@ -212,13 +212,13 @@ def test_agent_client_keeps_the_live_state_and_keys_once_the_customer_is_there()
     events: list[tuple[str, dict]] = []
     client.listeners.append(lambda name, data: events.append((name, data)))
     session = client.session(SESSION)
-    assert client.sessions[SESSION]["state"] == "connected" and not client.socket.sent  # no customer yet: no keys
+    assert client.session_infos[SESSION]["state"] == "connected" and not client.socket.sent  # no customer yet: no keys
     client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "joined"})
     assert client.socket.sent[-1]["type"] == "key_exchange" and client.socket.sent[-1]["session_id"] == SESSION
     assert "commitment" in client.socket.sent[-1] and session.customer_present
     client.on_message({"type": "state", "session_id": SESSION, "state": "expired", "reason": "ended_by_customer",
                        "session": {"id": SESSION, "state": "expired"}})
-    assert client.sessions[SESSION]["state"] == "expired" and client.sessions[SESSION]["code"] == "1234"
+    assert client.session_infos[SESSION]["state"] == "expired" and client.session_infos[SESSION]["code"] == "1234"
     names = [n for n, _ in events]
     assert names.count("sessions") == 1 and "state" in names and "peer" in names
     assert all(d.get("session_id") == SESSION for n, d in events if n in ("peer", "state"))
