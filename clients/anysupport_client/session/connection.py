@@ -61,7 +61,7 @@ class ReconnectingSocket:
                  on_status: Callable[[str, dict[str, Any]], None] | None = None,
                  over: Callable[[], bool] | None = None, grace: float | None = None,
                  ping_interval: float | None = None, send_buffer: int | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, delays: Callable[[], Iterator[float]] = backoff):
         self.url = url
         self.token = token
         self.on_message = on_message
@@ -72,8 +72,10 @@ class ReconnectingSocket:
         self.ping_interval = ping_interval
         self.send_buffer = send_buffer
         self.clock = clock
+        self.delays = delays
         self.socket: ControlSocket | None = None  # the open socket; None while away
         self.closing = False
+        self._closed = asyncio.Event()  # wakes a back-off when the owner closes
         self.reconnects = 0  # times it came back
         self.close_code: int | None = None  # of the last socket that closed
         self.close_reason: str | None = None
@@ -87,6 +89,7 @@ class ReconnectingSocket:
     async def start(self) -> None:
         """Open the first socket (raising what the opening raised); ``run()`` keeps it from then on."""
         self.closing = False
+        self._closed.clear()
         self.socket = await self._open()
         if self.ping_interval and (self._pinger is None or self._pinger.done()):
             self._pinger = asyncio.ensure_future(self._ping_loop())
@@ -104,6 +107,7 @@ class ReconnectingSocket:
     def close(self) -> None:
         """Close for good: no reconnection; ``run()`` returns."""
         self.closing = True
+        self._closed.set()
         if self._pinger is not None:
             self._pinger.cancel()
         if self.socket is not None:
@@ -114,6 +118,7 @@ class ReconnectingSocket:
         ``reconnect`` is False (as when the device or the program dies)."""
         if not reconnect:
             self.closing = True
+            self._closed.set()
         if self.socket is not None:
             self.socket.abort()
 
@@ -140,13 +145,15 @@ class ReconnectingSocket:
                 self._pinger.cancel()
 
     async def _reopen(self, gone_since: float) -> ControlSocket | None:
-        delays = backoff()
+        delays = self.delays()
         at_once, self._follow = self._follow, False
         while not self.closing:
             if not at_once:
-                await asyncio.sleep(next(delays))
-                if self.closing:
-                    break
+                try:
+                    await asyncio.wait_for(self._closed.wait(), next(delays))
+                    break  # closed during the back-off
+                except TimeoutError:
+                    pass
             at_once = False
             try:
                 return await self._open()

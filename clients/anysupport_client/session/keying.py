@@ -47,6 +47,11 @@ class KeyNegotiation:
         self.requests = 0  # fresh exchanges the peer asked for since keys were last agreed
         self._exchange_sockets = -1  # ``peer_sockets`` when our exchange under way began
 
+    @property
+    def in_flight(self) -> bool:
+        """Our exchange is on its way to the peer's current socket (none went or came since it began)."""
+        return self.exchanging and self._exchange_sockets == self.peer_sockets
+
     # -- the events ------------------------------------------------------------------------------------
     def state(self, state: str, *, present: bool | None = None, node: str | None = None) -> KeyStep | None:
         """The session's ``state`` (``present``: the peer's socket is open; ``node``: where the session lives)."""
@@ -81,7 +86,7 @@ class KeyNegotiation:
         if reason != "no_keys":
             self.exchanging = False
             return KeyStep.FAIL
-        if self.exchanging and self._exchange_sockets == self.peer_sockets:
+        if self.in_flight:
             return None
         if not self.connected:
             return None
