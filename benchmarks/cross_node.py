@@ -105,7 +105,6 @@ async def one_kill(nodes: Nodes, nginx: Nginx, n: int) -> tuple[float, float, fl
         await live.wait_until(lambda: live.frames_decoded > decoded, 30, "a new frame")
         frame = (time.perf_counter() - killed) * 1000
     finally:
-        customer._closing = True
         await customer.close()
         await agent.close()
     nodes.start(home)

@@ -65,7 +65,7 @@ class ConsoleBridge(LoopBridge):
     def view(self, session_id: str | None) -> None:
         self.viewing = session_id
         self.client.view(session_id)
-        session = self.client.sessions.get(session_id) if session_id else None
+        session = self.client.live_sessions.get(session_id) if session_id else None
         self.renderer.set_scene(session.scene if session is not None else AnnotationScene())
         with self.renderer.lock:
             self.renderer.last_rgb = self.renderer.last_drawn = self.renderer.last_frame = None

@@ -1,8 +1,10 @@
 """The console's side of ``AgentClient``: what the widgets ask of the server and the sessions, in their terms.
 
 ``AgentClient`` (the client library) holds the one control socket, every session's live state, the
-keys, the received media and the REST calls. ``ConsoleClient`` adds only what the console's widgets
-need on top, with no Qt in it (tests drive it directly):
+keys and the received media; the REST calls are its ``RestClient`` (``rest``, which the widgets call
+directly: records, phrases, trouble types, statistics, the export, the server's version).
+``ConsoleClient`` adds only what the console's widgets need on top, with no Qt in it (tests drive it
+directly):
 
 - a remembered token is used with ``resume`` (``GET /api/v1/me``) before the socket opens;
 - events for the widgets: ``sessions`` (after ``hello``), ``session`` (one session changed: its
@@ -26,7 +28,7 @@ from typing import Any
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamTrack
-from anysupport_client.api import ApiError
+from anysupport_client.api import ApiError, RestClient
 from anysupport_client.media.speaker import VoiceOutput
 from anysupport_client.session import AgentClient, AgentSession
 from anysupport_native.framing import STREAM_CUSTOMER_VIDEO
@@ -105,11 +107,16 @@ class ConsoleClient:
 
     @property
     def public_url(self) -> str:
-        return self.agent_client.public_url or self.server_url
+        return self.agent_client.customer_page_url
 
     @property
-    def sessions(self) -> dict[str, AgentSession]:
-        return self.agent_client.media
+    def rest(self) -> RestClient:
+        """The server's REST API with this login's token (a new client after a logout or a new server)."""
+        return self.agent_client.rest
+
+    @property
+    def live_sessions(self) -> dict[str, AgentSession]:
+        return self.agent_client.live_sessions
 
     # -- events ----------------------------------------------------------------------------------------------
     def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
@@ -121,12 +128,12 @@ class ConsoleClient:
 
     def _on_client_event(self, name: str, data: dict[str, Any]) -> None:
         session_id = data.get("session_id")
-        if session_id and session_id in self.agent_client.media:
-            self._wire(self.agent_client.media[session_id])
+        if session_id and session_id in self.agent_client.live_sessions:
+            self._wire(self.agent_client.live_sessions[session_id])
         if name == "hello":
             self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
         elif name == "state" and session_id:
-            self.emit("session", {"session": dict(self.agent_client.sessions.get(session_id) or {})})
+            self.emit("session", {"session": dict(self.agent_client.session_infos.get(session_id) or {})})
         elif name in FORWARDED:
             self.emit(name, data)
 
@@ -166,9 +173,6 @@ class ConsoleClient:
             self.emit("stats", {"session_id": session.id, "kbps": round(figures.get("bitrate_kbps") or 0),
                                 "fps": round(figures.get("fps") or 0, 1),
                                 "latency_ms": None if rtt is None else round(rtt / 2)})
-
-    async def server_version(self) -> str:
-        return await self.agent_client.server_version()
 
     # -- logging in --------------------------------------------------------------------------------------------
     async def login(self, login: str, password: str, *, force: bool = False) -> dict[str, Any]:
@@ -214,7 +218,7 @@ class ConsoleClient:
         await self._after_close()
 
     async def _stop_voices(self) -> None:
-        for session in list(self.agent_client.media.values()):
+        for session in list(self.agent_client.live_sessions.values()):
             voice = session.voice
             if voice is not None:
                 session.play_voice(None)
@@ -230,7 +234,7 @@ class ConsoleClient:
 
     # -- the viewer's commands -------------------------------------------------------------------------------------
     def view(self, session_id: str | None) -> None:
-        if session_id is None or session_id in self.agent_client.sessions:
+        if session_id is None or session_id in self.agent_client.session_infos:
             self.agent_client.view(session_id)
 
     def _session(self, session_id: str) -> AgentSession | None:
@@ -306,48 +310,13 @@ class ConsoleClient:
         for sink in list(self.agent_audio_sinks):
             sink(session, pcm)
 
-    # -- REST ---------------------------------------------------------------------------------------------------
+    # -- the sessions ------------------------------------------------------------------------------------------
     async def create_session(self) -> dict[str, Any]:
         session = await self.agent_client.create_session()
-        return dict(self.agent_client.sessions.get(session.id) or session.info)
+        return dict(self.agent_client.session_infos.get(session.id) or session.info)
 
     async def delete_session(self, session_id: str) -> None:
         await self.agent_client.delete_session(session_id)
 
     async def connect_session(self, session_id: str) -> None:
         await self.agent_client.accept(session_id, keys=False)
-
-    async def set_auto_connect(self, on: bool) -> dict[str, Any]:
-        return await self.agent_client.set_auto_connect(on)
-
-    async def phrases(self) -> list[dict[str, Any]]:
-        return await self.agent_client.phrases()
-
-    async def add_phrase(self, text: str, shortcut: str | None = None) -> dict[str, Any]:
-        return await self.agent_client.add_phrase(text, shortcut)
-
-    async def update_phrase(self, phrase_id: str, **changes: Any) -> dict[str, Any]:
-        return await self.agent_client.update_phrase(phrase_id, **changes)
-
-    async def delete_phrase(self, phrase_id: str) -> None:
-        await self.agent_client.delete_phrase(phrase_id)
-
-    async def reorder_phrases(self, phrase_ids: list[str]) -> list[dict[str, Any]]:
-        return await self.agent_client.reorder_phrases(phrase_ids)
-
-    async def trouble_types(self) -> list[dict[str, Any]]:
-        return await self.agent_client.trouble_types()
-
-    async def record(self, session_id: str) -> dict[str, Any]:
-        return await self.agent_client.record(session_id)
-
-    async def save_record(self, session_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        return await self.agent_client.save_record(session_id, **fields)
-
-    async def statistics(self, day_from: str | None = None, day_to: str | None = None) -> dict[str, Any]:
-        return await self.agent_client.statistics(day_from, day_to, lang=self.language)
-
-    async def export(self, day_from: str | None, day_to: str | None, dest: str,
-                     progress: Callable[[int, int | None], None] | None = None) -> str:
-        """The Excel workbook of the period saved at ``dest``; ``progress(bytes, total)`` while it arrives."""
-        return await self.agent_client.export(day_from, day_to, dest, lang=self.language, progress=progress)

@@ -3,8 +3,9 @@
 ``RestClient`` wraps the endpoints a client needs (join, login, sessions, records) over Tornado's
 ``AsyncHTTPClient``; failures raise ``ApiError`` carrying the server's ``error`` code. ``ControlSocket``
 is one open WebSocket: JSON control messages as dicts, sealed media frames as bytes, with a count of
-the bytes still waiting to be written so media senders can see a slow link. Reconnection is the
-session's business (it knows which token to reuse and whether a close was final).
+the bytes still waiting to be written so media senders can see a slow link. Reconnection is
+``session.connection.ReconnectingSocket``'s business (it knows which token to reuse and whether a close
+was final).
 """
 
 from __future__ import annotations
@@ -209,6 +210,14 @@ class RestClient:
     async def delete_phrase(self, phrase_id: str) -> None:
         await self.request("DELETE", f"/api/v1/phrases/{phrase_id}")
 
+    async def reorder_phrases(self, phrase_ids: list[str]) -> list[dict[str, Any]]:
+        """Put the phrases in this order, writing only those whose place changed; returns the new list."""
+        current = {p["id"]: p for p in await self.phrases()}
+        for order, phrase_id in enumerate(phrase_ids):
+            if phrase_id in current and current[phrase_id].get("order") != order:
+                await self.update_phrase(phrase_id, order=order)
+        return await self.phrases()
+
     async def trouble_types(self) -> list[dict[str, Any]]:
         """The tree of active trouble types: ``[{id, name, children: […]}, …]``."""
         return (await self.request("GET", "/api/v1/trouble-types"))["trouble_types"]
@@ -224,6 +233,8 @@ class RestClient:
 
     async def export(self, day_from: str | None, day_to: str | None, dest: str, *, lang: str | None = None,
                      progress: Callable[[int, int | None], None] | None = None) -> int:
+        """The records and statistics of the period as an .xlsx file at ``dest`` (written beside it, then
+        renamed); ``progress(bytes, total or None)`` per chunk. Returns the byte count."""
         return await self.download("/api/v1/records/export.xlsx" + self.period(day_from, day_to, lang=lang), dest,
                                    progress=progress)
 
@@ -237,6 +248,8 @@ class RestClient:
         await self.request("DELETE", f"/api/v1/sessions/{session_id}")
 
     async def put_record(self, session_id: str, **fields: Any) -> dict[str, Any]:
+        """Save the support record (``customer_name``, ``email``, ``phone``, ``trouble_type``, ``content``,
+        ``resolution``); ``ApiError`` ``invalid_field`` names the ``field`` refused."""
         return await self.request("PUT", f"/api/v1/sessions/{session_id}/record", fields)
 
     async def record(self, session_id: str) -> dict[str, Any]:

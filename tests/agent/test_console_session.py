@@ -118,7 +118,7 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     edge = preview[int(0.5 * h), int(0.2 * w)]
     assert edge[0] > 200 and edge[1] < 80 and edge[2] < 80
     # and the agent's own picture shows it too
-    qtbot.waitUntil(lambda: view.rendered is not None and len(viewer.bridge.client.sessions[session["id"]].scene) == 1)
+    qtbot.waitUntil(lambda: view.rendered is not None and len(viewer.bridge.client.live_sessions[session["id"]].scene) == 1)
     viewer.shape_buttons["rect"].click()
     screenshot(viewer, "viewer-drawing-ko")
 

@@ -49,12 +49,12 @@ async def test_session_life_with_a_customer(console, server):
     customer = CustomerSession(server.url, video=source, audio=ToneTrack(), language="en")
     await customer.start(session["code"], name="Tester")
     try:
-        await wait_until(lambda: console.sessions[session["id"]].state == "online")
+        await wait_until(lambda: console.live_sessions[session["id"]].state == "online")
         await console.connect_session(session["id"])
-        await wait_until(lambda: console.sessions[session["id"]].sas is not None)
+        await wait_until(lambda: console.live_sessions[session["id"]].sas is not None)
         await wait_until(lambda: len(frames) > 5)
         assert frames[-1] == (640, 480) and True in packets
-        ours = console.sessions[session["id"]]
+        ours = console.live_sessions[session["id"]]
         assert ours.sas_display == customer.media.keys.sas_display
         await wait_until(lambda: bool(ours.capabilities))
         console.view(session["id"])

@@ -62,8 +62,7 @@ def pair_factory(agent_factory):
     yield make
     return_values = made
     for agent, customer in return_values:
-        customer._closing = True
-        customer.drop_connection()
+        customer.drop_connection(reconnect=False)
         agent.socket and agent.socket.close()
 
 

@@ -62,11 +62,11 @@ async def test_sessions_are_live_from_state_messages_and_accept_agrees_keys(serv
     try:
         session = await client.create_session()
         assert session.state == "offline" and len(session.code) == 4
-        assert client.sessions[session.id]["state"] == "offline" and "sessions" in events
+        assert client.session_infos[session.id]["state"] == "offline" and "sessions" in events
         other = await client.create_session()
         assert [s["id"] for s in client.session_list()][:2] == [other.id, session.id]
         await client.delete_session(other.id)
-        assert other.id not in client.sessions
+        assert other.id not in client.session_infos
 
         with pytest.raises(ApiError) as not_online:
             await client.accept(session.id)
@@ -75,13 +75,13 @@ async def test_sessions_are_live_from_state_messages_and_accept_agrees_keys(serv
         customer = CustomerSession(server.url, video=TestPatternTrack(), audio=ToneTrack(), language="en")
         await customer.start(session.code, name="홍길동")
         await session.wait_until(lambda: session.state == "online", 10, "online")
-        assert client.sessions[session.id]["customer"]["name"] == "홍길동"
+        assert client.session_infos[session.id]["customer"]["name"] == "홍길동"
         client.view(session.id)
         assert client.viewed is session
         await client.accept(session.id)
         await customer.wait_until(lambda: customer.sas is not None, 10, "customer keys")
         assert session.ready and session.sas_display == customer.sas and session.sas == customer.media.keys.sas
-        assert client.sessions[session.id]["state"] == "connected"
+        assert client.session_infos[session.id]["state"] == "connected"
 
         # received video as a track, with pts from the customer's clock
         track = session.video_track()
@@ -115,7 +115,7 @@ async def test_sessions_are_live_from_state_messages_and_accept_agrees_keys(serv
 
         session.end()
         await session.wait_until(lambda: session.state == "expired", 10, "expired")
-        assert client.sessions[session.id]["state"] == "expired"
+        assert client.session_infos[session.id]["state"] == "expired"
         with pytest.raises(MediaStreamError):
             await asyncio.wait_for(audio.recv(), 5)  # the track ended with the session
     finally:
@@ -129,9 +129,9 @@ async def test_auto_connect_setting_connects_and_keys_by_itself(server, agent_fa
     customer = None
     try:
         assert client.settings.get("auto_connect") is False
-        settings = await client.set_auto_connect(True)
+        settings = await client.update_settings(auto_connect=True)
         assert settings["auto_connect"] is True and client.settings["auto_connect"] is True
-        url = await client.customer_page_url()
+        url = client.customer_page_url
         assert url.startswith("http")
         session = await client.create_session()
         customer = CustomerSession(server.url, video=TestPatternTrack(), language="en")
@@ -155,7 +155,7 @@ async def test_reconnects_after_a_network_drop_with_its_sessions(server, agent_f
         client.drop_connection()
         await client.wait_for("hello", since=mark)
         assert statuses == ["reconnecting", "back"]
-        assert session.id in client.sessions and client.connected.is_set()
+        assert session.id in client.session_infos and client.connected.is_set()
     finally:
         await client.close()
 
@@ -167,7 +167,7 @@ async def test_records_phrases_trouble_types_statistics_and_export(server, agent
     client, _agent, _ = await _logged_in(server, agent_factory)
     customer = None
     try:
-        tree = await client.trouble_types()
+        tree = await client.rest.trouble_types()
         assert any(t["id"] == network for t in tree)
 
         session = await client.create_session()
@@ -176,47 +176,47 @@ async def test_records_phrases_trouble_types_statistics_and_export(server, agent
         await session.wait_until(lambda: session.state == "online", 10, "online")
         await client.accept(session.id)
         with pytest.raises(ApiError) as bad:
-            await client.save_record(session.id, resolution="maybe")
+            await client.rest.put_record(session.id, resolution="maybe")
         assert bad.value.code == "invalid_field" and bad.value.field == "resolution"
-        saved = await client.save_record(session.id, trouble_type=network, content="공유기 재시작", resolution="solved")
+        saved = await client.rest.put_record(session.id, trouble_type=network, content="공유기 재시작", resolution="solved")
         assert saved["resolution"] == "solved"
-        record = await client.record(session.id)
+        record = await client.rest.record(session.id)
         assert record["content"] == "공유기 재시작" and record["customer_name"] == "Kim" and record["ip"]
 
         today = datetime.date.today()
         day_from = (today - datetime.timedelta(days=1)).isoformat()
         day_to = (today + datetime.timedelta(days=1)).isoformat()
-        stats = await client.statistics(day_from, day_to, lang="ko")
+        stats = await client.rest.statistics(day_from, day_to, lang="ko")
         assert stats["total"] >= 1
         solved = next(row for row in stats["resolution"]["rows"] if row["key"] == "solved")
         assert solved["count"] >= 1 and solved["label"] == "해결"
         assert any(r["id"] == session.id or r.get("session_id") == session.id
-                   for r in await client.records(day_from, day_to))
+                   for r in await client.rest.records(day_from, day_to))
 
         seen: list[tuple[int, int | None]] = []
         dest = tmp_path / "records.xlsx"
-        assert await client.export(day_from, day_to, str(dest), progress=lambda got, total: seen.append((got, total)))
+        assert await client.rest.export(day_from, day_to, str(dest), progress=lambda got, total: seen.append((got, total)))
         assert seen and seen[-1][0] == dest.stat().st_size
         workbook = openpyxl.load_workbook(dest)
         assert "공유기 재시작" in [c.value for ws in workbook.worksheets for row in ws.iter_rows() for c in row]
         assert not (tmp_path / "records.xlsx.part").exists()
         with pytest.raises(ApiError) as bad_period:
-            await client.export("2026-13-01", day_to, str(tmp_path / "bad.xlsx"))
+            await client.rest.export("2026-13-01", day_to, str(tmp_path / "bad.xlsx"))
         assert bad_period.value.code == "invalid_query" and not (tmp_path / "bad.xlsx").exists()
 
         # canned phrases: add, edit, reorder, delete, all on the server
-        before = await client.phrases()
-        a = await client.add_phrase("잠시만 기다려 주세요", shortcut="Ctrl+1")
-        b = await client.add_phrase("카메라를 가까이 대 주세요")
-        await client.update_phrase(a["id"], text="잠시만 기다려 주십시오")
-        ids = [p["id"] for p in await client.phrases()]
+        before = await client.rest.phrases()
+        a = await client.rest.add_phrase("잠시만 기다려 주세요", shortcut="Ctrl+1")
+        b = await client.rest.add_phrase("카메라를 가까이 대 주세요")
+        await client.rest.update_phrase(a["id"], text="잠시만 기다려 주십시오")
+        ids = [p["id"] for p in await client.rest.phrases()]
         wanted = [b["id"], *[i for i in ids if i != b["id"]]]
-        after = await client.reorder_phrases(wanted)
+        after = await client.rest.reorder_phrases(wanted)
         assert [p["id"] for p in after] == wanted
         assert next(p for p in after if p["id"] == a["id"])["text"] == "잠시만 기다려 주십시오"
-        await client.delete_phrase(a["id"])
-        await client.delete_phrase(b["id"])
-        left = {p["id"] for p in await client.phrases()}
+        await client.rest.delete_phrase(a["id"])
+        await client.rest.delete_phrase(b["id"])
+        left = {p["id"] for p in await client.rest.phrases()}
         assert left == {p["id"] for p in before} and a["id"] not in left
     finally:
         if customer is not None:

@@ -16,8 +16,7 @@ async def test_a_customer_restarted_with_its_token_gets_new_keys_and_video_flows
     assert customer.sas == session.sas_display
 
     # the app is killed: no goodbye, the keys are gone with it
-    customer._closing = True
-    customer.drop_connection()
+    customer.drop_connection(reconnect=False)
     await agent.wait_for("peer", peer="customer", status="reconnecting")
 
     restarted = CustomerSession(customer.server_url, video=TestPatternTrack(), language="en")
@@ -32,8 +31,7 @@ async def test_a_customer_restarted_with_its_token_gets_new_keys_and_video_flows
         assert frames[-1].number > frames[0].number
         assert session.media.failure is None and restarted.media.failure is None
     finally:
-        restarted._closing = True
-        restarted.drop_connection()
+        restarted.drop_connection(reconnect=False)
 
 
 async def test_a_request_for_keys_while_the_agents_exchange_is_on_its_way_starts_no_second_one(pair_factory):
@@ -42,8 +40,7 @@ async def test_a_request_for_keys_while_the_agents_exchange_is_on_its_way_starts
     agent, customer, _source = await pair_factory(accept=False)
     session = agent.current
     await session.wait_until(lambda: session.state == "online", 10, "state online")
-    customer._closing = True
-    customer.drop_connection()  # the socket goes; the session waits for it
+    customer.drop_connection(reconnect=False)  # the socket goes; the session waits for it
     await agent.wait_for("peer", peer="customer", status="reconnecting")
     await agent.client.accept(session.id, keys=False, timeout=10)
     restarted = CustomerSession(customer.server_url, video=TestPatternTrack(), language="en")
@@ -58,5 +55,4 @@ async def test_a_request_for_keys_while_the_agents_exchange_is_on_its_way_starts
         assert len(commitments) == 1  # the customer's no_keys crossed the agent's exchange: no second one
         assert [m["reason"] for m in session.received() if m.get("type") == "key_exchange_failed"] == ["no_keys"]
     finally:
-        restarted._closing = True
-        restarted.drop_connection()
+        restarted.drop_connection(reconnect=False)

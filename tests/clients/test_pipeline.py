@@ -58,11 +58,12 @@ async def test_pause_stops_frames_and_resume_restarts_them_with_a_keyframe(pair)
 async def test_camera_switch_flash_and_focus_reach_the_source(pair):
     agent, customer, source = pair
     await agent.wait_frames(3)
-    mark = len(agent.inbox)
+    mark, customer_mark = agent.mark(), customer.mark()
     agent.camera("switch", facing="front")
     agent.camera("flash", on=True)
     agent.camera("focus", x=0.25, y=0.75)
     await agent.wait_for("camera_state", since=mark, facing="front", flash=True)
+    await customer.wait_for("camera", since=customer_mark, command="focus")  # the last command, obeyed
     assert source.commands == [("switch", "front"), ("flash", True), ("focus", (0.25, 0.75))]
     assert source.facing == "front" and source.flash and source.focus_point == (0.25, 0.75)
     caps = await agent.wait_for("capabilities")

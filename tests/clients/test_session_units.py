@@ -200,7 +200,7 @@ def _agent_client():
     from anysupport_client.session import AgentClient
 
     client = AgentClient("http://127.0.0.1:9")
-    client.socket = _Socket()
+    client.connection.socket = _Socket()
     client.on_message({"type": "hello", "role": "agent", "agent": {"login": "kim", "settings": {"auto_connect": False}},
                        "sessions": [{"id": SESSION, "code": "1234", "state": "connected", "number": 1,
                                      "customer_present": False}]})
@@ -212,13 +212,13 @@ def test_agent_client_keeps_the_live_state_and_keys_once_the_customer_is_there()
     events: list[tuple[str, dict]] = []
     client.listeners.append(lambda name, data: events.append((name, data)))
     session = client.session(SESSION)
-    assert client.sessions[SESSION]["state"] == "connected" and not client.socket.sent  # no customer yet: no keys
+    assert client.session_infos[SESSION]["state"] == "connected" and not client.socket.sent  # no customer yet: no keys
     client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "joined"})
     assert client.socket.sent[-1]["type"] == "key_exchange" and client.socket.sent[-1]["session_id"] == SESSION
     assert "commitment" in client.socket.sent[-1] and session.customer_present
     client.on_message({"type": "state", "session_id": SESSION, "state": "expired", "reason": "ended_by_customer",
                        "session": {"id": SESSION, "state": "expired"}})
-    assert client.sessions[SESSION]["state"] == "expired" and client.sessions[SESSION]["code"] == "1234"
+    assert client.session_infos[SESSION]["state"] == "expired" and client.session_infos[SESSION]["code"] == "1234"
     names = [n for n, _ in events]
     assert names.count("sessions") == 1 and "state" in names and "peer" in names
     assert all(d.get("session_id") == SESSION for n, d in events if n in ("peer", "state"))
@@ -256,3 +256,52 @@ def test_the_viewed_session_is_the_one_heard():
     assert client.session(SESSION).voice is None and client.session("b" * 24).voice is speaker
     with pytest.raises(KeyError):
         client.view("c" * 24)
+
+
+def _keyed_session(client):
+    """The session of ``_agent_client`` with keys agreed against a reference customer."""
+    from anysupport_client.e2e import KeyExchange
+
+    customer = KeyExchange("customer", SESSION)
+    client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "joined"})
+    answer = customer.receive(client.socket.sent.pop())[0]
+    client.on_message({"type": "key_exchange", "session_id": SESSION, "from": "customer", **answer})
+    customer.receive(client.socket.sent.pop())
+    session = client.session(SESSION)
+    assert session.ready and session.sas == customer.keys.sas
+    return session
+
+
+def test_the_session_carries_out_resume_and_a_refused_request_for_keys():
+    client = _agent_client()
+    session = _keyed_session(client)
+    failures: list[dict] = []
+    client.listeners.append(lambda name, data: name == "key_exchange_failed" and failures.append(data))
+
+    client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "reconnecting"})
+    client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "back"})
+    assert client.socket.sent[-1] == {"type": "keyframe_request", "stream": "customer_video", "session_id": SESSION}
+
+    commitments = 0
+    for _ in range(4):  # a customer asking again and again without ever agreeing
+        client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "reconnecting"})
+        client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "back"})
+        before = len(client.socket.sent)
+        client.on_message({"type": "key_exchange_failed", "session_id": SESSION, "reason": "no_keys",
+                           "from": "customer"})
+        commitments += sum("commitment" in m for m in client.socket.sent[before:])
+    assert commitments == 3
+    assert failures == [{"reason": "no_keys", "by": "peer", "code": "no_keys", "session_id": SESSION}]
+    assert session.media.failure["reason"] == "no_keys" and not session.negotiation.exchanging
+
+
+def test_every_message_handler_names_a_message_the_server_sends():
+    """``on_message`` dispatches to ``_on_<type>``: a method of that shape that is not a message handler
+    would be called by a message of that name."""
+    from anysupport_client.session import AgentClient, AgentSession, CustomerSession
+
+    from anysupport.protocol.messages import SERVER_TYPES
+
+    for cls in (AgentClient, AgentSession, CustomerSession):
+        handlers = {name[len("_on_"):] for name in dir(cls) if name.startswith("_on_")}
+        assert handlers and handlers <= SERVER_TYPES, (cls.__name__, handlers - SERVER_TYPES)

@@ -143,7 +143,7 @@ class ChatPanel(QWidget):
 
     # -- editing the phrases (kept on the server) -----------------------------------------------------------------
     def reload(self) -> None:
-        self.bridge.submit(self.bridge.client.phrases(), on_result=self.phrases.reset, on_error=self._error)
+        self.bridge.submit(self.bridge.client.rest.phrases(), on_result=self.phrases.reset, on_error=self._error)
 
     def _error(self, info: dict[str, Any]) -> None:
         self.message.show_error(self.texts.error_text(info))
@@ -157,9 +157,9 @@ class ChatPanel(QWidget):
             if not values["text"]:
                 return
             if phrase is None:
-                coro = self.bridge.client.add_phrase(values["text"], values["shortcut"])
+                coro = self.bridge.client.rest.add_phrase(values["text"], shortcut=values["shortcut"])
             else:
-                coro = self.bridge.client.update_phrase(phrase["id"], **values)
+                coro = self.bridge.client.rest.update_phrase(phrase["id"], **values)
             self.bridge.submit(coro, on_result=lambda _r: self.reload(), on_error=self._error)
 
         self.dialog.accepted.connect(accepted)
@@ -169,7 +169,7 @@ class ChatPanel(QWidget):
     def delete_phrase(self) -> None:
         phrase = self.phrases.phrase(self._row()) if self._row() is not None else None
         if phrase is not None:
-            self.bridge.submit(self.bridge.client.delete_phrase(phrase["id"]), on_result=lambda _r: self.reload(),
+            self.bridge.submit(self.bridge.client.rest.delete_phrase(phrase["id"]), on_result=lambda _r: self.reload(),
                                on_error=self._error)
 
     def move_phrase(self, delta: int) -> None:
@@ -182,4 +182,4 @@ class ChatPanel(QWidget):
             self.phrases.reset(phrases)
             self.phrase_view.selectRow(row + delta)
 
-        self.bridge.submit(self.bridge.client.reorder_phrases(order), on_result=done, on_error=self._error)
+        self.bridge.submit(self.bridge.client.rest.reorder_phrases(order), on_result=done, on_error=self._error)

@@ -164,7 +164,7 @@ class LoginWindow(QWidget):
 
     # -- the version check at start (and after the server address changes) ----------------------------------
     def check_version(self) -> None:
-        self.bridge.submit(self.bridge.client.server_version(), on_result=self._version_known,
+        self.bridge.submit(self.bridge.client.rest.server_version(), on_result=self._version_known,
                            on_error=lambda _info: self._version_known(None))
 
     def _version_known(self, version: str | None) -> None:

@@ -126,7 +126,7 @@ class RecordForm(QGroupBox):
             self.message.show_info(self.texts("draft_restored"))
         if has_record:
             session_id = session["id"]
-            self.bridge.submit(self.bridge.client.record(session_id),
+            self.bridge.submit(self.bridge.client.rest.record(session_id),
                                on_result=lambda record: self._server_record(session_id, record))
         else:
             self.save_button.setEnabled(False)
@@ -193,7 +193,7 @@ class RecordForm(QGroupBox):
             if on_done is not None:
                 on_done()
 
-        self.bridge.submit(self.bridge.client.save_record(draft.session_id, fields), on_result=done,
+        self.bridge.submit(self.bridge.client.rest.put_record(draft.session_id, **fields), on_result=done,
                            on_error=lambda info: self.message.show_error(self.texts.error_text(info)))
         return True
 

@@ -122,7 +122,9 @@ class RecordsTab(QWidget):
 
     def show_statistics(self) -> None:
         self.message.clear_message()
-        self.bridge.submit(self.bridge.client.statistics(*self.period()), on_result=self._loaded, on_error=self._error)
+        client = self.bridge.client
+        self.bridge.submit(client.rest.statistics(*self.period(), lang=client.language), on_result=self._loaded,
+                           on_error=self._error)
 
     def _loaded(self, stats: dict[str, Any]) -> None:
         for model in self.models.values():
@@ -147,7 +149,7 @@ class RecordsTab(QWidget):
 
         async def fetch_and_write() -> Path:
             path.parent.mkdir(parents=True, exist_ok=True)
-            await bridge.client.export(day_from, day_to, str(path), progress=progress)
+            await bridge.client.rest.export(day_from, day_to, str(path), lang=bridge.client.language, progress=progress)
             return path
 
         self.bridge.submit(fetch_and_write(), on_result=self._exported, on_error=self._write_error)

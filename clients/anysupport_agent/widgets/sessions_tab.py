@@ -94,7 +94,7 @@ class SessionsTab(QWidget):
         self.prune_timer.setInterval(PRUNE_EVERY_MS)
         self.prune_timer.timeout.connect(self.model.prune)
         self.prune_timer.start()
-        bridge.submit(bridge.client.trouble_types(), on_result=self.trouble_types.load)
+        bridge.submit(bridge.client.rest.trouble_types(), on_result=self.trouble_types.load)
 
     # -- the list -----------------------------------------------------------------------------------------
     def load(self, sessions: list[dict[str, Any]]) -> None:
@@ -171,7 +171,7 @@ class SessionsTab(QWidget):
         self.bridge.submit(self.bridge.client.connect_session(session["id"]), on_error=self._error)
 
     def set_auto_connect(self, on: bool) -> None:
-        self.bridge.submit(self.bridge.client.set_auto_connect(on), on_error=self._error)
+        self.bridge.submit(self.bridge.client.agent_client.update_settings(auto_connect=on), on_error=self._error)
 
     def copy_url(self) -> None:
         QApplication.clipboard().setText(self.page_url.text())

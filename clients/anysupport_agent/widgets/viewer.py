@@ -233,9 +233,9 @@ class ViewerWindow(QWidget):
             return
         self.setWindowTitle(f"{self.texts('viewer')} - {self.texts('col_code')} {self.session.get('code', '')}")
         self.view.set_notice(self.texts("waiting_video"))
-        self.panel.chat_model.reset(self.bridge.client.sessions[self.session_id].chat
-                                    if self.session_id in self.bridge.client.sessions else [])
-        known = self.bridge.client.sessions.get(self.session_id)
+        self.panel.chat_model.reset(self.bridge.client.live_sessions[self.session_id].chat
+                                    if self.session_id in self.bridge.client.live_sessions else [])
+        known = self.bridge.client.live_sessions.get(self.session_id)
         if known is not None:
             if known.sas_display:
                 self.on_keys({"sas_display": known.sas_display})
@@ -363,8 +363,8 @@ class ViewerWindow(QWidget):
         self._camera("video", on=not paused)
 
     def _switch(self) -> None:
-        facing = self.bridge.client.sessions[self.session_id].camera_state.get("facing", "back") \
-            if self.session_id in self.bridge.client.sessions else "back"
+        facing = self.bridge.client.live_sessions[self.session_id].camera_state.get("facing", "back") \
+            if self.session_id in self.bridge.client.live_sessions else "back"
         self._camera("switch", facing="front" if facing == "back" else "back")
 
     def _focus_mode(self, on: bool) -> None:

@@ -1,7 +1,7 @@
 """The customer (mobile) client's session: join with the code, one WebSocket, the agent's commands.
 
-``CustomerSession`` joins with the code, holds one WebSocket and reconnects with the same token
-after a drop, obeys the agent's commands on the camera source, keeps the annotation scene and the
+``CustomerSession`` joins with the code, holds one connection (a ``ReconnectingSocket``: it comes
+back with the same token after a drop, within the server's grace, and follows ``moved``), obeys the agent's commands on the camera source, keeps the annotation scene and the
 chat, sends video (and voice while the agent's video is on), receives the agent's video and voice,
 and runs the survey at the end. No Qt: windows and the headless runner listen to its events
 (``listeners``, called on the session's event loop as ``(name, data)``).
@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import av
-import tornado.httpclient
-import tornado.iostream
 from anysupport_native.framing import (
     STREAM_AGENT_AUDIO,
     STREAM_AGENT_VIDEO,
@@ -24,7 +21,7 @@ from anysupport_native.framing import (
     STREAM_CUSTOMER_VIDEO,
 )
 
-from ..api import FINAL_CLOSE_CODES, ControlSocket, RestClient, websocket_url
+from ..api import ControlSocket, RestClient, websocket_url
 from ..media.adaptation import Adapter
 from ..media.annotation import AnnotationScene, OverlayCompositor, TextRenderer
 from ..media.quality import LEVELS, Quality
@@ -32,6 +29,7 @@ from ..media.receiver import AudioReceiver, VideoReceiver
 from ..media.sender import AudioSender, VideoSender
 from ..media.sources import VideoSource
 from ..media.speaker import VoiceOutput
+from .connection import OPEN_ERRORS, ReconnectingSocket
 from .events import EventSource
 from .media import SessionMedia
 
@@ -48,8 +46,9 @@ class CustomerSession(EventSource):
         super().__init__()
         self.server_url = server_url.rstrip("/")
         self.rest = RestClient(self.server_url, language=language)
-        self.socket: ControlSocket | None = None
-        self.send_buffer = send_buffer
+        self.connection = ReconnectingSocket(on_message=self._received, on_frame=self._frame_arrived,
+                                             on_status=self._connection_status, over=self._done,
+                                             grace=reconnect_grace, send_buffer=send_buffer)
         self.language = language
         self.name = name
         self.source = video
@@ -57,10 +56,8 @@ class CustomerSession(EventSource):
         self.audio_output = audio_output
         self.voice = voice  # plays the agent's voice (None: received voice is decoded and dropped)
         self.voice_on: bool | None = None  # whether the output opened (None: not tried yet)
-        self.reconnect_grace = reconnect_grace
         self.session_id: str | None = None
         self.token: str | None = None
-        self.ws_url: str | None = None
         self.state: str | None = None
         self.agent_name: str | None = None
         self.media: SessionMedia | None = None
@@ -76,16 +73,13 @@ class CustomerSession(EventSource):
         self.survey: dict[str, Any] | None = None
         self.survey_answer: str | None = None
         self.sas: str | None = None
-        self.reconnects = 0
         self.finished = asyncio.Event()
-        self._closing = False
-        self._moved = False
         self._task: asyncio.Task | None = None
         self._voice_task: asyncio.Task | None = None
         self.video_sender = VideoSender(
             video, STREAM_CUSTOMER_VIDEO, self._send_media, level=level, adapter=adapter,
-            pending_bytes=lambda: self.socket.pending_bytes if self.socket is not None else 0,
-            on_preview=self._on_preview, on_quality=self._on_quality,
+            pending_bytes=lambda: self.connection.pending_bytes,
+            on_preview=self._preview, on_quality=self._quality_changed,
         )
         self.video_sender.ready = self._media_ready
         self.audio_sender = AudioSender(audio, STREAM_CUSTOMER_AUDIO, self._send_media) if audio is not None else None
@@ -117,9 +111,15 @@ class CustomerSession(EventSource):
             await self.join(code, **customer)
         if self.token is None:
             raise RuntimeError("join first")
-        opened = asyncio.get_running_loop().create_future()
-        self._task = asyncio.ensure_future(self._connection_loop(opened))
-        await opened
+        self.connection.token = self.token
+        try:
+            await self.connection.start()
+        except OPEN_ERRORS as exc:
+            log.warning("cannot connect: %s", exc)
+            await self._over()
+            raise ConnectionError(str(exc)) from exc
+        self.video_sender.request_keyframe()
+        self._task = asyncio.ensure_future(self._stay_connected())
         if self.voice is not None and not self.voice.running:
             self._voice_task = asyncio.ensure_future(self._start_voice())  # a waking device must not hold up video
         self.video_sender.start()
@@ -131,12 +131,10 @@ class CustomerSession(EventSource):
         self.emit("voice", {"on": self.voice_on, "error": self.voice.error})
 
     async def close(self) -> None:
-        self._closing = True
+        self.connection.close()
         await self.video_sender.stop()
         if self.audio_sender is not None:
             await self.audio_sender.stop()
-        if self.socket is not None:
-            self.socket.close()
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, 5)
@@ -151,100 +149,88 @@ class CustomerSession(EventSource):
             await asyncio.to_thread(self.voice.stop)
         self.finished.set()
 
-    def drop_connection(self) -> None:
-        """Lose the connection as a network drop would (tests and the load generator use it)."""
-        if self.socket is not None:
-            self.socket.abort()
+    def drop_connection(self, *, reconnect: bool = True) -> None:
+        """Lose the connection as a network drop would (tests and the load generator use it); with
+        ``reconnect=False`` as a killed app would: no goodbye, and no coming back."""
+        self.connection.abort(reconnect=reconnect)
 
-    async def _connection_loop(self, opened: asyncio.Future) -> None:
-        delay = 0.25
-        gone_since: float | None = None
+    @property
+    def socket(self) -> ControlSocket | None:
+        """The session's open WebSocket (None while away)."""
+        return self.connection.socket
+
+    @property
+    def ws_url(self) -> str | None:
+        """Where the socket connects: the join's ``ws_url``, then the node ``hello`` or ``moved`` names."""
+        return self.connection.url
+
+    @ws_url.setter
+    def ws_url(self, url: str) -> None:
+        self.connection.url = url
+
+    @property
+    def reconnects(self) -> int:
+        return self.connection.reconnects
+
+    async def _stay_connected(self) -> None:
         try:
-            while not self._closing:
-                try:
-                    socket = await ControlSocket.open(self.ws_url, self.token, send_buffer=self.send_buffer)
-                except (OSError, tornado.httpclient.HTTPClientError, tornado.iostream.StreamClosedError) as exc:
-                    code = getattr(exc, "code", None)
-                    if code in (401, 403, 404) or (gone_since is not None
-                                                   and time.monotonic() - gone_since > self.reconnect_grace):
-                        log.warning("cannot reconnect: %s", exc)
-                        if not opened.done():
-                            opened.set_exception(ConnectionError(str(exc)))
-                        break
-                    if not opened.done():
-                        opened.set_exception(ConnectionError(str(exc)))
-                        return
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 2.0)
-                    continue
-                if gone_since is not None:
-                    self.reconnects += 1
-                    self.emit("connection", {"status": "back"})
-                gone_since = None
-                delay = 0.25
-                self.socket = socket
-                self.video_sender.request_keyframe()
-                if not opened.done():
-                    opened.set_result(None)
-                await self._read(socket)
-                self.socket = None
-                if self._closing or socket.close_code in FINAL_CLOSE_CODES or self._done():
-                    break
-                gone_since = time.monotonic()
-                log.info("connection lost (%s); reconnecting", socket.close_code)
-                self.emit("connection", {"status": "reconnecting"})
-                if self._moved:  # told where the session is now: go there at once
-                    self._moved = False
-                    continue
-                await asyncio.sleep(delay)
+            await self.connection.run()
         finally:
-            await self.video_sender.stop()
-            if self.audio_sender is not None:
-                await self.audio_sender.stop()
-            self.finished.set()
-            self.emit("closed", {"state": self.state})
+            await self._over()
+
+    async def _over(self) -> None:
+        await self.video_sender.stop()
+        if self.audio_sender is not None:
+            await self.audio_sender.stop()
+        self.finished.set()
+        self.emit("closed", {"state": self.state})
+
+    def _connection_status(self, status: str, data: dict[str, Any]) -> None:
+        if status == "reconnecting":
+            log.info("connection lost (%s); reconnecting", data.get("code"))
+            self.emit("connection", {"status": "reconnecting"})
+        elif status == "back":
+            self.emit("connection", {"status": "back"})
+            self.video_sender.request_keyframe()
 
     def _done(self) -> bool:
         return self.state == "expired" and (self.survey is None or self.survey_answer is not None)
 
-    async def _read(self, socket: ControlSocket) -> None:
-        async for message in socket.messages():
-            if isinstance(message, bytes):
-                if self.media is not None:
-                    self.media.on_frame(message)
-                continue
-            self._note(message)
-            try:
-                self.on_message(message)
-            except Exception:
-                log.exception("control message %s not handled", message.get("type"))
+    def _received(self, message: dict[str, Any]) -> None:
+        self._note(message)
+        self.on_message(message)
+
+    def _frame_arrived(self, frame: bytes) -> None:
+        if self.media is not None:
+            self.media.on_frame(frame)
 
     # -- sending ---------------------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> bool:
-        return self.socket is not None and self.socket.send_json(message)
+        return self.connection.send_json(message)
 
     def _send_media(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
         return self.media is not None and self.media.seal_and_send(stream, payload, keyframe, timestamp_us)
 
     def _send_frame(self, frame: bytes) -> bool:
-        return self.socket is not None and self.socket.send_binary(frame)
+        return self.connection.send_binary(frame)
 
     def _media_ready(self) -> bool:
-        return self.state == "connected" and self.socket is not None and self.media is not None and self.media.ready
+        return (self.state == "connected" and self.connection.socket is not None and self.media is not None
+                and self.media.ready)
 
     def _ensure_media(self) -> SessionMedia:
         if self.media is None:
             self.media = SessionMedia("customer", self.session_id, send_json=self.send, send_frame=self._send_frame,
-                                      emit=self._on_media_event)
+                                      emit=self._media_said)
             self.media.receivers[STREAM_AGENT_VIDEO] = VideoReceiver(
-                STREAM_AGENT_VIDEO, on_frame=self._on_agent_frame,
+                STREAM_AGENT_VIDEO, on_frame=self._agent_frame,
                 request_keyframe=lambda reason: self.send({"type": "keyframe_request", "stream": "agent_video"}),
                 send_report=self.send)
             self.media.receivers[STREAM_AGENT_AUDIO] = AudioReceiver(
                 STREAM_AGENT_AUDIO, on_audio=self.voice.on_audio if self.voice is not None else None)
         return self.media
 
-    def _on_media_event(self, name: str, data: dict[str, Any]) -> None:
+    def _media_said(self, name: str, data: dict[str, Any]) -> None:
         if name == "keys":
             self.sas = data["sas_display"]
             self.video_sender.request_keyframe()
@@ -268,7 +254,7 @@ class CustomerSession(EventSource):
             self.send(self.camera_state())
         self.emit("camera_state", self.camera_state())
 
-    def _on_quality(self, quality: Quality) -> None:
+    def _quality_changed(self, quality: Quality) -> None:
         self._send_camera_state()
 
     # -- what arrives ----------------------------------------------------------------------------------
@@ -317,9 +303,8 @@ class CustomerSession(EventSource):
         self.emit("peer", message)
 
     def _on_moved(self, message: dict[str, Any]) -> None:
-        """The session lives on another node: the socket closes (4004) and the loop reconnects there."""
-        self.ws_url = websocket_url(self.server_url, message["ws_url"])
-        self._moved = True
+        """The session lives on another node: the socket closes (4004) and the connection goes there at once."""
+        self.connection.follow(websocket_url(self.server_url, message["ws_url"]))
         self.emit("moved", {"ws_url": self.ws_url})
 
     def _on_key_exchange(self, message: dict[str, Any]) -> None:
@@ -397,15 +382,14 @@ class CustomerSession(EventSource):
 
     def _on_survey_saved(self, message: dict[str, Any]) -> None:
         self.emit("survey_saved", message)
-        if self.socket is not None:
-            self.socket.close()
+        self.connection.close()
 
     # -- media in and out ------------------------------------------------------------------------------
-    def _on_preview(self, frame: av.VideoFrame) -> None:
+    def _preview(self, frame: av.VideoFrame) -> None:
         self.last_preview = frame
         self.emit("preview", {"frame": frame})
 
-    def _on_agent_frame(self, frame: av.VideoFrame, header, arrival_us: int) -> None:
+    def _agent_frame(self, frame: av.VideoFrame, header, arrival_us: int) -> None:
         if self.agent_video:
             self.agent_frame = frame
             self.emit("agent_frame", {"frame": frame})
