@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 TEXTS: dict[str, dict[str, str]] = {
     "title": {"ko": "애니서포트 비디오", "en": "AnySupport Video"},
     "join_prompt": {"ko": "상담원이 알려준 인증번호 4자리를 입력하세요", "en": "Enter the 4-digit code the agent gave you"},
@@ -69,3 +71,14 @@ def text(key: str, language: str, **fields: str) -> str:
     entry = TEXTS[key]
     value = entry.get(language) or entry["en"]
     return value.format(**fields) if fields else value
+
+
+def join_error_text(failure: dict[str, Any], language: str) -> str:
+    """Why a join failed and what to do: our text for the codes a customer meets, else the server's message
+    (already in the customer's language), else a general one."""
+    if failure.get("error") == "code_format":  # typed wrong: ask again
+        return text("join_prompt", language)
+    key = f"join_{failure.get('error')}"
+    if key in TEXTS:
+        return text(key, language)
+    return failure.get("message") or text("join_failed", language)

@@ -2,6 +2,7 @@
 
 Both the mobile client and the agent console import Qt names from ``anysupport_qt`` only, so a move
 to another binding (PyQt6, PySide) is one module's change (qutebrowser's ``qt/`` does the same).
+Ruff's banned-api rule (TID251, ``pyproject.toml``) rejects a binding's import outside this package.
 """
 
 from __future__ import annotations

@@ -67,39 +67,39 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     assert customer.session.media.keys.sas_display in viewer.sas_label.text()
     qtbot.waitUntil(lambda: "지연" in viewer.stats_label.text(), timeout=10000)
     # capabilities: the test pattern has a flash, focus and two cameras
-    qtbot.waitUntil(lambda: viewer.flash_button.isEnabled() and viewer.switch_button.isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: viewer.camera_bar.flash_button.isEnabled() and viewer.camera_bar.switch_button.isEnabled(), timeout=5000)
 
     # zoom and rotate change the rendered view
     before = view.rendered.transform
-    viewer.zoom_in_button.click()
+    viewer.view_bar.zoom_in_button.click()
     qtbot.waitUntil(lambda: view.rendered.transform.zoom_steps == 1, timeout=5000)
     after = view.rendered.transform
     assert after.scale == pytest.approx(before.scale * 1.1)
     assert after.picture_rect[2] > before.picture_rect[2]
-    viewer.rotate_button.click()
+    viewer.view_bar.rotate_button.click()
     qtbot.waitUntil(lambda: view.rendered.transform.quarter_turns == 1, timeout=5000)
     t = view.rendered.transform
     assert t.rotated_size == (480, 640)
     screenshot(viewer, "viewer-rotated-zoomed-ko")
 
     # a focus click at a known point of the rotated, zoomed view sends the frame's own coordinates
-    viewer.focus_button.click()
+    viewer.camera_bar.focus_button.click()
     assert view.focus_mode
     frame_click(qtbot, view, 0.25, 0.75)
     qtbot.waitUntil(lambda: any(c[0] == "focus" for c in customer.source.commands), timeout=5000)
     fx, fy = next(c[1] for c in customer.source.commands if c[0] == "focus")
     assert fx == pytest.approx(0.25, abs=0.01) and fy == pytest.approx(0.75, abs=0.01)
-    viewer.focus_button.click()
+    viewer.camera_bar.focus_button.click()
 
     # back to upright, 1:1, then draw a rectangle: it reaches the customer's scene at the same place
-    viewer.zoom_out_button.click()
+    viewer.view_bar.zoom_out_button.click()
     for _ in range(3):
-        viewer.rotate_button.click()
+        viewer.view_bar.rotate_button.click()
     qtbot.waitUntil(lambda: view.rendered.transform.quarter_turns == 0 and view.rendered.transform.zoom_steps == 0,
                     timeout=5000)
-    viewer.shape_buttons["rect"].click()
-    viewer.set_colour("#ff0000")
-    viewer.thickness.setValue(6)
+    viewer.drawing_bar.shape_buttons["rect"].click()
+    viewer.drawing_bar.set_colour("#ff0000")
+    viewer.drawing_bar.thickness.setValue(6)
     a = view.transform.widget_point(0.2, 0.3)
     b = view.transform.widget_point(0.6, 0.7)
     qtbot.mousePress(view, Qt.LeftButton, pos=QPoint(round(a[0]), round(a[1])))
@@ -119,7 +119,7 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     assert edge[0] > 200 and edge[1] < 80 and edge[2] < 80
     # and the agent's own picture shows it too
     qtbot.waitUntil(lambda: view.rendered is not None and len(viewer.bridge.client.live_sessions[session["id"]].scene) == 1)
-    viewer.shape_buttons["rect"].click()
+    viewer.drawing_bar.shape_buttons["rect"].click()
     screenshot(viewer, "viewer-drawing-ko")
 
     # chat (Enter sends), a direction button, a canned phrase by its shortcut
@@ -147,27 +147,27 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     screenshot(viewer, "viewer-chat-ko")
 
     # quality, pause, camera switch, flash reach the source
-    viewer.quality.setCurrentIndex(2)
-    viewer.quality.activated.emit(2)
+    viewer.camera_bar.quality_box.setCurrentIndex(2)
+    viewer.camera_bar.quality_box.activated.emit(2)
     qtbot.waitUntil(lambda: customer.session.video_sender.level == "low", timeout=5000)
-    viewer.flash_button.click()
+    viewer.camera_bar.flash_button.click()
     qtbot.waitUntil(lambda: ("flash", True) in customer.source.commands, timeout=5000)
-    viewer.switch_button.click()
+    viewer.camera_bar.switch_button.click()
     qtbot.waitUntil(lambda: ("switch", "front") in customer.source.commands, timeout=5000)
-    viewer.pause_button.click()
+    viewer.camera_bar.pause_button.click()
     qtbot.waitUntil(lambda: not customer.session.video_sender.enabled, timeout=5000)
     qtbot.waitUntil(lambda: viewer.view.notice == KO("video_paused"), timeout=5000)
-    viewer.pause_button.click()
+    viewer.camera_bar.pause_button.click()
     qtbot.waitUntil(lambda: viewer.view.notice == "", timeout=5000)
-    viewer.quality.setCurrentIndex(1)
-    viewer.quality.activated.emit(1)
+    viewer.camera_bar.quality_box.setCurrentIndex(1)
+    viewer.camera_bar.quality_box.activated.emit(1)
     qtbot.waitUntil(lambda: customer.session.video_sender.level == "medium", timeout=5000)
     # this customer cannot switch a loudspeaker (no audio output): greyed out, saying why
-    assert not viewer.speaker_button.isEnabled()
-    assert viewer.speaker_button.toolTip() == KO("cap_no_speakerphone")
+    assert not viewer.camera_bar.speaker_button.isEnabled()
+    assert viewer.camera_bar.speaker_button.toolTip() == KO("cap_no_speakerphone")
 
     # 상담원 화면 보기: the agent's camera and voice go to the customer; the customer's voice comes back
-    viewer.agent_video_button.click()
+    viewer.camera_bar.agent_video_button.click()
     qtbot.waitUntil(lambda: customer.session.agent_frame is not None, timeout=10000)
 
     # recording: customer video only (remuxed), then the whole view (encoded); both with voice
@@ -176,12 +176,12 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.waitUntil(lambda: len(heard) > 10, timeout=10000)  # the customer's voice, decoded
     agent_voice = customer.session.media.receivers[STREAM_AGENT_AUDIO]
     qtbot.waitUntil(lambda: agent_voice.packets > 10, timeout=10000)  # the agent's voice at the customer
-    viewer.record_customer_button.click()
-    assert not viewer.record_pause_button.isEnabled() and viewer.record_stop_button.isEnabled()
+    viewer.record_bar.record_customer_button.click()
+    assert not viewer.record_bar.record_pause_button.isEnabled() and viewer.record_bar.record_stop_button.isEnabled()
     qtbot.waitUntil(lambda: customer.session.recording, timeout=5000)
     qtbot.waitUntil(lambda: viewer.bridge.customer_recorder is not None and viewer.bridge.customer_recorder.packets > 45,
                     timeout=15000)
-    viewer.record_stop_button.click()
+    viewer.record_bar.record_stop_button.click()
     qtbot.waitUntil(lambda: len(app.opened) == 1, timeout=10000)
     recorded = viewer.last_saved
     assert recorded.parent == console_home / "Documents" / "AnySupport" / "Record"
@@ -191,12 +191,12 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
         assert (video.codec_context.width, video.codec_context.height) == (640, 480)
         assert len(c.streams.audio) == 1
         assert float(c.duration / av.time_base) > 1.0
-    viewer.record_screen_button.click()
-    assert viewer.record_pause_button.isEnabled()
+    viewer.record_bar.record_screen_button.click()
+    assert viewer.record_bar.record_pause_button.isEnabled()
     qtbot.waitUntil(lambda: viewer.bridge.view_recorder is not None and viewer.bridge.view_recorder.frames > 15,
                     timeout=15000)
     screenshot(viewer, "viewer-recording-ko")
-    viewer.record_stop_button.click()
+    viewer.record_bar.record_stop_button.click()
     qtbot.waitUntil(lambda: len(app.opened) == 2, timeout=10000)
     whole = viewer.last_saved
     with av.open(str(whole)) as c:
@@ -219,13 +219,13 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
         assert (frame.width, frame.height) == (640, 480)
         rgb = frame.to_ndarray(format="rgb24")
     assert rgb[240, 128, 0] > 200 and rgb[240, 128, 1] < 80  # the red edge at x = 0.2
-    viewer.capture_drawings.setChecked(False)
+    viewer.record_bar.capture_drawings.setChecked(False)
     plain = viewer.capture()
     with av.open(str(plain)) as c:
         rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
     assert not (rgb[240, 128, 0] > 200 and rgb[240, 128, 1] < 80)  # without the drawing
     # undo takes the rectangle away at the customer too
-    viewer.undo_button.click()
+    viewer.drawing_bar.undo_button.click()
     qtbot.waitUntil(lambda: len(customer.session.scene) == 0, timeout=5000)
 
     # the customer drops: "reconnecting", not a frozen picture
@@ -383,7 +383,7 @@ def test_delete_and_connect_rules(qtbot, console_factory, new_agent):
     tab.table.selectRow(tab.model.row_of(session["id"]))
     tab.connect_button.click()  # nobody is waiting yet
     assert tab.message.text() == KO("not_online")
-    assert not main.viewer.flash_button.isEnabled()  # no session on screen: nothing to command
+    assert not main.viewer.camera_bar.flash_button.isEnabled()  # no session on screen: nothing to command
     tab.delete_button.click()
     assert wait_state(qtbot, main, session["id"], "expired") == "Expired"
     # the expired session fades, and once its ten minutes are over the tab's timer takes it off the list

@@ -32,7 +32,7 @@ def main() -> int:
             return
         if not state["clicked"] and main.viewer.view.rendered is not None:
             state["clicked"] = True
-            main.viewer.agent_video_button.click()
+            main.viewer.camera_bar.agent_video_button.click()
         session = console.bridge.client.live_sessions.get(main.viewer.session_id or "")
         if state["clicked"] and session is not None:
             if session.voice is not None and session.voice.running:

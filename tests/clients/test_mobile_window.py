@@ -8,7 +8,7 @@ from anysupport_client.loop import LoopThread
 from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_client.session import CustomerSession
 from anysupport_mobile.bridge import SessionBridge
-from anysupport_mobile.texts import TEXTS, text
+from anysupport_mobile.texts import TEXTS, join_error_text, text
 from anysupport_mobile.window import MobileWindow, setup_application
 from anysupport_qt import QColor, Qt, qt_text_renderer
 
@@ -41,13 +41,13 @@ async def test_mobile_window_shows_what_the_agent_sends_and_takes_the_survey(ser
         window = MobileWindow(bridge, language="ko")
         qtbot.addWidget(window)
         window.show()
-        assert window.join_panel.isVisible() and window.join_label.text().startswith("상담원이")
-        qtbot.keyClicks(window.code_edit, agent.session["code"])
-        qtbot.mouseClick(window.join_button, Qt.LeftButton)
+        assert window.join_panel.isVisible() and window.join_panel.label.text().startswith("상담원이")
+        qtbot.keyClicks(window.join_panel.code_edit, agent.session["code"])
+        qtbot.mouseClick(window.join_panel.button, Qt.LeftButton)
         agent_thread.run(agent.accept(), timeout=15)
-        qtbot.waitUntil(lambda: window.view.sas is not None and window.view.image is not None, timeout=10000)
-        assert not window.join_panel.isVisible() and window.state == "connected"
-        assert window.view.sas == bridge.session.sas
+        qtbot.waitUntil(lambda: window.call.sas is not None and window.view.image is not None, timeout=10000)
+        assert not window.join_panel.isVisible() and window.call.state == "connected"
+        assert window.call.sas == bridge.session.sas
 
         # the menu reflects what this device can do, and its flash reaches the agent
         assert window.flash_action.isEnabled() and "지원 안 됨" not in window.flash_action.text()
@@ -63,7 +63,7 @@ async def test_mobile_window_shows_what_the_agent_sends_and_takes_the_survey(ser
         agent_thread.call(agent.annotate, "add", {"id": "t1", "shape": "text", "color": "#ffff00", "width": 1,
                                                   "points": [[0.5, 0.4]], "text": "이 나사를 푸세요", "size": 28})
         agent_thread.call(agent.agent_video, True, TestPatternTrack(320, 240, 15))
-        qtbot.waitUntil(lambda: window.view.recording and bool(window.view.chat) and window.view.guide is not None
+        qtbot.waitUntil(lambda: window.call.recording and bool(window.call.chat) and window.call.guide is not None
                         and window.view.agent_image is not None and len(bridge.session.scene) == 2, timeout=10000)
 
         # the arrow is in the composited preview, at its normalised place
@@ -85,19 +85,19 @@ async def test_mobile_window_shows_what_the_agent_sends_and_takes_the_survey(ser
         # stop / start from the big button reaches the agent
         qtbot.mouseClick(window.video_button, Qt.LeftButton)
         agent_thread.run(agent.wait_for("camera_state", video=False), timeout=10)
-        assert window.video_button.text() == "시작" and window.view.paused
+        assert window.video_button.text() == "시작" and window.call.paused
         qtbot.mouseClick(window.video_button, Qt.LeftButton)
         agent_thread.run(agent.wait_for("camera_state", video=True), timeout=10)
 
         # the end, then the survey
         qtbot.mouseClick(window.end_button, Qt.LeftButton)
-        qtbot.waitUntil(lambda: window.survey_panel.isVisible() and bool(window.survey_buttons), timeout=10000)
-        assert window.state == "expired"
+        qtbot.waitUntil(lambda: window.survey_panel.isVisible() and bool(window.survey_panel.buttons), timeout=10000)
+        assert window.call.state == "expired"
         window.toggle_language()  # English on the fly, the survey included
         assert window.end_button.text() == "End"
         qtbot.wait(200)  # widgets added to a shown panel appear on the next turn of the event loop
         window.grab().save(str(ARTIFACTS / "mobile-survey.png"))
-        qtbot.mouseClick(window.survey_buttons["satisfied"], Qt.LeftButton)
+        qtbot.mouseClick(window.survey_panel.buttons["satisfied"], Qt.LeftButton)
         qtbot.waitUntil(lambda: bridge.session.survey_answer == "satisfied", timeout=5000)
         record = agent_thread.run(agent.wait_for("state", state="expired"), timeout=10)
         assert record["reason"] == "ended_by_customer"
@@ -123,12 +123,12 @@ def test_mobile_window_says_why_a_join_failed_and_what_to_do(qtbot):
     qtbot.addWidget(window)
     try:
         window.join("1234")
-        qtbot.waitUntil(lambda: window.join_button.isEnabled(), timeout=10000)
-        assert window.join_error.text() == text("join_unreachable", "ko")
-        assert window.state is None
-        assert window._join_error({"error": "invalid_code", "message": "ignored"}) == text("join_invalid_code", "ko")
-        assert window._join_error({"error": "some_new_code", "message": "서버의 설명"}) == "서버의 설명"
-        assert window._join_error({"error": None, "message": ""}) == text("join_failed", "ko")
+        qtbot.waitUntil(lambda: window.join_panel.button.isEnabled(), timeout=10000)
+        assert window.join_panel.error.text() == text("join_unreachable", "ko")
+        assert window.call.state is None
+        assert join_error_text({"error": "invalid_code", "message": "ignored"}, "ko") == text("join_invalid_code", "ko")
+        assert join_error_text({"error": "some_new_code", "message": "서버의 설명"}, "ko") == "서버의 설명"
+        assert join_error_text({"error": None, "message": ""}, "ko") == text("join_failed", "ko")
     finally:
         window.close()
 
@@ -155,8 +155,8 @@ async def test_mobile_window_plays_the_agents_voice(server, agent_factory, qtbot
         window = MobileWindow(bridge, language="ko", code=agent.session["code"])
         qtbot.addWidget(window)
         agent_thread.run(agent.accept(), timeout=15)
-        qtbot.waitUntil(lambda: window.view.sas is not None, timeout=10000)
-        assert not window.voice_failed and window.view.notice == ""
+        qtbot.waitUntil(lambda: window.call.sas is not None, timeout=10000)
+        assert not window.call.voice_failed and window.view.notice == ""
         agent_thread.call(agent.agent_video, True, TestPatternTrack(320, 240, 15), "low", ToneTrack(660.0))
         heard = agent_thread.run(pulse.record("customer_speaker", 1.0), timeout=25)
         frequency, purity = dominant_frequency(heard)
@@ -179,7 +179,7 @@ def test_mobile_window_says_when_the_speaker_cannot_be_opened(qtbot, pulse):
     qtbot.addWidget(window)
     try:
         window.on_event("voice", {"on": bridge.session.voice.start(), "error": bridge.session.voice.error})
-        assert window.voice_failed and window.view.notice == text("no_speaker", "en")
+        assert window.call.voice_failed and window.view.notice == text("no_speaker", "en")
         window.toggle_language()
         assert window.view.notice == text("no_speaker", "ko")
     finally:
@@ -194,12 +194,12 @@ def test_mobile_window_says_when_the_secure_connection_failed(qtbot):
     try:
         window.on_event("keys", {"sas": "123456", "sas_display": "123 456"})
         window.on_event("key_exchange_failed", {"reason": "bad_commitment", "by": "us"})
-        assert window.view.sas is None and window.view.notice == text("key_failed", "ko")
+        assert window.call.sas is None and window.view.notice == text("key_failed", "ko")
         window.on_event("key_exchange_failed", {"reason": "unsupported_version", "by": "peer"})
         assert window.view.notice == text("key_failed_version", "ko")
         window.toggle_language()
         assert window.view.notice == text("key_failed_version", "en")
         window.on_event("keys", {"sas": "654321", "sas_display": "654 321"})
-        assert window.view.notice == "" and window.view.sas == "654 321"
+        assert window.view.notice == "" and window.call.sas == "654 321"
     finally:
         window.close()

@@ -102,7 +102,7 @@ def test_the_console_shows_the_pages_camera_and_its_chat_shows_in_the_page(qtbot
 
     qtbot.waitUntil(showing_new_frames, timeout=10000)  # the picture keeps coming
     # the page's capabilities reached the console: the fake camera reports no flash
-    qtbot.waitUntil(lambda: not viewer.flash_button.isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: not viewer.camera_bar.flash_button.isEnabled(), timeout=5000)
 
     viewer.panel.chat_edit.setFocus()
     viewer.panel.chat_edit.setText("화면이 잘 보입니다")
