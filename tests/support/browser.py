@@ -152,7 +152,7 @@ class CustomerPage:
                 const {pictureRect} = await import('/static/customer/overlay.js');
                 const canvas = document.getElementById('overlay');
                 const video = document.getElementById('preview');
-                const q = window.anysupportCall.adapter.quality;
+                const q = window.anysupportCall.sender.quality;
                 const r = pictureRect(canvas.width, canvas.height, video.videoWidth, video.videoHeight, q.width, q.height);
                 const px = Math.round(r.x + x * r.w), py = Math.round(r.y + y * r.h);
                 return Array.from(canvas.getContext('2d').getImageData(px, py, 1, 1).data);

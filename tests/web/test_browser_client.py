@@ -383,13 +383,13 @@ async def test_camera_switch_with_two_cameras(server, tmp_path):
             await agent.wait_for_keys(15)
             caps = await agent.wait_for("capabilities", 10)
             assert caps["cameras"] == ["back", "front"]
-            first = await customer.value("window.anysupportCall.track.getSettings().deviceId")
+            first = await customer.value("window.anysupportCall.camera.track.getSettings().deviceId")
             await agent.wait_frames(3, timeout=15)
             mark = agent.mark()
             agent.camera("switch", facing="front")
             state = await agent.wait_for("camera_state", 10, since=mark)
             assert state["facing"] == "front" and state["video"] is True
-            assert await customer.value("window.anysupportCall.track.getSettings().deviceId") != first
+            assert await customer.value("window.anysupportCall.camera.track.getSettings().deviceId") != first
             count = len(agent.frames)
             await agent.wait_frames(5, timeout=10)
             assert len(agent.frames) >= count + 5
@@ -698,7 +698,7 @@ async def test_the_same_over_the_servers_own_tls(tmp_path, chromium):
         await agent.wait_for_keys(15)
         frames = await agent.wait_frames(5, timeout=15)
         assert (frames[-1].width, frames[-1].height) == (640, 480)
-        assert (await customer.value("window.anysupportCall.ws.url")).startswith("wss://")
+        assert (await customer.value("window.anysupportCall.socket.ws.url")).startswith("wss://")
         await agent.close()
     finally:
         await context.close()
