@@ -7,7 +7,10 @@
 - ``CustomerPage`` drives the customer page: join with the code, wait for the call, read the page's
   own counters (``window.anysupportCall.stats``);
 - ``new_agent`` makes an agent through the admin API and returns a started ``AgentPeer`` with a
-  fresh session (on the caller's event loop, which the module-scoped browser tests share).
+  fresh session (on the caller's event loop, which the module-scoped browser tests share);
+- ``Agents`` keeps the agents of one test and closes them at its end, and ``start_call`` brings an
+  agent and the customer page to a keyed, connected call (``tests/web/conftest.py`` makes fixtures of
+  them: ``agents`` and ``call``).
 """
 
 from __future__ import annotations
@@ -118,6 +121,39 @@ async def new_agent(server_url: str, name: str):
     return agent
 
 
+class Agents:
+    """The agents of one test, every one closed at its end (its fixture's teardown)."""
+
+    def __init__(self) -> None:
+        self.peers: list = []
+
+    async def new(self, server_url: str, name: str = "br"):
+        """A fresh agent with a new session (``new_agent``)."""
+        return self.keep(await new_agent(server_url, name))
+
+    def keep(self, peer):
+        """Close this ``AgentPeer`` too (one the test started itself)."""
+        self.peers.append(peer)
+        return peer
+
+    async def close(self) -> None:
+        for peer in reversed(self.peers):
+            await peer.close()
+        self.peers.clear()
+
+
+async def start_call(server_url: str, agents: Agents, customer: CustomerPage, *, name: str = "br",
+                     page_url: str | None = None):
+    """A fresh agent and the customer page up to a keyed, connected call; returns the agent. The page
+    opens ``page_url`` (a way to the same server, such as a ``CuttableLink``) when given."""
+    agent = await agents.new(server_url, name)
+    await customer.join(page_url or server_url, agent.session["code"])
+    await agent.accept(timeout=15)
+    await agent.wait_for_keys(15)
+    await customer.wait("window.anysupportCall && window.anysupportCall.sas !== null")
+    return agent
+
+
 class CustomerPage:
     def __init__(self, page):
         self.page = page
@@ -152,7 +188,7 @@ class CustomerPage:
                 const {pictureRect} = await import('/static/customer/overlay.js');
                 const canvas = document.getElementById('overlay');
                 const video = document.getElementById('preview');
-                const q = window.anysupportCall.adapter.quality;
+                const q = window.anysupportCall.sender.quality;
                 const r = pictureRect(canvas.width, canvas.height, video.videoWidth, video.videoHeight, q.width, q.height);
                 const px = Math.round(r.x + x * r.w), py = Math.round(r.y + y * r.h);
                 return Array.from(canvas.getContext('2d').getImageData(px, py, 1, 1).data);

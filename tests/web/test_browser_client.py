@@ -1,6 +1,7 @@
 """The customer in the phone's browser (issue 12): the real customer page in headless Chromium with a
 fake camera playing the stamped test pattern, against the real server, the agent played by
-``AgentPeer`` (``anysupport_client``'s ``AgentClient``). One browser for the whole module."""
+``AgentPeer`` (``anysupport_client``'s ``AgentClient``). One browser for the whole module, a call or an
+agent per test from the fixtures of ``tests/web/conftest.py`` (``phone``, ``call``, ``agents``)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,7 @@ from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_native import framing
 from playwright.async_api import async_playwright, expect
 
-from tests.support.browser import (
-    BASE_ARGS,
-    CHROMIUM,
-    PHONE,
-    CustomerPage,
-    CuttableLink,
-    chromium_args,
-    new_agent,
-    write_pattern_y4m,
-)
+from tests.support.browser import BASE_ARGS, CHROMIUM, PHONE, CustomerPage, CuttableLink, start_call
 from tests.support.server import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -30,36 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_sc
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 VECTORS = json.loads((ROOT / "tests" / "data" / "frame_vectors.json").read_text())
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def chromium(tmp_path_factory):
-    y4m = write_pattern_y4m(tmp_path_factory.mktemp("camera") / "pattern.y4m")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=chromium_args(y4m, "--host-resolver-rules=MAP support.test 127.0.0.1"))
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def phone(chromium):
-    """A phone-sized page with touch, camera and microphone allowed; made in Korean unless asked."""
-    contexts = []
-
-    async def make(locale: str = "ko-KR", init_script: str | None = None) -> CustomerPage:
-        context = await chromium.new_context(locale=locale, **PHONE)
-        context.set_default_timeout(15_000)
-        if init_script:
-            await context.add_init_script(init_script)
-        contexts.append(context)
-        return CustomerPage(await context.new_page())
-
-    yield make
-    for context in contexts:
-        await context.close()
 
 
 SET_VISIBILITY = """(state) => {
@@ -72,17 +34,6 @@ SET_VISIBILITY = """(state) => {
 async def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-async def start_call(server_url: str, phone, locale: str = "ko-KR"):
-    """Agent and customer page up to a keyed, connected call with video arriving."""
-    agent = await new_agent(server_url, "br")
-    customer = await phone(locale)
-    await customer.join(server_url, agent.session["code"])
-    await agent.accept(timeout=15)
-    await agent.wait_for_keys(15)
-    await customer.wait("window.anysupportCall && window.anysupportCall.sas !== null")
-    return agent, customer
 
 
 # -- the JavaScript crypto against the vectors -----------------------------------------------------
@@ -258,417 +209,368 @@ async def test_js_adapter_steps_like_the_python_adapter(server, phone):
 
 
 # -- a call ----------------------------------------------------------------------------------------
-async def test_video_arrives_at_the_level_size_and_follows_quality(server, phone):
-    agent, customer = await start_call(server.url, phone)
-    try:
-        frames = await agent.wait_frames(10, timeout=15)
-        assert {(f.width, f.height) for f in frames} == {(640, 480)}  # medium
-        numbers = [f.number for f in frames if f.number is not None]
-        assert len(numbers) >= 8 and numbers == sorted(numbers) or max(numbers) - min(numbers) > 80  # the loop wraps
-        assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
-        await expect(customer.page.locator("#sas-badge")).to_contain_text(agent.current.sas_display)
-        state = await agent.wait_for("camera_state", 10)
-        assert state["quality"] == "medium" and state["video"] is True and (state["width"], state["height"]) == (640, 480)
-        caps = await agent.wait_for("capabilities", 10)
-        assert caps["flash"] is False and caps["cameras"] == ["back"] and caps["audio"] is True
-        assert caps["qualities"] == ["high", "medium", "low"]
+async def test_video_arrives_at_the_level_size_and_follows_quality(call):
+    agent, customer = await call()
+    frames = await agent.wait_frames(10, timeout=15)
+    assert {(f.width, f.height) for f in frames} == {(640, 480)}  # medium
+    numbers = [f.number for f in frames if f.number is not None]
+    assert len(numbers) >= 8 and numbers == sorted(numbers) or max(numbers) - min(numbers) > 80  # the loop wraps
+    assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
+    await expect(customer.page.locator("#sas-badge")).to_contain_text(agent.current.sas_display)
+    state = await agent.wait_for("camera_state", 10)
+    assert state["quality"] == "medium" and state["video"] is True and (state["width"], state["height"]) == (640, 480)
+    caps = await agent.wait_for("capabilities", 10)
+    assert caps["flash"] is False and caps["cameras"] == ["back"] and caps["audio"] is True
+    assert caps["qualities"] == ["high", "medium", "low"]
 
-        # a keyframe_request is answered at once, not at the next 2 s keyframe
-        last = (await agent.wait_frames(1, timeout=5, predicate=lambda f: f.keyframe))[0]
-        agent.send({"type": "keyframe_request", "stream": "customer_video"})
-        await agent.wait_frames(1, timeout=1.2, predicate=lambda f: f.keyframe and f.sequence > last.sequence)
+    # a keyframe_request is answered at once, not at the next 2 s keyframe
+    last = (await agent.wait_frames(1, timeout=5, predicate=lambda f: f.keyframe))[0]
+    agent.send({"type": "keyframe_request", "stream": "customer_video"})
+    await agent.wait_frames(1, timeout=1.2, predicate=lambda f: f.keyframe and f.sequence > last.sequence)
 
+    mark = agent.mark()
+    agent.camera("quality", level="low")
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert (state["quality"], state["width"], state["height"]) == ("low", 320, 240)
+    await agent.wait_frames(3, timeout=10, predicate=lambda f: (f.width, f.height) == (320, 240))
+    agent.camera("quality", level="high")
+    await agent.wait_frames(3, timeout=10, predicate=lambda f: (f.width, f.height) == (1280, 720))
+    await shot(customer.page, "browser-call-ko")
+    await customer.assert_no_errors()
+
+
+async def test_drawing_chat_and_arrow_appear_over_the_preview(call):
+    agent, customer = await call("en-US")
+    await agent.wait_frames(3, timeout=15)
+    agent.annotate("add", {"id": "r1", "shape": "rect", "color": "#ff0000", "width": 8,
+                           "points": [[0.3, 0.4], [0.7, 0.8]]})
+    agent.annotate("add", {"id": "t1", "shape": "text", "color": "#00ff00", "width": 1,
+                           "points": [[0.1, 0.85]], "text": "Unscrew this", "size": 28})
+    agent.chat("Please point the camera at the back")
+    agent.guide("left")
+    await customer.wait("window.anysupportCall.scene.size === 2")
+    await expect(customer.page.locator("#chat-log li")).to_have_text(["Please point the camera at the back"])
+    await expect(customer.page.locator("#guide")).to_be_visible()
+    await expect(customer.page.locator("#guide .guide-text")).to_have_text("Left")
+    await expect(customer.page.locator("#guide .guide-arrow")).to_have_text("←")
+    # the rectangle's left edge, in picture coordinates, is red on the canvas; its inside is clear
+    edge = await customer.overlay_pixel(0.3, 0.6)
+    inside = await customer.overlay_pixel(0.5, 0.6)
+    assert edge[0] > 200 and edge[1] < 60 and edge[3] > 200, edge
+    assert inside[3] == 0, inside
+    await shot(customer.page, "browser-overlay-en")
+    # the language switch redraws our own texts; the agent's stay as sent
+    await customer.page.click("#menu-lang")
+    await expect(customer.page.locator("#guide .guide-text")).to_have_text("왼쪽으로")
+    await expect(customer.page.locator("#menu-end")).to_have_text("상담 종료")
+    await shot(customer.page, "browser-overlay-ko")
+    agent.annotate("undo")
+    agent.annotate("remove", item_id="r1")
+    await customer.wait("window.anysupportCall.scene.size === 0")
+    assert (await customer.overlay_pixel(0.3, 0.6))[3] == 0
+    # the customer's chat reaches the agent
+    mark = agent.mark()
+    await customer.page.fill("#chat-input", "네, 보이시나요?")
+    await customer.page.click("#chat-send")
+    line = await agent.wait_for("chat", 10, since=mark)
+    assert line["text"] == "네, 보이시나요?" and line["from"] == "customer"
+    agent.recording(True)
+    await expect(customer.page.locator("#recording-badge")).to_be_visible()
+    await customer.assert_no_errors()
+
+
+async def test_camera_commands_answer_with_the_truth(call):
+    agent, customer = await call()
+    await agent.wait_frames(3, timeout=15)
+    for command, fields in (("flash", {"on": True}), ("switch", {"facing": "front"}), ("focus", {"x": 0.5, "y": 0.5})):
         mark = agent.mark()
-        agent.camera("quality", level="low")
+        agent.camera(command, **fields)
         state = await agent.wait_for("camera_state", 10, since=mark)
-        assert (state["quality"], state["width"], state["height"]) == ("low", 320, 240)
-        await agent.wait_frames(3, timeout=10, predicate=lambda f: (f.width, f.height) == (320, 240))
-        agent.camera("quality", level="high")
-        await agent.wait_frames(3, timeout=10, predicate=lambda f: (f.width, f.height) == (1280, 720))
-        await shot(customer.page, "browser-call-ko")
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
+        # the fake camera has no torch and is the only camera: the state says so
+        assert state["flash"] is False and state["facing"] == "back" and state["video"] is True, (command, state)
+    mark = agent.mark()
+    agent.speakerphone(False)
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["speakerphone"] is True  # a browser cannot move the sound to the earpiece
+    mark = agent.mark()
+    agent.camera("video", on=False)
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["video"] is False
+    await expect(customer.page.locator("#call-status")).to_have_text("상담원이 영상을 멈췄습니다.")
+    sent = (await customer.stats())["video_sent"]
+    mark = agent.mark()
+    agent.camera("video", on=True)
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["video"] is True
+    await agent.wait_frames(5, timeout=10, predicate=lambda f: f.sequence >= sent)
+    # the customer's own menu does the same
+    mark = agent.mark()
+    await customer.page.click("#menu-video")
+    assert (await agent.wait_for("camera_state", 10, since=mark))["video"] is False
+    await expect(customer.page.locator("#menu-video")).to_have_text("영상 켜기")
+    await expect(customer.page.locator("#menu-flash")).to_be_disabled()
+    await customer.assert_no_errors()
 
 
-async def test_drawing_chat_and_arrow_appear_over_the_preview(server, phone):
-    agent, customer = await start_call(server.url, phone, "en-US")
-    try:
-        await agent.wait_frames(3, timeout=15)
-        agent.annotate("add", {"id": "r1", "shape": "rect", "color": "#ff0000", "width": 8,
-                               "points": [[0.3, 0.4], [0.7, 0.8]]})
-        agent.annotate("add", {"id": "t1", "shape": "text", "color": "#00ff00", "width": 1,
-                               "points": [[0.1, 0.85]], "text": "Unscrew this", "size": 28})
-        agent.chat("Please point the camera at the back")
-        agent.guide("left")
-        await customer.wait("window.anysupportCall.scene.size === 2")
-        await expect(customer.page.locator("#chat-log li")).to_have_text(["Please point the camera at the back"])
-        await expect(customer.page.locator("#guide")).to_be_visible()
-        await expect(customer.page.locator("#guide .guide-text")).to_have_text("Left")
-        await expect(customer.page.locator("#guide .guide-arrow")).to_have_text("←")
-        # the rectangle's left edge, in picture coordinates, is red on the canvas; its inside is clear
-        edge = await customer.overlay_pixel(0.3, 0.6)
-        inside = await customer.overlay_pixel(0.5, 0.6)
-        assert edge[0] > 200 and edge[1] < 60 and edge[3] > 200, edge
-        assert inside[3] == 0, inside
-        await shot(customer.page, "browser-overlay-en")
-        # the language switch redraws our own texts; the agent's stay as sent
-        await customer.page.click("#menu-lang")
-        await expect(customer.page.locator("#guide .guide-text")).to_have_text("왼쪽으로")
-        await expect(customer.page.locator("#menu-end")).to_have_text("상담 종료")
-        await shot(customer.page, "browser-overlay-ko")
-        agent.annotate("undo")
-        agent.annotate("remove", item_id="r1")
-        await customer.wait("window.anysupportCall.scene.size === 0")
-        assert (await customer.overlay_pixel(0.3, 0.6))[3] == 0
-        # the customer's chat reaches the agent
-        mark = agent.mark()
-        await customer.page.fill("#chat-input", "네, 보이시나요?")
-        await customer.page.click("#chat-send")
-        line = await agent.wait_for("chat", 10, since=mark)
-        assert line["text"] == "네, 보이시나요?" and line["from"] == "customer"
-        agent.recording(True)
-        await expect(customer.page.locator("#recording-badge")).to_be_visible()
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
-
-
-async def test_camera_commands_answer_with_the_truth(server, phone):
-    agent, customer = await start_call(server.url, phone)
-    try:
-        await agent.wait_frames(3, timeout=15)
-        for command, fields in (("flash", {"on": True}), ("switch", {"facing": "front"}), ("focus", {"x": 0.5, "y": 0.5})):
-            mark = agent.mark()
-            agent.camera(command, **fields)
-            state = await agent.wait_for("camera_state", 10, since=mark)
-            # the fake camera has no torch and is the only camera: the state says so
-            assert state["flash"] is False and state["facing"] == "back" and state["video"] is True, (command, state)
-        mark = agent.mark()
-        agent.speakerphone(False)
-        state = await agent.wait_for("camera_state", 10, since=mark)
-        assert state["speakerphone"] is True  # a browser cannot move the sound to the earpiece
-        mark = agent.mark()
-        agent.camera("video", on=False)
-        state = await agent.wait_for("camera_state", 10, since=mark)
-        assert state["video"] is False
-        await expect(customer.page.locator("#call-status")).to_have_text("상담원이 영상을 멈췄습니다.")
-        sent = (await customer.stats())["video_sent"]
-        mark = agent.mark()
-        agent.camera("video", on=True)
-        state = await agent.wait_for("camera_state", 10, since=mark)
-        assert state["video"] is True
-        await agent.wait_frames(5, timeout=10, predicate=lambda f: f.sequence >= sent)
-        # the customer's own menu does the same
-        mark = agent.mark()
-        await customer.page.click("#menu-video")
-        assert (await agent.wait_for("camera_state", 10, since=mark))["video"] is False
-        await expect(customer.page.locator("#menu-video")).to_have_text("영상 켜기")
-        await expect(customer.page.locator("#menu-flash")).to_be_disabled()
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
-
-
-async def test_camera_switch_with_two_cameras(server, tmp_path):
-    """Chromium's own fake devices (two cameras, no facing reported): the switch takes the other one."""
-    agent = await new_agent(server.url, "brs")
+@pytest_asyncio.fixture(loop_scope="module")
+async def two_cameras():
+    """A phone page in a Chromium of its own, whose fake devices are two cameras that report no facing."""
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
             *BASE_ARGS[:-2], "--use-fake-device-for-media-stream=device-count=2", "--use-fake-ui-for-media-stream"])
         try:
-            customer = CustomerPage(await (await browser.new_context(locale="ko-KR", **PHONE)).new_page())
-            await customer.join(server.url, agent.session["code"])
-            await agent.accept(timeout=15)
-            await agent.wait_for_keys(15)
-            caps = await agent.wait_for("capabilities", 10)
-            assert caps["cameras"] == ["back", "front"]
-            first = await customer.value("window.anysupportCall.track.getSettings().deviceId")
-            await agent.wait_frames(3, timeout=15)
-            mark = agent.mark()
-            agent.camera("switch", facing="front")
-            state = await agent.wait_for("camera_state", 10, since=mark)
-            assert state["facing"] == "front" and state["video"] is True
-            assert await customer.value("window.anysupportCall.track.getSettings().deviceId") != first
-            count = len(agent.frames)
-            await agent.wait_frames(5, timeout=10)
-            assert len(agent.frames) >= count + 5
-            mark = agent.mark()
-            await customer.page.click("#menu-switch")
-            assert (await agent.wait_for("camera_state", 10, since=mark))["facing"] == "back"
-            await customer.assert_no_errors()
+            yield CustomerPage(await (await browser.new_context(locale="ko-KR", **PHONE)).new_page())
         finally:
             await browser.close()
-            await agent.close()
 
 
-async def test_agent_video_and_voice_play_and_forged_frames_are_refused(server, phone):
-    agent, customer = await start_call(server.url, phone)
-    try:
-        await agent.wait_frames(3, timeout=15)
-        sent: list[bytes] = []
-        session = agent.current
-        original = agent.media.send_frame  # sealed frames on their way to the relay
-
-        def keep(frame: bytes) -> bool:
-            sent.append(frame)
-            return original(frame)
-
-        agent.media.send_frame = keep
-        agent.agent_video(True, TestPatternTrack(320, 240, 15), audio=ToneTrack(440.0, 0.3))
-        await customer.wait("window.anysupportCall.stats.agent_frames >= 10", 15_000)
-        await customer.wait("window.anysupportCall.stats.audio_frames >= 25", 15_000)
-        stats = await customer.stats()
-        assert stats["agent_size"] == [320, 240]
-        assert stats["audio_rms"] > 0.05, stats  # the tone, not silence
-        assert stats["audio_context"] == "running"  # unlocked by the join button's tap: it plays
-        report = await agent.wait_for("media_report", 10, stream="agent_video")
-        assert report["received"] > 0 and report["from"] == "customer"
-        await customer.wait("window.anysupportCall.stats.audio_played >= 10")
-        await expect(customer.page.locator("#agent-video")).to_be_visible()
-        await expect(customer.page.locator("#voice-badge")).to_have_text("음성 통화 중")
-        # the voice call goes both ways: the page's microphone reaches the agent
-        audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
-        await session.wait_until(lambda: audio.packets > 10, 10, "customer voice")
-        await shot(customer.page, "browser-agent-video-ko")
-
-        # a replayed frame and a tampered one are refused, and the stream goes on
-        replay = next(f for f in sent if f[1] == framing.STREAM_AGENT_VIDEO)
-        forged = bytearray(agent.media.keys.sealer.seal(framing.STREAM_AGENT_VIDEO, b"\x00\x00\x00\x01\x41forged"))
-        forged[-20] ^= 0x01
-        before = (await customer.stats())["agent_frames"]
-        original(replay)
-        original(bytes(forged))
-        await customer.wait("(window.anysupportCall.stats.refused.replayed || 0) >= 1"
-                            " && (window.anysupportCall.stats.refused.tampered || 0) >= 1")
-        await customer.wait(f"window.anysupportCall.stats.agent_frames >= {before + 10}")
-        agent.agent_video(False)
-        await expect(customer.page.locator("#agent-video")).to_be_hidden()
-        await expect(customer.page.locator("#voice-badge")).to_be_hidden()
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
+async def test_camera_switch_with_two_cameras(server, two_cameras, agents):
+    """Chromium's own fake devices (two cameras, no facing reported): the switch takes the other one."""
+    customer = two_cameras
+    agent = await start_call(server.url, agents, customer, name="brs")
+    caps = await agent.wait_for("capabilities", 10)
+    assert caps["cameras"] == ["back", "front"]
+    first = await customer.value("window.anysupportCall.camera.track.getSettings().deviceId")
+    await agent.wait_frames(3, timeout=15)
+    mark = agent.mark()
+    agent.camera("switch", facing="front")
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["facing"] == "front" and state["video"] is True
+    assert await customer.value("window.anysupportCall.camera.track.getSettings().deviceId") != first
+    count = len(agent.frames)
+    await agent.wait_frames(5, timeout=10)
+    assert len(agent.frames) >= count + 5
+    mark = agent.mark()
+    await customer.page.click("#menu-switch")
+    assert (await agent.wait_for("camera_state", 10, since=mark))["facing"] == "back"
+    await customer.assert_no_errors()
 
 
-async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, phone):
-    link = await CuttableLink(server.port).start()  # the page reaches the server through it
-    agent = await new_agent(server.url, "brc")
+async def test_agent_video_and_voice_play_and_forged_frames_are_refused(call):
+    agent, customer = await call()
+    await agent.wait_frames(3, timeout=15)
+    sent: list[bytes] = []
+    session = agent.current
+    original = agent.media.send_frame  # sealed frames on their way to the relay
+
+    def keep(frame: bytes) -> bool:
+        sent.append(frame)
+        return original(frame)
+
+    agent.media.send_frame = keep
+    agent.agent_video(True, TestPatternTrack(320, 240, 15), audio=ToneTrack(440.0, 0.3))
+    await customer.wait("window.anysupportCall.stats.agent_frames >= 10", 15_000)
+    await customer.wait("window.anysupportCall.stats.audio_frames >= 25", 15_000)
+    stats = await customer.stats()
+    assert stats["agent_size"] == [320, 240]
+    assert stats["audio_rms"] > 0.05, stats  # the tone, not silence
+    assert stats["audio_context"] == "running"  # unlocked by the join button's tap: it plays
+    report = await agent.wait_for("media_report", 10, stream="agent_video")
+    assert report["received"] > 0 and report["from"] == "customer"
+    await customer.wait("window.anysupportCall.stats.audio_played >= 10")
+    await expect(customer.page.locator("#agent-video")).to_be_visible()
+    await expect(customer.page.locator("#voice-badge")).to_have_text("음성 통화 중")
+    # the voice call goes both ways: the page's microphone reaches the agent
+    audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
+    await session.wait_until(lambda: audio.packets > 10, 10, "customer voice")
+    await shot(customer.page, "browser-agent-video-ko")
+
+    # a replayed frame and a tampered one are refused, and the stream goes on
+    replay = next(f for f in sent if f[1] == framing.STREAM_AGENT_VIDEO)
+    forged = bytearray(agent.media.keys.sealer.seal(framing.STREAM_AGENT_VIDEO, b"\x00\x00\x00\x01\x41forged"))
+    forged[-20] ^= 0x01
+    before = (await customer.stats())["agent_frames"]
+    original(replay)
+    original(bytes(forged))
+    await customer.wait("(window.anysupportCall.stats.refused.replayed || 0) >= 1"
+                        " && (window.anysupportCall.stats.refused.tampered || 0) >= 1")
+    await customer.wait(f"window.anysupportCall.stats.agent_frames >= {before + 10}")
+    agent.agent_video(False)
+    await expect(customer.page.locator("#agent-video")).to_be_hidden()
+    await expect(customer.page.locator("#voice-badge")).to_be_hidden()
+    await customer.assert_no_errors()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def link(server):
+    """A TCP forwarder in front of the server whose connections the test can cut."""
+    link = await CuttableLink(server.port).start()
+    yield link
+    await link.close()
+
+
+async def test_hidden_page_pauses_and_a_cut_socket_reconnects(server, link, phone, agents):
     customer = await phone()
-    try:
-        await customer.join(link.url, agent.session["code"])
-        await agent.accept(timeout=15)
-        await agent.wait_for_keys(15)
-        await customer.wait("window.anysupportCall.sas !== null")
-        await agent.wait_frames(3, timeout=15)
-        # the phone locks / another app comes to the front. Headless Chromium never hides a page (no
-        # window manager), so the test plays the browser's part: visibilityState and its event
-        mark = agent.mark()
-        await customer.page.evaluate(SET_VISIBILITY, "hidden")
-        state = await agent.wait_for("camera_state", 10, since=mark)
-        assert state["video"] is False
-        await expect(customer.page.locator("#call-status")).to_contain_text("영상을 멈췄습니다")
-        await shot(customer.page, "browser-paused-ko")
-        sent = (await customer.stats())["video_sent"]
-        mark = agent.mark()
-        await customer.page.evaluate(SET_VISIBILITY, "visible")
-        state = await agent.wait_for("camera_state", 10, since=mark)
-        assert state["video"] is True
-        await agent.wait_frames(5, timeout=10, predicate=lambda f: f.sequence >= sent)
+    agent = await start_call(server.url, agents, customer, name="brc", page_url=link.url)  # through the link
+    await agent.wait_frames(3, timeout=15)
+    # the phone locks / another app comes to the front. Headless Chromium never hides a page (no
+    # window manager), so the test plays the browser's part: visibilityState and its event
+    mark = agent.mark()
+    await customer.page.evaluate(SET_VISIBILITY, "hidden")
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["video"] is False
+    await expect(customer.page.locator("#call-status")).to_contain_text("영상을 멈췄습니다")
+    await shot(customer.page, "browser-paused-ko")
+    sent = (await customer.stats())["video_sent"]
+    mark = agent.mark()
+    await customer.page.evaluate(SET_VISIBILITY, "visible")
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["video"] is True
+    await agent.wait_frames(5, timeout=10, predicate=lambda f: f.sequence >= sent)
 
-        # the network goes (Wi-Fi → mobile data): the page comes back with its token within the grace period
-        mark = agent.mark()
-        link.cut()
-        await agent.wait_for("peer", 10, since=mark, status="reconnecting")
-        await agent.wait_for("peer", 10, since=mark, status="back")
-        await agent.wait_frames(10, timeout=15)
-        assert (await customer.stats())["reconnects"] == 1
-        assert agent.current.state == "connected"
-        # the agent changes keys: a fresh exchange, a new SAS on both sides, and the video goes on
-        old_sas = agent.current.sas_display
-        agent.current.rekey()
-        await customer.wait(f"window.anysupportCall.sas !== {old_sas!r}")
-        await agent.current.wait_until(lambda: agent.current.sas_display != old_sas, 10, "new keys")
-        assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
-        count = len(agent.frames)
-        await agent.wait_frames(10, timeout=15)
-        assert len(agent.frames) >= count + 10
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
-        await link.close()
+    # the network goes (Wi-Fi → mobile data): the page comes back with its token within the grace period
+    mark = agent.mark()
+    link.cut()
+    await agent.wait_for("peer", 10, since=mark, status="reconnecting")
+    await agent.wait_for("peer", 10, since=mark, status="back")
+    await agent.wait_frames(10, timeout=15)
+    assert (await customer.stats())["reconnects"] == 1
+    assert agent.current.state == "connected"
+    # the agent changes keys: a fresh exchange, a new SAS on both sides, and the video goes on
+    old_sas = agent.current.sas_display
+    agent.current.rekey()
+    await customer.wait(f"window.anysupportCall.sas !== {old_sas!r}")
+    await agent.current.wait_until(lambda: agent.current.sas_display != old_sas, 10, "new keys")
+    assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
+    count = len(agent.frames)
+    await agent.wait_frames(10, timeout=15)
+    assert len(agent.frames) >= count + 10
+    await customer.assert_no_errors()
 
 
-async def test_a_page_reloaded_mid_call_gets_new_keys_and_video_flows_again(server, phone):
+async def test_a_page_reloaded_mid_call_gets_new_keys_and_video_flows_again(call):
     """The reloaded page keeps its token (sessionStorage) but not its keys: it asks for a fresh exchange
     (``key_exchange_failed`` ``no_keys``) and the agent agrees new keys by itself."""
-    agent, customer = await start_call(server.url, phone)
-    try:
-        await agent.wait_frames(3, timeout=15)
-        old_sas = agent.current.sas_display
-        assert old_sas == await customer.value("window.anysupportCall.sas")
-        mark = agent.mark()
-        await customer.page.reload()
-        await agent.wait_for("peer", 15, since=mark, status="back")
-        await customer.wait("window.anysupportCall && window.anysupportCall.sas !== null", 15_000)
-        await agent.current.wait_until(lambda: agent.current.sas_display != old_sas, 15, "new keys at the agent")
-        assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
-        stats = await customer.stats()
-        assert stats["key_requests"] == 1
-        await agent.wait_frames(10, timeout=15, predicate=lambda f: f.sequence < 1000)  # the new page's frames
-        assert agent.current.media.failure is None
-        await expect(customer.page.locator("#call-view")).to_be_visible()
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
+    agent, customer = await call()
+    await agent.wait_frames(3, timeout=15)
+    old_sas = agent.current.sas_display
+    assert old_sas == await customer.value("window.anysupportCall.sas")
+    mark = agent.mark()
+    await customer.page.reload()
+    await agent.wait_for("peer", 15, since=mark, status="back")
+    await customer.wait("window.anysupportCall && window.anysupportCall.sas !== null", 15_000)
+    await agent.current.wait_until(lambda: agent.current.sas_display != old_sas, 15, "new keys at the agent")
+    assert agent.current.sas_display == await customer.value("window.anysupportCall.sas")
+    stats = await customer.stats()
+    assert stats["key_requests"] == 1
+    await agent.wait_frames(10, timeout=15, predicate=lambda f: f.sequence < 1000)  # the new page's frames
+    assert agent.current.media.failure is None
+    await expect(customer.page.locator("#call-view")).to_be_visible()
+    await customer.assert_no_errors()
 
 
-async def test_end_shows_the_survey_and_the_answer_is_recorded(server, phone):
-    agent, customer = await start_call(server.url, phone)
-    try:
-        await agent.wait_frames(3, timeout=15)
-        await customer.page.click("#menu-end")
-        await expect(customer.page.locator("#end-view")).to_be_visible()
-        await expect(customer.page.locator("#end-reason")).to_have_text("상담을 종료했습니다.")
-        await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
-        # reloaded before answering (the token is kept for the tab): the survey comes back
-        await customer.page.reload()
-        await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
-        await customer.page.click("#call-survey-submit")
-        await expect(customer.page.locator("#call-survey-error")).to_have_text("답을 하나 고르세요.")
-        await customer.page.locator("#call-survey-choices label", has_text="만족").first.click()
-        await customer.page.fill("#call-feedback", "앱 없이 되니 편해요")
-        await shot(customer.page, "browser-survey-ko")
-        await customer.page.click("#call-survey-submit")
-        await expect(customer.page.locator("#call-survey-done")).to_have_text("응답해 주셔서 감사합니다.")
-        record = await agent.rest.record(agent.session_id)
-        assert record["satisfaction"] == "satisfied" and record["feedback"] == "앱 없이 되니 편해요"
-        # and once answered, the expired session says it is over
-        await customer.page.reload()
-        await expect(customer.page.locator("#end-reason")).to_have_text("상담이 종료되었습니다.")
-        await expect(customer.page.locator("#call-survey")).to_be_hidden()
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
+async def test_end_shows_the_survey_and_the_answer_is_recorded(call):
+    agent, customer = await call()
+    await agent.wait_frames(3, timeout=15)
+    await customer.page.click("#menu-end")
+    await expect(customer.page.locator("#end-view")).to_be_visible()
+    await expect(customer.page.locator("#end-reason")).to_have_text("상담을 종료했습니다.")
+    await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
+    # reloaded before answering (the token is kept for the tab): the survey comes back
+    await customer.page.reload()
+    await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
+    await customer.page.click("#call-survey-submit")
+    await expect(customer.page.locator("#call-survey-error")).to_have_text("답을 하나 고르세요.")
+    await customer.page.locator("#call-survey-choices label", has_text="만족").first.click()
+    await customer.page.fill("#call-feedback", "앱 없이 되니 편해요")
+    await shot(customer.page, "browser-survey-ko")
+    await customer.page.click("#call-survey-submit")
+    await expect(customer.page.locator("#call-survey-done")).to_have_text("응답해 주셔서 감사합니다.")
+    record = await agent.rest.record(agent.session_id)
+    assert record["satisfaction"] == "satisfied" and record["feedback"] == "앱 없이 되니 편해요"
+    # and once answered, the expired session says it is over
+    await customer.page.reload()
+    await expect(customer.page.locator("#end-reason")).to_have_text("상담이 종료되었습니다.")
+    await expect(customer.page.locator("#call-survey")).to_be_hidden()
+    await customer.assert_no_errors()
 
 
-async def test_wrong_code_and_a_session_that_ends_before_the_agent_accepts(server, phone):
-    agent = await new_agent(server.url, "brx")
-    try:
-        customer = await phone("en-US")
-        wrong = "0000" if agent.session["code"] != "0000" else "0001"
-        await customer.join(server.url, wrong)
-        await expect(customer.page.locator("#join-error")).to_have_text(
-            "Wrong or expired code. Check the 4 digits the agent gave you.")
-        await customer.page.fill("#code", agent.session["code"])
-        await customer.page.click("#join-button")
-        await expect(customer.page.locator("#call-status")).to_have_text("Waiting for the agent to accept.")
-        await shot(customer.page, "browser-waiting-en")
-        await agent.client.delete_session(agent.session_id)
-        await expect(customer.page.locator("#end-reason")).to_have_text("The agent cancelled this session.")
-        await shot(customer.page, "browser-ended-en")
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
+async def test_wrong_code_and_a_session_that_ends_before_the_agent_accepts(server, phone, agents):
+    agent = await agents.new(server.url, "brx")
+    customer = await phone("en-US")
+    wrong = "0000" if agent.session["code"] != "0000" else "0001"
+    await customer.join(server.url, wrong)
+    await expect(customer.page.locator("#join-error")).to_have_text(
+        "Wrong or expired code. Check the 4 digits the agent gave you.")
+    await customer.page.fill("#code", agent.session["code"])
+    await customer.page.click("#join-button")
+    await expect(customer.page.locator("#call-status")).to_have_text("Waiting for the agent to accept.")
+    await shot(customer.page, "browser-waiting-en")
+    await agent.client.delete_session(agent.session_id)
+    await expect(customer.page.locator("#end-reason")).to_have_text("The agent cancelled this session.")
+    await shot(customer.page, "browser-ended-en")
+    await customer.assert_no_errors()
 
 
-async def test_the_same_token_opened_elsewhere_closes_this_page(server, phone):
+async def test_the_same_token_opened_elsewhere_closes_this_page(server, call):
     import tornado.httpclient
     import tornado.websocket
 
-    agent, customer = await start_call(server.url, phone, "en-US")
-    try:
-        token = await customer.value("JSON.parse(sessionStorage.getItem('anysupport.customer')).token")
-        request = tornado.httpclient.HTTPRequest(server.ws_base + "/ws", headers={"Authorization": f"Bearer {token}"})
-        other = await tornado.websocket.websocket_connect(request)
-        await expect(customer.page.locator("#end-reason")).to_have_text(
-            "This session was opened in another window (tab), so this one was disconnected. Continue there.")
-        other.close()
-    finally:
-        await agent.close()
+    agent, customer = await call("en-US")
+    token = await customer.value("JSON.parse(sessionStorage.getItem('anysupport.customer')).token")
+    request = tornado.httpclient.HTTPRequest(server.ws_base + "/ws", headers={"Authorization": f"Bearer {token}"})
+    other = await tornado.websocket.websocket_connect(request)
+    await expect(customer.page.locator("#end-reason")).to_have_text(
+        "This session was opened in another window (tab), so this one was disconnected. Continue there.")
+    other.close()
 
 
-async def test_without_webcodecs_the_page_offers_the_app(server, phone):
-    agent = await new_agent(server.url, "brn")
-    try:
-        customer = await phone("ko-KR", init_script="delete window.VideoEncoder;")
-        await customer.join(server.url, agent.session["code"])
-        await expect(customer.page.locator("#joined-view")).to_be_visible()
-        await expect(customer.page.locator("#joined-reason")).to_contain_text("WebCodecs")
-        link = await customer.page.locator("#app-link").get_attribute("href")
-        assert link.startswith("anysupport://join?")
-        await shot(customer.page, "browser-no-webcodecs-ko")
-    finally:
-        await agent.close()
+async def test_without_webcodecs_the_page_offers_the_app(server, phone, agents):
+    agent = await agents.new(server.url, "brn")
+    customer = await phone("ko-KR", init_script="delete window.VideoEncoder;")
+    await customer.join(server.url, agent.session["code"])
+    await expect(customer.page.locator("#joined-view")).to_be_visible()
+    await expect(customer.page.locator("#joined-reason")).to_contain_text("WebCodecs")
+    link = await customer.page.locator("#app-link").get_attribute("href")
+    assert link.startswith("anysupport://join?")
+    await shot(customer.page, "browser-no-webcodecs-ko")
 
 
-async def test_without_x25519_the_page_says_why(server, phone):
-    agent = await new_agent(server.url, "brk")
-    try:
-        customer = await phone("en-US", init_script=(
-            "const real = crypto.subtle.generateKey.bind(crypto.subtle);"
-            "crypto.subtle.generateKey = (alg, ...rest) => (alg && alg.name === 'X25519')"
-            " ? Promise.reject(new DOMException('no', 'NotSupportedError')) : real(alg, ...rest);"))
-        await customer.join(server.url, agent.session["code"])
-        await expect(customer.page.locator("#joined-reason")).to_contain_text("WebCrypto X25519")
-    finally:
-        await agent.close()
+async def test_without_x25519_the_page_says_why(server, phone, agents):
+    agent = await agents.new(server.url, "brk")
+    customer = await phone("en-US", init_script=(
+        "const real = crypto.subtle.generateKey.bind(crypto.subtle);"
+        "crypto.subtle.generateKey = (alg, ...rest) => (alg && alg.name === 'X25519')"
+        " ? Promise.reject(new DOMException('no', 'NotSupportedError')) : real(alg, ...rest);"))
+    await customer.join(server.url, agent.session["code"])
+    await expect(customer.page.locator("#joined-reason")).to_contain_text("WebCrypto X25519")
 
 
-async def test_without_audio_encoder_video_works_and_voice_is_reported_unavailable(server, phone):
-    agent = await new_agent(server.url, "bra")
-    try:
-        customer = await phone("en-US", init_script="delete window.AudioEncoder;")
-        await customer.join(server.url, agent.session["code"])
-        await agent.accept(timeout=15)
-        await agent.wait_for_keys(15)
-        caps = await agent.wait_for("capabilities", 10)
-        assert caps["audio"] is False
-        await agent.wait_frames(5, timeout=15)
-        await expect(customer.page.locator("#voice-note")).to_contain_text("talk to your agent on the phone")
-        await shot(customer.page, "browser-no-voice-en")
-    finally:
-        await agent.close()
+async def test_without_audio_encoder_video_works_and_voice_is_reported_unavailable(call):
+    agent, customer = await call("en-US", init_script="delete window.AudioEncoder;")
+    caps = await agent.wait_for("capabilities", 10)
+    assert caps["audio"] is False
+    await agent.wait_frames(5, timeout=15)
+    await expect(customer.page.locator("#voice-note")).to_contain_text("talk to your agent on the phone")
+    await shot(customer.page, "browser-no-voice-en")
 
 
-async def test_without_track_processor_the_video_element_feeds_the_encoder(server, phone):
+async def test_without_track_processor_the_video_element_feeds_the_encoder(call):
     """Safari and Firefox have no MediaStreamTrackProcessor: frames come from <video> +
     requestVideoFrameCallback, and the microphone from the AudioWorklet either way."""
-    agent = await new_agent(server.url, "brv")
-    try:
-        customer = await phone("ko-KR", init_script="delete window.MediaStreamTrackProcessor;")
-        await customer.join(server.url, agent.session["code"])
-        await agent.accept(timeout=15)
-        await agent.wait_for_keys(15)
-        frames = await agent.wait_frames(10, timeout=15)
-        assert (frames[-1].width, frames[-1].height) == (640, 480)
-        assert [f.number for f in frames if f.number is not None]
-        agent.agent_video(True, TestPatternTrack(320, 240, 15))
-        audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
-        await agent.current.wait_until(lambda: audio.packets > 10, 10, "customer voice")
-        await customer.assert_no_errors()
-    finally:
-        await agent.close()
+    agent, customer = await call("ko-KR", init_script="delete window.MediaStreamTrackProcessor;")
+    frames = await agent.wait_frames(10, timeout=15)
+    assert (frames[-1].width, frames[-1].height) == (640, 480)
+    assert [f.number for f in frames if f.number is not None]
+    agent.agent_video(True, TestPatternTrack(320, 240, 15))
+    audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
+    await agent.current.wait_until(lambda: audio.packets > 10, 10, "customer voice")
+    await customer.assert_no_errors()
 
 
-async def test_camera_refused_is_explained(server, chromium, tmp_path):
-    agent = await new_agent(server.url, "brp")
-    context = await chromium.new_context(locale="ko-KR", **PHONE)
-    try:
-        await context.add_init_script(
-            "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));")
-        customer = CustomerPage(await context.new_page())
-        await customer.join(server.url, agent.session["code"])
-        await expect(customer.page.locator("#permission-view")).to_be_visible()
-        await expect(customer.page.locator("#permission-text")).to_have_text(
-            "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
-        await shot(customer.page, "browser-permission-ko")
-        await customer.page.click("#permission-app")
-        await expect(customer.page.locator("#joined-view")).to_be_visible()
-        await expect(customer.page.locator("#joined-reason")).to_have_text(
-            "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
-    finally:
-        await context.close()
-        await agent.close()
+async def test_camera_refused_is_explained(server, phone, agents):
+    agent = await agents.new(server.url, "brp")
+    customer = await phone("ko-KR", init_script=(
+        "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));"))
+    await customer.join(server.url, agent.session["code"])
+    await expect(customer.page.locator("#permission-view")).to_be_visible()
+    await expect(customer.page.locator("#permission-text")).to_have_text(
+        "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
+    await shot(customer.page, "browser-permission-ko")
+    await customer.page.click("#permission-app")
+    await expect(customer.page.locator("#joined-view")).to_be_visible()
+    await expect(customer.page.locator("#joined-reason")).to_have_text(
+        "카메라(또는 마이크) 사용을 허용하지 않아 영상을 보낼 수 없습니다.")
 
 
 async def test_plain_http_from_another_host_says_so(server, phone):
@@ -679,7 +581,9 @@ async def test_plain_http_from_another_host_says_so(server, phone):
     await shot(customer.page, "browser-insecure-en")
 
 
-async def test_the_same_over_the_servers_own_tls(tmp_path, chromium):
+@pytest.fixture
+def tls_server(tmp_path):
+    """A server of its own on HTTPS with a self-signed certificate that the agent client trusts."""
     import tornado.netutil
 
     from tests.server.test_tls_and_errors import self_signed
@@ -688,18 +592,14 @@ async def test_the_same_over_the_servers_own_tls(tmp_path, chromium):
     srv = ServerProcess(str(tmp_path / "tls-server"), {"sweep_interval": 0.1, "tls_cert": cert, "tls_key": key}).start()
     # the agent client verifies certificates with tornado's default context: trust this one test certificate
     tornado.netutil._client_ssl_defaults().load_verify_locations(cert)
-    context = await chromium.new_context(locale="ko-KR", ignore_https_errors=True, **PHONE)
-    try:
-        assert srv.url.startswith("https://")
-        agent = await new_agent(srv.url, "brt")
-        customer = CustomerPage(await context.new_page())
-        await customer.join(srv.url, agent.session["code"])
-        await agent.accept(timeout=15)
-        await agent.wait_for_keys(15)
-        frames = await agent.wait_frames(5, timeout=15)
-        assert (frames[-1].width, frames[-1].height) == (640, 480)
-        assert (await customer.value("window.anysupportCall.ws.url")).startswith("wss://")
-        await agent.close()
-    finally:
-        await context.close()
-        srv.stop()
+    yield srv
+    srv.stop()
+
+
+async def test_the_same_over_the_servers_own_tls(tls_server, phone, agents):
+    assert tls_server.url.startswith("https://")
+    customer = await phone("ko-KR", ignore_https_errors=True)
+    agent = await start_call(tls_server.url, agents, customer, name="brt")
+    frames = await agent.wait_frames(5, timeout=15)
+    assert (frames[-1].width, frames[-1].height) == (640, 480)
+    assert (await customer.value("window.anysupportCall.socket.ws.url")).startswith("wss://")

@@ -9,11 +9,9 @@ import asyncio
 import time
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import async_playwright
 
 from tests.support.agent import AgentPeer
-from tests.support.browser import CHROMIUM, PHONE, CustomerPage, chromium_args, new_agent, write_pattern_y4m
+from tests.support.browser import start_call
 from tests.support.client import Api
 from tests.support.cluster import Nodes, SharedDatabase
 
@@ -39,19 +37,6 @@ def two_nodes(tmp_path):
         database.stop()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(tmp_path):
-    y4m = write_pattern_y4m(tmp_path / "pattern.y4m")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args(y4m))
-        context = await browser.new_context(locale="en-US", **PHONE)
-        context.set_default_timeout(15_000)
-        try:
-            yield CustomerPage(await context.new_page())
-        finally:
-            await browser.close()
-
-
 async def node_known(url: str, other: str, timeout: float = 15.0) -> None:
     """Wait until the node at ``url`` lists ``other``'s socket in its pages' CSP (it reads the other
     node's heartbeat from the database; no event tells a client when)."""
@@ -61,39 +46,30 @@ async def node_known(url: str, other: str, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_the_page_follows_moved_and_hellos_ws_url_to_the_node_of_the_agents_console(two_nodes, page):
+async def test_the_page_follows_moved_and_hellos_ws_url_to_the_node_of_the_agents_console(two_nodes, phone, agents):
     a, b = two_nodes.url("a"), two_nodes.url("b")
     await node_known(a, b)
-    agent = await new_agent(a, "mv")
-    moved_agent = None
-    try:
-        assert agent.session["node"] == "a"
-        await page.join(a, agent.session["code"])
-        await agent.accept(timeout=15)
-        await agent.wait_for_keys(15)
-        await page.wait("window.anysupportCall && window.anysupportCall.sas !== null")
-        assert await page.value("window.anysupportCall.joined.ws_url") == a.replace("http", "ws", 1) + "/ws"
-        old_sas = agent.current.sas_display
+    page = await phone("en-US")
+    agent = await start_call(a, agents, page, name="mv")
+    assert agent.session["node"] == "a"
+    assert await page.value("window.anysupportCall.joined.ws_url") == a.replace("http", "ws", 1) + "/ws"
+    old_sas = agent.current.sas_display
 
-        # the agent's console opens on node b (its node a was drained): the session moves with it, and
-        # node a sends the page on with `moved`
-        moved_agent = AgentPeer(b, token=agent.client.token)
-        await moved_agent.start()
-        moved_agent.current = moved_agent.client.session(agent.session_id)
-        await moved_agent.current.wait_until(lambda: moved_agent.current.media.ready
-                                             and moved_agent.current.sas_display != old_sas, 20, "keys on node b")
-        assert await page.value("window.anysupportCall.stats.moves") == 1
-        await page.wait(f"window.anysupportCall.sas === {moved_agent.current.sas_display!r}", 15_000)
-        frames = await moved_agent.wait_frames(10, timeout=15)
-        assert frames[-1].number > frames[0].number
-        new_url = b.replace("http", "ws", 1) + "/ws"
-        assert await page.value("window.anysupportCall.joined.ws_url") == new_url  # hello's, after moved's
-        stored = await page.value("JSON.parse(sessionStorage.getItem('anysupport.customer')).ws_url")
-        assert stored == new_url  # a reload goes to node b straight away
-        moved_agent.chat("다른 서버에서 계속합니다")
-        await page.wait("document.body.textContent.includes('다른 서버에서 계속합니다')")
-        await page.assert_no_errors()
-    finally:
-        if moved_agent is not None:
-            await moved_agent.close()
-        await agent.close()
+    # the agent's console opens on node b (its node a was drained): the session moves with it, and
+    # node a sends the page on with `moved`
+    moved_agent = agents.keep(AgentPeer(b, token=agent.client.token))
+    await moved_agent.start()
+    moved_agent.current = moved_agent.client.session(agent.session_id)
+    await moved_agent.current.wait_until(lambda: moved_agent.current.media.ready
+                                         and moved_agent.current.sas_display != old_sas, 20, "keys on node b")
+    assert await page.value("window.anysupportCall.stats.moves") == 1
+    await page.wait(f"window.anysupportCall.sas === {moved_agent.current.sas_display!r}", 15_000)
+    frames = await moved_agent.wait_frames(10, timeout=15)
+    assert frames[-1].number > frames[0].number
+    new_url = b.replace("http", "ws", 1) + "/ws"
+    assert await page.value("window.anysupportCall.joined.ws_url") == new_url  # hello's, after moved's
+    stored = await page.value("JSON.parse(sessionStorage.getItem('anysupport.customer')).ws_url")
+    assert stored == new_url  # a reload goes to node b straight away
+    moved_agent.chat("다른 서버에서 계속합니다")
+    await page.wait("document.body.textContent.includes('다른 서버에서 계속합니다')")
+    await page.assert_no_errors()

@@ -2,8 +2,11 @@
  * chat and direction arrows over it, the security code, the recording indicator, the agent's picture,
  * the menu, the survey at the end. customer.js hands the joined session over with ASCall.begin(). */
 
-import {CustomerCall, detect, unlockAudio} from "./call.js";
+import {unlockAudio} from "./audio.js";
+import {CustomerCall} from "./call.js";
 import {GUIDE_ARROWS, dimOutside, drawScene, pictureRect} from "./overlay.js";
+import {detect} from "./support.js";
+import {CLOSE, STATE} from "./vocabulary.js";
 
 const $ = (id) => document.getElementById(id);
 const GUIDE_MS = 6000;
@@ -35,7 +38,7 @@ function redraw() {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, w, h);
   if (!call || !video.videoWidth) return;
-  const q = call.adapter.quality;
+  const q = call.sender.quality;
   const rect = pictureRect(w, h, video.videoWidth, video.videoHeight, q.width, q.height);
   dimOutside(ctx, rect);
   drawScene(ctx, call.scene, rect, q.width);
@@ -63,14 +66,14 @@ function renderMenu() {
   const caps = call.capabilities();
   const flash = $("menu-flash");
   flash.disabled = !caps.flash;
-  flash.setAttribute("aria-pressed", call.flash ? "true" : "false");
+  flash.setAttribute("aria-pressed", call.camera.flash ? "true" : "false");
   flash.title = caps.flash ? "" : AS.t("flash_unavailable");
   $("menu-switch").disabled = caps.cameras.length < 2;
   const speaker = $("menu-speaker");
   speaker.disabled = true;  // a browser cannot choose earpiece or loudspeaker
   speaker.title = AS.t("speaker_fixed");
   const video = $("menu-video");
-  video.dataset.t = call.videoOn ? "menu_video_off" : "menu_video_on";
+  video.dataset.t = call.sender.enabled ? "menu_video_off" : "menu_video_on";
   video.textContent = AS.t(video.dataset.t);
   $("sas-badge").textContent = call.sas ? AS.t("sas_label") + " " + call.sas : "";
   $("sas-badge").hidden = !call.sas;
@@ -91,7 +94,8 @@ function permissionProblem(name) {
 function endView(detail) {
   show("end-view");
   const reason = detail && detail.expire_reason;
-  const closed = {lost: "connection_lost", closed_4002: "replaced_elsewhere", closed_4001: "token_revoked"};
+  const closed = {lost: "connection_lost", ["closed_" + CLOSE.replaced]: "replaced_elsewhere",
+                  ["closed_" + CLOSE.kicked]: "token_revoked"};
   const key = reason ? "end_" + reason : closed[detail && detail.reason] || "state_expired";
   const text = $("end-reason");
   text.dataset.t = AS.t(key) === key ? "state_expired" : key;
@@ -117,8 +121,8 @@ function showSurvey(survey) {
 function wire() {
   call.addEventListener("state", (e) => {
     const state = e.detail.state;
-    if (state === "online") say("state_online");
-    else if (state === "connected") say(call.sas ? null : "call_securing");
+    if (state === STATE.online) say("state_online");
+    else if (state === STATE.connected) say(call.sas ? null : "call_securing");
     renderMenu();
   });
   call.addEventListener("keys", () => { say(null); renderMenu(); });
@@ -169,7 +173,7 @@ async function begin(joined) {
   const problem = await call.openCamera();
   if (problem) { permissionProblem(problem); return; }
   $("voice-note").hidden = call.capabilities().audio;
-  say(joined.state === "connected" ? "call_securing" : "state_online");
+  say(joined.state === STATE.connected ? "call_securing" : "state_online");
   call.start();
   renderMenu();
 }
@@ -189,12 +193,12 @@ function setup() {
     window.ASCustomerPage.showJoined($("permission-text").dataset.t);
     show("joined-view");
   });
-  $("menu-flash").addEventListener("click", () => call && call.setFlash(!call.flash).then(() => call.sendCameraState()));
-  $("menu-switch").addEventListener("click", () => call && call.switchCamera().then(() => call.sendCameraState()));
+  $("menu-flash").addEventListener("click", () => call && call.setFlash(!call.camera.flash));
+  $("menu-switch").addEventListener("click", () => call && call.switchCamera());
   $("menu-video").addEventListener("click", () => {
     if (!call) return;
-    call.setVideo(!call.videoOn);
-    say(call.videoOn ? null : "paused_self");
+    call.setVideo(!call.sender.enabled);
+    say(call.sender.enabled ? null : "paused_self");
     renderMenu();
   });
   $("menu-lang").addEventListener("click", () => {

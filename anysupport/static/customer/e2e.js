@@ -86,6 +86,17 @@ async function hkdf(ikm, salt, info, length) {
   return new Uint8Array(bits);
 }
 
+/* Whether this browser's WebCrypto does all the page needs (X25519 is the newest part of it). */
+export async function webCryptoSupported() {
+  if (!(window.crypto && crypto.subtle)) return false;
+  try {
+    await crypto.subtle.generateKey({name: "X25519"}, false, ["deriveBits"]);
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
 export function sasDisplay(sas) { return sas.slice(0, 3) + " " + sas.slice(3); }
 
 /* docs/protocol.md §3.2: returns every intermediate value (the tests compare them with the worked

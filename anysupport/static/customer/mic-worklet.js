@@ -1,5 +1,5 @@
 /* AudioWorklet: the microphone as 20 ms blocks of 960 mono samples (48 kHz), posted to the page,
- * which encodes them with AudioEncoder (call.js). A static file, as the page's CSP wants. */
+ * which encodes them as Opus (microphone.js). A static file, as the page's CSP wants. */
 "use strict";
 
 const BLOCK = 960;

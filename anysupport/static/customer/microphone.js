@@ -1,0 +1,69 @@
+/* Sending voice, as media/sender.py's AudioSender: the microphone through the page's AudioContext
+ * into an AudioWorklet (mic-worklet.js, a static file as the CSP wants) that hands over 20 ms blocks,
+ * then Opus (codec.js) → send(stream, payload, keyframe, timestampUs, counted). The voice call is on
+ * while the agent's video is: the call starts and stops it. */
+
+import {unlockAudio} from "./audio.js";
+import {OpusEncoder} from "./codec.js";
+import {STREAM, nowUs} from "./e2e.js";
+
+const MIC_WORKLET = new URL("./mic-worklet.js", import.meta.url).href;
+const BLOCK_US = 20000;
+
+export class AudioSender {
+  /* options: possible (voice works in this browser: support.js), send (as above), ready() (keys and
+   * state allow sending), stats (callStats) */
+  constructor(options) {
+    this.possible = options.possible;
+    this.send = options.send;
+    this.ready = options.ready;
+    this.stats = options.stats;
+    this.encoder = null;
+    this.token = 0;
+    this.graph = null;
+  }
+
+  async start(micTrack) {
+    if (!this.possible || !micTrack || this.encoder) return;
+    const context = unlockAudio();
+    if (!context) return;
+    const token = ++this.token;
+    if (!context.anysupportWorklet) context.anysupportWorklet = context.audioWorklet.addModule(MIC_WORKLET);
+    try {
+      await context.anysupportWorklet;
+    } catch (e) {
+      return;
+    }
+    if (token !== this.token) return;  // the call ended (or the voice stopped) meanwhile
+    this.encoder = new OpusEncoder(
+      (payload, timestampUs) => this.send(STREAM.customer_audio, payload, false, timestampUs,
+                                          () => { this.stats.audio_sent += 1; }),
+      () => { this.encoder = null; });
+    const source = context.createMediaStreamSource(new MediaStream([micTrack]));
+    const tap = new AudioWorkletNode(context, "anysupport-microphone", {numberOfInputs: 1, numberOfOutputs: 1,
+                                                                        channelCount: 1, channelCountMode: "explicit"});
+    const silent = context.createGain();  // pulled by the destination, so the tap runs; nothing is heard
+    silent.gain.value = 0;
+    tap.connect(silent).connect(context.destination);
+    tap.port.onmessage = (event) => {
+      const encoder = this.encoder;
+      if (!encoder || !this.ready()) return;
+      // the block's first sample was captured about its length ago
+      encoder.encode(event.data, context.sampleRate, nowUs() - BLOCK_US);
+    };
+    source.connect(tap);
+    this.graph = {source: source, tap: tap, silent: silent};
+  }
+
+  stop() {
+    this.token += 1;
+    if (this.encoder) this.encoder.close();
+    this.encoder = null;
+    if (this.graph) {
+      this.graph.source.disconnect();
+      this.graph.silent.disconnect();
+      this.graph.tap.port.onmessage = null;
+      this.graph = null;
+    }
+  }
+}
