@@ -21,7 +21,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from anysupport_native import composite, rotate, scale
+from anysupport_native import composite, convert, rotate, scale
 from anysupport_native.convert import video_frame
 from anysupport_native.planes import I420, chroma_size
 
@@ -217,6 +217,37 @@ def scale_cases(kind, method, factor):
     return build, ["native", "reference", "opencv", "swscale", "copy"], oracle
 
 
+# --- colour conversion ---------------------------------------------------------------------------
+
+
+def convert_cases():
+    """I420 → RGB24. OpenCV's cvtColor needs the planes in one buffer: it gets one packed in advance
+    (its own time only); swscale converts a PyAV frame (``to_ndarray``), as the console did."""
+
+    def build(impl, w, h):
+        src = i420_frame(w, h)
+        if impl == "copy":
+            return copy_floor(src)  # the RGB frame is twice the I420 bytes: this is half the floor
+        if impl == "opencv":
+            packed = np.concatenate([p.ravel() for p in src]).reshape(h * 3 // 2, w)
+            out = np.empty((h, w, 3), np.uint8)
+
+            def run():
+                return cv2.cvtColor(packed, cv2.COLOR_YUV2RGB_I420, dst=out)
+
+            return run, run
+        if impl == "swscale":
+            frame = video_frame(src)
+            run = lambda: frame.to_ndarray(format="rgb24")  # noqa: E731
+            return run, run
+        api = convert if impl == "native" else convert.reference
+        out = api.i420_to_rgb(src)
+        return (lambda: api.i420_to_rgb(src, out=out)), (lambda: api.i420_to_rgb(src))
+
+    oracle = lambda w, h: build("reference", w, h)[1]()  # noqa: E731
+    return build, ["native", "reference", "opencv", "swscale", "copy"], oracle
+
+
 # --- the viewer's per-frame work ------------------------------------------------------------------
 
 
@@ -267,6 +298,9 @@ GROUPS = {
     "scale-i420-area-third": scale_cases("i420", "area", 1 / 3),
     "scale-rgb-bilinear-zoom110": scale_cases("rgb", "bilinear", ZOOM),
     "scale-rgb-area-half": scale_cases("rgb", "area", 0.5),
+    "scale-rgb-bilinear-fit064": scale_cases("rgb", "bilinear", 824 / 1280),  # the viewer: 1280x720 in 824x464
+    "scale-rgb-bilinear-fit048": scale_cases("rgb", "bilinear", 349 / 720),  # ... turned upright
+    "convert-i420-rgb": convert_cases(),
     "viewer-step-sparse5": viewer_cases("sparse"),
 }
 

@@ -3,6 +3,7 @@
     .venv/bin/pytest benchmarks/test_bench_viewer.py --benchmark-enable --benchmark-group-by=group \\
         --benchmark-columns=min,median,mean
     .venv/bin/python -m benchmarks.test_bench_viewer --frames 120      # the per-frame split and the ratios
+    .venv/bin/python -m benchmarks.test_bench_viewer --steps --repeat 3  # each pixel step beside OpenCV's
 
 The console's path (what ``ConsoleBridge`` and ``VideoView`` do): H.264 decode → ``ViewRenderer.render``
 (RGB, the drawings composited at the frame's size, native rotate, native scale of the visible part to
@@ -11,7 +12,15 @@ on the GUI thread. Baselines on the same frames in the same run:
 
 - ``opencv``: the same steps with PyAV's RGB conversion, OpenCV (one thread) for the rectangle, the
   quarter turn and the resize, and the same ``QImage`` wrap and paint;
-- ``copy``: ``np.copyto`` of one 1280×720 RGB frame, the memory-bandwidth floor.
+- ``copy``: ``np.copyto`` of one 1280×720 RGB frame, the memory-bandwidth floor;
+- ``native convert``: the console's steps with the frame converted by ``convert.i420_to_rgb`` from
+  PyAV's planes instead of swscale (what ``ViewRenderer.render`` becomes when it switches; issue 20).
+
+``--steps`` measures each pixel step of the path on its own, interleaved frame by frame with the
+OpenCV call doing the same on the same frame (issue 20: every step at least OpenCV's speed):
+I420 → RGB (native from PyAV's planes, against ``cvtColor`` from an already packed buffer, and
+swscale), the quarter turn of the RGB frame, the scaling of each view's visible part, and the
+I420 quarter turn at 640x480 and 1280x720.
 
 The views: upright 1:1, turned 90°, turned 90° and zoomed in 3 steps. The goals (issue 10): the GUI
 thread's share ≤ 4 ms a frame; the console ≤ 20 % of a core at medium (640×480, 30 fps), which
@@ -38,6 +47,8 @@ from anysupport_client.media.annotation import AnnotationScene  # noqa: E402
 from anysupport_client.media.codec import VideoDecoder, VideoEncoder  # noqa: E402
 from anysupport_client.media.quality import LEVELS  # noqa: E402
 from anysupport_client.media.sources import TestPatternTrack  # noqa: E402
+from anysupport_native import convert, rotate, scale  # noqa: E402
+from anysupport_native.planes import I420  # noqa: E402
 from anysupport_qt import QImage, QPainter, QRect, image_from_rgb  # noqa: E402
 
 cv2.setNumThreads(1)
@@ -114,6 +125,23 @@ class ConsolePath:
         return rendered
 
 
+class NativeConvertPath(ConsolePath):
+    """The console's steps with the native I420 → RGB conversion in place of swscale."""
+
+    def media(self, frame):
+        r = self.renderer
+        rgb = convert.i420_to_rgb(convert.planes_of(frame))
+        drawn = r.compositor.composite_rgb(rgb.copy())
+        h, w = rgb.shape[:2]
+        t = r.transform.for_frame(w, h)
+        turned = rotate.rotate_rgb(drawn, 90 * t.quarter_turns) if t.quarter_turns else drawn
+        (sx, sy, sw, sh), dest = t.visible_source()
+        crop = np.ascontiguousarray(turned[sy:sy + sh, sx:sx + sw])
+        if (dest[2], dest[3]) != (sw, sh):
+            crop = scale.scale_rgb(crop, dest[2], dest[3])
+        return crop, dest
+
+
 class OpenCvPath:
     """The same steps with PyAV and OpenCV, on the geometry the console computed (``ViewTransform``)."""
 
@@ -170,6 +198,17 @@ def test_console_viewer_path(benchmark, gui, packets, view):
 
 @pytest.mark.parametrize("view", list(VIEWS))
 @pytest.mark.benchmark(group="viewer-1280x720")
+def test_native_convert_viewer_path(benchmark, gui, packets, view):
+    feed, path = Feed(packets), NativeConvertPath(view)
+    rgb, dest = benchmark(lambda: path.media(feed.next()))
+    assert rgb.shape == (dest[3], dest[2], 3)
+    # the same picture as the console's today (swscale's chroma is interpolated: a few levels)
+    frame = Feed(packets).next()
+    assert np.abs(rgb.astype(int) - ConsolePath(view).media(frame).image.astype(int)).mean() < 3
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+@pytest.mark.benchmark(group="viewer-1280x720")
 def test_opencv_viewer_path(benchmark, gui, packets, view):
     feed, path = Feed(packets), OpenCvPath(view)
     rgb, dest = benchmark(lambda: path.frame(feed.next()))
@@ -197,7 +236,14 @@ def test_split_reports_every_part(gui, packets):
     for view in VIEWS:
         row = figures[view]
         assert row["decode_ms"] > 0 and row["render_ms"] > 0 and row["gui_ms"] > 0 and row["opencv_ms"] > 0
+        assert row["native_convert_ms"] > 0
     assert figures["copy_ms"] > 0 and figures["medium_cpu_pct"] > 0
+
+
+def test_steps_report_every_step_and_agree(packets):
+    rows = steps(packets, frames=2)
+    assert {r["step"] for r in rows} >= {"I420 → RGB 1280x720", "rotate RGB 90° 1280x720", "rotate I420 90° 640x480"}
+    assert all(r["native_ms"] > 0 and r["opencv_ms"] > 0 for r in rows)
 
 
 # -- the per-frame split, for the figures ------------------------------------------------------------------
@@ -209,8 +255,8 @@ def split(packets, frames: int = 120) -> dict:
     """Median ms per frame of each part and of the baselines, measured in turn on the same frames."""
     figures: dict = {}
     for view in VIEWS:
-        feed, console, opencv = Feed(packets), ConsolePath(view), OpenCvPath(view)
-        decode, render, gui, base = [], [], [], []
+        feed, console, opencv, native = Feed(packets), ConsolePath(view), OpenCvPath(view), NativeConvertPath(view)
+        decode, render, gui, base, fast = [], [], [], [], []
         for _ in range(frames):
             t0 = time.perf_counter()
             frame = feed.next()
@@ -221,13 +267,16 @@ def split(packets, frames: int = 120) -> dict:
             t3 = time.perf_counter()
             opencv.media(frame)
             t4 = time.perf_counter()
+            native.media(frame)
+            fast.append((time.perf_counter() - t4) * 1000)
             decode.append((t1 - t0) * 1000)
             render.append((t2 - t1) * 1000)
             gui.append((t3 - t2) * 1000)
             base.append((t4 - t3) * 1000)
         figures[view] = {"decode_ms": _median(decode), "render_ms": _median(render), "gui_ms": _median(gui),
                          "gui_p90_ms": float(np.percentile(gui, 90)), "opencv_ms": _median(base),
-                         "ratio_vs_opencv": _median(render) / _median(base) if _median(base) else float("nan")}
+                         "ratio_vs_opencv": _median(render) / _median(base) if _median(base) else float("nan"),
+                         "native_convert_ms": _median(fast), "native_ratio": _median(fast) / _median(base)}
     src = np.full((720, 1280, 3), 77, np.uint8)
     dst = np.empty_like(src)
     copies = []
@@ -246,10 +295,89 @@ def split(packets, frames: int = 120) -> dict:
     return figures
 
 
+def _interleaved(a, b, rounds: int) -> tuple[float, float]:
+    """Median ms of a() and b(), called alternately (which goes first alternates too)."""
+    ta, tb = [], []
+    for i in range(rounds):
+        for first in ((a, ta), (b, tb)) if i % 2 else ((b, tb), (a, ta)):
+            fn, out = first
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1000)
+    return _median(ta), _median(tb)
+
+
+def steps(packets, frames: int = 120, rounds: int = 20) -> list[dict]:
+    """Each pixel step of the viewer path beside OpenCV's, on decoded frames of the stream (median ms)."""
+    rows = []
+    feed = Feed(packets)
+    frames_ = [feed.next() for _ in range(max(1, frames // rounds))]
+
+    def add(step, native, opencv, other=None):
+        n, c = [], []
+        o = []
+        for f in frames_:
+            a, b = _interleaved(lambda f=f: native(f), lambda f=f: opencv(f), rounds)
+            n.append(a)
+            c.append(b)
+            if other is not None:
+                o.append(_interleaved(lambda f=f: other(f), lambda: None, rounds)[0])
+        row = {"step": step, "native_ms": _median(n), "opencv_ms": _median(c), "ratio": _median(n) / _median(c)}
+        if other is not None:
+            row["swscale_ms"] = _median(o)
+        rows.append(row)
+
+    first = frames_[0]
+    packed = {id(f): f.to_ndarray() for f in frames_}  # cvtColor's input: the planes in one buffer
+    out_rgb, out_cv = np.empty((720, 1280, 3), np.uint8), np.empty((720, 1280, 3), np.uint8)
+    add("I420 → RGB 1280x720", lambda f: convert.i420_to_rgb(convert.planes_of(f), out=out_rgb),
+        lambda f: cv2.cvtColor(packed[id(f)], cv2.COLOR_YUV2RGB_I420, dst=out_cv),
+        lambda f: f.to_ndarray(format="rgb24"))
+    rgbs = {id(f): f.to_ndarray(format="rgb24") for f in frames_}
+    turned, turned_cv = np.empty((1280, 720, 3), np.uint8), np.empty((1280, 720, 3), np.uint8)
+    add("rotate RGB 90° 1280x720", lambda f: rotate.rotate_rgb(rgbs[id(f)], 90, out=turned),
+        lambda f: cv2.rotate(rgbs[id(f)], cv2.ROTATE_90_CLOCKWISE, dst=turned_cv))
+    for view in VIEWS:
+        t = ConsolePath(view).renderer.transform.for_frame(1280, 720)
+        (sx, sy, sw, sh), dest = t.visible_source()
+        src = {id(f): np.ascontiguousarray((np.rot90(rgbs[id(f)], -t.quarter_turns) if t.quarter_turns
+                                            else rgbs[id(f)])[sy:sy + sh, sx:sx + sw]) for f in frames_}
+        out_s, out_c = np.empty((dest[3], dest[2], 3), np.uint8), np.empty((dest[3], dest[2], 3), np.uint8)
+        add(f"scale {view} {sw}x{sh} → {dest[2]}x{dest[3]}",
+            lambda f, src=src, dest=dest, out_s=out_s: scale.scale_rgb(src[id(f)], dest[2], dest[3], out=out_s),
+            lambda f, src=src, dest=dest, out_c=out_c: cv2.resize(src[id(f)], (dest[2], dest[3]), dst=out_c,
+                                                                   interpolation=cv2.INTER_LINEAR))
+    for w, h in ((640, 480), (1280, 720)):
+        planes = {id(f): I420(*(np.ascontiguousarray(p) for p in convert.planes_of(
+            f if (f.width, f.height) == (w, h) else f.reformat(w, h)))) for f in frames_}
+        out = I420.empty(h, w)
+        outs = [np.empty((p.shape[1], p.shape[0]), np.uint8) for p in planes[id(first)]]
+
+        def cv_turn(f, planes=planes, outs=outs):
+            for p, o in zip(planes[id(f)], outs, strict=True):
+                cv2.rotate(p, cv2.ROTATE_90_CLOCKWISE, dst=o)
+
+        add(f"rotate I420 90° {w}x{h}", lambda f, planes=planes, out=out: rotate.rotate_i420(planes[id(f)], 90, out=out),
+            cv_turn)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="the viewer path per 1280x720 frame, split by thread")
     parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--steps", action="store_true", help="each pixel step beside OpenCV's, instead of the split")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.steps:
+        for k in range(args.repeat):
+            rows = steps(stream(), args.frames)
+            print(f"run {k + 1}, load average {os.getloadavg()[0]:.2f}: median ms, interleaved with OpenCV (one thread)")
+            print("| step | native | OpenCV | native ÷ OpenCV | swscale |")
+            print("|---|---|---|---|---|")
+            for r in rows:
+                sws = f"{r['swscale_ms']:.3f}" if "swscale_ms" in r else "–"
+                print(f"| {r['step']} | {r['native_ms']:.3f} | {r['opencv_ms']:.3f} | {r['ratio']:.2f} | {sws} |")
+        return 0
     from anysupport_qt import QApplication
 
     _app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -257,12 +385,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average {os.getloadavg()[0]:.2f}; {args.frames} frames of 1280x720 into {WIDGET[0]}x{WIDGET[1]}; "
           f"copy of one frame {figures['copy_ms']:.3f} ms")
     print("| View | decode | render (media thread) | GUI thread p50 / p90 | OpenCV same steps (media part) "
-          "| render ÷ OpenCV |")
-    print("|---|---|---|---|---|---|")
+          "| render ÷ OpenCV | with native convert | ÷ OpenCV |")
+    print("|---|---|---|---|---|---|---|---|")
     for view in VIEWS:
         r = figures[view]
         print(f"| {view} | {r['decode_ms']:.2f} ms | {r['render_ms']:.2f} ms | {r['gui_ms']:.2f} / "
-              f"{r['gui_p90_ms']:.2f} ms | {r['opencv_ms']:.2f} ms | {r['ratio_vs_opencv']:.2f} |")
+              f"{r['gui_p90_ms']:.2f} ms | {r['opencv_ms']:.2f} ms | {r['ratio_vs_opencv']:.2f} | "
+              f"{r['native_convert_ms']:.2f} ms | {r['native_ratio']:.2f} |")
     print(f"viewer path at medium (640x480, 30 fps: decode + render + GUI): {figures['medium_cpu_pct']:.1f}% of a core")
     return 0
 

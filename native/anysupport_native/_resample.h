@@ -28,19 +28,26 @@
 /* ---- bilinear ------------------------------------------------------------------------------ */
 
 /* Shuffle tables of one horizontal bilinear pass. The output row of n bytes (pixels * channels) is
- * cut into groups of 16 bytes, each made of two halves of 8 gathered from one 16-byte window of the
- * source row. mask holds, per half, the window offsets of the (left, right) taps of its 8 outputs;
- * weights holds the (256 - q, q) pairs ordered [0-3, 8-11, 4-7, 12-15] within the group, which is the
- * order the AVX2 unpacks produce (the SSSE3 path reads the same table). A group whose taps do not
- * fit a window is done by the scalar loop, as is the tail of n % 16 bytes. */
+ * cut into groups of 16 bytes, each made of two halves of 8 gathered from one window of the source
+ * row: 16 bytes (one pshufb) when the half's taps span at most 16 bytes, otherwise 32 bytes (two
+ * pshufb of adjacent 16-byte loads, OR-ed), which covers downscales to about 1/3 for planes and RGB
+ * alike (the viewer fits a 1280x720 frame turned upright into ~350x620: 0.48). mask holds, per half,
+ * the window offsets of the (left, right) taps of its 8 outputs (32 bytes per group; a wide group
+ * has a second 32 for the upper 16 bytes of its windows, the bytes of the other load set to 0x80);
+ * weights holds the (256 - q, q) pairs ordered [0-3, 8-11, 4-7, 12-15] within the group, which is
+ * the order the AVX2 unpacks produce (the SSSE3 path reads the same table). A group whose taps do
+ * not fit 32 bytes is done by the scalar loop, as is the tail of n % 16 bytes. */
+enum { AS_GROUP_SCALAR = 0, AS_GROUP_NARROW = 1, AS_GROUP_WIDE = 2 };
+
 typedef struct {
     ptrdiff_t npix, n, groups, src_bytes;
     int channels;
     int32_t *x0, *x1, *xq;   /* copies of the tap tables, to recognise them (npix each) */
     int32_t *left, *right;   /* per output byte: source byte of each tap */
     int16_t *pair;           /* per output byte: 256 - q, q */
-    int32_t *start;          /* per group, two window starts; start[2g] < 0: the group is scalar */
-    uint8_t *mask;           /* 32 per group */
+    int32_t *start;          /* per group, the two windows' starts */
+    uint8_t *kind;           /* per group, AS_GROUP_* */
+    uint8_t *mask;           /* 64 per group: low windows (and the whole window of a narrow group), high windows */
     int16_t *weights;        /* 32 per group */
 } as_lerp_table;
 
@@ -59,7 +66,8 @@ static as_lerp_table *as_lerp_table_new(const int32_t *x0, const int32_t *x1, co
     ptrdiff_t n = npix * channels, groups = n / 16;
     size_t bytes = ((sizeof(as_lerp_table) + 31) & ~(size_t)31) + 3 * (((size_t)npix * 4 + 31) & ~(size_t)31) +
                    2 * (((size_t)n * 4 + 31) & ~(size_t)31) + (((size_t)n * 4 + 31) & ~(size_t)31) +
-                   (((size_t)groups * 8 + 31) & ~(size_t)31) + (size_t)groups * 32 + (size_t)groups * 64 + 32;
+                   (((size_t)groups * 8 + 31) & ~(size_t)31) + (((size_t)groups + 31) & ~(size_t)31) +
+                   (size_t)groups * 64 + (size_t)groups * 64 + 32;
     char *base = (char *)malloc(bytes);
     if (base == NULL) return NULL;
     char *p = base;
@@ -76,7 +84,8 @@ static as_lerp_table *as_lerp_table_new(const int32_t *x0, const int32_t *x1, co
     t->right = (int32_t *)as_carve(&p, (size_t)n * 4);
     t->pair = (int16_t *)as_carve(&p, (size_t)n * 4);
     t->start = (int32_t *)as_carve(&p, (size_t)groups * 8);
-    t->mask = (uint8_t *)as_carve(&p, (size_t)groups * 32);
+    t->kind = (uint8_t *)as_carve(&p, (size_t)groups);
+    t->mask = (uint8_t *)as_carve(&p, (size_t)groups * 64);
     t->weights = (int16_t *)as_carve(&p, (size_t)groups * 64);
     memcpy(t->x0, x0, (size_t)npix * 4);
     memcpy(t->x1, x1, (size_t)npix * 4);
@@ -90,32 +99,44 @@ static as_lerp_table *as_lerp_table_new(const int32_t *x0, const int32_t *x1, co
     }
     static const int order[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
     for (ptrdiff_t g = 0; g < groups; g++) {
-        int ok = 1;
+        /* The span of each half's taps decides the group's kind: narrow if both fit 16 bytes, wide if
+         * both fit 32 (and the row has 32 bytes to load), scalar otherwise. */
+        ptrdiff_t lo[2], hi[2];
         for (int half = 0; half < 2; half++) {
-            ptrdiff_t j0 = 16 * g + 8 * half, lo = t->left[j0], hi = t->left[j0];
+            ptrdiff_t j0 = 16 * g + 8 * half;
+            lo[half] = hi[half] = t->left[j0];
             for (ptrdiff_t j = j0; j < j0 + 8; j++) {
-                if (t->left[j] < lo) lo = t->left[j];
-                if (t->left[j] > hi) hi = t->left[j];
+                if (t->left[j] < lo[half]) lo[half] = t->left[j];
+                if (t->left[j] > hi[half]) hi[half] = t->left[j];
                 if (t->pair[2 * j + 1] != 0) {
-                    if (t->right[j] < lo) lo = t->right[j];
-                    if (t->right[j] > hi) hi = t->right[j];
+                    if (t->right[j] < lo[half]) lo[half] = t->right[j];
+                    if (t->right[j] > hi[half]) hi[half] = t->right[j];
                 }
             }
-            ptrdiff_t s = lo;
-            if (s > src_bytes - 16) s = src_bytes - 16;
-            if (s < 0 || hi - s > 15) {
-                ok = 0;
-                break;
+        }
+        int kind = AS_GROUP_SCALAR;
+        for (int width = 16; width <= 32 && kind == AS_GROUP_SCALAR; width += 16) {
+            int fits = src_bytes >= width;
+            for (int half = 0; half < 2 && fits; half++) {
+                ptrdiff_t s = lo[half] > src_bytes - width ? src_bytes - width : lo[half];
+                fits = s >= 0 && hi[half] - s < width;
+                t->start[2 * g + half] = (int32_t)s;
             }
-            t->start[2 * g + half] = (int32_t)s;
-            for (int k = 0; k < 8; k++) {
-                ptrdiff_t j = j0 + k;
-                t->mask[32 * g + 16 * half + 2 * k] = (uint8_t)(t->left[j] - s);
-                t->mask[32 * g + 16 * half + 2 * k + 1] =
-                    t->pair[2 * j + 1] != 0 ? (uint8_t)(t->right[j] - s) : (uint8_t)0x80;
+            if (fits) kind = width == 16 ? AS_GROUP_NARROW : AS_GROUP_WIDE;
+        }
+        t->kind[g] = (uint8_t)kind;
+        if (kind != AS_GROUP_SCALAR) {
+            for (int half = 0; half < 2; half++) {
+                ptrdiff_t s = t->start[2 * g + half];
+                for (int k = 0; k < 16; k++) {
+                    ptrdiff_t j = 16 * g + 8 * half + k / 2;
+                    int used = k % 2 == 0 || t->pair[2 * j + 1] != 0;
+                    ptrdiff_t o = (k % 2 == 0 ? t->left[j] : t->right[j]) - s;
+                    t->mask[64 * g + 16 * half + k] = used && o < 16 ? (uint8_t)o : (uint8_t)0x80;
+                    t->mask[64 * g + 32 + 16 * half + k] = used && o >= 16 ? (uint8_t)(o - 16) : (uint8_t)0x80;
+                }
             }
         }
-        if (!ok) t->start[2 * g] = -1;
         for (int k = 0; k < 16; k++) {
             ptrdiff_t j = 16 * g + order[k];
             t->weights[32 * g + 2 * k] = t->pair[2 * j];
@@ -144,14 +165,20 @@ AS_TARGET_SSSE3
 static void as_lerp_h_ssse3(const uint8_t *src, int16_t *dst, const as_lerp_table *t) {
     const __m128i zero = _mm_setzero_si128(), bias = _mm_set1_epi32(32768);
     for (ptrdiff_t g = 0; g < t->groups; g++) {
-        if (t->start[2 * g] < 0) {
+        int kind = t->kind[g];
+        if (kind == AS_GROUP_SCALAR) {
             as_lerp_h_scalar(src, dst, t, 16 * g, 16 * g + 16);
             continue;
         }
         const int16_t *w = t->weights + 32 * g;
+        const uint8_t *m = t->mask + 64 * g;
         for (int half = 0; half < 2; half++) {
-            __m128i win = _mm_loadu_si128((const __m128i *)(src + t->start[2 * g + half]));
-            __m128i b = _mm_shuffle_epi8(win, _mm_loadu_si128((const __m128i *)(t->mask + 32 * g + 16 * half)));
+            const uint8_t *at = src + t->start[2 * g + half];
+            __m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)at),
+                                         _mm_loadu_si128((const __m128i *)(m + 16 * half)));
+            if (kind == AS_GROUP_WIDE)
+                b = _mm_or_si128(b, _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(at + 16)),
+                                                     _mm_loadu_si128((const __m128i *)(m + 32 + 16 * half))));
             __m128i lo = _mm_madd_epi16(_mm_unpacklo_epi8(b, zero), _mm_loadu_si128((const __m128i *)(w + 8 * half)));
             __m128i hi =
                 _mm_madd_epi16(_mm_unpackhi_epi8(b, zero), _mm_loadu_si128((const __m128i *)(w + 16 + 8 * half)));
@@ -166,15 +193,23 @@ AS_TARGET_AVX2
 static void as_lerp_h_avx2(const uint8_t *src, int16_t *dst, const as_lerp_table *t) {
     const __m256i zero = _mm256_setzero_si256(), bias = _mm256_set1_epi32(32768);
     for (ptrdiff_t g = 0; g < t->groups; g++) {
-        if (t->start[2 * g] < 0) {
+        int kind = t->kind[g];
+        if (kind == AS_GROUP_SCALAR) {
             as_lerp_h_scalar(src, dst, t, 16 * g, 16 * g + 16);
             continue;
         }
         const int16_t *w = t->weights + 32 * g;
-        __m256i win = _mm256_inserti128_si256(
-            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(src + t->start[2 * g]))),
-            _mm_loadu_si128((const __m128i *)(src + t->start[2 * g + 1])), 1);
-        __m256i b = _mm256_shuffle_epi8(win, _mm256_loadu_si256((const __m256i *)(t->mask + 32 * g)));
+        const uint8_t *m = t->mask + 64 * g;
+        const uint8_t *a0 = src + t->start[2 * g], *a1 = src + t->start[2 * g + 1];
+        __m256i win = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a0)),
+                                              _mm_loadu_si128((const __m128i *)a1), 1);
+        __m256i b = _mm256_shuffle_epi8(win, _mm256_loadu_si256((const __m256i *)m));
+        if (kind == AS_GROUP_WIDE) {
+            __m256i up = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(a0 + 16))),
+                _mm_loadu_si128((const __m128i *)(a1 + 16)), 1);
+            b = _mm256_or_si256(b, _mm256_shuffle_epi8(up, _mm256_loadu_si256((const __m256i *)(m + 32))));
+        }
         __m256i lo = _mm256_madd_epi16(_mm256_unpacklo_epi8(b, zero), _mm256_loadu_si256((const __m256i *)w));
         __m256i hi = _mm256_madd_epi16(_mm256_unpackhi_epi8(b, zero), _mm256_loadu_si256((const __m256i *)(w + 16)));
         _mm256_storeu_si256((__m256i *)(dst + 16 * g),

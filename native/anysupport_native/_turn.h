@@ -50,6 +50,74 @@ static inline void as_transpose16x8(const uint8_t *src, ptrdiff_t sstride, uint8
 #endif
 }
 
+#if AS_X86_DISPATCH
+/* Transpose 16 rows of 32 bytes: dst[c * dstride + r] = src[r * sstride + c] for r < 16, c < 32 (either
+ * stride may be negative). Each 128-bit lane transposes its own 16x16 block (columns 0-15 and 16-31)
+ * in four rounds of unpacks (bytes, words, dwords, qwords), so a source row is one 32-byte load and a
+ * destination row one 16-byte store: half the loads and half the shuffles per byte of the 16x8 SSE2
+ * block. */
+AS_TARGET_AVX2
+static void as_transpose16x32_avx2(const uint8_t *src, ptrdiff_t sstride, uint8_t *dst, ptrdiff_t dstride) {
+    __m256i x[16], t[16], u[16];
+    for (int i = 0; i < 16; i++) x[i] = _mm256_loadu_si256((const __m256i *)(src + i * sstride));
+    for (int k = 0; k < 8; k++) { /* columns 0-7 / 8-15 of rows 2k, 2k+1 */
+        t[k] = _mm256_unpacklo_epi8(x[2 * k], x[2 * k + 1]);
+        t[k + 8] = _mm256_unpackhi_epi8(x[2 * k], x[2 * k + 1]);
+    }
+    for (int half = 0; half < 2; half++) /* u[4g + k]: columns 4g..4g+3 of rows 4k..4k+3 */
+        for (int k = 0; k < 4; k++) {
+            u[8 * half + k] = _mm256_unpacklo_epi16(t[8 * half + 2 * k], t[8 * half + 2 * k + 1]);
+            u[8 * half + k + 4] = _mm256_unpackhi_epi16(t[8 * half + 2 * k], t[8 * half + 2 * k + 1]);
+        }
+    for (int g = 0; g < 4; g++) {
+        __m256i w0 = _mm256_unpacklo_epi32(u[4 * g], u[4 * g + 1]); /* columns 4g, 4g+1 of rows 0-7 */
+        __m256i w1 = _mm256_unpackhi_epi32(u[4 * g], u[4 * g + 1]); /* 4g+2, 4g+3 of rows 0-7 */
+        __m256i w2 = _mm256_unpacklo_epi32(u[4 * g + 2], u[4 * g + 3]); /* 4g, 4g+1 of rows 8-15 */
+        __m256i w3 = _mm256_unpackhi_epi32(u[4 * g + 2], u[4 * g + 3]);
+        __m256i col[4] = {_mm256_unpacklo_epi64(w0, w2), _mm256_unpackhi_epi64(w0, w2),
+                          _mm256_unpacklo_epi64(w1, w3), _mm256_unpackhi_epi64(w1, w3)};
+        for (int j = 0; j < 4; j++) {
+            int c = 4 * g + j;
+            _mm_storeu_si128((__m128i *)(dst + c * dstride), _mm256_castsi256_si128(col[j]));
+            _mm_storeu_si128((__m128i *)(dst + (c + 16) * dstride), _mm256_extracti128_si256(col[j], 1));
+        }
+    }
+}
+
+/* The blocks of a plane's quarter turn that 16x32 transposes cover: source rows [0, h16), columns
+ * [0, w32); clockwise dst[c, h-1-r] = src[r, c], counter-clockwise dst[w-1-c, r] = src[r, c]. Strips
+ * of 128 source columns are walked down the rows, so the destination rows being filled (128 of them,
+ * one cache line each) stay in L1 while each source line is read once. */
+AS_TARGET_AVX2
+static void as_quarter_blocks32_avx2(const uint8_t *src, ptrdiff_t ss, uint8_t *dst, ptrdiff_t ds, ptrdiff_t h,
+                                     ptrdiff_t w, ptrdiff_t h16, ptrdiff_t w32, int clockwise) {
+    for (ptrdiff_t s0 = 0; s0 < w32; s0 += 128) {
+        ptrdiff_t s1 = s0 + 128 < w32 ? s0 + 128 : w32;
+        for (ptrdiff_t r = 0; r < h16; r += 16)
+            for (ptrdiff_t c = s0; c < s1; c += 32) {
+                if (clockwise)
+                    as_transpose16x32_avx2(src + (r + 15) * ss + c, -ss, dst + c * ds + (h - 16 - r), ds);
+                else
+                    as_transpose16x32_avx2(src + r * ss + c, ss, dst + (w - 1 - c) * ds + r, -ds);
+            }
+    }
+}
+#endif
+
+/* How many columns (a multiple of 32) of the first h16 rows as_quarter_blocks32 did; 0 without AVX2. */
+static ptrdiff_t as_quarter_blocks32(const uint8_t *src, ptrdiff_t ss, uint8_t *dst, ptrdiff_t ds, ptrdiff_t h,
+                                     ptrdiff_t w, ptrdiff_t h16, int clockwise) {
+#if AS_X86_DISPATCH
+    if (as_cpu_level() >= AS_LEVEL_AVX2) {
+        ptrdiff_t w32 = w - w % 32;
+        as_quarter_blocks32_avx2(src, ss, dst, ds, h, w, h16, w32, clockwise);
+        return w32;
+    }
+#endif
+    (void)src, (void)ss, (void)dst, (void)ds, (void)h, (void)w, (void)h16, (void)clockwise;
+    return 0;
+}
+
 static inline void as_transpose_rgb8x8_scalar(const uint8_t *src, ptrdiff_t sstride, uint8_t *dst,
                                               ptrdiff_t dstride) {
     for (int r = 0; r < 8; r++)

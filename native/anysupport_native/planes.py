@@ -12,6 +12,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import load_extension
+
+# The same answers for well-formed arrays, from their C fields (None: the Python checks alone).
+_fast = load_extension("_planes")
+
 # Larger sides are refused before any allocation: no camera or screen comes near it.
 MAX_SIDE = 16384
 
@@ -99,6 +104,8 @@ def check_image(arr, name: str, channels: int, *, output: bool = False) -> np.nd
 
 def check_i420(planes, name: str, *, output: bool = False) -> I420:
     """Three planes (Y, U, V) with I420 shapes, checked like ``check_image``."""
+    if _fast is not None and _fast.i420_ok(planes, output):
+        return planes if type(planes) is I420 else I420(*planes)
     try:
         y, u, v = planes
     except (TypeError, ValueError):
@@ -125,10 +132,19 @@ def check_output(out, name: str, channels: int, shape: tuple, src) -> np.ndarray
     out = check_image(out, name, channels, output=True)
     if out.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {out.shape}")
-    for arr in src:
-        if np.may_share_memory(out, arr):
-            raise ValueError(f"{name} must not overlap the input")
+    check_disjoint(out, src, name)
     return out
+
+
+def check_disjoint(out, src, name: str) -> None:
+    """Refuse an output (an array or I420 planes) that may share memory with any array of ``src``."""
+    outs = tuple(out) if isinstance(out, I420) else (out,)
+    if _fast is not None and _fast.disjoint(outs, src):
+        return
+    for o in outs:
+        for arr in src:
+            if np.may_share_memory(o, arr):
+                raise ValueError(f"{name} must not overlap the input")
 
 
 def as_rows(arr: np.ndarray) -> np.ndarray:

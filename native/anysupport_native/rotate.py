@@ -11,7 +11,7 @@ released while the pixels move.
 import numpy as np
 
 from . import _rotate_reference, load_extension
-from .planes import I420, check_i420, check_image, check_int, check_output
+from .planes import I420, check_disjoint, check_i420, check_image, check_int, check_output
 
 _native = load_extension("_rotate")
 
@@ -66,12 +66,22 @@ class Rotate:
         """Rotate an I420 frame (three planes) clockwise by ``degrees``; ``out`` is three planes."""
         src = check_i420(src, "src")
         turns = _quarter_turns(degrees)
+        shapes = [_rotated_shape(p.shape, turns) for p in src]
         if out is None:
-            out = (None, None, None)
+            out = I420(*(np.empty(shape, np.uint8) for shape in shapes))
         else:
             out = check_i420(out, "out", output=True)
-        planes = zip(src, out, "yuv", strict=True)
-        return I420(*(self._rotate(s, turns, o, f"out.{n}", 1, src) for s, o, n in planes))
+            for plane, shape, n in zip(out, shapes, "yuv", strict=True):
+                if plane.shape != shape:
+                    raise ValueError(f"out.{n} must have shape {shape}, got {plane.shape}")
+            check_disjoint(out, src, "out")
+        if turns == 0:
+            for s, o in zip(src, out, strict=True):
+                np.copyto(o, s)
+        else:
+            # one call for the three planes: one crossing into the kernel, one release of the GIL
+            self._kernels.rotate_i420(*src, *out, turns)
+        return out
 
 
 #: The same API over the NumPy reference: the test oracle.

@@ -57,6 +57,24 @@ def test_i420_matches_reference(w, h, dw, dh, method, seed):
 @pytest.mark.parametrize(
     "src, dst",
     [
+        ((1280, 720), (824, 464)),  # the viewer: 16:9 fitted into its default window (0.64)
+        ((720, 1280), (349, 620)),  # ... turned upright (0.48: the 32-byte gather windows)
+        ((720, 962), (464, 620)),  # ... turned and zoomed
+        ((1280, 720), (430, 242)),  # 0.34: still gathered
+        ((1280, 720), (300, 170)),  # below 1/3: the scalar loop
+        ((97, 61), (40, 25)),  # odd sizes, short rows: windows clamped at the row's end
+    ],
+)
+def test_bilinear_downscales_of_the_viewer_match_reference(rng, src, dst):
+    rgb = random_image(rng, (src[1], src[0], 3))
+    assert np.array_equal(scale.scale_rgb(rgb, *dst), scale.reference.scale_rgb(rgb, *dst))
+    plane = np.ascontiguousarray(rgb[..., 0])
+    assert np.array_equal(scale.scale_plane(plane, *dst), scale.reference.scale_plane(plane, *dst))
+
+
+@pytest.mark.parametrize(
+    "src, dst",
+    [
         ((1280, 720), (640, 360)),
         ((1280, 720), (1408, 792)),  # a 10% zoom step
         ((1920, 1080), (640, 480)),
