@@ -205,11 +205,25 @@ class Lab:
         ip("-n", self.customer_ns, "route", "replace", "default", "dev", DEVICE, "src", new)
         ip("-n", self.customer_ns, "addr", "del", f"{old}/32", "dev", DEVICE)
         if destroy_sockets:
-            subprocess.run(["ip", "netns", "exec", self.customer_ns, "ss", "-K", "-t", "src", old],
-                           capture_output=True, check=False)
+            self.close_sockets_of(old)
         self.command(f"reroute {new}")
         self.customer_address = new
         return new
+
+    def close_sockets_of(self, address: str) -> None:
+        """What the phone's OS does to the TCP sockets of an address that went away (``ss -K``)."""
+        subprocess.run(["ip", "netns", "exec", self.customer_ns, "ss", "-K", "-t", "src", address],
+                       capture_output=True, check=False)
+
+    def come_back_elsewhere(self) -> tuple[str, str]:
+        """End of a handover's outage: the customer is on its new address, the link is up, and then
+        the OS closes the sockets of the old address (so a reconnection goes out on a working link).
+        Returns (old, new) addresses."""
+        old = self.customer_address
+        new = self.change_customer_address(destroy_sockets=False)
+        self.link_up()
+        self.close_sockets_of(old)
+        return old, new
 
     # -- running things on one side ------------------------------------------------------------------
     @staticmethod
