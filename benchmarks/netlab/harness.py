@@ -333,9 +333,9 @@ RUNNERS = {"ours-python": run_ours_python, "ours-page": run_ours_page, "webrtc":
 
 # -- one profile ------------------------------------------------------------------------------------
 def measure_profile(profile: Profile, transports: list[str], seconds: float, workdir: Path,
-                    *, handover_at: float | None = None, seed: int | None = None) -> list[dict]:
+                    *, handover_at: float | None = None, seed: int | None = None, tcp: str = "cubic") -> list[dict]:
     results = []
-    with Lab(profile, seed=seed) as lab:
+    with Lab(profile, seed=seed, tcp=tcp) as lab:
         with inside(lab.server_ns):
             server = ServerProcess(str(workdir / f"server-{profile.name}"),
                                    {"host": "0.0.0.0", "sweep_interval": 1.0, "login_ip_max_failures": 10000})
@@ -372,6 +372,7 @@ def main(argv=None) -> int:
     p.add_argument("--handover-at", type=float, default=None,
                    help="seconds into the window the handover starts (default: a third of it)")
     p.add_argument("--seed", type=int, default=None, help="the emulator's random seed (default: fresh)")
+    p.add_argument("--tcp", default="cubic", help="TCP congestion control in both namespaces (cubic: the phones')")
     p.add_argument("--out", default=None, help="directory for results.json and results.md (default: a temp dir)")
     args = p.parse_args(argv)
     out = Path(args.out or tempfile.mkdtemp(prefix="anysupport-netlab-"))
@@ -384,11 +385,11 @@ def main(argv=None) -> int:
     results = []
     for name in profiles:
         results += measure_profile(PROFILES[name], transports, args.seconds, workdir, handover_at=handover_at,
-                                   seed=args.seed)
+                                   seed=args.seed, tcp=args.tcp)
     run = {"command": " ".join([os.path.basename(sys.executable), "-m", "benchmarks.netlab.harness",
                                 *(argv if argv is not None else sys.argv[1:])]),
            "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-           "minutes": round((time.time() - started) / 60, 1), "cpus": os.cpu_count(),
+           "minutes": round((time.time() - started) / 60, 1), "cpus": os.cpu_count(), "tcp": args.tcp,
            "profiles": {n: PROFILES[n].describe() for n in profiles}, "results": results}
     (out / "results.json").write_text(json.dumps(run, indent=1))
     (out / "results.md").write_text(markdown(run))

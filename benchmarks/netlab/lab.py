@@ -11,7 +11,10 @@ Addresses (the same in every lab: each lab has namespaces of its own):
   through it.
 
 IPv6 is off in both, so nothing but the traffic under test crosses the link (no router
-solicitations), and loopback is up (the server's embedded database listens there).
+solicitations), and loopback is up (the server's embedded database listens there). TCP's
+congestion control is CUBIC in both (``tcp``): what Android, iOS and a stock Linux server run. A
+namespace otherwise inherits the host's, and this host's is BBR, which shrugs off random loss as
+no phone's TCP does.
 
 Every namespace is named ``asnl-<pid>-<n>-s|c``: the PID of the process that made it. A lab removes
 its namespaces when it closes (``close``, also from ``atexit`` and on a failed start), ends the
@@ -88,8 +91,9 @@ def remove_stale() -> list[str]:
 
 
 class Lab:
-    def __init__(self, profile: Profile, *, seed: int | None = 1, realtime: bool = True):
+    def __init__(self, profile: Profile, *, seed: int | None = 1, realtime: bool = True, tcp: str = "cubic"):
         self.profile = profile
+        self.tcp = tcp
         self.seed = seed
         self.realtime = realtime
         base = f"{PREFIX}-{os.getpid()}-{next(_numbers)}"
@@ -114,6 +118,7 @@ class Lab:
                 self._made.append(ns)
                 self._sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1")
                 self._sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1")
+                self._sysctl(ns, "net.ipv4.tcp_congestion_control", self.tcp)
                 ip("-n", ns, "link", "set", "lo", "up")
             profile = json.dumps(self.profile.__dict__)
             argv = [sys.executable, "-m", "benchmarks.netlab.emulator", "--server-ns", self.server_ns,

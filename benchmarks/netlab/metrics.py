@@ -85,13 +85,16 @@ def unwrap16(sequences: Sequence[int]) -> list[int]:
     return out
 
 
-def voice_gaps(arrivals: Sequence[tuple[float, int]], end: float) -> dict:
-    """Replay voice arrivals through the jitter buffer; the silences a listener would hear."""
+def voice_gaps(arrivals: Sequence[tuple[float, int]], end: float, *, min_ms: float | None = None) -> dict:
+    """Replay voice arrivals through the jitter buffer; the silences a listener would hear.
+    ``min_ms``: the buffer's least pre-buffer (default: the client's, 60 ms); its most is kept
+    at least 180 ms above it."""
     if not arrivals:
         return {"packets": 0, "gaps": 0, "gap_at": [], "silent_ms": None, "longest_gap_ms": None, "lost": None}
     arrivals = sorted(arrivals)
     now = [arrivals[0][0]]
-    buffer = JitterBuffer(clock=lambda: now[0])
+    buffer = JitterBuffer(clock=lambda: now[0]) if min_ms is None else \
+        JitterBuffer(clock=lambda: now[0], min_ms=min_ms, max_ms=max(240.0, min_ms + 180))
     pcm = np.full(PACKET_SAMPLES, 1000, np.int16)  # any sound: only presence matters here
     i = 0
     t = arrivals[0][0]
@@ -113,16 +116,18 @@ def voice_gaps(arrivals: Sequence[tuple[float, int]], end: float) -> dict:
         if started:
             if silent:
                 run += 1
-                silent_blocks += 1
             else:
+                silent_blocks += run
                 if run >= VOICE_GAP_BLOCKS:
                     gaps.append(run)
                     gap_at.append(t - run * VOICE_BLOCK_S)
                 run = 0
         t += VOICE_BLOCK_S
-    if run >= VOICE_GAP_BLOCKS and i < len(arrivals):  # silent at the end only counts if more was coming
-        gaps.append(run)
-        gap_at.append(t - run * VOICE_BLOCK_S)
+    if i < len(arrivals):  # silent at the end only counts if more was coming
+        silent_blocks += run
+        if run >= VOICE_GAP_BLOCKS:
+            gaps.append(run)
+            gap_at.append(t - run * VOICE_BLOCK_S)
     stats = buffer.stats()
     return {"packets": len(arrivals), "gaps": len(gaps), "gap_at": list(zip(gap_at, gaps, strict=True)),
             "silent_ms": round(silent_blocks * VOICE_BLOCK_S * 1000),

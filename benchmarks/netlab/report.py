@@ -92,7 +92,7 @@ def versus_table(results: list[dict]) -> list[str]:
 def markdown(run: dict) -> str:
     results = run["results"]
     out = [f"# Network lab run {run['started']}", "", f"`{run['command']}` — {run['minutes']} min, "
-           f"{run['cpus']} CPUs", "", "Profiles: " + "; ".join(f"{k}: {v}" for k, v in run["profiles"].items()),
+           f"{run['cpus']} CPUs, TCP {run.get('tcp', 'cubic')}", "", "Profiles: " + "; ".join(f"{k}: {v}" for k, v in run["profiles"].items()),
            "", "## Figures", "", *results_table(results), "", "## Goals (reported, not asserted)", "",
            *goals_table(results), "", "## Ours against WebRTC (same link, same run)", "", *versus_table(results), ""]
     return "\n".join(out)

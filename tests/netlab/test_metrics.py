@@ -104,3 +104,9 @@ def test_first_new_frame_after_the_link_came_back():
     # the picture decoded at 6.4 s was captured at 5.5 s, before the outage began (5.8 s): not a new one
     assert first_frame_after(rec, 6.0, captured_after=5.8) == pytest.approx(0.7)
     assert first_frame_after(rec, 7.0) is None
+
+
+def test_the_silence_after_the_last_packet_is_not_a_gap():
+    result = voice_gaps(steady_voice(0.0, 5.0), 8.0)
+    assert result["gaps"] == 0 and result["silent_ms"] == 0
+    assert voice_gaps(steady_voice(0.0, 5.0, skip={100}), 8.0)["silent_ms"] == 20
