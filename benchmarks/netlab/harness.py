@@ -63,6 +63,7 @@ TRANSPORTS = ("ours-python", "ours-page", "webrtc")
 LADDER = LEVELS["medium"].ladder
 ADAPTED = re.compile(r"video (?:adapts down|climbs back) to (\d+)x(\d+)@([\d.]+) (\d+) kb/s")
 SETUP_TIMEOUT = 60.0
+TCP_USED: set[str] = set()  # what the labs' namespaces really run (see Lab: CUBIC may not be allowed)
 
 
 @dataclass
@@ -336,6 +337,7 @@ def measure_profile(profile: Profile, transports: list[str], seconds: float, wor
                     *, handover_at: float | None = None, seed: int | None = None, tcp: str = "cubic") -> list[dict]:
     results = []
     with Lab(profile, seed=seed, tcp=tcp) as lab:
+        TCP_USED.add(lab.tcp_used)
         with inside(lab.server_ns):
             server = ServerProcess(str(workdir / f"server-{profile.name}"),
                                    {"host": "0.0.0.0", "sweep_interval": 1.0, "login_ip_max_failures": 10000})
@@ -389,7 +391,8 @@ def main(argv=None) -> int:
     run = {"command": " ".join([os.path.basename(sys.executable), "-m", "benchmarks.netlab.harness",
                                 *(argv if argv is not None else sys.argv[1:])]),
            "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-           "minutes": round((time.time() - started) / 60, 1), "cpus": os.cpu_count(), "tcp": args.tcp,
+           "minutes": round((time.time() - started) / 60, 1), "cpus": os.cpu_count(),
+           "tcp": ",".join(sorted(TCP_USED)),
            "profiles": {n: PROFILES[n].describe() for n in profiles}, "results": results}
     (out / "results.json").write_text(json.dumps(run, indent=1))
     (out / "results.md").write_text(markdown(run))

@@ -12,9 +12,13 @@ Addresses (the same in every lab: each lab has namespaces of its own):
 
 IPv6 is off in both, so nothing but the traffic under test crosses the link (no router
 solicitations), and loopback is up (the server's embedded database listens there). TCP's
-congestion control is CUBIC in both (``tcp``): what Android, iOS and a stock Linux server run. A
-namespace otherwise inherits the host's, and this host's is BBR, which shrugs off random loss as
-no phone's TCP does.
+congestion control is loss-based in both (``tcp``, default CUBIC: what Android, iOS and a stock
+Linux server run). A namespace otherwise inherits the host's, and this host's is BBR, which shrugs
+off random loss as no phone's TCP does. A namespace may only default to an algorithm the host
+allows (``tcp_allowed_congestion_control``); when CUBIC is not among them the lab takes Reno, the
+other loss-based one, which CUBIC equals at these bandwidth-delay products (a few dozen packets:
+CUBIC's "TCP-friendly" region), and says so in ``tcp_used``. Sockets a program opens itself can
+still ask for CUBIC (``TCP_CONGESTION``; the transport probe does).
 
 Every namespace is named ``asnl-<pid>-<n>-s|c``: the PID of the process that made it. A lab removes
 its namespaces when it closes (``close``, also from ``atexit`` and on a failed start), ends the
@@ -94,6 +98,7 @@ class Lab:
     def __init__(self, profile: Profile, *, seed: int | None = 1, realtime: bool = True, tcp: str = "cubic"):
         self.profile = profile
         self.tcp = tcp
+        self.tcp_used: str | None = None
         self.seed = seed
         self.realtime = realtime
         base = f"{PREFIX}-{os.getpid()}-{next(_numbers)}"
@@ -118,7 +123,7 @@ class Lab:
                 self._made.append(ns)
                 self._sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1")
                 self._sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1")
-                self._sysctl(ns, "net.ipv4.tcp_congestion_control", self.tcp)
+                self.tcp_used = self._congestion_control(ns)
                 ip("-n", ns, "link", "set", "lo", "up")
             profile = json.dumps(self.profile.__dict__)
             argv = [sys.executable, "-m", "benchmarks.netlab.emulator", "--server-ns", self.server_ns,
@@ -143,6 +148,15 @@ class Lab:
             self.close()
             raise
         return self
+
+    def _congestion_control(self, ns: str) -> str:
+        for algorithm in dict.fromkeys([self.tcp, "reno"]):
+            try:
+                self._sysctl(ns, "net.ipv4.tcp_congestion_control", algorithm)
+                return algorithm
+            except subprocess.CalledProcessError:
+                continue
+        raise RuntimeError(f"cannot set TCP congestion control {self.tcp!r} (nor reno) in {ns}")
 
     def _sysctl(self, ns: str, key: str, value: str) -> None:
         subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"{key}={value}"], check=True,
