@@ -54,6 +54,8 @@ class Accuracy:
     loss_down: float
     loss_packets: int
     rate_bps: float | None
+    emulator_us_per_packet: float | None = None  # the emulator's CPU time per packet moved (loss lab)
+    emulator_pps: float | None = None  # packets per second it moved then, both directions
 
     def errors(self, profile: Profile) -> dict[str, float]:
         """Relative error of each figure against the profile (0.05 = 5 % off)."""
@@ -269,10 +271,15 @@ def measure(profile: Profile, *, loss_packets: int | None = None, rtt_probes: in
         rtts = measure_rtt(lab, rtt_probes)
         rate = measure_rate(lab, rate_seconds)
     with Lab(profile.with_(rate_bps=None), seed=seed) as lab:
+        begun = time.monotonic()
         loss_up, loss_down = measure_loss(lab, count)
+        took = time.monotonic() - begun
+        counters = lab.counters()
+    packets = sum(d["offered"] for d in counters["counters"].values())
     return Accuracy(profile.name, round(statistics.fmean(rtts), 2) if rtts else None,
                     round(statistics.pstdev(rtts), 2) if len(rtts) > 1 else None, len(rtts),
-                    round(loss_up, 5), round(loss_down, 5), count, round(rate) if rate is not None else None)
+                    round(loss_up, 5), round(loss_down, 5), count, round(rate) if rate is not None else None,
+                    round(counters["cpu_s"] / packets * 1e6, 2) if packets else None, round(packets / took))
 
 
 def main(argv=None) -> int:
