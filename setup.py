@@ -101,7 +101,7 @@ setup(
         },
     },
     package_data={
-        "anysupport": ["templates/*.html", "templates/**/*.html", "static/*", "static/**/*", "i18n/*.json"],
+        "anysupport": ["templates/*.html", "templates/**/*.html", "static/*", "static/**/*", "i18n/*.json", "i18n/locale/*.csv"],
         "anysupport_native": ["*.pxd", "*.pyx"],
     },
     ext_modules=native_extensions(),

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from anysupport.protocol.vocabulary import LANGUAGES
+
 ENV_PREFIX = "ANYSUPPORT_"
 
 
@@ -84,7 +86,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("media_max_fps", float, 400.0, "media frames per second one sender may send (all streams)", 1, 100000),
     Setting("media_queue_bytes", int, 2_097_152, "bytes queued for one slow receiver before dropping", 65536, 268_435_456),
     # presentation
-    Setting("default_language", str, "ko", "language of texts when the requester names none", choices=("ko", "en")),
+    Setting("default_language", str, "ko", "language of texts when the requester names none", choices=LANGUAGES),
     Setting("time_zone", str, "Asia/Seoul", "time zone of dates in statistics and exports"),
     Setting("brand_name", str, "AnySupport", "name shown on the customer page"),
     Setting("log_level", str, "info", "logging level", choices=("debug", "info", "warning", "error")),

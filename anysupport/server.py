@@ -16,10 +16,10 @@ import tornado.httpserver
 import tornado.netutil
 
 from anysupport.config import ConfigError
+from anysupport.protocol.vocabulary import CLOSE_GOING_AWAY
 from anysupport.services import Services
 from anysupport.store import DatabaseLost, Store
 from anysupport.web.app import make_app
-from anysupport.ws.hub import CLOSE_GOING_AWAY
 
 log = logging.getLogger("anysupport")
 

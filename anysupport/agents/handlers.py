@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from anysupport.auth.manager import agent_view
+from anysupport.protocol.vocabulary import LANGUAGES
 from anysupport.web.base import BaseHandler, endpoint
 
 LOGIN = {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
 NAME = {"type": "string", "minLength": 1, "maxLength": 100}
 SETTINGS = {
     "type": "object",
-    "properties": {"auto_connect": {"type": "boolean"}, "language": {"enum": ["ko", "en"]}},
+    "properties": {"auto_connect": {"type": "boolean"}, "language": {"enum": list(LANGUAGES)}},
     "additionalProperties": False,
 }
 CREATE_BODY = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from anysupport.auth.manager import agent_view
+from anysupport.protocol.vocabulary import LANGUAGES
 from anysupport.web.base import BaseHandler, endpoint
 
 LOGIN_BODY = {
@@ -18,7 +19,7 @@ LOGIN_BODY = {
 }
 SETTINGS_BODY = {
     "type": "object",
-    "properties": {"auto_connect": {"type": "boolean"}, "language": {"enum": ["ko", "en"]}},
+    "properties": {"auto_connect": {"type": "boolean"}, "language": {"enum": list(LANGUAGES)}},
     "additionalProperties": False,
     "minProperties": 1,
 }

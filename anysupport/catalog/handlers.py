@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from anysupport.catalog.manager import DEFAULT_PHRASES_OWNER, trouble_type_tree
+from anysupport.protocol.vocabulary import LANGUAGES, OBJECT_ID_PATTERN, OBJECT_ID_ROUTE, SATISFACTION
 from anysupport.web.base import BaseHandler, endpoint
 
-OID = r"([0-9a-f]{24})"
+OID = OBJECT_ID_ROUTE
 TYPE_BODY = {
     "type": "object",
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 100},
-        "parent_id": {"type": ["string", "null"], "pattern": "^[0-9a-f]{24}$"},
+        "parent_id": {"type": ["string", "null"], "pattern": OBJECT_ID_PATTERN},
         "order": {"type": "integer", "minimum": 0, "maximum": 100000},
     },
     "required": ["name"],
@@ -30,8 +31,8 @@ PHRASE_BODY = {
 PHRASE_UPDATE = {**PHRASE_BODY, "required": [], "minProperties": 1}
 TEXTS = {
     "type": "object",
-    "properties": {"ko": {"type": "string", "minLength": 1, "maxLength": 500}, "en": {"type": "string", "minLength": 1, "maxLength": 500}},
-    "required": ["ko", "en"],
+    "properties": {lang: {"type": "string", "minLength": 1, "maxLength": 500} for lang in LANGUAGES},
+    "required": list(LANGUAGES),
     "additionalProperties": False,
 }
 SURVEY_BODY = {
@@ -45,7 +46,7 @@ SURVEY_BODY = {
             "maxItems": 3,
             "items": {
                 "type": "object",
-                "properties": {"value": {"enum": ["satisfied", "neutral", "unsatisfied"]}, "label": TEXTS},
+                "properties": {"value": {"enum": list(SATISFACTION)}, "label": TEXTS},
                 "required": ["value", "label"],
                 "additionalProperties": False,
             },

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from anysupport import i18n
 from anysupport.cluster.rules import customer_placement
+from anysupport.protocol.vocabulary import CLOSE_MOVED, CLOSE_REPLACED
 from anysupport.sessions.manager import ORDER
 from anysupport.sessions.placement import Placement
-from anysupport.ws.hub import CLOSE_MOVED, CLOSE_REPLACED, evict
+from anysupport.ws.hub import evict
 
 if TYPE_CHECKING:
     from anysupport.cluster.bus import Cluster

@@ -1,28 +1,29 @@
 """The HTML pages and the small public JSON endpoints they read.
 
-- ``/`` the customer connection page (enter the 4-digit code, then continue in the mobile client),
+- ``/`` the customer connection page (enter the 4-digit code; the call then runs in the page, or in the
+  mobile client where the browser cannot),
 - ``/survey`` the satisfaction survey a customer answers after the session,
 - ``/admin`` the administrator pages (agents, trouble types, survey, canned phrases, site settings).
 
-The pages are server-rendered shells: texts come from ``static/texts.json`` (Korean and English), the
-initial language from ``?lang=`` or the browser's Accept-Language, and everything else is done by plain
+The pages are server-rendered shells: texts come from the ``pages`` catalogue (``anysupport/i18n/pages.json``,
+Korean and English), the protocol's values from ``anysupport/protocol/vocabulary.py``, the initial
+language from ``?lang=`` or the browser's Accept-Language, and everything else is done by plain
 JavaScript files calling the REST API with a bearer token kept in sessionStorage (no cookies, so no CSRF).
-A strict Content-Security-Policy forbids inline scripts; the texts travel in a non-executable JSON block.
+A strict Content-Security-Policy forbids inline scripts; the texts and the vocabulary travel in
+non-executable JSON blocks.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import os
 from typing import Any
 
 import tornado.escape
 
 from anysupport import i18n
+from anysupport.protocol import vocabulary
 from anysupport.web.base import BaseHandler, endpoint
 
-TEXTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "texts.json")
 
 def content_security_policy(connect: tuple[str, ...] = ()) -> str:
     """The pages' CSP; ``connect`` adds WebSocket origins (the nodes' own ``node_url``s, several nodes)."""
@@ -58,15 +59,11 @@ def node_socket_origins(services) -> tuple[str, ...]:
     return tuple(sorted(origins))
 
 
-@functools.lru_cache(maxsize=1)
-def page_texts() -> dict[str, dict[str, str]]:
-    """Every text of the pages, by language; both languages must have the same keys."""
-    with open(TEXTS_FILE, encoding="utf-8") as f:
-        texts = json.load(f)
-    keys = [set(texts[lang]) for lang in i18n.LANGUAGES]
-    if any(k != keys[0] for k in keys):
-        raise ValueError(f"{TEXTS_FILE}: the languages do not have the same texts")
-    return texts
+@functools.cache
+def page_data_json() -> tuple[str, str]:
+    """The JSON blocks every page carries: its texts (``AS.t``) and the protocol's vocabulary (``AS.vocabulary``)."""
+    return (tornado.escape.json_encode(i18n.catalogue("pages").as_data()),
+            tornado.escape.json_encode(vocabulary.page_data()))
 
 
 def localized(texts: dict[str, str], lang: str) -> str:
@@ -88,25 +85,24 @@ class PageHandler(BaseHandler):
 
     @property
     def page_language(self) -> str:
-        asked = self.get_query_argument("lang", None)
-        if asked in i18n.LANGUAGES:
-            return asked
-        return self.language
+        return i18n.asked_language(self.get_query_argument("lang", None), self.language)
 
     async def render_page(self) -> None:
         lang = self.page_language
-        texts = page_texts()
+        texts = i18n.catalogue("pages")
+        texts_json, vocabulary_json = page_data_json()
         site = await self.services.site.get()
 
         def t(key: str, **fields: Any) -> str:
-            entry = texts[lang].get(key, key)
-            return entry.format(**fields) if fields else entry
+            return texts.text(key, lang, **fields)
 
         self.render(
             self.template,
             lang=lang,
             t=t,
-            texts_json=tornado.escape.json_encode(texts),
+            texts_json=texts_json,
+            vocabulary=vocabulary,
+            vocabulary_json=vocabulary_json,
             brand_name=site["brand_name"] or self.config.brand_name,
         )
 
@@ -163,9 +159,7 @@ class SurveyTextHandler(BaseHandler):
                                "choices": [{"value": "satisfied", "label": "만족"}], "feedback": True,
                                "feedback_prompt": "의견을 남겨 주세요 (선택)."}})
     async def get(self) -> None:
-        lang = self.get_query_argument("lang", None)
-        if lang not in i18n.LANGUAGES:
-            lang = self.language
+        lang = i18n.asked_language(self.get_query_argument("lang", None), self.language)
         survey = await self.services.records.survey_settings()
         self.send({
             "enabled": bool(survey["enabled"]),

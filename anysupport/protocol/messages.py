@@ -24,7 +24,9 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-SESSION_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$", "maxLength": 24}
+from anysupport.protocol import vocabulary
+
+SESSION_ID = {"type": "string", "pattern": vocabulary.OBJECT_ID_PATTERN, "maxLength": 24}
 UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 POINT = {"type": "array", "prefixItems": [UNIT, UNIT], "minItems": 2, "maxItems": 2}
 COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$", "maxLength": 9}
@@ -37,10 +39,10 @@ TEXT = {"type": "string", "maxLength": 2000}  # a text for people
 PING_ID = {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer", "minimum": -(2**53 - 1), "maximum": 2**53 - 1}]}
 BOOL = {"type": "boolean"}
 STREAMS = {"enum": ["customer_video", "customer_audio", "agent_video", "agent_audio"]}
-DIRECTIONS = ["up", "down", "left", "right", "closer", "farther", "rotate_left", "rotate_right", "hold", "ok"]
+DIRECTIONS = list(vocabulary.DIRECTIONS)
 QUALITIES = ["high", "medium", "low"]
-SATISFACTION = ["satisfied", "neutral", "unsatisfied"]
-STATES = ["offline", "online", "connected", "expired"]
+SATISFACTION = list(vocabulary.SATISFACTION)
+STATES = list(vocabulary.STATES)
 
 
 def _msg(type_: str, props: dict[str, Any], required: tuple[str, ...] = (), *, session: bool = True) -> dict:

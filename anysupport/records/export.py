@@ -39,32 +39,6 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 MAX_CELL_TEXT = 32767  # Excel's limit per cell
 
-i18n.register({
-    "report_sheet_records": {"ko": "원격 지원 기록", "en": "Remote support records"},
-    "report_sheet_statistics": {"ko": "원격 지원 기록 통계", "en": "Support record statistics"},
-    "report_column_agent_id": {"ko": "상담원 ID", "en": "Agent ID"},
-    "report_column_agent_name": {"ko": "상담원 이름", "en": "Agent name"},
-    "report_column_trouble_type": {"ko": "장애 유형", "en": "Trouble type"},
-    "report_column_support_time": {"ko": "원격 지원 시간", "en": "Support time"},
-    "report_column_duration": {"ko": "접속 시간", "en": "Connection time"},
-    "report_column_content": {"ko": "지원 내용", "en": "Support details"},
-    "report_column_resolution": {"ko": "장애 해결 여부", "en": "Resolution"},
-    "report_column_customer_name": {"ko": "고객 이름", "en": "Customer name"},
-    "report_column_email": {"ko": "이메일", "en": "E-mail"},
-    "report_column_phone": {"ko": "전화 번호", "en": "Phone number"},
-    "report_column_feedback": {"ko": "고객 피드백", "en": "Customer feedback"},
-    "report_column_satisfaction": {"ko": "만족도", "en": "Satisfaction"},
-    "report_duration_seconds": {"ko": "{seconds}초", "en": "{seconds} s"},
-    "report_duration": {"ko": "{minutes:02d}분 {seconds:02d}초", "en": "{minutes:02d} min {seconds:02d} s"},
-    "report_duration_hours": {"ko": "{hours}시간 {minutes:02d}분 {seconds:02d}초",
-                              "en": "{hours} h {minutes:02d} min {seconds:02d} s"},
-    "report_period": {"ko": "기간", "en": "Period"},
-    "report_all_time": {"ko": "전체 기간", "en": "All time"},
-    "report_agent": {"ko": "상담원", "en": "Agent"},
-    "report_all_agents": {"ko": "전체 상담원", "en": "All agents"},
-    "report_time_zone": {"ko": "시간대", "en": "Time zone"},
-})
-
 
 @dataclass(frozen=True)
 class Column:

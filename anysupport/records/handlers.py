@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anysupport.protocol.vocabulary import LANGUAGES, OBJECT_ID_ROUTE
 from anysupport.records.manager import RESOLUTIONS, record_view
 from anysupport.records.scope import RecordScope
 from anysupport.web.base import BaseHandler, endpoint
@@ -26,7 +27,7 @@ SCOPE_QUERY = {
         "from": DATE,
         "to": DATE,
         "agent": {"type": "string", "maxLength": 64},
-        "lang": {"enum": ["ko", "en"]},
+        "lang": {"enum": list(LANGUAGES)},
     },
 }
 RANGE_QUERY = {
@@ -68,6 +69,6 @@ class RecordsHandler(RecordScopeMixin, BaseHandler):
 
 
 default_handlers = [
-    (r"/api/v1/sessions/([0-9a-f]{24})/record", SessionRecordHandler),
+    (rf"/api/v1/sessions/{OBJECT_ID_ROUTE}/record", SessionRecordHandler),
     (r"/api/v1/records", RecordsHandler),
 ]

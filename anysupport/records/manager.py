@@ -12,13 +12,13 @@ from typing import Any
 from anysupport.auth.access import is_admin, may_see
 from anysupport.catalog.manager import trouble_type_paths
 from anysupport.errors import Conflict, Forbidden, Invalid, NotFound
+from anysupport.protocol.vocabulary import SATISFACTION
 from anysupport.records.scope import RecordScope, day_range
 from anysupport.store.common import utcnow
 
 log = logging.getLogger("anysupport.records")
 
 RESOLUTIONS = ("solved", "pending", "onsite_needed")
-SATISFACTION = ("satisfied", "neutral", "unsatisfied")
 EDITABLE = ("customer_name", "email", "phone", "trouble_type", "content", "resolution")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")

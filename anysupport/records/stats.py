@@ -10,7 +10,8 @@ from typing import Any
 
 from anysupport import i18n
 from anysupport.catalog.manager import trouble_type_paths
-from anysupport.records.manager import RESOLUTIONS, SATISFACTION
+from anysupport.protocol.vocabulary import SATISFACTION
+from anysupport.records.manager import RESOLUTIONS
 
 UNCHECKED = "unchecked"
 NO_ANSWER = "no_answer"
@@ -18,24 +19,6 @@ UNSPECIFIED = "unspecified"
 RESOLUTION_KEYS = (*RESOLUTIONS, UNCHECKED)
 SATISFACTION_KEYS = (*SATISFACTION, NO_ANSWER)
 TABLES = ("trouble_type", "resolution", "satisfaction")
-
-i18n.register({
-    "report_table_trouble_type": {"ko": "장애 유형", "en": "Trouble type"},
-    "report_table_resolution": {"ko": "해결 여부", "en": "Resolution"},
-    "report_table_satisfaction": {"ko": "고객 만족도", "en": "Customer satisfaction"},
-    "report_count": {"ko": "발생수", "en": "Count"},
-    "report_ratio": {"ko": "발생 비율", "en": "Ratio"},
-    "report_total": {"ko": "전체", "en": "Total"},
-    "report_unspecified": {"ko": "미지정", "en": "Unspecified"},
-    "report_resolution_solved": {"ko": "해결", "en": "Solved"},
-    "report_resolution_pending": {"ko": "보류", "en": "Pending"},
-    "report_resolution_onsite_needed": {"ko": "직접 지원 필요", "en": "On-site support needed"},
-    "report_resolution_unchecked": {"ko": "미체크", "en": "Unchecked"},
-    "report_satisfaction_satisfied": {"ko": "만족", "en": "Satisfied"},
-    "report_satisfaction_neutral": {"ko": "보통", "en": "Neutral"},
-    "report_satisfaction_unsatisfied": {"ko": "불만족", "en": "Unsatisfied"},
-    "report_satisfaction_no_answer": {"ko": "무응답", "en": "No answer"},
-})
 
 
 def resolution_label(value: str | None, language: str) -> str:

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
+from anysupport.protocol.vocabulary import LIVE_STATES
 from anysupport.relay.relay import DROP_REASONS
 
 TOTALS = (
@@ -28,7 +29,6 @@ TOTALS = (
     ("frames_out", "Media frames written to receivers"),
     ("bytes_out", "Media bytes written to receivers"),
 )
-SESSION_STATES = ("offline", "online", "connected")
 
 
 def node_label(config: Any, cluster: Any = None) -> str:
@@ -63,7 +63,7 @@ class RelayCollector:
         yield queued
         live = GaugeMetricFamily("anysupport_sessions_live", "Sessions not expired, by state", labels=[*names, "state"])
         states = Counter(s.state for s in relay.sessions.live.values())
-        for state in SESSION_STATES:
+        for state in LIVE_STATES:
             live.add_metric([*values, state], states[state])
         yield live
 

@@ -28,34 +28,6 @@ from anysupport.store.common import utcnow
 
 log = logging.getLogger("anysupport.control")
 
-i18n.register(
-    {
-        "message_too_large": {"en": "The message is larger than {limit} bytes.", "ko": "메시지가 {limit}바이트보다 큽니다."},
-        "rate_limited": {"en": "Too many messages; slow down.", "ko": "메시지를 너무 많이 보냈습니다. 잠시 후 다시 보내세요."},
-        "session_not_found": {"en": "There is no such session.", "ko": "해당 세션이 없습니다."},
-        "session_not_connected": {"en": "The session is not connected.", "ko": "세션이 연결되어 있지 않습니다."},
-        "peer_not_connected": {"en": "The other side is not connected right now.", "ko": "상대방이 지금 연결되어 있지 않습니다."},
-        "invalid_message": {"en": "Invalid message: {detail}", "ko": "잘못된 메시지입니다: {detail}"},
-        "unknown_type": {"en": "Unknown message type: {detail}", "ko": "알 수 없는 메시지 종류입니다: {detail}"},
-        "not_allowed": {"en": "Not allowed: {detail}", "ko": "허용되지 않는 메시지입니다: {detail}"},
-        "session_required": {"en": "'session_id' is required for an agent's message.", "ko": "상담원 메시지에는 'session_id'가 필요합니다."},
-        "record_not_found": {"en": "This session has no support record.", "ko": "이 세션에는 지원 기록이 없습니다."},
-        "survey_answered": {"en": "The survey was already answered.", "ko": "이미 설문에 응답했습니다."},
-        "survey_not_open": {"en": "The survey opens when the session has ended.", "ko": "설문은 상담이 끝난 뒤에 응답할 수 있습니다."},
-        "invalid_code": {"en": "Wrong or expired code. Check the 4 digits the agent gave you.", "ko": "잘못되었거나 만료된 인증번호입니다. 상담원이 알려준 4자리 번호를 확인하세요."},
-        "code_in_use": {"en": "Someone already joined with this code.", "ko": "이미 다른 고객이 이 인증번호로 접속했습니다."},
-        "session_not_online": {"en": "Only a waiting (online) session can be connected; this one is {state}.", "ko": "대기 중(Online)인 세션만 접속할 수 있습니다. 현재 상태: {state}"},
-        "not_your_session": {"en": "This session belongs to another agent.", "ko": "다른 상담원의 세션입니다."},
-        "no_codes_left": {"en": "No free session code is left; delete unused sessions.", "ko": "사용 가능한 인증번호가 없습니다. 사용하지 않는 세션을 삭제하세요."},
-        "trouble_type_not_found": {"en": "There is no such trouble type.", "ko": "해당 장애 유형이 없습니다."},
-        "trouble_type_has_children": {"en": "Delete or move the types under it first.", "ko": "하위 유형을 먼저 삭제하거나 옮기세요."},
-        "frame_dropped": {"en": "A media frame was dropped ({detail}).", "ko": "미디어 프레임을 버렸습니다({detail})."},
-        "survey_disabled": {"en": "The survey is turned off.", "ko": "만족도 조사가 꺼져 있습니다."},
-        "phrase_not_found": {"en": "There is no such phrase.", "ko": "해당 상용문구가 없습니다."},
-        "shortcut_taken": {"en": "Shortcut {shortcut} is already used by another phrase.", "ko": "단축키 {shortcut}은(는) 다른 상용문구에서 사용 중입니다."},
-    }
-)
-
 
 @dataclass
 class Peer:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from anysupport.protocol.vocabulary import LANGUAGES, OBJECT_ID_ROUTE, SATISFACTION
 from anysupport.web.base import BaseHandler, endpoint
 
-SESSION_ID = r"([0-9a-f]{24})"
+SESSION_ID = OBJECT_ID_ROUTE
 JOIN_BODY = {
     "type": "object",
     "properties": {
@@ -13,7 +14,7 @@ JOIN_BODY = {
         "name": {"type": "string", "maxLength": 100},
         "email": {"type": "string", "maxLength": 254},
         "phone": {"type": "string", "maxLength": 40},
-        "language": {"enum": ["ko", "en"]},
+        "language": {"enum": list(LANGUAGES)},
     },
     "additionalProperties": False,
     # the code is what admits; a session number only narrows the match (numbers are sequential)
@@ -83,7 +84,7 @@ class CustomerSessionHandler(BaseHandler):
 
 SURVEY_BODY = {
     "type": "object",
-    "properties": {"answer": {"enum": ["satisfied", "neutral", "unsatisfied"]}, "feedback": {"type": "string", "maxLength": 2000}},
+    "properties": {"answer": {"enum": list(SATISFACTION)}, "feedback": {"type": "string", "maxLength": 2000}},
     "required": ["answer"],
     "additionalProperties": False,
 }

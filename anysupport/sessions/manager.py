@@ -21,36 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from anysupport import i18n
 from anysupport.auth.access import may_see
 from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
+from anysupport.protocol.vocabulary import CLOSE_SESSION_ENDED, LIVE_STATES, STATES
 from anysupport.ratelimit import SlidingWindowLimiter
 from anysupport.sessions.placement import Placement, SingleNode
 from anysupport.sessions.presence import CUSTOMER, Participant, Presence
 from anysupport.store.common import utcnow
-from anysupport.ws.hub import CLOSE_SESSION_ENDED
 
 log = logging.getLogger("anysupport.sessions")
 
-LIVE = ("offline", "online", "connected")
-ORDER = {state: rank for rank, state in enumerate((*LIVE, "expired"))}  # a session's state only moves forward
-
-i18n.register(
-    {
-        "too_many_live_sessions": {
-            "en": "You already have {limit} open sessions. End or delete one before creating another.",
-            "ko": "이미 열린 세션이 {limit}개입니다. 새 세션을 만들기 전에 하나를 종료하거나 삭제하세요.",
-        },
-        "session_moved": {
-            "en": "The session continues on another server; reconnecting there.",
-            "ko": "상담이 다른 서버에서 계속됩니다. 그 서버로 다시 연결합니다.",
-        },
-        "too_many_sessions_created": {
-            "en": "Too many sessions created in a short time. Try again in {retry_after} seconds.",
-            "ko": "짧은 시간에 세션을 너무 많이 만들었습니다. {retry_after}초 후에 다시 시도하세요.",
-        },
-    }
-)
+ORDER = {state: rank for rank, state in enumerate(STATES)}  # a session's state only moves forward
 
 
 def now_iso() -> str:
@@ -253,7 +234,7 @@ class SessionManager:
             raise RateLimited(retry_after=wait)
         session_id = await self.store.sessions.session_id_for_code(code)
         session = await self.store.sessions.get(session_id) if session_id else None
-        if session is None or session["state"] not in LIVE or (number is not None and session["number"] != number):
+        if session is None or session["state"] not in LIVE_STATES or (number is not None and session["number"] != number):
             self.join_failures.hit(ip)
             raise NotFound("invalid_code")
         if session["state"] != "offline":
@@ -290,7 +271,7 @@ class SessionManager:
     async def expire(self, session_id: str, reason: str) -> dict[str, Any] | None:
         async with self._lock(session_id):
             session = await self.store.sessions.transition(
-                session_id, LIVE, {"state": "expired", "expired_at": self.clock(), "expire_reason": reason}
+                session_id, LIVE_STATES, {"state": "expired", "expired_at": self.clock(), "expire_reason": reason}
             )
             if session is None:
                 return None

@@ -5,7 +5,7 @@
 (function () {
   const TOKEN_KEY = "anysupport.admin";
   const TAB_KEY = "anysupport.admin_tab";
-  const CHOICES = ["satisfied", "neutral", "unsatisfied"];
+  const CHOICES = AS.vocabulary.SATISFACTION;
   const $ = function (id) { return document.getElementById(id); };
   const el = AS.el;
   const t = AS.t;

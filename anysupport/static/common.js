@@ -1,4 +1,9 @@
-/* Shared by every AnySupport page: texts and the language switch, DOM building, REST calls.
+/* Shared by every AnySupport page: texts and the language switch, the protocol's vocabulary, DOM
+ * building, REST calls.
+ *
+ * The server puts two JSON blocks in every page: the pages' text catalogue (anysupport/i18n/pages.json,
+ * {key: {ko, en}}) and the protocol's vocabulary (anysupport/protocol/vocabulary.py page_data():
+ * states, close codes, survey answers, guide directions, languages), here `AS.vocabulary`.
  *
  * Data from the server only ever reaches the page through textContent, attributes and form values
  * (never innerHTML), so a name or a phrase cannot become markup.
@@ -8,23 +13,35 @@
 const AS = (function () {
   const LANG_KEY = "anysupport.lang";
   const texts = JSON.parse(document.getElementById("as-texts").textContent);
+  const vocabulary = deepFreeze(JSON.parse(document.getElementById("as-vocabulary").textContent));
+  const LANGUAGES = vocabulary.LANGUAGES;
   const listeners = [];
   let lang = pickLanguage();
 
-  function pickLanguage() {
-    const asked = new URLSearchParams(window.location.search).get("lang");
-    if (asked && texts[asked]) return asked;
-    let stored = null;
-    try { stored = window.localStorage.getItem(LANG_KEY); } catch (e) { stored = null; }
-    if (stored && texts[stored]) return stored;
-    const served = document.documentElement.lang;
-    return texts[served] ? served : "ko";
+  function deepFreeze(value) {
+    if (value && typeof value === "object") Object.values(value).forEach(deepFreeze);
+    return Object.freeze(value);
   }
 
-  /* The text `key` in the current language, with {field} placeholders filled in. */
+  function known(language) {
+    return LANGUAGES.indexOf(language) >= 0;
+  }
+
+  function pickLanguage() {
+    const asked = new URLSearchParams(window.location.search).get("lang");
+    if (asked && known(asked)) return asked;
+    let stored = null;
+    try { stored = window.localStorage.getItem(LANG_KEY); } catch (e) { stored = null; }
+    if (stored && known(stored)) return stored;
+    const served = document.documentElement.lang;
+    return known(served) ? served : LANGUAGES[0];
+  }
+
+  /* The text `key` in the current language (English for one it lacks; the key itself when there is no such
+   * text), with {field} placeholders filled in: the same lookup as Catalogue.text in anysupport/i18n. */
   function t(key, fields) {
-    const table = texts[lang] || texts.en;
-    let text = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : key;
+    const entry = Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : null;
+    let text = entry ? (entry[lang] || entry.en) : key;
     if (fields) {
       text = text.replace(/\{(\w+)\}/g, function (whole, name) {
         return Object.prototype.hasOwnProperty.call(fields, name) ? String(fields[name]) : whole;
@@ -43,7 +60,7 @@ const AS = (function () {
   }
 
   function setLanguage(next) {
-    if (!texts[next]) return;
+    if (!known(next)) return;
     lang = next;
     try { window.localStorage.setItem(LANG_KEY, next); } catch (e) { /* private mode: keep it for this page */ }
     render();
@@ -132,6 +149,7 @@ const AS = (function () {
     api: api,
     say: say,
     applyTexts: applyTexts,
+    vocabulary: vocabulary,
     get lang() { return lang; },
     onLanguage: function (fn) { listeners.push(fn); },
   };

@@ -7,6 +7,7 @@
 (function () {
   const STORE_KEY = "anysupport.customer";
   const POLL_MS = 3000;
+  const STATE = AS.vocabulary.STATE;
   const $ = function (id) { return document.getElementById(id); };
   const form = $("join-form");
   const codeInput = $("code");
@@ -148,11 +149,11 @@
   function renderJoined() {
     if (!joined) return;
     $("joined-agent").textContent = AS.t("joined_agent", {name: joined.agent_name || "-", number: joined.number});
-    const state = lastState || joined.state || "online";
+    const state = lastState || joined.state || STATE.online;
     const stateBox = $("joined-state");
     stateBox.textContent = AS.t("state_" + state);
     stateBox.dataset.state = state;
-    $("survey-link").classList.toggle("primary", state === "expired");
+    $("survey-link").classList.toggle("primary", state === STATE.expired);
   }
 
   async function poll() {
@@ -165,7 +166,7 @@
       joined.agent_name = answer.data.agent_name;
       joined.number = answer.data.number;
       renderJoined();
-      if (lastState === "expired") return;
+      if (lastState === STATE.expired) return;
     } else if (answer.status === 401) {
       // the customer token is gone (expired or revoked): start over
       reset();

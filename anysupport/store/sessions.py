@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from anysupport.protocol.vocabulary import LIVE_STATES
 from anysupport.store.common import DuplicateKeyError, encode, ms, next_sequence, oid, public, utcnow
-
-LIVE_STATES = ("offline", "online", "connected")
 
 
 class SessionStore:

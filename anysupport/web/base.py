@@ -174,7 +174,7 @@ class BaseHandler(SafeLogMixin, tornado.web.RequestHandler):
             lang = self.principal.agent.get("settings", {}).get("language")
             if lang in i18n.LANGUAGES and not self.request.headers.get("Accept-Language"):
                 return lang
-        return i18n.pick_language(self.request.headers.get("Accept-Language"), self.config.default_language)
+        return i18n.browser_language(self, self.config.default_language)
 
     # -- the caller ---------------------------------------------------------------------------------
     def bearer_token(self) -> str | None:

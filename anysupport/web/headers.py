@@ -63,7 +63,7 @@ class StaticHandler(SafeLogMixin, tornado.web.StaticFileHandler):
         if status_code >= 500:
             status_code = 500
         config = self.settings["config"]
-        language = i18n.pick_language(self.request.headers.get("Accept-Language"), config.default_language)
+        language = i18n.browser_language(self, config.default_language)
         self.clear()
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json; charset=utf-8")

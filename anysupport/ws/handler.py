@@ -19,10 +19,11 @@ import tornado.websocket
 
 from anysupport import errors
 from anysupport.auth.manager import agent_view
+from anysupport.protocol.vocabulary import CLOSE_ABUSE, CLOSE_KICKED, CLOSE_NOT_READING, CLOSE_SESSION_ENDED
 from anysupport.web.base import BaseHandler, EndpointSpec, dumps
 from anysupport.ws.frames import batched_protocol
 from anysupport.ws.heartbeat import Heartbeat
-from anysupport.ws.hub import CLOSE_ABUSE, CLOSE_KICKED, CLOSE_NOT_READING, CLOSE_SESSION_ENDED, evict
+from anysupport.ws.hub import evict
 from anysupport.ws.outbox import ControlOutbox
 
 log = logging.getLogger("anysupport.ws")

@@ -7,17 +7,9 @@ import time
 from typing import Any, Protocol
 
 from anysupport import i18n
+from anysupport.protocol.vocabulary import CLOSE_KICKED, CLOSE_REPLACED
 
 log = logging.getLogger("anysupport.ws")
-
-# WebSocket close codes we use (4000-4999 are for applications); documented in docs/protocol.md
-CLOSE_GOING_AWAY = 1001
-CLOSE_KICKED = 4001
-CLOSE_REPLACED = 4002
-CLOSE_SESSION_ENDED = 4003
-CLOSE_MOVED = 4004  # the session lives on another node: the ``moved`` message before it says where
-CLOSE_ABUSE = 4008
-CLOSE_NOT_READING = 4009  # control_queue_bytes left unread, or our pings unanswered for ws_ping_timeout
 
 
 class Connection(Protocol):

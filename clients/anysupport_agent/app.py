@@ -19,6 +19,8 @@ from anysupport_client.media.sources import open_audio_source, open_video_source
 from anysupport_client.media.speaker import open_voice_output
 from anysupport_qt import QApplication, QObject, apply_korean_font
 
+from anysupport.protocol.vocabulary import LANGUAGES
+
 from .bridge import ConsoleBridge
 from .credentials import LoginStore
 from .draft import DraftStore
@@ -129,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="anysupport-agent", description="AnySupport agent console (상담원 프로그램)")
     p.add_argument("--server", help="the AnySupport server, e.g. https://support.example.com")
     p.add_argument("--login", help="the agent ID; with ANYSUPPORT_AGENT_PASSWORD set, logs in at once")
-    p.add_argument("--lang", choices=("ko", "en"), help="the language (default: the setting, else the locale)")
+    p.add_argument("--lang", choices=LANGUAGES, help="the language (default: the setting, else the locale)")
     p.add_argument("--camera", default=None, help="the agent's camera for 상담원 화면 보기: camera[:N], test, file:PATH")
     p.add_argument("--audio", default=None,
                    help="the agent's microphone: mic[:DEVICE], tone or none (default: the setting's, else mic)")

@@ -14,6 +14,8 @@ from typing import Any
 
 from anysupport_client.language import default_language
 
+from anysupport.protocol.vocabulary import LANGUAGES
+
 from .paths import config_dir, documents_dir, read_json, write_json_atomic
 
 #: The three viewer background colours (배경색 설정), by name.
@@ -39,7 +41,7 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("server_url", lambda: "http://127.0.0.1:8888", str),
-    Option("language", default_language, str, ("ko", "en")),
+    Option("language", default_language, str, LANGUAGES),
     Option("remember_id", lambda: False, bool),
     Option("remember_password", lambda: False, bool),
     Option("record_folder", lambda: str(documents_dir() / "AnySupport" / "Record"), str),

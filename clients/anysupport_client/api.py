@@ -21,8 +21,6 @@ import tornado.httpclient
 import tornado.iostream
 import tornado.websocket
 
-# Close codes after which a client must not reconnect by itself (docs/protocol.md, close codes).
-FINAL_CLOSE_CODES = frozenset({4001, 4002, 4003})
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import locale
 import os
 
-LANGUAGES = ("ko", "en")
-
 
 def default_language() -> str:
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):

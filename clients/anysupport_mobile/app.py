@@ -12,11 +12,13 @@ import urllib.parse
 from typing import Any
 
 from anysupport_client.api import ApiError
-from anysupport_client.language import LANGUAGES, default_language
+from anysupport_client.language import default_language
 from anysupport_client.media.quality import DEFAULT_LEVEL, LEVELS
 from anysupport_client.media.sources import open_audio_source, open_video_source
 from anysupport_client.media.speaker import open_voice_output
 from anysupport_client.session import CustomerSession
+
+from anysupport.protocol.vocabulary import LANGUAGES, SATISFACTION
 
 log = logging.getLogger("anysupport.mobile")
 
@@ -36,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=LANGUAGES, default=None, help="ko or en (default: from the locale)")
     p.add_argument("--headless", action="store_true", help="no window: for tests, benchmarks and load")
     p.add_argument("--seconds", type=float, default=0, help="headless: leave after this long (0: until the end)")
-    p.add_argument("--survey", choices=["satisfied", "neutral", "unsatisfied"], help="headless: the survey answer")
+    p.add_argument("--survey", choices=SATISFACTION, help="headless: the survey answer")
     p.add_argument("--verbose", "-v", action="store_true")
     return p
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from anysupport_qt import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QRect, Qt, QWidget
 
+from anysupport.protocol.vocabulary import GUIDE_GLYPHS
+
 from .call import CallState
-from .texts import GUIDE_ARROWS, text
+from .texts import text
 
 CONTROL_COLUMN = 96  # the window's buttons sit in this column on the right, over the picture's margin
 
@@ -127,7 +129,7 @@ class PreviewView(QWidget):
         self._pill(p, rect.left() + 6, rect.bottom() - 30, self.t("agent_camera"), QColor(0, 0, 0, 160), pixels=12)
 
     def _guide(self, p: QPainter, area: QRect, direction: str) -> None:
-        arrow = GUIDE_ARROWS.get(direction, "•")
+        arrow = GUIDE_GLYPHS.get(direction, "•")
         p.setFont(self._font(max(48, area.height() // 5), True))
         rect = QRect(area.left(), area.center().y() - area.height() // 5, area.width(), area.height() // 3)
         path = QPainterPath()
@@ -136,7 +138,7 @@ class PreviewView(QWidget):
         path.addText(x, rect.center().y() + metrics.ascent() / 2 - metrics.descent() / 2, p.font(), arrow)
         p.strokePath(path, QPen(QColor(0, 0, 0, 200), 6))
         p.fillPath(path, QColor(255, 214, 0))
-        self._pill(p, area.center().x(), rect.bottom() + 10, self.t(direction) if direction in GUIDE_ARROWS else direction,
+        self._pill(p, area.center().x(), rect.bottom() + 10, self.t(direction) if direction in GUIDE_GLYPHS else direction,
                    QColor(255, 160, 0, 220), center=True, pixels=18)
 
     def _chat(self, p: QPainter, area: QRect) -> None:

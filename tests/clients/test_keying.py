@@ -12,6 +12,8 @@ from anysupport_client.session.keying import MAX_KEY_REQUESTS, KeyNegotiation, K
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anysupport.protocol.vocabulary import STATES
+
 REKEY, RESUME, FAIL = KeyStep.REKEY, KeyStep.RESUME, KeyStep.FAIL
 REFUSALS = ("bad_commitment", "bad_public_key", "unsupported_version", "protocol")
 
@@ -231,7 +233,7 @@ def test_try_again_always_rekeys():
 
 # -- whatever the order -------------------------------------------------------------------------------------
 EVENTS = st.one_of(
-    st.tuples(st.just("state"), st.sampled_from(["offline", "online", "connected", "expired"]),
+    st.tuples(st.just("state"), st.sampled_from(STATES),
               st.sampled_from([None, True, False]), st.sampled_from([None, "a", "b"])),
     st.tuples(st.just("peer_status"), st.sampled_from(["joined", "reconnecting", "back"])),
     st.tuples(st.just("peer_refused"), st.sampled_from(["no_keys", *REFUSALS])),

@@ -8,7 +8,7 @@ from anysupport_client.loop import LoopThread
 from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_client.session import CustomerSession
 from anysupport_mobile.bridge import SessionBridge
-from anysupport_mobile.texts import TEXTS, join_error_text, text
+from anysupport_mobile.texts import join_error_text, text
 from anysupport_mobile.window import MobileWindow, setup_application
 from anysupport_qt import QColor, Qt, qt_text_renderer
 
@@ -131,11 +131,6 @@ def test_mobile_window_says_why_a_join_failed_and_what_to_do(qtbot):
         assert join_error_text({"error": None, "message": ""}, "ko") == text("join_failed", "ko")
     finally:
         window.close()
-
-
-def test_every_text_exists_in_korean_and_english():
-    for key, entry in TEXTS.items():
-        assert entry.get("ko") and entry.get("en"), key
 
 
 @pytest.mark.slow

@@ -25,12 +25,13 @@ from anysupport.protocol.messages import (
     validate_client_message,
     validate_server_message,
 )
+from anysupport.protocol.vocabulary import OBJECT_ID_PATTERN, STATES
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = json.loads((ROOT / "tests" / "data" / "control_messages.json").read_text(encoding="utf-8"))
 DOC = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
 ROLES = ("agent", "customer")
-SESSION_ID = re.compile(r"^[0-9a-f]{24}$")
+SESSION_ID = re.compile(OBJECT_ID_PATTERN)
 ERROR_CODES = {"invalid_json", "invalid_message", "unknown_type", "not_allowed"}
 
 
@@ -90,7 +91,7 @@ def test_variants_are_all_covered():
     commands = CLIENT_SCHEMAS["camera"]["properties"]["command"]["enum"]
     assert {m["command"] for m in client if m["type"] == "camera"} == set(commands)
     server = [e["message"] for e in GOLDEN["server"]]
-    assert {m["state"] for m in server if m["type"] == "state"} == {"offline", "online", "connected", "expired"}
+    assert {m["state"] for m in server if m["type"] == "state"} == set(STATES)
     assert {m["status"] for m in server if m["type"] == "peer"} == {"joined", "reconnecting", "back"}
     assert {m["from"] for m in server if m["type"] == "keyframe_request"} >= {"server"}
 

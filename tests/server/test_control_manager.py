@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from anysupport.ws.hub import CLOSE_SESSION_ENDED
+from anysupport.protocol.vocabulary import CLOSE_SESSION_ENDED
 from tests.support.managers import build_managers
 
 CUSTOMER = {"name": "고객", "email": None, "phone": None, "language": "en"}

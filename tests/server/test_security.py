@@ -52,7 +52,7 @@ async def test_an_empty_body_needs_no_content_type(agent_factory):
 
 
 # -- headers ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/static/common.js", "/static/anysupport.css", "/static/texts.json",
+@pytest.mark.parametrize("path", ["/static/common.js", "/static/anysupport.css", "/static/customer/vocabulary.js",
                                   "/static/missing.js", "/api/v1/site", "/healthz", "/no/such/path", "/customer"])
 async def test_every_answer_has_nosniff_and_a_csp(api, path):
     r = await api.get(path)

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
-from anysupport.ws.hub import CLOSE_SESSION_ENDED
+from anysupport.protocol.vocabulary import CLOSE_SESSION_ENDED
 from tests.support.managers import build_managers
 
 CUSTOMER = {"name": "홍길동", "email": None, "phone": None, "language": "ko"}

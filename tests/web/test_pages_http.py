@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from anysupport.pages.handlers import page_texts
+from anysupport.protocol import vocabulary
 from tests.support.client import Api
 
 PAGES = ("/", "/survey", "/admin")
@@ -48,47 +48,9 @@ async def test_admin_slash_redirects(server):
 
 
 async def test_static_files_are_served(api):
-    for name in ("common.js", "admin.js", "customer.js", "survey.js", "anysupport.css", "texts.json"):
+    for name in ("common.js", "admin.js", "customer.js", "survey.js", "anysupport.css", "customer/vocabulary.js"):
         r = await api.get(f"/static/{name}")
         assert r.status == 200, name
-
-
-def test_texts_exist_in_both_languages():
-    texts = page_texts()
-    assert set(texts) == {"ko", "en"}
-    assert set(texts["ko"]) == set(texts["en"])
-    assert all(texts["ko"][k] and texts["en"][k] for k in texts["ko"])
-
-
-def test_every_text_key_used_by_the_pages_exists():
-    import pathlib
-
-    root = pathlib.Path(__file__).resolve().parents[2] / "anysupport"
-    keys = set(page_texts()["en"])
-    used = set()
-    for path in (root / "templates").glob("*.html"):
-        used |= set(re.findall(r'data-t(?:-placeholder)?="([a-z_]+)"', path.read_text()))
-        used |= set(re.findall(r't\(["\']([a-z_]+)["\']', path.read_text()))
-    for path in (root / "static").rglob("*.js"):  # the browser client's modules in static/customer/ too
-        used |= set(re.findall(r'\bt\("([a-z_]+)"', path.read_text()))
-        used |= set(re.findall(r'key: "([a-z_]+)"', path.read_text()))
-        used |= set(re.findall(r'\bsay\("([a-z_]+)"', path.read_text()))
-        used |= set(re.findall(r'(?:key|showJoined)\(?(?: = |\()"([a-z_]+)"', path.read_text()))
-    used = {k for k in used if not k.endswith("_")}  # prefixes of computed keys ("state_" + state)
-    assert used and used <= keys, used - keys
-
-
-def test_every_computed_text_of_the_browser_client_exists():
-    """static/customer/app.js builds "guide_" + direction and "end_" + expiry reason: every one is in both languages."""
-    from anysupport.pages.handlers import page_texts
-    from anysupport.protocol.messages import DIRECTIONS
-
-    reasons = ["ended_by_agent", "ended_by_customer", "deleted", "code_unused", "waiting_timeout", "customer_gone",
-               "agent_gone"]  # docs/protocol.md, expiry reasons
-    texts = page_texts()
-    for lang in ("ko", "en"):
-        for key in [f"guide_{d}" for d in DIRECTIONS] + [f"end_{r}" for r in reasons]:
-            assert texts[lang].get(key), (lang, key)
 
 
 async def test_brand_and_site_endpoint_escape_nothing_twice(make_server):
@@ -139,4 +101,12 @@ async def test_pages_and_endpoints_are_in_the_openapi_document(api):
 async def test_texts_block_cannot_close_the_script(api):
     html = (await api.get("/")).body.decode()
     block = re.search(r'<script type="application/json" id="as-texts">(.*?)</script>', html, re.S).group(1)
-    assert json.loads(block)["ko"]["customer_title"] == "고객 접속"
+    assert json.loads(block)["customer_title"] == {"ko": "고객 접속", "en": "Customer connection"}
+
+
+async def test_every_page_carries_the_servers_vocabulary(api):
+    """The pages' states, close codes, survey answers and guide glyphs are the server's (AS.vocabulary)."""
+    for path in PAGES:
+        html = (await api.get(path)).body.decode()
+        block = re.search(r'<script type="application/json" id="as-vocabulary">(.*?)</script>', html, re.S).group(1)
+        assert json.loads(block) == vocabulary.page_data(), path

@@ -4,9 +4,9 @@
 
 import {unlockAudio} from "./audio.js";
 import {CustomerCall} from "./call.js";
-import {GUIDE_ARROWS, dimOutside, drawScene, pictureRect} from "./overlay.js";
+import {dimOutside, drawScene, pictureRect} from "./overlay.js";
 import {detect} from "./support.js";
-import {CLOSE, STATE} from "./vocabulary.js";
+import {CLOSE, GUIDE_GLYPHS, LANGUAGES, STATE} from "./vocabulary.js";
 
 const $ = (id) => document.getElementById(id);
 const GUIDE_MS = 6000;
@@ -54,7 +54,7 @@ function addChat(line) {
 function showGuide(direction) {
   const box = $("guide");
   box.dataset.direction = direction;
-  box.querySelector(".guide-arrow").textContent = GUIDE_ARROWS[direction] || "";
+  box.querySelector(".guide-arrow").textContent = GUIDE_GLYPHS[direction] || "";
   box.querySelector(".guide-text").textContent = AS.t("guide_" + direction);
   box.hidden = false;
   window.clearTimeout(guideTimer);
@@ -202,7 +202,7 @@ function setup() {
     renderMenu();
   });
   $("menu-lang").addEventListener("click", () => {
-    const next = AS.lang === "ko" ? "en" : "ko";
+    const next = LANGUAGES[(LANGUAGES.indexOf(AS.lang) + 1) % LANGUAGES.length];
     const button = document.querySelector("[data-lang=" + next + "]");
     if (button) button.click();
   });

@@ -137,8 +137,3 @@ export function drawScene(ctx, scene, rect, sentWidth) {
     ctx.restore();
   }
 }
-
-export const GUIDE_ARROWS = {
-  up: "↑", down: "↓", left: "←", right: "→", closer: "⊕", farther: "⊖",
-  rotate_left: "↺", rotate_right: "↻", hold: "✋", ok: "✓",
-};

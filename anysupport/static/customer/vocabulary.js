@@ -1,16 +1,14 @@
-/* The protocol's words the page acts on, as the server declares them (docs/protocol.md): session
- * states (anysupport/protocol/messages.py STATES) and the server's close codes
- * (anysupport/ws/hub.py CLOSE_*). Every other module takes them from here, so that the page gets
- * them from the server's one declaration by changing this file alone. */
+/* The protocol's words the page acts on, from the server's one declaration
+ * (anysupport/protocol/vocabulary.py, docs/protocol.md): every page carries them as a JSON block, which
+ * common.js reads (deep-frozen) as AS.vocabulary. The call's modules import them from here. */
 
-export const STATE = Object.freeze({offline: "offline", online: "online", connected: "connected", expired: "expired"});
+const V = AS.vocabulary;
 
-export const CLOSE = Object.freeze({
-  kicked: 4001,         // the token was withdrawn
-  replaced: 4002,       // the same session opened in another tab or client
-  session_ended: 4003,
-  moved: 4004,          // the session lives on another node: the `moved` message before it says where
-});
-
-/* After these the page does not reconnect. */
-export const FINAL_CLOSE_CODES = Object.freeze([CLOSE.kicked, CLOSE.replaced, CLOSE.session_ended]);
+export const LANGUAGES = V.LANGUAGES;
+export const STATE = V.STATE;        // {offline, online, connected, expired}: a state only moves forward
+export const STATES = V.STATES;
+export const CLOSE = V.CLOSE;        // {kicked: 4001, replaced: 4002, session_ended: 4003, moved: 4004, ...}
+export const FINAL_CLOSE_CODES = V.FINAL_CLOSE_CODES;  // after these the page does not reconnect
+export const SATISFACTION = V.SATISFACTION;
+export const DIRECTIONS = V.DIRECTIONS;
+export const GUIDE_GLYPHS = V.GUIDE_GLYPHS;  // the glyph drawn for each guide direction

@@ -22,6 +22,8 @@ from anysupport_qt import (
     pyqtSignal,
 )
 
+from anysupport.protocol.vocabulary import GUIDE_GLYPHS
+
 from ..models.chat import ChatModel
 from ..models.phrases import PhrasesModel
 from ..texts import Texts
@@ -30,8 +32,6 @@ from .common import MessageLine
 DIRECTIONS = (("rotate_left", 0, 0), ("up", 0, 1), ("rotate_right", 0, 2),
               ("left", 1, 0), ("hold", 1, 1), ("right", 1, 2),
               ("closer", 2, 0), ("down", 2, 1), ("farther", 2, 2), ("ok", 3, 1))
-ARROWS = {"up": "↑", "down": "↓", "left": "←", "right": "→", "rotate_left": "↺", "rotate_right": "↻",
-          "closer": "⊕", "farther": "⊖", "hold": "■", "ok": "✓"}
 
 
 class PhraseDialog(QDialog):
@@ -82,7 +82,7 @@ class ChatPanel(QWidget):
         grid = QGridLayout(guide_box)
         self.direction_buttons: dict[str, QPushButton] = {}
         for name, r, c in DIRECTIONS:
-            button = QPushButton(f"{ARROWS[name]} {texts(name)}")
+            button = QPushButton(f"{GUIDE_GLYPHS[name]} {texts(name)}")
             button.setToolTip(texts(name))
             button.clicked.connect(lambda _=False, n=name: self.send_guide.emit(n))
             grid.addWidget(button, r, c)

@@ -34,7 +34,9 @@ from typing import Any
 import tornado.httpclient
 import tornado.iostream
 
-from ..api import FINAL_CLOSE_CODES, ControlSocket
+from anysupport.protocol.vocabulary import FINAL_CLOSE_CODES
+
+from ..api import ControlSocket
 
 log = logging.getLogger("anysupport.client.connection")
 

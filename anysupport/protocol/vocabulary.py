@@ -1,0 +1,70 @@
+"""The protocol's words, declared once: every program that speaks it takes them from here.
+
+The server (schemas, routes, the session state machine, the sockets), the Python clients (which import
+this module: it has no dependencies, so a client install stays light) and the pages (which get
+``page_data()`` as a JSON block in every page, read by ``static/common.js`` as ``AS.vocabulary`` and by the
+customer modules through ``static/customer/vocabulary.js``) all use these values. docs/protocol.md
+documents what each one means.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+# The languages every text exists in (the catalogues in anysupport/i18n/); the first is the product's default.
+LANGUAGES = ("ko", "en")
+
+# A session's states, in the only order they move (a state never goes back).
+OFFLINE, ONLINE, CONNECTED, EXPIRED = STATES = ("offline", "online", "connected", "expired")
+LIVE_STATES = (OFFLINE, ONLINE, CONNECTED)  # not yet expired: the session holds its code and its sockets
+
+# WebSocket close codes the server uses (4000-4999 are for applications; docs/protocol.md, close codes).
+CLOSE = MappingProxyType({
+    "going_away": 1001,  # the server is stopping
+    "kicked": 4001,  # the token was withdrawn (logged in elsewhere, account changed or deleted, logout)
+    "replaced": 4002,  # a newer socket of the same console or customer took over
+    "session_ended": 4003,
+    "moved": 4004,  # the session lives on another node: the ``moved`` message before it says where
+    "abuse": 4008,
+    "not_reading": 4009,  # control_queue_bytes left unread, or the server's pings unanswered for ws_ping_timeout
+})
+CLOSE_GOING_AWAY = CLOSE["going_away"]
+CLOSE_KICKED = CLOSE["kicked"]
+CLOSE_REPLACED = CLOSE["replaced"]
+CLOSE_SESSION_ENDED = CLOSE["session_ended"]
+CLOSE_MOVED = CLOSE["moved"]
+CLOSE_ABUSE = CLOSE["abuse"]
+CLOSE_NOT_READING = CLOSE["not_reading"]
+# After these a client does not reconnect: its token is gone, another socket holds its place, or its session is over.
+FINAL_CLOSE_CODES = frozenset({CLOSE_KICKED, CLOSE_REPLACED, CLOSE_SESSION_ENDED})
+
+# The customer's answers to the satisfaction survey.
+SATISFACTION = ("satisfied", "neutral", "unsatisfied")
+
+# Where the agent asks the customer to move the camera (``guide``), and the glyph every program draws for it.
+GUIDE_GLYPHS = MappingProxyType({
+    "up": "↑", "down": "↓", "left": "←", "right": "→", "closer": "⊕", "farther": "⊖",
+    "rotate_left": "↺", "rotate_right": "↻", "hold": "✋", "ok": "✓",
+})
+DIRECTIONS = tuple(GUIDE_GLYPHS)
+
+# The id of a stored object (a MongoDB ObjectId as 24 lowercase hex digits): sessions, records, trouble types.
+OBJECT_ID = "[0-9a-f]{24}"
+OBJECT_ID_PATTERN = f"^{OBJECT_ID}$"  # for JSON Schemas
+OBJECT_ID_ROUTE = f"({OBJECT_ID})"  # for a URL route's captured argument
+
+
+def page_data() -> dict[str, Any]:
+    """What the pages get (``AS.vocabulary``): the same values, under the names the page's modules use."""
+    return {
+        "LANGUAGES": list(LANGUAGES),
+        "STATE": {state: state for state in STATES},
+        "STATES": list(STATES),
+        "CLOSE": dict(CLOSE),
+        "FINAL_CLOSE_CODES": sorted(FINAL_CLOSE_CODES),
+        "SATISFACTION": list(SATISFACTION),
+        "DIRECTIONS": list(DIRECTIONS),
+        "GUIDE_GLYPHS": dict(GUIDE_GLYPHS),
+        "OBJECT_ID_PATTERN": OBJECT_ID_PATTERN,
+    }
