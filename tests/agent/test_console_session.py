@@ -346,6 +346,39 @@ def test_auto_connect_and_unsaved_record_survives_reopening(qtbot, console_facto
     assert tab.form.content.toPlainText() == "" and not tab.form.dirty
 
 
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_a_brand_new_session_restores_nothing(qtbot, console_factory, new_agent, customer_factory, language):
+    """Issue 17 #8: the form of a session the agent never touched says nothing about a restored record,
+    neither now nor in a console opened again; what the customer typed on joining is still filled in."""
+    texts = Texts(language)
+    login, password = new_agent(auto_connect=True)
+    app = console_factory(language)
+    main = log_in(qtbot, app, login, password)
+    session = new_session(qtbot, main)
+    customer_factory().join(session["code"])
+    wait_state(qtbot, main, session["id"], "connected")
+    tab = main.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    qtbot.waitUntil(lambda: tab.form.save_button.isEnabled(), timeout=10000)
+    assert tab.form.name.text() == "홍길동" and tab.form.phone.text() == "010-1234-5678"
+    assert tab.form.message.text() != texts("draft_restored") and not tab.form.dirty
+    screenshot(main, f"record-form-new-session-{language}")
+    # nothing to ask about when leaving: the agent wrote nothing
+    app.answers["unsaved"] = "cancel"
+    main.close()
+    assert app.asked == [] and not main.isVisible()
+    app.shutdown()
+    again = console_factory(language)
+    main2 = log_in(qtbot, again, login, password)
+    tab = main2.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    qtbot.waitUntil(lambda: tab.form.draft is not None and tab.form.draft.session_id == session["id"], timeout=5000)
+    qtbot.waitUntil(lambda: tab.form.save_button.isEnabled(), timeout=10000)
+    assert tab.form.name.text() == "홍길동"
+    assert tab.form.message.text() != texts("draft_restored") and not tab.form.dirty
+    again.shutdown()
+
+
 def test_viewer_in_english(qtbot, console_factory, new_agent, customer_factory):
     login, password = new_agent()
     app = console_factory("en")
