@@ -10,6 +10,8 @@ from anysupport_agent.texts import Texts
 from anysupport_native.framing import STREAM_AGENT_AUDIO
 from anysupport_qt import QApplication, QPoint, Qt
 
+from tests.support.client import Api
+
 from .conftest import log_in, screenshot
 
 KO = Texts("ko")
@@ -376,6 +378,41 @@ def test_a_brand_new_session_restores_nothing(qtbot, console_factory, new_agent,
     qtbot.waitUntil(lambda: tab.form.save_button.isEnabled(), timeout=10000)
     assert tab.form.name.text() == "홍길동"
     assert tab.form.message.text() != texts("draft_restored") and not tab.form.dirty
+    again.shutdown()
+
+
+@pytest.mark.parametrize("language, one, two", [("en", "1 record", "2 records"), ("ko", "기록 1건", "기록 2건")])
+def test_the_record_count_reads_as_a_person_writes_it(qtbot, console_factory, new_agent, server, helper_loop,
+                                                      language, one, two):
+    """Issue 17 #22: one record is "1 record" in English, not "1 records"."""
+    login, password = new_agent()
+
+    async def one_record():
+        agent = Api(server.url)
+        token, _ = await agent.login(login, password, force=True)
+        agent = agent.with_token(token)
+        session = (await agent.post("/api/v1/sessions")).json
+        assert (await Api(server.url).post("/api/v1/join", {"code": session["code"]})).status == 200
+        assert (await agent.post(f"/api/v1/sessions/{session['id']}/connect")).status == 200
+        r = await agent.put(f"/api/v1/sessions/{session['id']}/record", {"resolution": "solved"})
+        assert r.status == 200, r.body
+        await agent.post("/api/v1/auth/logout")
+
+    helper_loop.run(one_record(), timeout=30)
+    app = console_factory(language)
+    main = log_in(qtbot, app, login, password)
+    main.tabs.setCurrentIndex(1)
+    records = main.records_tab
+    records.show_button.click()
+    qtbot.waitUntil(lambda: records.total.text() == one, timeout=10000)
+    screenshot(main, f"records-one-{language}")
+    app.shutdown()
+    helper_loop.run(one_record(), timeout=30)
+    again = console_factory(language)
+    main = log_in(qtbot, again, login, password)
+    main.tabs.setCurrentIndex(1)
+    main.records_tab.show_button.click()
+    qtbot.waitUntil(lambda: main.records_tab.total.text() == two, timeout=10000)
     again.shutdown()
 
 

@@ -1,0 +1,44 @@
+"""Issue 17's small dead ends on the admin and customer pages, walked in headless Chromium as a person
+would: the survey's choice names, the administrator's name, the generated password, Enter on "ID 저장".
+
+Screenshots land in test-artifacts/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.support.server import ADMIN_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+# how many line boxes the text of each matching element takes (a word broken in two takes two)
+LINES = """sel => [...document.querySelectorAll(sel)].map(el => {
+  const range = document.createRange(); range.selectNodeContents(el);
+  const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+  return [el.textContent.trim(), tops.size];
+})"""
+
+
+async def log_in_admin(page, url: str) -> None:
+    await page.goto(url + "/admin")
+    await page.fill("#login-id", "admin")
+    await page.fill("#login-password", ADMIN_PASSWORD)
+    await page.click("#login-button")
+    await expect(page.locator("#admin-view")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+async def test_survey_choice_names_are_never_broken(server, open_page, shot, width):
+    page, problems = await open_page(locale="en-US")
+    await page.set_viewport_size({"width": width, "height": 900})
+    await log_in_admin(page, server.url)
+    await page.click("[data-tab=survey]")
+    await expect(page.locator(".choice-name").nth(2)).to_have_text("Unsatisfied")
+    assert await page.evaluate(LINES, ".choice-name") == [["Satisfied", 1], ["Neutral", 1], ["Unsatisfied", 1]]
+    await shot(page, f"admin-survey-en-{width}")
+    await page.click("[data-lang=ko]")
+    await expect(page.locator(".choice-name").nth(2)).to_have_text("불만족")
+    assert all(lines == 1 for _, lines in await page.evaluate(LINES, ".choice-name"))
+    problems.assert_none()
