@@ -38,7 +38,7 @@
     const toggle = $("toggle-number");
     toggle.dataset.t = number ? "use_code" : "use_number";
     toggle.textContent = AS.t(toggle.dataset.t);
-    $("join-intro").dataset.t = number ? "number_label" : "customer_intro";
+    $("join-intro").dataset.t = number ? "number_intro" : "customer_intro";  // a sentence in both modes
     $("join-intro").textContent = AS.t($("join-intro").dataset.t);
     showError(null);
     (number ? numberInput : codeInput).focus();

@@ -42,3 +42,24 @@ async def test_survey_choice_names_are_never_broken(server, open_page, shot, wid
     await expect(page.locator(".choice-name").nth(2)).to_have_text("불만족")
     assert all(lines == 1 for _, lines in await page.evaluate(LINES, ".choice-name"))
     problems.assert_none()
+
+
+@pytest.mark.parametrize("locale, intro, both, toggle_text", [
+    ("ko-KR", "상담원이 알려준 4자리 인증번호를 입력하세요.", "상담원이 알려준 4자리 인증번호와 세션 번호를 입력하세요.",
+     "세션 번호도 함께 입력"),
+    ("en-US", "Enter the 4-digit code your support agent gave you.",
+     "Enter the 4-digit code and the session number your support agent gave you.", "Also enter the session number"),
+])
+async def test_entering_the_session_number_keeps_a_sentence(server, open_page, shot, locale, intro, both, toggle_text):
+    """Issue 17 #18: "세션 번호도 함께 입력" explains what to type instead of showing the bare label."""
+    page, problems = await open_page(locale=locale, phone=True)
+    await page.goto(server.url + "/")
+    await expect(page.locator("#join-intro")).to_have_text(intro)
+    await page.get_by_role("button", name=toggle_text).click()
+    await expect(page.locator("#number")).to_be_visible()
+    await expect(page.locator("#join-intro")).to_have_text(both)
+    await shot(page, f"customer-with-number-{locale}")
+    await page.click("#toggle-number")
+    await expect(page.locator("#number")).to_be_hidden()
+    await expect(page.locator("#join-intro")).to_have_text(intro)
+    problems.assert_none()
