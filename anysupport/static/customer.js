@@ -188,19 +188,7 @@
   }
 
   async function copyCommand() {
-    const text = $("app-command").textContent;
-    let done = false;
-    try {
-      if (navigator.clipboard) { await navigator.clipboard.writeText(text); done = true; }
-    } catch (e) { done = false; }
-    if (!done) {
-      const range = document.createRange();
-      range.selectNodeContents($("app-command"));
-      const selection = window.getSelection();
-      selection.removeAllRanges();
-      selection.addRange(range);
-      done = document.execCommand("copy");
-    }
+    const done = await AS.copy($("app-command"));
     $("copy-status").textContent = done ? AS.t("copied") : "";
   }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
+from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -63,3 +64,53 @@ async def test_entering_the_session_number_keeps_a_sentence(server, open_page, s
     await expect(page.locator("#number")).to_be_hidden()
     await expect(page.locator("#join-intro")).to_have_text(intro)
     problems.assert_none()
+
+
+async def test_administrator_name_and_a_generated_password_to_pass_on(server, open_page, shot, unique):
+    """Issue 17 #23: the Korean pages name the administrator "관리자"; a generated password is shown in a
+    monospace box with a copy button, and what is copied logs the agent in."""
+    page, problems = await open_page(locale="ko-KR")
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    await log_in_admin(page, server.url)
+    await expect(page.locator("#who")).to_contain_text("관리자 (admin)")
+    assert "Administrator" not in await page.locator("body").inner_text()
+
+    login = unique("pw")
+    await page.fill("#agent-login", login)
+    await page.fill("#agent-name", "새 상담원")
+    await page.click("#agent-submit")  # no password typed: the server generates one
+    secret = page.locator("#status code.secret")
+    await expect(secret).to_be_visible()
+    await expect(page.locator("#status")).to_contain_text(f"{login}의 새 비밀번호:")
+    await expect(page.locator("#status")).to_contain_text("다시 표시되지 않습니다")
+    font = await secret.evaluate("el => getComputedStyle(el).fontFamily")
+    assert "mono" in font.lower(), font
+    # the face Chromium really draws with: every character as wide as the next
+    widths = await secret.evaluate("""el => ['IIII', 'llll', 'WWWW', '1111'].map(s => {
+        const probe = el.cloneNode(); probe.textContent = s; el.after(probe);
+        const w = probe.getBoundingClientRect().width; probe.remove(); return Math.round(w); })""")
+    assert len(set(widths)) == 1, widths
+    await page.click("#status button.copy-secret")
+    await expect(page.locator("#status button.copy-secret")).to_have_text("복사되었습니다.")
+    copied = await page.evaluate("navigator.clipboard.readText()")
+    assert copied == await secret.text_content() and len(copied) >= 8
+    await shot(page, "admin-generated-password-ko")
+    agent = Api(server.url)
+    token, who = await agent.login(login, copied)
+    assert who["login"] == login
+
+    # the reset gives the same box; switching the language redraws the sentence around it
+    await page.locator(f"#agents-table tbody tr[data-login={login}] .agent-reset").click()
+    await expect(page.locator("#status code.secret")).not_to_have_text(copied)
+    await page.click("[data-lang=en]")
+    await expect(page.locator("#status")).to_contain_text(f"New password of {login}:")
+    await expect(page.locator("#status code.secret")).to_be_visible()
+    await expect(page.locator("#status button.copy-secret")).to_have_text("Copy")
+    problems.assert_none()
+
+
+async def test_an_english_install_names_its_administrator_in_english(make_server):
+    srv = make_server({"default_language": "en"})
+    admin = Api(srv.url)
+    _token, who = await admin.login("admin", ADMIN_PASSWORD)
+    assert who["name"] == "Administrator"
