@@ -166,13 +166,19 @@
       joined.agent_name = answer.data.agent_name;
       joined.number = answer.data.number;
       renderJoined();
-      if (lastState === STATE.expired) return;
+      if (lastState === STATE.expired) { saveJoined(null); return; }  // over: a reload offers the code form
     } else if (answer.status === 401) {
       // the customer token is gone (expired or revoked): start over
       reset();
       return;
     }
     pollTimer = window.setTimeout(poll, POLL_MS);
+  }
+
+  /* The session is over: no reload of this tab goes back to it. */
+  function forget() {
+    joined = null;
+    saveJoined(null);
   }
 
   function reset() {
@@ -221,7 +227,7 @@
     saveJoined(joined);
   }
 
-  window.ASCustomerPage = {showJoined: showJoined, reset: reset, saveWsUrl: saveWsUrl};
+  window.ASCustomerPage = {showJoined: showJoined, reset: reset, forget: forget, saveWsUrl: saveWsUrl};
   // after the module scripts (customer/app.js) have run
   document.addEventListener("DOMContentLoaded", function () { if (joined && joined.token) begin(); });
 })();
