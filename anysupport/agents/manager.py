@@ -6,6 +6,7 @@ import logging
 import secrets
 from typing import Any
 
+from anysupport import i18n
 from anysupport.auth.passwords import hash_password, verify_password
 from anysupport.errors import Conflict, Invalid, NotFound, Unauthorized
 from anysupport.store.agents import DuplicateAgent
@@ -115,7 +116,8 @@ class AgentManager:
             return None
         password = self.config.admin_password or None
         try:
-            _agent, generated = await self.create(login="admin", name="Administrator", role="admin", password=password)
+            name = i18n.text("first_admin_name", self.config.default_language)  # the install's language
+            _agent, generated = await self.create(login="admin", name=name, role="admin", password=password)
         except Conflict:  # another node on the same database created it at the same moment
             return None
         return generated

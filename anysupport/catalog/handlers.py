@@ -124,7 +124,7 @@ class PhrasesHandler(BaseHandler):
 
     @endpoint(auth="agent", summary="The agent's canned phrases (상용문구), in order", tags=("phrases",))
     async def get(self) -> None:
-        self.send({"phrases": await self.services.catalog.phrases(self.owner())})
+        self.send({"phrases": await self.services.catalog.phrases(self.owner(), self.language)})
 
     @endpoint(auth="agent", summary="Add a canned phrase", body=PHRASE_BODY, tags=("phrases",), responses={201: None})
     async def post(self) -> None:

@@ -4,28 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
+from anysupport import i18n
 from anysupport.errors import Conflict, Invalid, NotFound
 
 DEFAULT_PHRASES_OWNER = "default"
 
-DEFAULT_PHRASES = [
-    {"text": "안녕하세요. 무엇을 도와드릴까요?", "shortcut": "F1"},
-    {"text": "카메라를 문제가 있는 곳으로 비춰 주세요.", "shortcut": "F2"},
-    {"text": "잠시만 기다려 주세요.", "shortcut": "F3"},
-    {"text": "화면에 표시한 곳을 확인해 주세요.", "shortcut": "F4"},
-    {"text": "이용해 주셔서 감사합니다.", "shortcut": "F5"},
+# What a fresh install starts with, as keys of server.json's "what a new install starts with" section:
+# seeded in the install's ``default_language`` (both languages are kept there; the setting picks).
+DEFAULT_PHRASES: list[tuple[str, str]] = [
+    ("phrase_hello", "F1"),
+    ("phrase_point_camera", "F2"),
+    ("phrase_wait", "F3"),
+    ("phrase_check_mark", "F4"),
+    ("phrase_thanks", "F5"),
 ]
 
-
-# The tree a fresh install starts with, named as the manual's statistics sheet shows them (English
-# and Korean names side by side, as sites use them); the administrator edits it on the admin pages.
+# The tree a fresh install starts with (the manual's statistics sheet: network, printing, audio, display
+# errors and customer care); the administrator edits it on the admin pages.
 DEFAULT_TROUBLE_TYPES: list[tuple[str, list[str]]] = [
-    ("Network Error", ["Wi-Fi", "Mobile data"]),
-    ("Printing Error", []),
-    ("Audio Error", ["Microphone", "Speaker"]),
-    ("Display Error", []),
-    ("고객관리", []),
+    ("type_network", ["type_wifi", "type_mobile_data"]),
+    ("type_printing", []),
+    ("type_audio", ["type_microphone", "type_speaker"]),
+    ("type_display", []),
+    ("type_customer_care", []),
 ]
+
+
+def default_phrase_set(language: str) -> list[dict[str, str]]:
+    """The default canned phrases in ``language``."""
+    return [{"text": i18n.text(key, language), "shortcut": shortcut} for key, shortcut in DEFAULT_PHRASES]
+
+
+def default_type_tree(language: str) -> list[tuple[str, list[str]]]:
+    """The default trouble-type tree, named in ``language``."""
+    return [(i18n.text(name, language), [i18n.text(child, language) for child in children])
+            for name, children in DEFAULT_TROUBLE_TYPES]
+
+
 TROUBLE_TYPES_SEEDED = "trouble_types_seeded"
 
 
@@ -65,12 +80,13 @@ def trouble_type_paths(types: list[dict[str, Any]]) -> list[tuple[dict[str, Any]
 
 
 class CatalogManager:
-    def __init__(self, store):
+    def __init__(self, store, *, language: str = i18n.LANGUAGES[0]):
         self.store = store
+        self.language = language  # the install's default_language: the defaults are seeded in it
 
     # -- trouble types ------------------------------------------------------------------------------
     async def ensure_default_trouble_types(self) -> bool:
-        """On a fresh install, add ``DEFAULT_TROUBLE_TYPES`` once (True when it did).
+        """On a fresh install, add ``DEFAULT_TROUBLE_TYPES`` (in the install's language) once (True when it did).
 
         Once means once per database, whatever happens after: the claim is a document inserted under
         a unique id (of nodes sharing a database, one seeds), and a database that already has types
@@ -80,7 +96,7 @@ class CatalogManager:
             return False
         if await self.store.trouble_types.count():
             return False
-        for order, (name, children) in enumerate(DEFAULT_TROUBLE_TYPES):
+        for order, (name, children) in enumerate(default_type_tree(self.language)):
             parent = await self.store.trouble_types.create(name=name, parent_id=None, order=order)
             for child_order, child in enumerate(children):
                 await self.store.trouble_types.create(name=child, parent_id=parent["id"], order=child_order)
@@ -141,7 +157,9 @@ class CatalogManager:
         return "deleted"
 
     # -- canned phrases ---------------------------------------------------------------------------------
-    async def phrases(self, owner: str) -> list[dict[str, Any]]:
+    async def phrases(self, owner: str, language: str | None = None) -> list[dict[str, Any]]:
+        """An agent's phrases; the first call copies the administrator's default set. While that set is
+        still the install's own defaults, the copy is in ``language`` (the agent's) instead."""
         phrases = await self.store.phrases.list(owner)
         if phrases or owner == DEFAULT_PHRASES_OWNER:
             return phrases
@@ -150,6 +168,10 @@ class CatalogManager:
         if marker:
             return phrases
         defaults = await self.default_phrases()
+        untouched = [(p["text"], p["shortcut"]) for p in defaults] == [
+            (p["text"], p["shortcut"]) for p in default_phrase_set(self.language)]
+        if untouched and language in i18n.LANGUAGES and language != self.language:
+            defaults = [{**p, "order": i + 1} for i, p in enumerate(default_phrase_set(language))]
         await self.store.phrases.insert_many(owner, defaults)
         await self.store.settings.put(f"phrases_seeded:{owner}", {"done": True})
         return await self.store.phrases.list(owner)
@@ -158,7 +180,7 @@ class CatalogManager:
         phrases = await self.store.phrases.list(DEFAULT_PHRASES_OWNER)
         if not phrases and not await self.store.settings.get("phrases_seeded:default"):
             await self.store.phrases.insert_many(
-                DEFAULT_PHRASES_OWNER, [{**p, "order": i + 1} for i, p in enumerate(DEFAULT_PHRASES)]
+                DEFAULT_PHRASES_OWNER, [{**p, "order": i + 1} for i, p in enumerate(default_phrase_set(self.language))]
             )
             await self.store.settings.put("phrases_seeded:default", {"done": True})
             phrases = await self.store.phrases.list(DEFAULT_PHRASES_OWNER)

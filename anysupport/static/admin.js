@@ -127,6 +127,27 @@
   function drawStatus() {
     const m = statusMessage;
     AS.say($("status"), !m ? "" : m.key ? t(m.key, m.fields) : m.text, m ? m.kind : null);
+    if (m && m.secret) showSecret($("status"), m);
+  }
+
+  /* A generated password inside its sentence: in a monospace box (I, l and 1 told apart) with a copy
+   * button, so it is passed on exactly. */
+  function showSecret(node, m) {
+    const value = m.fields[m.secret];
+    const marker = "\u0000";
+    const parts = t(m.key, Object.assign({}, m.fields, {[m.secret]: marker})).split(marker);
+    const code = document.createElement("code");
+    code.className = "secret";
+    code.id = "generated-password";
+    code.textContent = value;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy-secret";
+    button.textContent = t("copy");
+    button.addEventListener("click", async function () {
+      button.textContent = (await AS.copy(code)) ? t("copied") : t("copy");
+    });
+    node.replaceChildren(parts[0], code, " ", button, parts.slice(1).join(value));
   }
 
   function failed(answer) {
@@ -207,7 +228,7 @@
     if (answer.status !== 200 && answer.status !== 201) { failed(answer); return; }
     const login = answer.data.agent.login;
     if (answer.data.password) {
-      status({key: "password_generated", fields: {login: login, password: answer.data.password}});
+      status({key: "password_generated", fields: {login: login, password: answer.data.password}, secret: "password"});
     } else {
       status({key: editingAgent ? "agent_saved" : "agent_created", fields: {login: login}});
     }
@@ -225,7 +246,7 @@
   async function resetPassword(agent) {
     const answer = await call("POST", "/api/v1/admin/agents/" + encodeURIComponent(agent.login) + "/password", {});
     if (answer.status !== 200) { failed(answer); return; }
-    status({key: "password_generated", fields: {login: agent.login, password: answer.data.password}});
+    status({key: "password_generated", fields: {login: agent.login, password: answer.data.password}, secret: "password"});
   }
 
   async function deleteAgent(agent) {

@@ -131,6 +131,19 @@ const AS = (function () {
   }
 
   /* Show a message (or hide the element when text is empty). */
+  /* Copy a node's text: the Clipboard API where the page may use it, else select it and copy. */
+  async function copy(node) {
+    try {
+      if (navigator.clipboard) { await navigator.clipboard.writeText(node.textContent); return true; }
+    } catch (e) { /* refused: fall back to the selection */ }
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    return document.execCommand("copy");
+  }
+
   function say(node, text, kind) {
     node.textContent = text || "";
     node.hidden = !text;
@@ -148,6 +161,7 @@ const AS = (function () {
     clear: clear,
     api: api,
     say: say,
+    copy: copy,
     applyTexts: applyTexts,
     vocabulary: vocabulary,
     get lang() { return lang; },

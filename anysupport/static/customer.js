@@ -38,7 +38,7 @@
     const toggle = $("toggle-number");
     toggle.dataset.t = number ? "use_code" : "use_number";
     toggle.textContent = AS.t(toggle.dataset.t);
-    $("join-intro").dataset.t = number ? "number_label" : "customer_intro";
+    $("join-intro").dataset.t = number ? "number_intro" : "customer_intro";  // a sentence in both modes
     $("join-intro").textContent = AS.t($("join-intro").dataset.t);
     showError(null);
     (number ? numberInput : codeInput).focus();
@@ -166,13 +166,19 @@
       joined.agent_name = answer.data.agent_name;
       joined.number = answer.data.number;
       renderJoined();
-      if (lastState === STATE.expired) return;
+      if (lastState === STATE.expired) { saveJoined(null); return; }  // over: a reload offers the code form
     } else if (answer.status === 401) {
       // the customer token is gone (expired or revoked): start over
       reset();
       return;
     }
     pollTimer = window.setTimeout(poll, POLL_MS);
+  }
+
+  /* The session is over: no reload of this tab goes back to it. */
+  function forget() {
+    joined = null;
+    saveJoined(null);
   }
 
   function reset() {
@@ -188,19 +194,7 @@
   }
 
   async function copyCommand() {
-    const text = $("app-command").textContent;
-    let done = false;
-    try {
-      if (navigator.clipboard) { await navigator.clipboard.writeText(text); done = true; }
-    } catch (e) { done = false; }
-    if (!done) {
-      const range = document.createRange();
-      range.selectNodeContents($("app-command"));
-      const selection = window.getSelection();
-      selection.removeAllRanges();
-      selection.addRange(range);
-      done = document.execCommand("copy");
-    }
+    const done = await AS.copy($("app-command"));
     $("copy-status").textContent = done ? AS.t("copied") : "";
   }
 
@@ -233,7 +227,7 @@
     saveJoined(joined);
   }
 
-  window.ASCustomerPage = {showJoined: showJoined, reset: reset, saveWsUrl: saveWsUrl};
+  window.ASCustomerPage = {showJoined: showJoined, reset: reset, forget: forget, saveWsUrl: saveWsUrl};
   // after the module scripts (customer/app.js) have run
   document.addEventListener("DOMContentLoaded", function () { if (joined && joined.token) begin(); });
 })();

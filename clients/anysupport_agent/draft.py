@@ -1,7 +1,9 @@
 """The support record being written: autosaved to disk on every edit, so a crash loses nothing.
 
 ``RecordDraft`` is one session's form: the fields the agent edits, what the server last stored
-(``saved``), and ``dirty`` when they differ. Every ``edit`` writes the draft file at once (atomic
+(``saved``), and ``dirty`` when they differ. ``edited`` says the agent typed something since the last
+save: what the customer entered when joining fills a fresh form (``prefill``) without making it a
+draft worth restoring or asking about, so only ``has_edits`` (edited and dirty) counts as unsaved work. Every ``edit`` writes the draft file at once (atomic
 replace); reopening the console restores it. ``DraftStore`` finds the drafts by session id.
 ``validate`` checks the fields as the server's record schema does, with messages in the agent's
 language, so the form can say what is wrong before it sends anything. No Qt in here.
@@ -59,17 +61,30 @@ def validate(fields: dict[str, Any], texts: Texts) -> dict[str, str]:
 
 class RecordDraft:
     def __init__(self, session_id: str, path: Path, *, saved: dict[str, Any] | None = None,
-                 fields: dict[str, Any] | None = None, info: dict[str, Any] | None = None):
+                 fields: dict[str, Any] | None = None, info: dict[str, Any] | None = None,
+                 edited: bool = False):
         self.session_id = session_id
         self.path = path
         self.saved = normalise(saved or {})
         self.fields = normalise(fields if fields is not None else self.saved)
         self.info = dict(info or {})  # read-only parts shown with the form: ip, started_at, ended_at
+        self.edited = edited
         self.listeners: list[Callable[[RecordDraft], None]] = []
 
     @property
     def dirty(self) -> bool:
         return self.fields != self.saved
+
+    @property
+    def has_edits(self) -> bool:
+        """The agent changed something the server has not stored (what is restored and asked about)."""
+        return self.edited and self.dirty
+
+    def prefill(self, values: dict[str, Any]) -> None:
+        """Fill an untouched form with what the customer gave on joining; not an edit of the agent's."""
+        if self.has_edits:
+            return
+        self.fields = normalise({**self.fields, **{k: v for k, v in values.items() if k in FIELDS and v}})
 
     def edit(self, name: str, value: Any) -> None:
         if name not in FIELDS:
@@ -78,21 +93,23 @@ class RecordDraft:
         if new == self.fields:
             return
         self.fields = new
+        self.edited = True
         self._write()
         for listener in list(self.listeners):
             listener(self)
 
     def server_loaded(self, record: dict[str, Any]) -> None:
         """The server's copy arrived: it is what is saved; edits not yet saved stay on top of it."""
-        was_dirty = self.dirty
         self.saved = normalise(record)
         self.info = {k: record.get(k) for k in ("ip", "started_at", "ended_at")}
-        if not was_dirty:
-            self.fields = dict(self.saved)
+        if not self.has_edits:
+            # the server's copy, with what the customer gave on joining where it has nothing
+            self.fields = {k: self.saved[k] if self.saved[k] is not None else v for k, v in self.fields.items()}
         self._write()
 
     def mark_saved(self, record: dict[str, Any] | None = None) -> None:
         self.saved = normalise(record) if record is not None else dict(self.fields)
+        self.edited = False
         if record is not None:
             self.info.update({k: record.get(k) for k in ("ip", "started_at", "ended_at") if k in record})
         self._write()
@@ -101,6 +118,7 @@ class RecordDraft:
 
     def revert(self) -> None:
         self.fields = dict(self.saved)
+        self.edited = False
         self._write()
 
     def changes(self) -> dict[str, Any]:
@@ -109,7 +127,7 @@ class RecordDraft:
 
     def _write(self) -> None:
         write_json_atomic(self.path, {"session_id": self.session_id, "fields": self.fields, "saved": self.saved,
-                                      "info": self.info})
+                                      "info": self.info, "edited": self.edited})
 
 
 class DraftStore:
@@ -128,22 +146,23 @@ class DraftStore:
             path = self._path(session_id)
             data = read_json(path)
             if isinstance(data, dict) and data.get("session_id") == session_id:
+                # a file from before "edited" was kept: its difference can only have come from edits
                 draft = RecordDraft(session_id, path, saved=data.get("saved"), fields=data.get("fields"),
-                                    info=data.get("info"))
+                                    info=data.get("info"), edited=bool(data.get("edited", True)))
             else:
                 draft = RecordDraft(session_id, path)
             self._open[session_id] = draft
         return draft
 
     def unsaved(self) -> list[RecordDraft]:
-        """Drafts on disk or in memory with edits the server has not stored."""
+        """Drafts on disk or in memory with the agent's edits the server has not stored."""
         found = []
         if self.folder.is_dir():
             for path in sorted(self.folder.glob("*.json")):
                 data = read_json(path)
                 if isinstance(data, dict) and isinstance(data.get("session_id"), str):
                     draft = self.open(data["session_id"])
-                    if draft.dirty:
+                    if draft.has_edits:
                         found.append(draft)
         return found
 

@@ -139,3 +139,16 @@ def test_customer_voice_is_heard_on_the_console_speaker(server, new_agent, custo
     finally:
         program.terminate()
         program.wait(15)
+
+
+@pytest.mark.parametrize("language, first", [("en", "Hello. How can I help you?"),
+                                             ("ko", "안녕하세요. 무엇을 도와드릴까요?")])
+def test_a_new_agent_reads_the_default_phrases_in_their_language(qtbot, console_factory, new_agent, language, first):
+    """Issue 17 #17: in a Korean install an English agent's first phrase list is in English."""
+    login, password = new_agent()
+    app = console_factory(language)
+    main = log_in(qtbot, app, login, password)
+    panel = main.viewer.panel
+    qtbot.waitUntil(lambda: panel.phrases.rowCount() == 5, timeout=5000)
+    assert panel.phrases.phrase(0)["text"] == first
+    assert panel.phrases.phrase(0)["shortcut"] == "F1"

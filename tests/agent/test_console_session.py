@@ -10,6 +10,8 @@ from anysupport_agent.texts import Texts
 from anysupport_native.framing import STREAM_AGENT_AUDIO
 from anysupport_qt import QApplication, QPoint, Qt
 
+from tests.support.client import Api
+
 from .conftest import log_in, screenshot
 
 KO = Texts("ko")
@@ -344,6 +346,74 @@ def test_auto_connect_and_unsaved_record_survives_reopening(qtbot, console_facto
     qtbot.waitUntil(lambda: tab.form.draft is not None and tab.form.draft.session_id == session["id"], timeout=5000)
     qtbot.waitUntil(lambda: tab.form.save_button.isEnabled(), timeout=5000)
     assert tab.form.content.toPlainText() == "" and not tab.form.dirty
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_a_brand_new_session_restores_nothing(qtbot, console_factory, new_agent, customer_factory, language):
+    """Issue 17 #8: the form of a session the agent never touched says nothing about a restored record,
+    neither now nor in a console opened again; what the customer typed on joining is still filled in."""
+    texts = Texts(language)
+    login, password = new_agent(auto_connect=True)
+    app = console_factory(language)
+    main = log_in(qtbot, app, login, password)
+    session = new_session(qtbot, main)
+    customer_factory().join(session["code"])
+    wait_state(qtbot, main, session["id"], "connected")
+    tab = main.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    qtbot.waitUntil(lambda: tab.form.save_button.isEnabled(), timeout=10000)
+    assert tab.form.name.text() == "홍길동" and tab.form.phone.text() == "010-1234-5678"
+    assert tab.form.message.text() != texts("draft_restored") and not tab.form.dirty
+    screenshot(main, f"record-form-new-session-{language}")
+    # nothing to ask about when leaving: the agent wrote nothing
+    app.answers["unsaved"] = "cancel"
+    main.close()
+    assert app.asked == [] and not main.isVisible()
+    app.shutdown()
+    again = console_factory(language)
+    main2 = log_in(qtbot, again, login, password)
+    tab = main2.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    qtbot.waitUntil(lambda: tab.form.draft is not None and tab.form.draft.session_id == session["id"], timeout=5000)
+    qtbot.waitUntil(lambda: tab.form.save_button.isEnabled(), timeout=10000)
+    assert tab.form.name.text() == "홍길동"
+    assert tab.form.message.text() != texts("draft_restored") and not tab.form.dirty
+    again.shutdown()
+
+
+@pytest.mark.parametrize("language, one, two", [("en", "1 record", "2 records"), ("ko", "기록 1건", "기록 2건")])
+def test_the_record_count_reads_as_a_person_writes_it(qtbot, console_factory, new_agent, server, helper_loop,
+                                                      language, one, two):
+    """Issue 17 #22: one record is "1 record" in English, not "1 records"."""
+    login, password = new_agent()
+
+    async def one_record():
+        agent = Api(server.url)
+        token, _ = await agent.login(login, password, force=True)
+        agent = agent.with_token(token)
+        session = (await agent.post("/api/v1/sessions")).json
+        assert (await Api(server.url).post("/api/v1/join", {"code": session["code"]})).status == 200
+        assert (await agent.post(f"/api/v1/sessions/{session['id']}/connect")).status == 200
+        r = await agent.put(f"/api/v1/sessions/{session['id']}/record", {"resolution": "solved"})
+        assert r.status == 200, r.body
+        await agent.post("/api/v1/auth/logout")
+
+    helper_loop.run(one_record(), timeout=30)
+    app = console_factory(language)
+    main = log_in(qtbot, app, login, password)
+    main.tabs.setCurrentIndex(1)
+    records = main.records_tab
+    records.show_button.click()
+    qtbot.waitUntil(lambda: records.total.text() == one, timeout=10000)
+    screenshot(main, f"records-one-{language}")
+    app.shutdown()
+    helper_loop.run(one_record(), timeout=30)
+    again = console_factory(language)
+    main = log_in(qtbot, again, login, password)
+    main.tabs.setCurrentIndex(1)
+    main.records_tab.show_button.click()
+    qtbot.waitUntil(lambda: main.records_tab.total.text() == two, timeout=10000)
+    again.shutdown()
 
 
 def test_viewer_in_english(qtbot, console_factory, new_agent, customer_factory):

@@ -34,6 +34,19 @@ def test_server_copy_and_saving(console_home):
     assert not draft.path.exists()
 
 
+def test_what_the_customer_typed_is_no_edit_of_the_agents(console_home):
+    draft = DraftStore().open("s2")
+    draft.prefill({"customer_name": "홍길동", "phone": "010-1234-5678"})
+    assert draft.fields["customer_name"] == "홍길동" and not draft.edited and not draft.has_edits
+    assert DraftStore().unsaved() == []  # nothing to restore in a new console
+    draft.server_loaded({"customer_name": None, "content": "다른 콘솔에서 저장"})
+    assert draft.fields["customer_name"] == "홍길동" and draft.fields["content"] == "다른 콘솔에서 저장"
+    draft.edit("content", "메모")
+    assert draft.has_edits and DraftStore().open("s2").has_edits
+    draft.mark_saved()
+    assert not draft.edited
+
+
 def test_validation_messages_in_both_languages():
     ko, en = Texts("ko"), Texts("en")
     good = {"customer_name": "Kim", "email": "kim@example.com", "phone": "+82 10-1234-5678", "resolution": "solved"}

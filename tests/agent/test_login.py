@@ -146,3 +146,27 @@ def test_account_disabled_by_the_admin_kicks_and_refuses_the_next_login(qtbot, c
     qtbot.waitUntil(lambda: window.login_button.isEnabled() and window.message.text() != kicked, timeout=10000)
     assert "account_disabled" not in window.message.text() and window.message.text()
     screenshot(window, "login-account-disabled-ko")
+
+
+def test_enter_on_the_focused_remember_id_box_logs_in(qtbot, console_factory, new_agent):
+    """Issue 17 #23: type the ID and password, tick "ID 저장" with Space, press Enter: logged in."""
+    from anysupport_qt import Qt
+
+    login, password = new_agent()
+    app = console_factory()
+    window = app.login_window
+    window.show()
+    qtbot.waitExposed(window)
+    window.id_edit.setFocus()
+    qtbot.keyClicks(window.id_edit, login)
+    qtbot.keyClick(window.id_edit, Qt.Key_Return)  # Enter in the ID field moves on to the password
+    assert window.focusWidget() is window.password_edit
+    qtbot.keyClicks(window.password_edit, password)
+    window.remember_id.setFocus()  # as Tab from the password field does
+    window.remember_id.setChecked(False)
+    qtbot.keyClick(window.remember_id, Qt.Key_Space)
+    assert window.remember_id.isChecked() and app.main is None
+    qtbot.keyClick(window.remember_id, Qt.Key_Return)
+    qtbot.waitUntil(lambda: app.main is not None, timeout=15000)
+    qtbot.addWidget(app.main)
+    assert not window.isVisible()

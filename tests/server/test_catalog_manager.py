@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from anysupport.catalog.manager import DEFAULT_PHRASES, SiteSettings, trouble_type_paths, trouble_type_tree
+from anysupport.catalog.manager import SiteSettings, default_phrase_set, trouble_type_paths, trouble_type_tree
 from anysupport.errors import Conflict, Invalid, NotFound
 from tests.support.managers import build_managers
+
+DEFAULT_PHRASES = default_phrase_set("ko")  # the managers' install is Korean
 
 
 @pytest.fixture
@@ -94,6 +96,19 @@ async def test_each_agent_starts_from_the_default_phrases_and_keeps_its_own(m):
     with pytest.raises(NotFound):
         await catalog.delete_phrase("lee", added["id"])  # another agent's phrase
     assert len(await catalog.phrases("lee")) == len(DEFAULT_PHRASES)
+
+
+async def test_an_agent_of_the_other_language_starts_from_the_defaults_in_theirs(m):
+    catalog = m.catalog
+    assert catalog.language == "ko"
+    english = await catalog.phrases("smith", "en")
+    assert [p["text"] for p in english] == [p["text"] for p in default_phrase_set("en")]
+    assert english[0]["text"] == "Hello. How can I help you?" and english[0]["shortcut"] == "F1"
+    assert [p["text"] for p in await catalog.phrases("park", "ko")][0] == "안녕하세요. 무엇을 도와드릴까요?"
+    # once the administrator has made the set their own, everybody starts from it as it is
+    first = (await catalog.default_phrases())[0]
+    await catalog.update_phrase("default", first["id"], {"text": "반갑습니다, 애니서포트입니다."})
+    assert (await catalog.phrases("jones", "en"))[0]["text"] == "반갑습니다, 애니서포트입니다."
 
 
 async def test_site_settings_fall_back_to_the_configuration(m):

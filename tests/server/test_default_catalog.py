@@ -1,5 +1,6 @@
-"""The trouble-type tree a fresh install starts with (the manual's Network Error, Printing Error, Audio
-Error, Display Error, 고객관리), seeded once per database and then the administrator's to edit."""
+"""The trouble-type tree and canned phrases a fresh install starts with (the manual's network, printing,
+audio and display errors and 고객관리), in the install's language (issue 17 #17), seeded once per database
+and then the administrator's to edit."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import asyncio
 
 import pytest
 
-from anysupport.catalog.manager import DEFAULT_TROUBLE_TYPES, CatalogManager, trouble_type_paths
+from anysupport.catalog.manager import CatalogManager, default_type_tree, trouble_type_paths
 from anysupport.store import Store
 from tests.support.client import Api
 from tests.support.server import ADMIN_PASSWORD
 
-PATHS = ["Network Error", "Network Error / Wi-Fi", "Network Error / Mobile data", "Printing Error", "Audio Error",
-         "Audio Error / Microphone", "Audio Error / Speaker", "Display Error", "고객관리"]
+PATHS = ["네트워크 오류", "네트워크 오류 / 와이파이", "네트워크 오류 / 모바일 데이터", "인쇄 오류", "오디오 오류",
+         "오디오 오류 / 마이크", "오디오 오류 / 스피커", "화면 오류", "고객관리"]
+PATHS_EN = ["Network Error", "Network Error / Wi-Fi", "Network Error / Mobile data", "Printing Error", "Audio Error",
+            "Audio Error / Microphone", "Audio Error / Speaker", "Display Error", "Customer care"]
 
 
 @pytest.fixture
@@ -28,10 +31,17 @@ async def test_fresh_database_gets_the_default_tree_once(store):
     assert await catalog.ensure_default_trouble_types()
     assert [path for _t, path in trouble_type_paths(await catalog.trouble_types())] == PATHS
     tree = await catalog.trouble_type_tree()
-    assert [t["name"] for t in tree] == [name for name, _children in DEFAULT_TROUBLE_TYPES]
-    assert [c["name"] for c in tree[0]["children"]] == ["Wi-Fi", "Mobile data"]
+    assert [t["name"] for t in tree] == [name for name, _children in default_type_tree("ko")]
+    assert [c["name"] for c in tree[0]["children"]] == ["와이파이", "모바일 데이터"]
     assert not await catalog.ensure_default_trouble_types()  # a restart adds nothing
     assert len(await catalog.trouble_types()) == len(PATHS)
+
+
+async def test_an_english_install_gets_the_tree_in_english(store):
+    catalog = CatalogManager(store, language="en")
+    assert await catalog.ensure_default_trouble_types()
+    assert [path for _t, path in trouble_type_paths(await catalog.trouble_types())] == PATHS_EN
+    assert [p["text"] for p in await catalog.default_phrases()][0] == "Hello. How can I help you?"
 
 
 async def test_deleted_defaults_stay_deleted(store):
@@ -65,7 +75,7 @@ async def test_fresh_server_offers_the_default_tree_and_the_admin_edits_it(make_
     admin = Api(srv.url)
     admin = admin.with_token((await admin.login("admin", ADMIN_PASSWORD))[0])
     tree = (await admin.get("/api/v1/trouble-types")).json["trouble_types"]
-    assert [t["name"] for t in tree] == ["Network Error", "Printing Error", "Audio Error", "Display Error", "고객관리"]
+    assert [t["name"] for t in tree] == ["네트워크 오류", "인쇄 오류", "오디오 오류", "화면 오류", "고객관리"]
     printing = tree[1]
     r = await admin.patch(f"/api/v1/admin/trouble-types/{printing['id']}", {"name": "프린터 오류"})
     assert r.status == 200 and r.json["name"] == "프린터 오류"
@@ -75,4 +85,26 @@ async def test_fresh_server_offers_the_default_tree_and_the_admin_edits_it(make_
     admin = Api(srv.url)
     admin = admin.with_token((await admin.login("admin", ADMIN_PASSWORD))[0])
     names = [t["name"] for t in (await admin.get("/api/v1/trouble-types")).json["trouble_types"]]
-    assert names == ["Network Error", "프린터 오류", "Audio Error", "고객관리"]  # the admin's edits stay
+    assert names == ["네트워크 오류", "프린터 오류", "오디오 오류", "고객관리"]  # the admin's edits stay
+
+
+@pytest.mark.parametrize("install, types, hello", [
+    ("ko", ["네트워크 오류", "인쇄 오류", "오디오 오류", "화면 오류", "고객관리"], "안녕하세요. 무엇을 도와드릴까요?"),
+    ("en", ["Network Error", "Printing Error", "Audio Error", "Display Error", "Customer care"],
+     "Hello. How can I help you?"),
+])
+async def test_an_install_speaks_its_language_and_each_agent_gets_phrases_in_theirs(make_server, install, types,
+                                                                                    hello):
+    srv = make_server({"default_language": install})
+    admin = Api(srv.url)
+    admin = admin.with_token((await admin.login("admin", ADMIN_PASSWORD))[0])
+    assert [t["name"] for t in (await admin.get("/api/v1/trouble-types")).json["trouble_types"]] == types
+    assert (await admin.get("/api/v1/admin/phrases")).json["phrases"][0]["text"] == hello
+    for login, language, first in (("kor", "ko", "안녕하세요. 무엇을 도와드릴까요?"),
+                                   ("eng", "en", "Hello. How can I help you?")):
+        r = await admin.post("/api/v1/admin/agents", {"login": login, "name": login, "password": f"{login}-password"})
+        assert r.status == 201, r.body
+        agent = Api(srv.url, language=language)
+        agent = agent.with_token((await agent.login(login, f"{login}-password"))[0])
+        phrases = (await agent.get("/api/v1/phrases")).json["phrases"]
+        assert [p["text"] for p in phrases][0] == first and len(phrases) == 5

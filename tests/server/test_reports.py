@@ -34,8 +34,9 @@ HEADERS_KO = ["상담원 ID", "상담원 이름", "장애 유형", "원격 지�
               "고객 이름", "이메일", "전화 번호", "고객 피드백", "만족도"]
 HEADERS_EN = ["Agent ID", "Agent name", "Trouble type", "Support time", "Connection time", "Support details",
               "Resolution", "Customer name", "E-mail", "Phone number", "Customer feedback", "Satisfaction"]
-DEFAULT_TYPE_PATHS = ["Network Error", "Network Error / Wi-Fi", "Network Error / Mobile data", "Printing Error",
-                      "Audio Error", "Audio Error / Microphone", "Audio Error / Speaker", "Display Error", "고객관리"]
+# the tree of a Korean install (default_language ko), named in Korean whatever the request's language
+DEFAULT_TYPE_PATHS = ["네트워크 오류", "네트워크 오류 / 와이파이", "네트워크 오류 / 모바일 데이터", "인쇄 오류", "오디오 오류",
+                      "오디오 오류 / 마이크", "오디오 오류 / 스피커", "화면 오류", "고객관리"]
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+82 10", "-2+3", "@SUM(A1)", "=1+2", "#N/A"]
 
 

@@ -478,10 +478,45 @@ async def test_end_shows_the_survey_and_the_answer_is_recorded(call):
     await expect(customer.page.locator("#call-survey-done")).to_have_text("응답해 주셔서 감사합니다.")
     record = await agent.rest.record(agent.session_id)
     assert record["satisfaction"] == "satisfied" and record["feedback"] == "앱 없이 되니 편해요"
-    # and once answered, the expired session says it is over
+    # and once answered, the session is forgotten: a reload offers the code form (issue 17 #4)
+    assert await customer.value("sessionStorage.getItem('anysupport.customer')") is None
     await customer.page.reload()
-    await expect(customer.page.locator("#end-reason")).to_have_text("상담이 종료되었습니다.")
-    await expect(customer.page.locator("#call-survey")).to_be_hidden()
+    await expect(customer.page.locator("#join-view")).to_be_visible()
+    await expect(customer.page.locator("#code")).to_be_editable()
+    await expect(customer.page.locator("#end-view")).to_be_hidden()
+    await customer.assert_no_errors()
+
+
+async def test_after_a_call_the_customer_can_join_again_with_a_new_code(server, phone, agents):
+    """Issue 17 #4: the end screen offers a new code, and that code starts a new call in the same tab."""
+    first = await agents.new(server.url, "bra")
+    customer = await phone("ko-KR")
+    await customer.join(server.url, first.session["code"])
+    await first.accept(timeout=20)
+    await first.wait_for_keys(15)
+    await first.wait_frames(3, timeout=15)
+    first.end()
+    await expect(customer.page.locator("#end-view")).to_be_visible()
+    again = customer.page.get_by_role("button", name="다른 인증번호로 접속")
+    await expect(again).to_be_visible()
+    await shot(customer.page, "browser-ended-new-code-ko")
+    # a reload before answering keeps the end screen (and its survey), with the same way out
+    await customer.page.reload()
+    await expect(customer.page.locator("#end-view")).to_be_visible()
+    await expect(again).to_be_visible()
+    await again.click()
+    await expect(customer.page.locator("#join-view")).to_be_visible()
+    await expect(customer.page.locator("#end-view")).to_be_hidden()
+    assert await customer.value("sessionStorage.getItem('anysupport.customer')") is None
+    await customer.page.reload()  # nothing of the old session comes back
+    await expect(customer.page.locator("#join-view")).to_be_visible()
+    second = await agents.new(server.url, "brb")
+    await customer.page.fill("#code", second.session["code"])
+    await customer.page.click("#join-button")
+    await second.accept(timeout=20)
+    await second.wait_for_keys(15)
+    await second.wait_frames(3, timeout=15)
+    await expect(customer.page.locator("#call-view")).to_be_visible()
     await customer.assert_no_errors()
 
 

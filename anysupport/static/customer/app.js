@@ -149,14 +149,33 @@ function wire() {
   call.addEventListener("survey_saved", () => {
     $("call-survey").hidden = true;
     AS.say($("call-survey-done"), AS.t("survey_thanks"));
+    forgetIfDone();
   });
   call.addEventListener("ended", (e) => {
     if ($("end-view").hidden) endView(e.detail);
     else if (!call.survey) endView(e.detail);
+    forgetIfDone();
   });
   $("preview").addEventListener("resize", redraw);
   $("preview").addEventListener("loadedmetadata", redraw);
   window.addEventListener("resize", redraw);
+}
+
+/* A session that is over (ended, its survey answered or never asked) is no longer kept for this tab:
+ * a reload then opens the code form instead of the end screen again. Until then a reload brings the
+ * survey back. */
+function forgetIfDone() {
+  if (call && call.done()) window.ASCustomerPage.forget();
+}
+
+/* "다른 인증번호로 접속" on the end screen: leave this session (an unanswered survey is skipped) and
+ * start over at the code form. */
+function joinAgain() {
+  if (call) call.close();  // its "ended" handler runs with the call still set
+  call = null;
+  window.anysupportCall = null;
+  window.ASCustomerPage.reset();
+  show("join-view");
 }
 
 async function begin(joined) {
@@ -215,6 +234,7 @@ function setup() {
     const text = input.value.trim();
     if (text && call && call.sendChat(text)) input.value = "";
   });
+  $("end-join-again").addEventListener("click", joinAgain);
   $("call-survey").addEventListener("submit", (event) => {
     event.preventDefault();
     const picked = document.querySelector("input[name=call-answer]:checked");

@@ -162,6 +162,15 @@ class LoginWindow(QWidget):
         self.preferences.setText(t("preferences"))
         self._show_upgrade()
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # Enter on a focused "ID 저장" / "PASSWORD 저장" box logs in, as everywhere else in the window (a
+        # check box ignores the key, so it comes here). The line edits answer Enter themselves.
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter) and self.focusWidget() in (self.remember_id,
+                                                                                  self.remember_password):
+            self.login()
+            return
+        super().keyPressEvent(event)
+
     # -- the version check at start (and after the server address changes) ----------------------------------
     def check_version(self) -> None:
         self.bridge.submit(self.bridge.client.rest.server_version(), on_result=self._version_known,

@@ -101,7 +101,7 @@ class RecordForm(QGroupBox):
     # -- showing a session ---------------------------------------------------------------------------------
     @property
     def dirty(self) -> bool:
-        return self.draft is not None and self.draft.dirty
+        return self.draft is not None and self.draft.has_edits
 
     def set_session(self, session: dict[str, Any] | None) -> None:
         self.message.clear_message()
@@ -114,15 +114,14 @@ class RecordForm(QGroupBox):
         has_record = bool(session.get("connected_at")) or session.get("state") == "connected"
         self.setEnabled(True)
         customer = session.get("customer") or {}
-        if not self.draft.dirty and not any(self.draft.fields.values()):
-            # start from what the customer typed when joining
-            self.draft.fields.update({k: v for k, v in (("customer_name", customer.get("name")),
-                                                         ("email", customer.get("email")),
-                                                         ("phone", customer.get("phone"))) if v})
+        if not self.draft.has_edits and not any(self.draft.fields.values()):
+            # start from what the customer typed when joining (not the agent's edit: nothing to "restore")
+            self.draft.prefill({"customer_name": customer.get("name"), "email": customer.get("email"),
+                                "phone": customer.get("phone")})
         info = {"ip": customer.get("ip"), "started_at": session.get("connected_at"), **{
             k: v for k, v in self.draft.info.items() if v}}
         self._fill(self.draft.fields, info)
-        if self.draft.dirty:
+        if self.draft.has_edits:
             self.message.show_info(self.texts("draft_restored"))
         if has_record:
             session_id = session["id"]

@@ -129,7 +129,8 @@ class RecordsTab(QWidget):
     def _loaded(self, stats: dict[str, Any]) -> None:
         for model in self.models.values():
             model.load(stats)
-        self.total.setText(self.texts("records_total", n=stats.get("total", 0)))
+        total = stats.get("total", 0)
+        self.total.setText(self.texts("records_total_one" if total == 1 else "records_total", n=total))
 
     def export(self) -> None:
         day_from, day_to = self.period()

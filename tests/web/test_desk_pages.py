@@ -1,0 +1,116 @@
+"""Issue 17's small dead ends on the admin and customer pages, walked in headless Chromium as a person
+would: the survey's choice names, the administrator's name, the generated password, Enter on "ID 저장".
+
+Screenshots land in test-artifacts/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.support.client import Api
+from tests.support.server import ADMIN_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+# how many line boxes the text of each matching element takes (a word broken in two takes two)
+LINES = """sel => [...document.querySelectorAll(sel)].map(el => {
+  const range = document.createRange(); range.selectNodeContents(el);
+  const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+  return [el.textContent.trim(), tops.size];
+})"""
+
+
+async def log_in_admin(page, url: str) -> None:
+    await page.goto(url + "/admin")
+    await page.fill("#login-id", "admin")
+    await page.fill("#login-password", ADMIN_PASSWORD)
+    await page.click("#login-button")
+    await expect(page.locator("#admin-view")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+async def test_survey_choice_names_are_never_broken(server, open_page, shot, width):
+    page, problems = await open_page(locale="en-US")
+    await page.set_viewport_size({"width": width, "height": 900})
+    await log_in_admin(page, server.url)
+    await page.click("[data-tab=survey]")
+    await expect(page.locator(".choice-name").nth(2)).to_have_text("Unsatisfied")
+    assert await page.evaluate(LINES, ".choice-name") == [["Satisfied", 1], ["Neutral", 1], ["Unsatisfied", 1]]
+    await shot(page, f"admin-survey-en-{width}")
+    await page.click("[data-lang=ko]")
+    await expect(page.locator(".choice-name").nth(2)).to_have_text("불만족")
+    assert all(lines == 1 for _, lines in await page.evaluate(LINES, ".choice-name"))
+    problems.assert_none()
+
+
+@pytest.mark.parametrize("locale, intro, both, toggle_text", [
+    ("ko-KR", "상담원이 알려준 4자리 인증번호를 입력하세요.", "상담원이 알려준 4자리 인증번호와 세션 번호를 입력하세요.",
+     "세션 번호도 함께 입력"),
+    ("en-US", "Enter the 4-digit code your support agent gave you.",
+     "Enter the 4-digit code and the session number your support agent gave you.", "Also enter the session number"),
+])
+async def test_entering_the_session_number_keeps_a_sentence(server, open_page, shot, locale, intro, both, toggle_text):
+    """Issue 17 #18: "세션 번호도 함께 입력" explains what to type instead of showing the bare label."""
+    page, problems = await open_page(locale=locale, phone=True)
+    await page.goto(server.url + "/")
+    await expect(page.locator("#join-intro")).to_have_text(intro)
+    await page.get_by_role("button", name=toggle_text).click()
+    await expect(page.locator("#number")).to_be_visible()
+    await expect(page.locator("#join-intro")).to_have_text(both)
+    await shot(page, f"customer-with-number-{locale}")
+    await page.click("#toggle-number")
+    await expect(page.locator("#number")).to_be_hidden()
+    await expect(page.locator("#join-intro")).to_have_text(intro)
+    problems.assert_none()
+
+
+async def test_administrator_name_and_a_generated_password_to_pass_on(server, open_page, shot, unique):
+    """Issue 17 #23: the Korean pages name the administrator "관리자"; a generated password is shown in a
+    monospace box with a copy button, and what is copied logs the agent in."""
+    page, problems = await open_page(locale="ko-KR")
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    await log_in_admin(page, server.url)
+    await expect(page.locator("#who")).to_contain_text("관리자 (admin)")
+    assert "Administrator" not in await page.locator("body").inner_text()
+
+    login = unique("pw")
+    await page.fill("#agent-login", login)
+    await page.fill("#agent-name", "새 상담원")
+    await page.click("#agent-submit")  # no password typed: the server generates one
+    secret = page.locator("#status code.secret")
+    await expect(secret).to_be_visible()
+    await expect(page.locator("#status")).to_contain_text(f"{login}의 새 비밀번호:")
+    await expect(page.locator("#status")).to_contain_text("다시 표시되지 않습니다")
+    font = await secret.evaluate("el => getComputedStyle(el).fontFamily")
+    assert "mono" in font.lower(), font
+    # the face Chromium really draws with: every character as wide as the next
+    widths = await secret.evaluate("""el => ['IIII', 'llll', 'WWWW', '1111'].map(s => {
+        const probe = el.cloneNode(); probe.textContent = s; el.after(probe);
+        const w = probe.getBoundingClientRect().width; probe.remove(); return Math.round(w); })""")
+    assert len(set(widths)) == 1, widths
+    await page.click("#status button.copy-secret")
+    await expect(page.locator("#status button.copy-secret")).to_have_text("복사되었습니다.")
+    copied = await page.evaluate("navigator.clipboard.readText()")
+    assert copied == await secret.text_content() and len(copied) >= 8
+    await shot(page, "admin-generated-password-ko")
+    agent = Api(server.url)
+    token, who = await agent.login(login, copied)
+    assert who["login"] == login
+
+    # the reset gives the same box; switching the language redraws the sentence around it
+    await page.locator(f"#agents-table tbody tr[data-login={login}] .agent-reset").click()
+    await expect(page.locator("#status code.secret")).not_to_have_text(copied)
+    await page.click("[data-lang=en]")
+    await expect(page.locator("#status")).to_contain_text(f"New password of {login}:")
+    await expect(page.locator("#status code.secret")).to_be_visible()
+    await expect(page.locator("#status button.copy-secret")).to_have_text("Copy")
+    problems.assert_none()
+
+
+async def test_an_english_install_names_its_administrator_in_english(make_server):
+    srv = make_server({"default_language": "en"})
+    admin = Api(srv.url)
+    _token, who = await admin.login("admin", ADMIN_PASSWORD)
+    assert who["name"] == "Administrator"
