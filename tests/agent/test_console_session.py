@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import av
 import numpy as np
 import openpyxl
@@ -258,6 +260,8 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.waitUntil(lambda: form.message.text() == KO("saved") and not form.dirty, timeout=10000)
     main.tabs.setCurrentIndex(1)
     records = main.records_tab
+    qtbot.waitUntil(lambda: records.total.text() != "", timeout=10000)  # it opened on the current month
+    records.whole.setChecked(True)
     records.show_button.click()
     qtbot.waitUntil(lambda: records.models["resolution"].rowCount() > 0, timeout=10000)
     solved = next(r for r in records.models["resolution"].rows if r["key"] == "solved")
@@ -379,6 +383,36 @@ def test_a_brand_new_session_restores_nothing(qtbot, console_factory, new_agent,
     assert tab.form.name.text() == "홍길동"
     assert tab.form.message.text() != texts("draft_restored") and not tab.form.dirty
     again.shutdown()
+
+
+def test_the_statistics_tab_opens_on_the_current_month(qtbot, console_factory, new_agent, server, helper_loop):
+    """Issue 17 #14: opening 지원 기록 관리 shows this month's figures, not empty tables."""
+    login, password = new_agent()
+
+    async def one_record():
+        agent = Api(server.url)
+        token, _ = await agent.login(login, password, force=True)
+        agent = agent.with_token(token)
+        session = (await agent.post("/api/v1/sessions")).json
+        assert (await Api(server.url).post("/api/v1/join", {"code": session["code"]})).status == 200
+        assert (await agent.post(f"/api/v1/sessions/{session['id']}/connect")).status == 200
+        r = await agent.put(f"/api/v1/sessions/{session['id']}/record", {"resolution": "solved"})
+        assert r.status == 200, r.body
+        await agent.post("/api/v1/auth/logout")
+
+    helper_loop.run(one_record(), timeout=30)
+    app = console_factory("ko")
+    main = log_in(qtbot, app, login, password)
+    records = main.records_tab
+    assert records.total.text() == "" and not records.opened
+    main.tabs.setCurrentIndex(1)  # no click on 보기
+    qtbot.waitUntil(lambda: records.total.text() == "기록 1건", timeout=10000)
+    today = datetime.date.today()
+    assert not records.whole.isChecked()
+    assert records.period() == (today.replace(day=1).isoformat(), today.isoformat())
+    assert any(r["key"] == "solved" and r["count"] == 1 for r in records.models["resolution"].rows)
+    screenshot(main, "records-current-month-ko")
+    app.shutdown()
 
 
 @pytest.mark.parametrize("language, one, two", [("en", "1 record", "2 records"), ("ko", "기록 1건", "기록 2건")])
