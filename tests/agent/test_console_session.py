@@ -248,7 +248,10 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     form.save_button.click()
     assert form.message.text() == KO("bad_email")
     form.email.clear()
-    qtbot.keyClicks(form.email, "hong@example.com")
+    qtbot.keyClicks(form.email, "hong@")
+    assert form.message.text() == KO("bad_email")  # still wrong: still said
+    qtbot.keyClicks(form.email, "example.com")
+    assert form.message.text() == ""  # issue 17 #19: corrected, the error goes before 모두 저장
     form.content.setPlainText("공유기 재부팅 안내")
     form.resolution_buttons["solved"].click()
     qtbot.waitUntil(lambda: form.trouble_types.find(type_id).isValid(), timeout=5000)
@@ -490,12 +493,18 @@ def test_delete_and_connect_rules(qtbot, console_factory, new_agent):
     assert not main.viewer.camera_bar.flash_button.isEnabled()  # no session on screen: nothing to command
     tab.delete_button.click()
     assert wait_state(qtbot, main, session["id"], "expired") == "Expired"
+    assert tab.message.text() == ""  # issue 17 #19: the "Online 세션만" error went with its session
     # the expired session fades, and once its ten minutes are over the tab's timer takes it off the list
     expired_row = tab.model.row_of(session["id"])
     assert tab.model.index(expired_row, 0).data(Qt.ForegroundRole) is not None
     other = new_session(qtbot, main)
     tab.table.selectRow(tab.model.row_of(other["id"]))
     qtbot.waitUntil(lambda: tab.model.pinned == {other["id"]}, timeout=5000)
+    tab.connect_button.click()
+    assert tab.message.text() == KO("not_online")
+    tab.table.selectRow(tab.model.row_of(session["id"]))  # another session: the complaint about the first one goes
+    assert tab.message.text() == ""
+    tab.table.selectRow(tab.model.row_of(other["id"]))
     later = tab.model.expired.clock() + tab.model.expired.keep_seconds + 1
     tab.model.expired.clock = lambda: later
     tab.prune_timer.timeout.emit()
