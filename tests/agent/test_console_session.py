@@ -277,9 +277,10 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     assert records.progress.isVisible()
     qtbot.waitUntil(lambda: len(app.opened) == 3, timeout=30000)
     assert not records.progress.isVisible()
-    exported = console_home / "export" / "AnySupport-records-all-all.xlsx"
+    exported = console_home / "export" / f"AnySupport-records-all-until-{datetime.date.today().isoformat()}.xlsx"
     assert app.opened[-1] == exported.parent
     book = openpyxl.load_workbook(exported)
+    assert book.worksheets[0]["A1"].value == "원격 지원 기록"  # the manual's title row, in Korean
     cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
     assert "홍길동" in cells and any("공유기 재부팅 안내" in c for c in cells)
     assert any("와이파이" in c for c in cells)

@@ -156,7 +156,9 @@ class RecordsTab(QWidget):
 
     def export(self) -> None:
         day_from, day_to = self.period()
-        name = f"AnySupport-records-{day_from or 'all'}-{day_to or 'all'}.xlsx"
+        today = self.day_to.date().currentDate().toString("yyyy-MM-dd")
+        # the name says which days: a period's first and last, or everything until today
+        name = f"AnySupport-records-{day_from}-{day_to}.xlsx" if day_from else f"AnySupport-records-all-until-{today}.xlsx"
         path = self.choose_path(self, documents_dir() / name)
         if path is None:
             return
