@@ -71,6 +71,8 @@ HEADER_BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 BOLD = Font(name=BODY_FONT, bold=True)
+#: the records sheet: row 1 is the title ("원격 지원 기록" and the period), row 2 the column headers
+HEADER_ROW = 2
 TITLE_FONT = Font(name=BODY_FONT, bold=True, size=14)
 TABLE_FILL = PatternFill("solid", fgColor="DDEBF7")
 RATIO_FORMAT = "0.0%"
@@ -316,14 +318,17 @@ def _fill(workbook: Workbook, target: str | BinaryIO, records: Iterable[Mapping[
     sheet = records_sheet.sheet
     for index, column in enumerate(COLUMNS, 1):  # widths and panes must be set before the first row
         sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    _print_setup(sheet, landscape=True, title_rows="1:1")
+    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
+    _print_setup(sheet, landscape=True, title_rows=f"1:{HEADER_ROW}")
+    # the manual's title row: "원격 지원 기록" (in the workbook's language) and the period
+    records_sheet.append([records_sheet.text(i18n.text("report_sheet_records", language), font=TITLE_FONT), None,
+                          records_sheet.text(_period(statistics, language))])
     labels = headers(language)
     if (height := header_height(labels)) is not None:
-        sheet.row_dimensions[1].height = height
+        sheet.row_dimensions[HEADER_ROW].height = height
     records_sheet.append([records_sheet.text(h, font=HEADER_FONT, fill=HEADER_FILL, align=HEADER_ALIGN,
                                              border=HEADER_BORDER) for h in labels])
-    sheet.row_dimensions.pop(1, None)
+    sheet.row_dimensions.pop(HEADER_ROW, None)
     wraps = [c.wrap for c in COLUMNS]
     count = 0
     for record in records:
@@ -333,13 +338,13 @@ def _fill(workbook: Workbook, target: str | BinaryIO, records: Iterable[Mapping[
             records_sheet.append([records_sheet.text(v, wrap=w) for v, w in zip(values, wraps, strict=True)])
         else:
             # write-only sheets read a row's dimensions as it is written: set it just before, drop it after
-            row_index = count + 2
+            row_index = count + HEADER_ROW + 1
             sheet.row_dimensions[row_index].height = height
             records_sheet.append([records_sheet.text(v, wrap=w, align=None if w else TOP)
                                   for v, w in zip(values, wraps, strict=True)])
             del sheet.row_dimensions[row_index]
         count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
+    sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{count + HEADER_ROW}"
     _write_statistics(stats_sheet, statistics, language)
     workbook.save(target)
     return count

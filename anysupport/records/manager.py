@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -145,6 +146,24 @@ class RecordManager:
                                               limit=limit, skip=skip)
         total = await self.store.records.count(start=scope.start, end=scope.end, agent_id=scope.agent_id)
         return [record_view(r) for r in found], total
+
+    async def named_range(self, scope: RecordScope) -> tuple[str, str]:
+        """The days a workbook of ``scope`` covers, to name its file: the days asked for; an open start is
+        the day of the first record (today when there is none), an open end today (server's time zone)."""
+        tz = zoneinfo.ZoneInfo(self.config.time_zone)
+
+        def day(instant: dt.datetime) -> str:
+            if instant.tzinfo is None:
+                instant = instant.replace(tzinfo=dt.UTC)
+            return instant.astimezone(tz).date().isoformat()
+
+        today = day(self.clock())
+        last = scope.last or today
+        first = scope.first
+        if first is None:
+            found = await self.store.records.list(start=scope.start, end=scope.end, agent_id=scope.agent_id, limit=1)
+            first = day(found[0]["started_at"]) if found else min(last, today)
+        return first, last
 
     async def statistics(self, scope: RecordScope, language: str) -> dict[str, Any]:
         """Counts and ratios of the scope's records by trouble type, resolution and satisfaction,

@@ -59,10 +59,9 @@ class RecordStatsHandler(ReportHandler):
         self.send(await self.services.records.statistics(await self.scope(), self.report_language))
 
 
-def export_filename(query: dict[str, Any], agent: str | None) -> str:
-    parts = ["anysupport-records", query.get("from") or "start", query.get("to") or "now"]
-    if not query.get("from") and not query.get("to"):
-        parts[1:] = ["all"]
+def export_filename(first: str, last: str, agent: str | None) -> str:
+    """``anysupport-records_<first day>_<last day>[_<login>].xlsx``: the range the workbook covers."""
+    parts = ["anysupport-records", first, last]
     if agent:
         parts.append(re.sub(r"[^A-Za-z0-9._-]", "_", agent))
     return "_".join(parts) + ".xlsx"
@@ -78,9 +77,10 @@ class RecordExportHandler(ReportHandler):
         os.close(fd)
         try:
             answer = await self.services.records.export(scope, self.report_language, path)
+            first, last = await self.services.records.named_range(scope)
             self.set_header("Content-Type", XLSX_MIME)
             self.set_header("Content-Disposition",
-                            f'attachment; filename="{export_filename(self.query, answer["agent"])}"')
+                            f'attachment; filename="{export_filename(first, last, answer["agent"])}"')
             self.set_header("Content-Length", os.path.getsize(path))
             with open(path, "rb") as fh, contextlib.suppress(StreamClosedError):
                 while chunk := fh.read(CHUNK_BYTES):

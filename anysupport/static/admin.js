@@ -533,6 +533,11 @@
   $("preview-lang").addEventListener("change", drawPreview);
   $("phrase-add-form").addEventListener("submit", addPhrase);
   $("site-form").addEventListener("submit", saveSite);
+  // an error is about what was typed: once the person edits a field to correct it, it goes
+  $("admin-view").addEventListener("input", function () {
+    if (statusMessage && statusMessage.kind === "error") status(null);
+  });
+  $("login-form").addEventListener("input", function () { if (loginError) showLoginError(null); });
 
   AS.onLanguage(function (lang) {
     showLoginError(loginError);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import av
 import numpy as np
 import openpyxl
@@ -246,7 +248,10 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     form.save_button.click()
     assert form.message.text() == KO("bad_email")
     form.email.clear()
-    qtbot.keyClicks(form.email, "hong@example.com")
+    qtbot.keyClicks(form.email, "hong@")
+    assert form.message.text() == KO("bad_email")  # still wrong: still said
+    qtbot.keyClicks(form.email, "example.com")
+    assert form.message.text() == ""  # issue 17 #19: corrected, the error goes before 모두 저장
     form.content.setPlainText("공유기 재부팅 안내")
     form.resolution_buttons["solved"].click()
     qtbot.waitUntil(lambda: form.trouble_types.find(type_id).isValid(), timeout=5000)
@@ -258,6 +263,8 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.waitUntil(lambda: form.message.text() == KO("saved") and not form.dirty, timeout=10000)
     main.tabs.setCurrentIndex(1)
     records = main.records_tab
+    qtbot.waitUntil(lambda: records.total.text() != "", timeout=10000)  # it opened on the current month
+    records.whole.setChecked(True)
     records.show_button.click()
     qtbot.waitUntil(lambda: records.models["resolution"].rowCount() > 0, timeout=10000)
     solved = next(r for r in records.models["resolution"].rows if r["key"] == "solved")
@@ -270,9 +277,10 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     assert records.progress.isVisible()
     qtbot.waitUntil(lambda: len(app.opened) == 3, timeout=30000)
     assert not records.progress.isVisible()
-    exported = console_home / "export" / "AnySupport-records-all-all.xlsx"
+    exported = console_home / "export" / f"AnySupport-records-all-until-{datetime.date.today().isoformat()}.xlsx"
     assert app.opened[-1] == exported.parent
     book = openpyxl.load_workbook(exported)
+    assert book.worksheets[0]["A1"].value == "원격 지원 기록"  # the manual's title row, in Korean
     cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
     assert "홍길동" in cells and any("공유기 재부팅 안내" in c for c in cells)
     assert any("와이파이" in c for c in cells)
@@ -381,6 +389,36 @@ def test_a_brand_new_session_restores_nothing(qtbot, console_factory, new_agent,
     again.shutdown()
 
 
+def test_the_statistics_tab_opens_on_the_current_month(qtbot, console_factory, new_agent, server, helper_loop):
+    """Issue 17 #14: opening 지원 기록 관리 shows this month's figures, not empty tables."""
+    login, password = new_agent()
+
+    async def one_record():
+        agent = Api(server.url)
+        token, _ = await agent.login(login, password, force=True)
+        agent = agent.with_token(token)
+        session = (await agent.post("/api/v1/sessions")).json
+        assert (await Api(server.url).post("/api/v1/join", {"code": session["code"]})).status == 200
+        assert (await agent.post(f"/api/v1/sessions/{session['id']}/connect")).status == 200
+        r = await agent.put(f"/api/v1/sessions/{session['id']}/record", {"resolution": "solved"})
+        assert r.status == 200, r.body
+        await agent.post("/api/v1/auth/logout")
+
+    helper_loop.run(one_record(), timeout=30)
+    app = console_factory("ko")
+    main = log_in(qtbot, app, login, password)
+    records = main.records_tab
+    assert records.total.text() == "" and not records.opened
+    main.tabs.setCurrentIndex(1)  # no click on 보기
+    qtbot.waitUntil(lambda: records.total.text() == "기록 1건", timeout=10000)
+    today = datetime.date.today()
+    assert not records.whole.isChecked()
+    assert records.period() == (today.replace(day=1).isoformat(), today.isoformat())
+    assert any(r["key"] == "solved" and r["count"] == 1 for r in records.models["resolution"].rows)
+    screenshot(main, "records-current-month-ko")
+    app.shutdown()
+
+
 @pytest.mark.parametrize("language, one, two", [("en", "1 record", "2 records"), ("ko", "기록 1건", "기록 2건")])
 def test_the_record_count_reads_as_a_person_writes_it(qtbot, console_factory, new_agent, server, helper_loop,
                                                       language, one, two):
@@ -456,12 +494,18 @@ def test_delete_and_connect_rules(qtbot, console_factory, new_agent):
     assert not main.viewer.camera_bar.flash_button.isEnabled()  # no session on screen: nothing to command
     tab.delete_button.click()
     assert wait_state(qtbot, main, session["id"], "expired") == "Expired"
+    assert tab.message.text() == ""  # issue 17 #19: the "Online 세션만" error went with its session
     # the expired session fades, and once its ten minutes are over the tab's timer takes it off the list
     expired_row = tab.model.row_of(session["id"])
     assert tab.model.index(expired_row, 0).data(Qt.ForegroundRole) is not None
     other = new_session(qtbot, main)
     tab.table.selectRow(tab.model.row_of(other["id"]))
     qtbot.waitUntil(lambda: tab.model.pinned == {other["id"]}, timeout=5000)
+    tab.connect_button.click()
+    assert tab.message.text() == KO("not_online")
+    tab.table.selectRow(tab.model.row_of(session["id"]))  # another session: the complaint about the first one goes
+    assert tab.message.text() == ""
+    tab.table.selectRow(tab.model.row_of(other["id"]))
     later = tab.model.expired.clock() + tab.model.expired.keep_seconds + 1
     tab.model.expired.clock = lambda: later
     tab.prune_timer.timeout.emit()

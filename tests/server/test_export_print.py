@@ -79,12 +79,13 @@ def test_workbook_print_setup_and_row_heights(tmp_path):
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
     assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
-    assert sheet.print_title_rows == "$1:$1"
-    assert sheet.row_dimensions[1].height == 2 * LINE_HEIGHT  # "장애 해결 여부" wraps in bold
-    assert sheet.row_dimensions[2].height == LINES * LINE_HEIGHT  # record 0: five lines of content
-    assert sheet.row_dimensions[3].height is None  # record 1: one line, the default height
-    assert sheet["F2"].alignment.wrap_text and sheet["A2"].alignment.vertical == "top"
-    assert [sheet.cell(r, 5).value for r in (2, 3, 4)] == ["32초", "03분 12초", "1시간 02분 05초"]
+    assert sheet.print_title_rows == "$1:$2"  # the title row and the headers on every page
+    assert sheet["A1"].value == "원격 지원 기록"
+    assert sheet.row_dimensions[2].height == 2 * LINE_HEIGHT  # "장애 해결 여부" wraps in bold
+    assert sheet.row_dimensions[3].height == LINES * LINE_HEIGHT  # record 0: five lines of content
+    assert sheet.row_dimensions[4].height is None  # record 1: one line, the default height
+    assert sheet["F3"].alignment.wrap_text and sheet["A3"].alignment.vertical == "top"
+    assert [sheet.cell(r, 5).value for r in (3, 4, 5)] == ["32초", "03분 12초", "1시간 02분 05초"]
     assert book.worksheets[1].page_setup.fitToWidth == 1
 
 

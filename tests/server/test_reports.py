@@ -258,11 +258,14 @@ async def test_export_workbook_in_korean(server, admin, agent_factory, unique):
     book = open_workbook(r.body)
     assert book.sheetnames == ["원격 지원 기록", "원격 지원 기록 통계"]
     sheet = book["원격 지원 기록"]
-    assert [c.value for c in sheet[1]] == HEADERS_KO
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:L6"
-    assert sheet["A1"].font.b and sheet["A1"].fill.fgColor.rgb.endswith("1F4E78")
+    # issue 17 #21: the manual's title row over the headers, in the workbook's language, with the period
+    assert [sheet["A1"].value, sheet["C1"].value] == ["원격 지원 기록", "2014-03-10 ~ 2014-03-12"]
+    assert sheet["A1"].font.b and sheet["A1"].font.sz == 14
+    assert [c.value for c in sheet[2]] == HEADERS_KO
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:L7"
+    assert sheet["A2"].font.b and sheet["A2"].fill.fgColor.rgb.endswith("1F4E78")
     assert sheet.column_dimensions["F"].width == 50 and sheet.column_dimensions["D"].width >= 40
-    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
     assert len(values) == 5
     a, b = data["a"], data["b"]
     assert values[0] == [a["login"], a["name"], data["wifi_path"], "2014-03-10 09:00:00 - 2014-03-10 09:18:10",
@@ -275,20 +278,20 @@ async def test_export_workbook_in_korean(server, admin, agent_factory, unique):
     assert values[3][:5] == [b["login"], b["name"], None, "2014-03-11 12:00:00 -", None]  # still open, no type
     assert values[3][6] == "직접 지원 필요" and values[3][11] == "불만족"
     assert values[4][3] == "2014-03-12 23:59:59 - 2014-03-13 00:01:59"
-    assert sheet["F2"].alignment.wrap_text
+    assert sheet["F3"].alignment.wrap_text
     # a two-line support content (row 2) or a long type path (row 3) makes a row two lines high (15 pt
     # a line); rows of one line keep the default height
-    assert sheet.row_dimensions[2].height == 30 and sheet.row_dimensions[3].height == 30
-    assert sheet.row_dimensions[4].height is None
-    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
+    assert sheet.row_dimensions[3].height == 30 and sheet.row_dimensions[4].height == 30
+    assert sheet.row_dimensions[5].height is None
+    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$2"
     # text that looks like a formula, a number or an error stays text
-    for row in sheet.iter_rows(min_row=2):
+    for row in sheet.iter_rows(min_row=3):
         for cell in row:
             if cell.value in FORMULAS:
                 assert cell.data_type == "s", (cell.coordinate, cell.value)
                 assert cell.quotePrefix, cell.coordinate
-    assert {sheet["H2"].value, sheet["H3"].value, sheet["H4"].value, sheet["H5"].value} == set(FORMULAS[:3] + FORMULAS[5:])
-    assert sheet["F3"].value == "=1+2" and sheet["F3"].data_type == "s" and sheet["K4"].value == "@SUM(A1)"
+    assert {sheet["H3"].value, sheet["H4"].value, sheet["H5"].value, sheet["H6"].value} == set(FORMULAS[:3] + FORMULAS[5:])
+    assert sheet["F4"].value == "=1+2" and sheet["F4"].data_type == "s" and sheet["K5"].value == "@SUM(A1)"
     # the statistics sheet: three tables of 발생수 and 발생 비율 with a 전체 row
     stats = book["원격 지원 기록 통계"]
     assert stats["A1"].value == "원격 지원 기록 통계"
@@ -315,8 +318,9 @@ async def test_export_in_english_for_one_agent(server, admin, agent_factory, uni
     book = open_workbook(r.body)
     assert book.sheetnames == ["Remote support records", "Support record statistics"]
     sheet = book["Remote support records"]
-    assert [c.value for c in sheet[1]] == HEADERS_EN
-    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [sheet["A1"].value, sheet["C1"].value] == ["Remote support records", "2015-03-10 ~ 2015-03-12"]
+    assert [c.value for c in sheet[2]] == HEADERS_EN
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
     assert [v[0] for v in values] == [login] * 3
     assert values[0][4] == "18 min 10 s" and values[1][4] == "1 h 02 min 05 s"
     assert [v[6] for v in values] == ["Solved", "Pending", "Unchecked"]
@@ -329,14 +333,40 @@ async def test_export_in_english_for_one_agent(server, admin, agent_factory, uni
     # an agent's export is theirs only, and Accept-Language picks the language
     r = await data["b_client"].get(f"/api/v1/records/export.xlsx?{data['window']}", headers={"Accept-Language": "en"})
     sheet = open_workbook(r.body)["Remote support records"]
-    assert [c.value for c in sheet["A"]][1:] == [data["b"]["login"]] * 2
+    assert [c.value for c in sheet["A"]][2:] == [data["b"]["login"]] * 2
+
+
+async def test_the_workbook_file_names_the_days_it_covers(make_server):
+    """Issue 17 #21: no period asked is not "all": the name runs from the first record's day to today."""
+    utc = make_server({"time_zone": "UTC"})
+    client = Api(utc.url)
+    token, agent = await client.login("admin", ADMIN_PASSWORD)
+    admin = client.with_token(token)
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    empty = await admin.get("/api/v1/records/export.xlsx")  # nothing yet: today alone
+    assert f'filename="anysupport-records_{today}_{today}.xlsx"' in empty.headers["Content-Disposition"]
+    with database(utc).client as mongo:
+        mongo.anysupport.records.insert_many([
+            record(agent, kst(2013, 3, 11, 9, 0), resolution="solved"),     # 00:00 UTC the 11th
+            record(agent, kst(2013, 3, 10, 23, 30), resolution="pending"),  # 14:30 UTC the 10th
+        ])
+    r = await admin.get("/api/v1/records/export.xlsx", headers={"Accept-Language": "ko"})
+    assert r.status == 200, r.body
+    assert r.headers["Content-Disposition"] == f'attachment; filename="anysupport-records_2013-03-10_{today}.xlsx"'
+    sheet = open_workbook(r.body).worksheets[0]
+    assert [sheet["A1"].value, sheet["C1"].value] == ["원격 지원 기록", "전체 기간"]
+    r = await admin.get("/api/v1/records/export.xlsx?from=2013-03-11&lang=en")
+    assert f'filename="anysupport-records_2013-03-11_{today}.xlsx"' in r.headers["Content-Disposition"]
+    assert open_workbook(r.body).worksheets[0]["C1"].value == "2013-03-11 ~"
+    r = await admin.get("/api/v1/records/export.xlsx?to=2013-03-10&agent=admin")
+    assert r.headers["Content-Disposition"] == 'attachment; filename="anysupport-records_2013-03-10_2013-03-10_admin.xlsx"'
 
 
 async def test_export_of_nothing_has_headers_and_zero_tables(admin):
     r = await admin.get("/api/v1/records/export.xlsx?from=1998-01-01&to=1998-01-31")
     assert r.status == 200
     book = open_workbook(r.body)
-    assert [c.value for c in book.worksheets[0][1]] == HEADERS_KO and book.worksheets[0].max_row == 1
+    assert [c.value for c in book.worksheets[0][2]] == HEADERS_KO and book.worksheets[0].max_row == 2
     _, resolution = table_on(book.worksheets[1], "해결 여부")
     assert resolution["전체"] == (0, 0) and resolution["미체크"] == (0, 0)
     r = await admin.get("/api/v1/records/export.xlsx?from=1998-02-01&to=1998-01-01")
@@ -396,7 +426,7 @@ def test_builder_memory_does_not_grow_with_the_number_of_records(tmp_path):
     assert large < 2 * 1024 * 1024, large
     assert large < small * 1.5 + 256 * 1024, (small, large)
     sheet = openpyxl.load_workbook(tmp_path / "large.xlsx", read_only=True).worksheets[0]
-    first = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
+    first = next(sheet.iter_rows(min_row=3, max_row=3, values_only=True))
     assert first[3] == "2020-01-01 09:00:00 - 2020-01-01 09:00:00" and first[4] == "0초" and first[7] == "=고객0"
 
 
@@ -406,8 +436,8 @@ def test_builder_strips_characters_xml_cannot_hold(tmp_path):
            "started_at": dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "ended_at": None}
     write_workbook(target, [bad], empty_statistics(), language="en", time_zone="UTC", trouble_types={})
     sheet = openpyxl.load_workbook(io.BytesIO(target.getvalue())).worksheets[0]
-    assert sheet["F2"].value == "bell and nul gone" and sheet["H2"].value == "-x" and sheet["H2"].data_type == "s"
-    assert sheet["D2"].value == "2020-01-01 00:00:00 -" and sheet["G2"].value == "Unchecked"
+    assert sheet["F3"].value == "bell and nul gone" and sheet["H3"].value == "-x" and sheet["H3"].data_type == "s"
+    assert sheet["D3"].value == "2020-01-01 00:00:00 -" and sheet["G3"].value == "Unchecked"
 
 
 # -- 100,000 records -------------------------------------------------------------------------------
@@ -472,7 +502,7 @@ async def test_hundred_thousand_records_export_in_bounded_memory_while_serving(m
             window = tail + chunk
             count += window.count(b"<row ")
             tail = window[-4:]  # shorter than the marker, so no row is counted twice
-    assert count == BULK + 1
+    assert count == BULK + 2  # the title row, the header row, one row per record
 
 
 async def test_export_stops_with_the_error_of_either_side(tmp_path):

@@ -114,3 +114,35 @@ async def test_an_english_install_names_its_administrator_in_english(make_server
     admin = Api(srv.url)
     _token, who = await admin.login("admin", ADMIN_PASSWORD)
     assert who["name"] == "Administrator"
+
+
+async def test_an_error_goes_once_its_cause_is_corrected(server, open_page, shot, unique):
+    """Issue 17 #19: a wrong password's error goes when the password is typed again; an agent ID already
+    taken is refused, and the error goes as soon as the ID is edited."""
+    page, problems = await open_page(locale="ko-KR")
+    await page.goto(server.url + "/admin")
+    await page.fill("#login-id", "admin")
+    await page.fill("#login-password", "wrong-password")
+    await page.click("#login-button")
+    await expect(page.locator("#login-error")).not_to_have_text("")
+    await page.fill("#login-password", "")
+    await page.locator("#login-password").press_sequentially("x")
+    await expect(page.locator("#login-error")).to_have_text("")
+    await page.fill("#login-password", ADMIN_PASSWORD)
+    await page.click("#login-button")
+    await expect(page.locator("#admin-view")).to_be_visible()
+
+    await page.fill("#agent-login", "admin")  # taken: the server refuses
+    await page.fill("#agent-name", "새 상담원")
+    await page.click("#agent-submit")
+    await expect(page.locator("#status")).not_to_have_text("")
+    error = await page.locator("#status").inner_text()
+    await shot(page, "admin-error-before-correcting-ko")
+    login = unique("fixed")
+    await page.fill("#agent-login", "")
+    await expect(page.locator("#status")).to_have_text("")  # edited: the error went
+    await page.locator("#agent-login").press_sequentially(login)
+    await page.click("#agent-submit")
+    await expect(page.locator(f"#agents-table tbody tr[data-login={login}]")).to_have_count(1)
+    assert error
+    problems.assert_none()

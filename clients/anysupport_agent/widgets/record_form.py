@@ -71,6 +71,7 @@ class RecordForm(QGroupBox):
         row.addStretch(1)
         self.save_button = QPushButton(texts("save_all"))
         self.message = MessageLine()
+        self._complaint = ""  # what validation found wrong, as last shown
         form = QFormLayout()
         form.addRow(texts("customer_name"), self.name)
         form.addRow(texts("email"), self.email)
@@ -170,6 +171,16 @@ class RecordForm(QGroupBox):
         if self._loading or self.draft is None:
             return
         self.draft.edit(name, value)
+        if self._complaint and self.message.text() == self._complaint:
+            # the validation message follows the corrections: what is fixed leaves it
+            self._complain(validate(self.draft.fields, self.texts))
+
+    def _complain(self, problems: dict[str, str]) -> None:
+        self._complaint = "\n".join(problems.values())
+        if problems:
+            self.message.show_error(self._complaint)
+        else:
+            self.message.clear_message()
 
     # -- saving ------------------------------------------------------------------------------------------------
     def save_all(self, on_done=None) -> bool:
@@ -178,7 +189,7 @@ class RecordForm(QGroupBox):
             return False
         problems = validate(self.draft.fields, self.texts)
         if problems:
-            self.message.show_error("\n".join(problems.values()))
+            self._complain(problems)
             return False
         draft = self.draft
         fields = draft.changes()

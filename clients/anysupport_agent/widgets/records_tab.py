@@ -1,4 +1,7 @@
-"""지원 기록 관리: a period, 보기 (the three statistics tables), and 전체 기록 보기 (Excel)."""
+"""지원 기록 관리: a period, 보기 (the three statistics tables), and 전체 기록 보기 (Excel).
+
+The first time the tab is shown it loads the current month (the 1st to today), so a team lead who opens
+it reads this month's figures instead of empty tables."""
 
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ class RecordsTab(QWidget):
         self.choose_path = choose_path
         self.whole = QCheckBox(texts("whole_period"))
         self.whole.setChecked(True)
+        self.opened = False  # the first showing loads the current month
         self.day_from = QDateEdit()
         self.day_to = QDateEdit()
         for edit in (self.day_from, self.day_to):
@@ -98,9 +102,25 @@ class RecordsTab(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         self.whole.toggled.connect(lambda on: (self.day_from.setEnabled(not on), self.day_to.setEnabled(not on)))
-        self.show_button.clicked.connect(self.show_statistics)
+        self.show_button.clicked.connect(lambda: self.show_statistics())
         self.export_button.clicked.connect(self.export)
         bridge.event.connect(self._on_event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self.opened:
+            self.opened = True
+            self.show_current_month()
+
+    def show_current_month(self) -> None:
+        """The period becomes the 1st of this month to today, and this month's statistics are loaded.
+        The request leaves the end open ("up to now"): the server counts days in its own time zone,
+        which may already be tomorrow for this PC."""
+        today = self.day_to.date().currentDate()
+        self.whole.setChecked(False)
+        self.day_from.setDate(today.addDays(1 - today.day()))
+        self.day_to.setDate(today)
+        self.show_statistics(self.period()[0], None)
 
     def _on_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "export_progress" and self.progress.isVisible() and data.get("total"):
@@ -120,10 +140,12 @@ class RecordsTab(QWidget):
         self.export_button.setEnabled(True)
         self.message.show_error(self.texts.error_text(info))
 
-    def show_statistics(self) -> None:
+    def show_statistics(self, *period: str | None) -> None:
+        """The statistics of ``period`` (first, last), by default the one chosen on the tab."""
         self.message.clear_message()
         client = self.bridge.client
-        self.bridge.submit(client.rest.statistics(*self.period(), lang=client.language), on_result=self._loaded,
+        first, last = period or self.period()
+        self.bridge.submit(client.rest.statistics(first, last, lang=client.language), on_result=self._loaded,
                            on_error=self._error)
 
     def _loaded(self, stats: dict[str, Any]) -> None:
@@ -134,7 +156,9 @@ class RecordsTab(QWidget):
 
     def export(self) -> None:
         day_from, day_to = self.period()
-        name = f"AnySupport-records-{day_from or 'all'}-{day_to or 'all'}.xlsx"
+        today = self.day_to.date().currentDate().toString("yyyy-MM-dd")
+        # the name says which days: a period's first and last, or everything until today
+        name = f"AnySupport-records-{day_from}-{day_to}.xlsx" if day_from else f"AnySupport-records-all-until-{today}.xlsx"
         path = self.choose_path(self, documents_dir() / name)
         if path is None:
             return

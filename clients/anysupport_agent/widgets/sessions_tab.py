@@ -136,6 +136,7 @@ class SessionsTab(QWidget):
             else:
                 self.form.draft.revert()
         self._shown_id = new_id
+        self.message.clear_message()  # what it said was about the session shown before
         self.model.pinned = {new_id} if new_id else set()  # its record form may be in use: it stays listed
         self.form.set_session(session)
 
@@ -157,6 +158,7 @@ class SessionsTab(QWidget):
         if session is None:
             self.message.show_error(self.texts("select_session"))
             return
+        self.message.clear_message()  # an earlier complaint about this session (not Online ...) is over
         self.bridge.submit(self.bridge.client.delete_session(session["id"]), on_error=self._error)
 
     def connect_session(self) -> None:
