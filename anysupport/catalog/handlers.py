@@ -126,7 +126,8 @@ class PhrasesHandler(BaseHandler):
     async def get(self) -> None:
         self.send({"phrases": await self.services.catalog.phrases(self.owner())})
 
-    @endpoint(auth="agent", summary="Add a canned phrase", body=PHRASE_BODY, tags=("phrases",), responses={201: None})
+    @endpoint(auth="agent", summary="Add a canned phrase", body=PHRASE_BODY, tags=("phrases",),
+              responses={201: None, 409: "too_many_phrases"})
     async def post(self) -> None:
         self.send(await self.services.catalog.add_phrase(self.owner(), **self.body), 201)
 
@@ -151,7 +152,8 @@ class DefaultPhrasesHandler(BaseHandler):
     async def get(self) -> None:
         self.send({"phrases": await self.services.catalog.default_phrases()})
 
-    @endpoint(auth="admin", summary="Add a default canned phrase", body=PHRASE_BODY, tags=("admin",), responses={201: None})
+    @endpoint(auth="admin", summary="Add a default canned phrase", body=PHRASE_BODY, tags=("admin",),
+              responses={201: None, 409: "too_many_phrases"})
     async def post(self) -> None:
         await self.services.catalog.default_phrases()
         self.send(await self.services.catalog.add_phrase(DEFAULT_PHRASES_OWNER, **self.body), 201)

@@ -65,8 +65,11 @@ def trouble_type_paths(types: list[dict[str, Any]]) -> list[tuple[dict[str, Any]
 
 
 class CatalogManager:
-    def __init__(self, store):
+    """``phrases_max``: canned phrases one owner (an agent, or the shared default set) may keep."""
+
+    def __init__(self, store, *, phrases_max: int = 200):
         self.store = store
+        self.phrases_max = phrases_max
 
     # -- trouble types ------------------------------------------------------------------------------
     async def ensure_default_trouble_types(self) -> bool:
@@ -178,7 +181,8 @@ class CatalogManager:
                 raise Conflict("shortcut_taken", shortcut=shortcut)
 
     async def add_phrase(self, owner: str, text: str, shortcut: str | None = None, order: int | None = None):
-        await self.phrases(owner)
+        if len(await self.phrases(owner)) >= self.phrases_max:
+            raise Conflict("too_many_phrases", limit=self.phrases_max)
         await self._check_shortcut(owner, shortcut)
         if order is None:
             order = await self.store.phrases.max_order(owner) + 1

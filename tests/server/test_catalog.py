@@ -1,5 +1,7 @@
 """Trouble types, the survey settings, canned phrases and site settings."""
 
+from tests.support.client import Api
+from tests.support.server import ADMIN_PASSWORD
 from tests.support.sessions import open_session
 
 
@@ -72,3 +74,25 @@ async def test_site_settings(admin, agent_factory):
     assert (await client.get("/api/v1/me")).json["public_url"] == "https://help.example.kr"
     assert (await admin.put("/api/v1/admin/site", {"public_url": "javascript:alert(1)"})).status == 400
     await admin.put("/api/v1/admin/site", {"public_url": ""})
+
+
+async def test_canned_phrases_are_capped_per_agent_and_for_the_shared_set(make_server):
+    """``phrases_max`` caps each agent's list and the default set separately, with a clear error."""
+    srv = make_server({"phrases_max": 7})
+    api = Api(srv.url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD)
+    admin = Api(srv.url, token, "en")
+    assert len((await admin.get("/api/v1/phrases")).json["phrases"]) == 5  # the default set, copied
+    added = [await admin.post("/api/v1/phrases", {"text": f"mine {i}"}) for i in range(2)]
+    assert [r.status for r in added] == [201, 201]
+    full = await admin.post("/api/v1/phrases", {"text": "one too many"})
+    assert full.status == 409 and full.json["error"] == "too_many_phrases"
+    assert full.json["message"] == "At most 7 canned phrases can be kept; delete one before adding another."
+    korean = await api.with_token(token).post("/api/v1/phrases", {"text": "하나 더"}, headers={"Accept-Language": "ko"})
+    assert korean.status == 409 and korean.json["message"].startswith("상용문구는 7개까지")
+    assert len((await admin.get("/api/v1/phrases")).json["phrases"]) == 7
+    assert (await admin.delete(f"/api/v1/phrases/{added[0].json['id']}")).status == 204
+    assert (await admin.post("/api/v1/phrases", {"text": "room again"})).status == 201
+    # the shared default set has its own count, and the same cap
+    assert [(await admin.post("/api/v1/admin/phrases", {"text": f"shared {i}"})).status for i in range(3)] == [201, 201, 409]
+    assert len((await admin.get("/api/v1/admin/phrases")).json["phrases"]) == 7
