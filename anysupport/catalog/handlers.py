@@ -79,16 +79,17 @@ class AdminTroubleTypesHandler(BaseHandler):
               tags=("admin",))
     async def get(self) -> None:
         types = await self.services.catalog.trouble_types()
-        self.send({"trouble_types": types, "tree": trouble_type_tree(types)})
+        self.send({"trouble_types": types, "tree": trouble_type_tree(types, self.services.catalog.trouble_type_max_depth)})
 
     @endpoint(auth="admin", summary="Add a trouble type (under a parent, or at the top)", body=TYPE_BODY,
-              tags=("admin",), responses={201: None})
+              tags=("admin",), responses={201: None, 400: "trouble_type_too_deep"})
     async def post(self) -> None:
         self.send(await self.services.catalog.add_trouble_type(**self.body), 201)
 
 
 class AdminTroubleTypeHandler(BaseHandler):
-    @endpoint(auth="admin", summary="Rename or move a trouble type", body=TYPE_UPDATE, tags=("admin",))
+    @endpoint(auth="admin", summary="Rename or move a trouble type", body=TYPE_UPDATE, tags=("admin",),
+              responses={200: None, 400: "trouble_type_too_deep"})
     async def patch(self, type_id: str) -> None:
         self.send(await self.services.catalog.update_trouble_type(type_id, self.body))
 
