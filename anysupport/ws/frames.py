@@ -238,6 +238,8 @@ class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
                 try:
                     for opcode, payload in parser.feed(data):
                         work += FRAME_COST
+                        if self.server_terminated and opcode != _OP_CLOSE:
+                            continue  # our close is sent: only the client's close is still read
                         handled = handle(opcode, payload)
                         if handled is not None:
                             await handled
