@@ -71,6 +71,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("agent_max_live_sessions", int, 30, "sessions one agent may hold that have not expired", 1, 10000),
     Setting("session_create_max", int, 60, "sessions one agent may create in session_create_window", 1, 100000),
     Setting("session_create_window", int, 60, "seconds over which an agent's session creations are counted", 1, 86400),
+    Setting("phrases_max", int, 200, "canned phrases one agent may keep, and the shared default set may hold", 1, 10000),
+    Setting("trouble_type_max_depth", int, 6, "levels of the trouble-type tree (a moved type's subtree counts)", 1, 50),
     # limits
     Setting("max_body_bytes", int, 1_048_576, "largest REST request body", 1024, 1_073_741_824),
     Setting("ws_max_message_bytes", int, 1_048_576, "largest WebSocket message (control or media)", 1024, 67_108_864),

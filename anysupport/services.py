@@ -55,7 +55,8 @@ class Services:
         consoles = ClusterConsoles(hub, cluster, store) if cluster.enabled else hub
         auth = AuthManager(store, config, consoles, clock=clock, monotonic=monotonic)
         agents = AgentManager(store, config, consoles)
-        catalog = CatalogManager(store, language=config.default_language)
+        catalog = CatalogManager(store, language=config.default_language, phrases_max=config.phrases_max,
+                                 trouble_type_max_depth=config.trouble_type_max_depth)
         records = RecordManager(store, config, catalog, agents, clock=clock)
         placement = ClusterPlacement(cluster, store, hub) if cluster.enabled else SingleNode(config.node_url)
         sessions = SessionManager(store, config, hub, auth, records, placement=placement, clock=clock,

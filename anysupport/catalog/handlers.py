@@ -79,16 +79,17 @@ class AdminTroubleTypesHandler(BaseHandler):
               tags=("admin",))
     async def get(self) -> None:
         types = await self.services.catalog.trouble_types()
-        self.send({"trouble_types": types, "tree": trouble_type_tree(types)})
+        self.send({"trouble_types": types, "tree": trouble_type_tree(types, self.services.catalog.trouble_type_max_depth)})
 
     @endpoint(auth="admin", summary="Add a trouble type (under a parent, or at the top)", body=TYPE_BODY,
-              tags=("admin",), responses={201: None})
+              tags=("admin",), responses={201: None, 400: "trouble_type_too_deep"})
     async def post(self) -> None:
         self.send(await self.services.catalog.add_trouble_type(**self.body), 201)
 
 
 class AdminTroubleTypeHandler(BaseHandler):
-    @endpoint(auth="admin", summary="Rename or move a trouble type", body=TYPE_UPDATE, tags=("admin",))
+    @endpoint(auth="admin", summary="Rename or move a trouble type", body=TYPE_UPDATE, tags=("admin",),
+              responses={200: None, 400: "trouble_type_too_deep"})
     async def patch(self, type_id: str) -> None:
         self.send(await self.services.catalog.update_trouble_type(type_id, self.body))
 
@@ -126,7 +127,8 @@ class PhrasesHandler(BaseHandler):
     async def get(self) -> None:
         self.send({"phrases": await self.services.catalog.phrases(self.owner(), self.language)})
 
-    @endpoint(auth="agent", summary="Add a canned phrase", body=PHRASE_BODY, tags=("phrases",), responses={201: None})
+    @endpoint(auth="agent", summary="Add a canned phrase", body=PHRASE_BODY, tags=("phrases",),
+              responses={201: None, 409: "too_many_phrases"})
     async def post(self) -> None:
         self.send(await self.services.catalog.add_phrase(self.owner(), **self.body), 201)
 
@@ -151,7 +153,8 @@ class DefaultPhrasesHandler(BaseHandler):
     async def get(self) -> None:
         self.send({"phrases": await self.services.catalog.default_phrases()})
 
-    @endpoint(auth="admin", summary="Add a default canned phrase", body=PHRASE_BODY, tags=("admin",), responses={201: None})
+    @endpoint(auth="admin", summary="Add a default canned phrase", body=PHRASE_BODY, tags=("admin",),
+              responses={201: None, 409: "too_many_phrases"})
     async def post(self) -> None:
         await self.services.catalog.default_phrases()
         self.send(await self.services.catalog.add_phrase(DEFAULT_PHRASES_OWNER, **self.body), 201)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from anysupport import i18n
@@ -44,13 +45,34 @@ def default_type_tree(language: str) -> list[tuple[str, list[str]]]:
 TROUBLE_TYPES_SEEDED = "trouble_types_seeded"
 
 
-def trouble_type_tree(types: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The types as nested ``children`` lists under the top-level ones (the list itself is not changed)."""
+DEFAULT_TROUBLE_TYPE_MAX_DEPTH = 6
+
+
+def trouble_type_tree(types: list[dict[str, Any]], max_depth: int = DEFAULT_TROUBLE_TYPE_MAX_DEPTH) -> list[dict[str, Any]]:
+    """The types as nested ``children`` lists under the top-level ones (the list itself is not changed).
+
+    Built without recursion and never nested more than ``max_depth`` levels (what serialises it
+    recurses once per level): types stored deeper (before the limit, or written around it) hang flat
+    under their ancestor at the last level, keeping their own ``parent_id``, so the admin can see and
+    move them. Types on a cycle reach no top-level type and are left out.
+    """
     nodes = {t["id"]: {**t, "children": []} for t in types}
-    roots = []
+    kids: dict[str | None, list[dict[str, Any]]] = {}
     for node in nodes.values():
-        parent = nodes.get(node["parent_id"]) if node["parent_id"] else None
-        (parent["children"] if parent else roots).append(node)
+        parent = node["parent_id"] if node["parent_id"] in nodes else None
+        kids.setdefault(parent, []).append(node)
+    roots = kids.get(None, [])
+    # each entry: a placed node, its level, and the list it was placed in
+    pending = deque((node, 1, roots) for node in roots)
+    while pending:
+        node, level, placed_in = pending.popleft()
+        for child in kids.get(node["id"], []):
+            if level < max_depth:
+                node["children"].append(child)
+                pending.append((child, level + 1, node["children"]))
+            else:  # below the last level: hung flat beside this node, at the last level
+                placed_in.append(child)
+                pending.append((child, level, placed_in))
     return roots
 
 
@@ -65,24 +87,30 @@ def trouble_type_paths(types: list[dict[str, Any]]) -> list[tuple[dict[str, Any]
         siblings.sort(key=lambda t: (t.get("order", 0), t["name"]))
     out: list[tuple[dict[str, Any], str]] = []
     seen: set[str] = set()
-
-    def walk(parent: str | None, prefix: str) -> None:
-        for t in children.get(parent, []):
-            if t["id"] in seen:  # a cycle written around the manager's checks must not loop forever
-                continue
-            seen.add(t["id"])
-            path = f"{prefix} / {t['name']}" if prefix else t["name"]
-            out.append((t, path))
-            walk(t["id"], path)
-
-    walk(None, "")
+    # depth first, parents before children, with a stack of our own: a chain of any depth walks
+    stack: list[tuple[dict[str, Any], str]] = [(t, "") for t in reversed(children.get(None, []))]
+    while stack:
+        t, prefix = stack.pop()
+        if t["id"] in seen:  # a cycle written around the manager's checks must not loop forever
+            continue
+        seen.add(t["id"])
+        path = f"{prefix} / {t['name']}" if prefix else t["name"]
+        out.append((t, path))
+        stack.extend((c, path) for c in reversed(children.get(t["id"], [])))
     return out
 
 
 class CatalogManager:
-    def __init__(self, store, *, language: str = i18n.LANGUAGES[0]):
+    """``language``: the install's default_language (the defaults are seeded in it); ``phrases_max``: canned
+    phrases one owner (an agent, or the shared default set) may keep; ``trouble_type_max_depth``: levels of
+    the trouble-type tree."""
+
+    def __init__(self, store, *, language: str = i18n.LANGUAGES[0], phrases_max: int = 200,
+                 trouble_type_max_depth: int = DEFAULT_TROUBLE_TYPE_MAX_DEPTH):
         self.store = store
-        self.language = language  # the install's default_language: the defaults are seeded in it
+        self.language = language
+        self.phrases_max = phrases_max
+        self.trouble_type_max_depth = trouble_type_max_depth
 
     # -- trouble types ------------------------------------------------------------------------------
     async def ensure_default_trouble_types(self) -> bool:
@@ -106,7 +134,7 @@ class CatalogManager:
         return await self.store.trouble_types.list(include_retired=include_retired)
 
     async def trouble_type_tree(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
-        return trouble_type_tree(await self.trouble_types(include_retired=include_retired))
+        return trouble_type_tree(await self.trouble_types(include_retired=include_retired), self.trouble_type_max_depth)
 
     async def trouble_type_path(self, type_id: str) -> str:
         """The display path "Parent / Child" of an active trouble type; ``Invalid`` when unknown."""
@@ -118,6 +146,9 @@ class CatalogManager:
         return paths.get(type_id, current["name"])  # a type on a cycle has no path from the top
 
     async def _check_parent(self, parent_id: str | None, moving: str | None = None) -> None:
+        """The parent must exist, not be the moved type or below it, and leave room for it: the
+        parent's level plus the levels of the moved type's subtree (1 for a new type) may not pass
+        ``trouble_type_max_depth``."""
         seen = set()
         current_id = parent_id
         while current_id:
@@ -128,6 +159,22 @@ class CatalogManager:
                 raise Invalid("invalid_field", field="parent_id", detail="no such parent type")
             seen.add(current_id)
             current_id = parent["parent_id"]
+        levels = len(seen) + (await self._subtree_levels(moving) if moving else 1)
+        if levels > self.trouble_type_max_depth:
+            raise Invalid("trouble_type_too_deep", field="parent_id", limit=self.trouble_type_max_depth)
+
+    async def _subtree_levels(self, type_id: str) -> int:
+        """Levels of the subtree under ``type_id``, itself included (1 for a leaf), without recursion."""
+        children: dict[str, list[str]] = {}
+        for t in await self.trouble_types():
+            if t.get("parent_id"):
+                children.setdefault(t["parent_id"], []).append(t["id"])
+        levels, level, seen = 0, [type_id], {type_id}
+        while level:
+            levels += 1
+            level = [c for p in level for c in children.get(p, []) if c not in seen]
+            seen.update(level)
+        return levels
 
     async def add_trouble_type(self, name: str, parent_id: str | None = None, order: int | None = None) -> dict:
         await self._check_parent(parent_id)
@@ -200,7 +247,8 @@ class CatalogManager:
                 raise Conflict("shortcut_taken", shortcut=shortcut)
 
     async def add_phrase(self, owner: str, text: str, shortcut: str | None = None, order: int | None = None):
-        await self.phrases(owner)
+        if len(await self.phrases(owner)) >= self.phrases_max:
+            raise Conflict("too_many_phrases", limit=self.phrases_max)
         await self._check_shortcut(owner, shortcut)
         if order is None:
             order = await self.store.phrases.max_order(owner) + 1

@@ -22,6 +22,8 @@ LIVE_STATES = (OFFLINE, ONLINE, CONNECTED)  # not yet expired: the session holds
 # WebSocket close codes the server uses (4000-4999 are for applications; docs/protocol.md, close codes).
 CLOSE = MappingProxyType({
     "going_away": 1001,  # the server is stopping
+    "protocol_error": 1002,  # RFC 6455: an unmasked client frame, or a close code that may not be sent
+    "invalid_payload": 1007,  # RFC 6455: a text message or close reason that is not UTF-8
     "kicked": 4001,  # the token was withdrawn (logged in elsewhere, account changed or deleted, logout)
     "replaced": 4002,  # a newer socket of the same console or customer took over
     "session_ended": 4003,

@@ -260,7 +260,10 @@ class Relay:
     def drop(self, session_id: str | None, reason: str, sender: Any, stream: int | None = None, *,
              notify: bool = True) -> None:
         self.total.dropped[reason] += 1
-        if session_id is not None and session_id in self.sessions.live:
+        if session_id is not None and not self._sender_owns(sender, session_id):
+            # another agent's session (or none): never confirm it exists, never count against it
+            session_id = None
+        if session_id is not None:
             self._counters(session_id).dropped[reason] += 1
         if notify and sender is not None:
             state: SenderState = sender.media
@@ -270,9 +273,18 @@ class Relay:
                 language = sender.peer.language if sender.peer is not None else "ko"
                 message = {"type": "error", "error": "frame_dropped", "field": reason, "time": now_iso(),
                            "message": i18n.text("frame_dropped", language, detail=reason)}
-                if session_id is not None and session_id in self.sessions.live:
+                if session_id is not None:
                     message["session_id"] = session_id
                 sender.send_json(message)
+
+    def _sender_owns(self, sender: Any, session_id: str) -> bool:
+        """True when ``session_id`` is a live session of ``sender``'s own: the customer's one session,
+        or one of the agent's. Only those are named in a ``frame_dropped`` and counted."""
+        live = self.sessions.live.get(session_id)
+        if live is None or sender is None:
+            return False
+        state: SenderState = sender.media
+        return live.agent_id == state.agent_id if state.agent else session_id == state.session_id
 
     def request_keyframe(self, session_id: str, sender: Any, stream: int) -> None:
         key = (session_id, stream)

@@ -10,7 +10,10 @@ yields every complete message (data frames joined across fragments) and control 
 ``BatchedProtocol13`` is Tornado's protocol with only its read loop replaced: one read of whatever
 the stream holds, every frame in it parsed and dispatched synchronously, and the rest (UTF-8 text,
 close, ping/pong, unknown opcodes, the callbacks) still done by Tornado's ``_handle_message``, so a
-client sees exactly what Tornado would have done, close codes included. A coroutine answer
+client sees what Tornado would have done, close codes included, except where RFC 6455 asks more
+than Tornado does: an unmasked frame or a close code that may not be sent is closed with 1002, a
+text message or close reason that is not UTF-8 with 1007 (Tornado accepts, echoes, or just drops
+the connection). A coroutine answer
 (``on_message`` of a text message) is still awaited before the next frame is handled, as Tornado does.
 
 Hand-written rather than a library: Tornado owns the socket and the handshake here, and the only
@@ -34,6 +37,8 @@ import tornado.iostream
 import tornado.util
 import tornado.websocket
 from tornado.util import _websocket_mask
+
+from anysupport.protocol.vocabulary import CLOSE
 
 # read at most this much at once: whatever the stream holds, up to a few of its 64 KiB chunks
 READ_CHUNK = 256 * 1024
@@ -80,12 +85,37 @@ class FrameError(Exception):
         self.reason = reason
 
 
+_OP_TEXT, _OP_CLOSE = 0x1, 0x8
+CLOSE_PROTOCOL_ERROR, CLOSE_INVALID_PAYLOAD = CLOSE["protocol_error"], CLOSE["invalid_payload"]
+# the codes a peer may put in a close frame (RFC 6455 7.4.1 and IANA's registry); 1004-1006 and 1015 never
+VALID_CLOSE_CODES = frozenset(range(1000, 1004)) | frozenset(range(1007, 1015)) | frozenset(range(3000, 5000))
+
+
+def check_utf8(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FrameError(CLOSE_INVALID_PAYLOAD, "invalid UTF-8") from None
+
+
+def check_close(payload: bytes) -> None:
+    """A close frame's body: empty, or a code that may be sent and a UTF-8 reason."""
+    if not payload:
+        return
+    if len(payload) < 2 or int.from_bytes(payload[:2], "big") not in VALID_CLOSE_CODES:
+        raise FrameError(CLOSE_PROTOCOL_ERROR, "invalid close code")
+    check_utf8(payload[2:])
+
+
 class FrameParser:
     """Incremental parser of the frames a client sends (RFC 6455 5.2), the same rules as Tornado's
     ``_receive_frame``: reserved bits refused, control frames under 126 bytes and unfragmented, a
     continuation only after a started message, no new message inside a fragmented one, and the
     message (fragments so far plus this frame) at most ``max_message_size`` bytes, checked from the
-    header before the payload is read. Unmasked frames are accepted, as Tornado accepts them."""
+    header before the payload is read. Beyond Tornado, as RFC 6455 requires of a server: an unmasked
+    frame (5.1), a close frame whose code may not be sent (a 1-byte body, or a code outside
+    ``VALID_CLOSE_CODES``: 999, 1005, ... 7.4) fail with close 1002; a text message or close reason
+    that is not UTF-8 (8.1) with close 1007."""
 
     __slots__ = ("max_message_size", "_buf", "_fragments", "_fragment_opcode", "need")
 
@@ -135,20 +165,21 @@ class FrameParser:
             fragments = self._fragments
             if (length + len(fragments) if fragments is not None else length) > max_size:
                 raise FrameError(1009, "message too big")
-            masked = b1 & 0x80
-            start = head + 4 if masked else head
+            if not b1 & 0x80:
+                raise FrameError(CLOSE_PROTOCOL_ERROR, "frame not masked")
+            start = head + 4
             stop = start + length
             if stop > end:
                 self.need = stop - end
                 break
-            payload = buf[start:stop]
-            if masked:
-                payload = _websocket_mask(buf[head:start], payload)
+            payload = _websocket_mask(buf[head:start], buf[start:stop])
             pos = stop
             fin = b0 & _FIN
             if opcode & 0x8:
                 if not fin:
                     raise FrameError()  # control frames are never fragmented
+                if opcode == _OP_CLOSE:
+                    check_close(payload)
                 yield opcode, payload
             elif opcode == 0:
                 if fragments is None:
@@ -156,11 +187,16 @@ class FrameParser:
                 fragments.extend(payload)
                 if fin:
                     self._fragments = None
-                    yield self._fragment_opcode, bytes(fragments)
+                    message = bytes(fragments)
+                    if self._fragment_opcode == _OP_TEXT:
+                        check_utf8(message)
+                    yield self._fragment_opcode, message
             else:
                 if fragments is not None:
                     raise FrameError()  # a new message before the fragmented one ended
                 if fin:
+                    if opcode == _OP_TEXT:
+                        check_utf8(payload)
                     yield opcode, payload
                 else:
                     self._fragment_opcode = opcode
@@ -202,6 +238,8 @@ class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
                 try:
                     for opcode, payload in parser.feed(data):
                         work += FRAME_COST
+                        if self.server_terminated and opcode != _OP_CLOSE:
+                            continue  # our close is sent: only the client's close is still read
                         handled = handle(opcode, payload)
                         if handled is not None:
                             await handled

@@ -39,7 +39,7 @@ def test_the_message_schemas_take_their_values_from_the_vocabulary():
 def test_the_values_hang_together():
     assert LIVE_STATES == STATES[:-1] and STATES[-1] == "expired"
     assert FINAL_CLOSE_CODES <= set(CLOSE.values())
-    assert all(4000 <= code <= 4999 for name, code in CLOSE.items() if name != "going_away")
+    assert all(4000 <= code <= 4999 for name, code in CLOSE.items() if name not in ("going_away", "protocol_error", "invalid_payload"))
     assert tuple(GUIDE_GLYPHS) == DIRECTIONS and len(set(GUIDE_GLYPHS.values())) == len(DIRECTIONS)
     assert all(re.fullmatch(OBJECT_ID_PATTERN, str(ObjectId())) for _ in range(100))
     assert not re.fullmatch(OBJECT_ID_PATTERN, str(ObjectId()).upper())

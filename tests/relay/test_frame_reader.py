@@ -1,6 +1,6 @@
 """The batched WebSocket frame reader (anysupport.ws.frames).
 
-The parser alone: every length form, masked and unmasked, split at every byte, fragments with control
+The parser alone: every length form (unmasked frames refused, RFC 6455), split at every byte, fragments with control
 frames between them, the size limit, the framing errors. Then the protocol against Tornado's own: the
 same bytes sent to a plain Tornado echo socket and to one reading with ``BatchedProtocol13`` must get
 the same bytes back, close frames and dropped connections included. Last, the Tornado it overrides: its
@@ -64,11 +64,36 @@ def payload_of(size: int) -> bytes:
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 300_000])
-@pytest.mark.parametrize("mask", [b"\x01\x02\x03\x04", b"\xff\x00\xa5\x5a", None])
-def test_every_length_form_masked_or_not(size, mask):
+@pytest.mark.parametrize("mask", [b"\x01\x02\x03\x04", b"\xff\x00\xa5\x5a"])
+def test_every_length_form(size, mask):
     data = payload_of(size)
+    text = (b"a" * size)
     assert parse_all(frame(2, data, mask=mask)) == [(2, data)]
-    assert parse_all(frame(1, data, mask=mask) + frame(2, b"x", mask=mask)) == [(1, data), (2, b"x")]
+    assert parse_all(frame(1, text, mask=mask) + frame(2, b"x", mask=mask)) == [(1, text), (2, b"x")]
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65536])
+def test_an_unmasked_frame_is_a_protocol_error(size):
+    """RFC 6455 5.1: a server closes on an unmasked client frame (Tornado accepts it), at the header."""
+    with pytest.raises(FrameError) as e:
+        list(FrameParser(1 << 20).feed(frame(2, payload_of(size), mask=None)[:14]))
+    assert (e.value.code, e.value.reason) == (1002, "frame not masked")
+
+
+@pytest.mark.parametrize("data, code", [
+    (frame(8, struct.pack("!H", 999)), 1002), (frame(8, struct.pack("!H", 1005)), 1002), (frame(8, b"\x03"), 1002),
+    (frame(8, struct.pack("!H", 1000) + b"\xc3"), 1007), (frame(1, b"\xff"), 1007),
+    (frame(1, "é".encode()[:1], fin=False) + frame(0, b"x"), 1007),
+])
+def test_bad_close_codes_and_invalid_utf8(data, code):
+    with pytest.raises(FrameError) as e:
+        parse_all(data)
+    assert e.value.code == code
+
+
+def test_split_utf8_across_fragments_and_an_empty_close_are_fine():
+    assert parse_all(frame(1, "é".encode()[:1], fin=False) + frame(0, "é".encode()[1:]) + frame(8, b"")) == [
+        (1, "é".encode()), (8, b"")]
 
 
 @pytest.mark.parametrize("step", [1, 2, 3, 7, 64, 1000])
@@ -176,13 +201,12 @@ async def exchange(port: int, path: str, data: bytes) -> bytes:
 
 CLOSE = frame(8, struct.pack("!H", 1000) + b"bye")
 CASES = {
-    "messages": frame(1, "안녕".encode()) + frame(2, payload_of(300)) + frame(2, b"", mask=None) + CLOSE,
+    "messages": frame(1, "안녕".encode()) + frame(2, payload_of(300)) + frame(2, b"") + CLOSE,
     "fragments-and-pings": (frame(1, b"a", fin=False) + frame(9, b"p1") + frame(0, b"b", fin=False)
                             + frame(10, b"unasked") + frame(0, b"c") + frame(9, b"p2") + CLOSE),
     "close-without-code": frame(2, b"x") + frame(8, b"") + frame(2, b"never answered"),
     "oversize": frame(2, b"ok") + frame(2, payload_of(1001)),
     "oversize-fragments": frame(2, payload_of(600), fin=False) + frame(0, payload_of(401)),
-    "bad-utf8": frame(1, b"ok") + frame(1, b"\xff\xfe") + frame(1, b"never"),
     "split-utf8-fragments": frame(1, "é".encode()[:1], fin=False) + frame(0, "é".encode()[1:]) + CLOSE,
     "opcode-3": frame(2, b"ok") + frame(3, b"x") + frame(2, b"never"),
     "opcode-11": frame(11, b"x"),
@@ -206,6 +230,15 @@ async def test_same_answer_as_tornado(echo_port, case, slow):
     assert batched == plain
     if case == "oversize":
         assert plain.endswith(struct.pack("!BBH", 0x88, 17, 1009) + b"message too big")
+
+
+async def test_where_rfc_6455_asks_more_than_tornado_does(echo_port):
+    """Tornado drops the connection on invalid UTF-8 and echoes any close code; ours closes with 1007 and
+    1002 (end to end on the server: tests/relay/test_ws_rfc6455.py)."""
+    bad_utf8 = await exchange(echo_port, "batched", frame(1, b"ok") + frame(1, b"\xff\xfe") + frame(1, b"never"))
+    assert bad_utf8 == b"\x81\x02ok" + struct.pack("!BBH", 0x88, 15, 1007) + b"invalid UTF-8"
+    close_1005 = await exchange(echo_port, "batched", frame(8, struct.pack("!H", 1005)))
+    assert close_1005 == struct.pack("!BBH", 0x88, 20, 1002) + b"invalid close code"
 
 
 # -- the Tornado it relies on ------------------------------------------------------------------------------

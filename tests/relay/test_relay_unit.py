@@ -208,3 +208,27 @@ def test_a_cluster_node_labels_its_series_with_its_own_id(call):
     assert 'anysupport_relay_frames_out_total{node="n7"} 0.0' in body.decode()
     body, content_type = exposition(call.relay, "application/openmetrics-text; version=1.0.0")
     assert content_type.startswith("application/openmetrics-text") and body.decode().endswith("# EOF\n")
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda c: bytes.fromhex(SID) + b"\x01" * 20, "malformed"),
+        (lambda c: bytes.fromhex(SID) + c.agent_sealer.seal(2, bytes(700), timestamp_us=1), "too_large"),
+        (lambda c: bytes.fromhex(SID) + c.customer_frame(), "wrong_direction"),
+        (lambda c: bytes.fromhex(SID) + c.agent_sealer.seal(2, b"x", timestamp_us=1), "not_connected"),
+    ],
+    ids=["malformed", "too_large", "wrong_direction", "not_connected"],
+)
+async def test_another_agents_session_is_neither_named_nor_counted(make, reason):
+    """Issue 18 #9: a frame prefixed with another agent's live session id must not confirm that
+    session (no ``session_id`` in the error) nor add to its counters."""
+    call = Call(media_max_frame_bytes=512)
+    intruder = call.m.console({"id": "0" * 24})
+    intruder.media = call.relay.new_sender(intruder)
+    call.relay.on_frame(intruder, make(call))
+    [error] = intruder.of_type("error")
+    assert error["error"] == "frame_dropped" and error["field"] == reason
+    assert "session_id" not in error
+    assert call.relay.session_counters() == [] and call.dropped(reason) == 1
+    assert call.customer.frames == []

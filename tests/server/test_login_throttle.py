@@ -1,5 +1,8 @@
 """The password-guessing policy (``LoginThrottle`` / ``Backoff``) with an injected clock, then end to end."""
 
+import re
+from pathlib import Path
+
 from anysupport.auth.manager import LoginThrottle
 from anysupport.config import load_config
 from anysupport.ratelimit import Backoff
@@ -175,3 +178,22 @@ def test_the_shipped_policy():
         waits.append(t.wait("admin", "10.0.0.66"))
         clock.now += waits[-1]
     assert waits == [0, 0, 0, 0, 0, 1, 2, 4, 8, 300]
+
+
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+
+
+async def test_the_documented_example_is_what_the_server_does(make_server):
+    """docs/security.md's worked example (N 401s at full speed, the next try at once a 429), against
+    a server with the shipped settings, every try sent at once."""
+    doc = " ".join((Path(__file__).parents[2] / "docs" / "security.md").read_text().split())
+    m = re.search(r"(\w+) 401s at full speed; the (\w+) try at once is a 429 \(`retry_after` (\d+)\)", doc)
+    assert m, "the worked example is missing from docs/security.md"
+    free, refused, retry_after = NUMBERS[m[1]], ORDINALS[m[2]], int(m[3])
+    assert refused == free + 1
+    srv = make_server()
+    statuses = [(await attempt(srv, f"guess{i}", "")).status for i in range(free)]
+    early = await attempt(srv, ADMIN_PASSWORD, "")
+    assert statuses == [401] * free
+    assert early.status == 429 and early.json["retry_after"] == retry_after

@@ -19,18 +19,21 @@ from typing import Any
 OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x2, 0x8, 0x9, 0xA
 
 
-def frame(opcode: int, payload: bytes) -> bytes:
-    """One final, masked client frame."""
-    mask = os.urandom(4)
+def frame(opcode: int, payload: bytes, *, masked: bool = True) -> bytes:
+    """One final client frame, masked unless told otherwise (an RFC 6455 violation, for tests)."""
+    m = 0x80 if masked else 0
     n = len(payload)
     if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+        head = struct.pack("!BB", 0x80 | opcode, m | n)
     elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+        head = struct.pack("!BBH", 0x80 | opcode, m | 126, n)
     else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return head + mask + masked
+        head = struct.pack("!BBQ", 0x80 | opcode, m | 127, n)
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + mask + body
 
 
 class RawSocket:
@@ -57,8 +60,8 @@ class RawSocket:
             raise ConnectionError(head.decode(errors="replace"))
         return cls(reader, writer)
 
-    async def send(self, opcode: int, payload: bytes) -> None:
-        self.writer.write(frame(opcode, payload))
+    async def send(self, opcode: int, payload: bytes, *, masked: bool = True) -> None:
+        self.writer.write(frame(opcode, payload, masked=masked))
         await self.writer.drain()
 
     async def send_json(self, message: dict[str, Any]) -> None:
