@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.support.client import Api
+from tests.support.client import Api, create_agent
 from tests.support.server import ADMIN_PASSWORD, ServerProcess
 from tests.support.store import EmbeddedDatabase, close_store
 
@@ -70,9 +70,7 @@ async def agent_factory(admin, unique):
     async def make(*, role: str = "agent", auto_connect: bool = False, **fields):
         login = unique("agent")
         password = "pw-" + login
-        r = await admin.post("/api/v1/admin/agents", {"login": login, "name": f"Agent {login}", "password": password,
-                                                       "role": role, "settings": {"auto_connect": auto_connect}, **fields})
-        assert r.status == 201, r.body
+        await create_agent(admin, login, password, name=f"Agent {login}", role=role, auto_connect=auto_connect, **fields)
         client = Api(admin.base_url)
         token, agent = await client.login(login, password)
         return client.with_token(token), agent, password
