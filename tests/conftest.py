@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from tests.support.audio import PulseServer, shared_pulse
 from tests.support.client import Api, create_agent
 from tests.support.server import ADMIN_PASSWORD, ServerProcess
 from tests.support.store import EmbeddedDatabase, close_store
@@ -13,6 +14,17 @@ from tests.support.store import EmbeddedDatabase, close_store
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 FAST = {"sweep_interval": 0.1}
+
+
+def pytest_collection_finish(session):
+    """Start this process's PulseAudio before any test runs when one of its tests uses it.
+
+    SoundCard binds to the audio server of ``PULSE_SERVER`` when first imported, and any client test
+    may import it first; under pytest-xdist a worker's order is not the file order, so waiting for the
+    ``pulse`` fixture's first test would leave the voice tests without their speakers.
+    """
+    if PulseServer.missing() is None and any("pulse" in getattr(item, "fixturenames", ()) for item in session.items):
+        shared_pulse()
 
 
 @pytest.fixture(scope="session")
