@@ -71,6 +71,7 @@ TEST = (
         "pytest>=8",
         "pytest-asyncio>=0.24",
         "pytest-timeout>=2.3",
+        "pytest-xdist>=3.5",  # parallel runs: pytest -n 2
         "pytest-qt>=4.4",
         "hypothesis>=6.100",
         "schemathesis>=4.0",  # tests/fuzz: every REST operation from the OpenAPI document

@@ -6,13 +6,25 @@ import os
 
 import pytest
 
-from tests.support.client import Api
+from tests.support.audio import PulseServer, shared_pulse
+from tests.support.client import Api, create_agent
 from tests.support.server import ADMIN_PASSWORD, ServerProcess
 from tests.support.store import EmbeddedDatabase, close_store
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 FAST = {"sweep_interval": 0.1}
+
+
+def pytest_collection_finish(session):
+    """Start this process's PulseAudio before any test runs when one of its tests uses it.
+
+    SoundCard binds to the audio server of ``PULSE_SERVER`` when first imported, and any client test
+    may import it first; under pytest-xdist a worker's order is not the file order, so waiting for the
+    ``pulse`` fixture's first test would leave the voice tests without their speakers.
+    """
+    if PulseServer.missing() is None and any("pulse" in getattr(item, "fixturenames", ()) for item in session.items):
+        shared_pulse()
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +82,7 @@ async def agent_factory(admin, unique):
     async def make(*, role: str = "agent", auto_connect: bool = False, **fields):
         login = unique("agent")
         password = "pw-" + login
-        r = await admin.post("/api/v1/admin/agents", {"login": login, "name": f"Agent {login}", "password": password,
-                                                       "role": role, "settings": {"auto_connect": auto_connect}, **fields})
-        assert r.status == 201, r.body
+        await create_agent(admin, login, password, name=f"Agent {login}", role=role, auto_connect=auto_connect, **fields)
         client = Api(admin.base_url)
         token, agent = await client.login(login, password)
         return client.with_token(token), agent, password

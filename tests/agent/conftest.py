@@ -9,7 +9,7 @@ from anysupport_client.loop import LoopThread
 from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_client.session import CustomerSession
 
-from tests.support.client import Api
+from tests.support.client import Api, admin_api, create_agent
 from tests.support.server import ADMIN_PASSWORD
 
 
@@ -52,12 +52,8 @@ def new_agent(server, helper_loop, unique):
         password = "pw-" + login
 
         async def create():
-            admin = Api(server.url)
-            token, _ = await admin.login("admin", ADMIN_PASSWORD)
-            r = await admin.with_token(token).post("/api/v1/admin/agents", {
-                "login": login, "name": name or f"상담원 {login}", "password": password, "role": "agent",
-                "settings": {"auto_connect": auto_connect}})
-            assert r.status == 201, r.body
+            await create_agent(await admin_api(server.url), login, password, name=name or f"상담원 {login}",
+                               auto_connect=auto_connect)
 
         helper_loop.run(create(), timeout=30)
         return login, password

@@ -11,8 +11,7 @@ from anysupport_client.session import CustomerSession
 
 from tests.support.agent import AgentPeer
 from tests.support.audio import pulse  # noqa: F401 (the fixture)
-from tests.support.client import Api
-from tests.support.server import ADMIN_PASSWORD
+from tests.support.client import Api, admin_api, create_agent
 
 _numbers = iter(range(1, 10**6))
 
@@ -39,12 +38,7 @@ def pair_factory(agent_factory):
             base, token = client.base_url, client.token
         else:  # a server of its own: make an agent there
             base = server.url
-            admin = Api(base)
-            admin_token, _ = await admin.login("admin", ADMIN_PASSWORD)
-            login = f"agent{next(_numbers)}"
-            r = await admin.with_token(admin_token).post(
-                "/api/v1/admin/agents", {"login": login, "name": login, "password": "pw-" + login, "role": "agent"})
-            assert r.status == 201, r.body
+            login, _password = await create_agent(await admin_api(base), f"agent{next(_numbers)}")
             token, _ = await Api(base).login(login, "pw-" + login)
         agent = AgentPeer(base, token=token)
         await agent.start()

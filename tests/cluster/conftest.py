@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.client import Api
+from tests.support.client import Api, create_agent
 from tests.support.cluster import Nginx, Nodes, SharedDatabase
 from tests.support.server import ADMIN_PASSWORD
 
@@ -31,11 +31,7 @@ class Cluster:
         """A new agent account; returns (login, password)."""
         self._agents += 1
         login, password = f"agent{self._agents}", f"pw-agent-{self._agents}"
-        admin = await self.admin(node)
-        r = await admin.post("/api/v1/admin/agents", {"login": login, "name": login, "password": password,
-                                                      "role": "agent", "settings": {"auto_connect": auto_connect}})
-        assert r.status == 201, r.body
-        return login, password
+        return await create_agent(await self.admin(node), login, password, auto_connect=auto_connect)
 
     def logs(self) -> str:
         return "\n".join(f"--- node {n}\n" + "".join(p.lines[-40:]) for n, p in self.nodes.procs.items())

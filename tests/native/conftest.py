@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from anysupport_native.planes import I420, chroma_size
 from hypothesis import settings
 
 # Modest example counts: the whole kernel suite must stay well under a minute on two cores.
@@ -20,6 +21,13 @@ SMALL = (1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65)
 
 def random_image(rng, shape):
     return rng.integers(0, 256, size=shape, dtype=np.uint8)
+
+
+def i420(rng, width, height, lo=0, hi=256):
+    """A random I420 frame of width x height (values in [lo, hi))."""
+    cw, ch = chroma_size(width, height)
+    return I420(rng.integers(lo, hi, (height, width), dtype=np.uint8), rng.integers(lo, hi, (ch, cw), dtype=np.uint8),
+                rng.integers(lo, hi, (ch, cw), dtype=np.uint8))
 
 
 def run_threaded(fn, jobs, workers=4):

@@ -7,11 +7,11 @@ Tolerance: none. The kernels and the NumPy reference compute the same integers (
 import numpy as np
 import pytest
 from anysupport_native import composite, reference_forced
-from anysupport_native.planes import I420, chroma_size
+from anysupport_native.planes import I420
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import SMALL, random_image, run_threaded
+from .conftest import SMALL, i420, random_image, run_threaded
 
 ALPHAS = ("random", "transparent", "opaque", "sparse", "binary")
 
@@ -31,11 +31,6 @@ def make_overlay(rng, width, height, alpha):
             y0, x0 = rng.integers(0, height), rng.integers(0, width)
             a[y0 : y0 + rng.integers(1, 12), x0 : x0 + rng.integers(1, 60)] = rng.integers(1, 256)
     return overlay
-
-
-def i420(rng, width, height):
-    cw, ch = chroma_size(width, height)
-    return I420(random_image(rng, (height, width)), random_image(rng, (ch, cw)), random_image(rng, (ch, cw)))
 
 
 def copy_i420(frame):

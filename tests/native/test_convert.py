@@ -11,20 +11,14 @@ import cv2
 import numpy as np
 import pytest
 from anysupport_native import convert, reference_forced
-from anysupport_native.planes import I420, chroma_size
+from anysupport_native.planes import I420
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import SMALL, run_threaded
+from .conftest import SMALL, i420, run_threaded
 
 widths = st.one_of(st.sampled_from(SMALL), st.integers(1, 1920))
 heights = st.one_of(st.sampled_from(SMALL), st.integers(1, 1080))
-
-
-def i420(rng, width, height, lo=0, hi=256):
-    cw, ch = chroma_size(width, height)
-    return I420(rng.integers(lo, hi, (height, width), dtype=np.uint8), rng.integers(lo, hi, (ch, cw), dtype=np.uint8),
-                rng.integers(lo, hi, (ch, cw), dtype=np.uint8))
 
 
 def test_backend_follows_the_environment():

@@ -6,13 +6,14 @@ HKDF written here from RFC 5869 with ``hmac``, so the doc's formulas are what th
 
 import base64
 import hashlib
-import hmac
 import json
 import pathlib
 
 import pytest
 from anysupport_native import framing, keys
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from tests.support.hkdf import hkdf_rfc5869
 
 VECTORS = json.loads((pathlib.Path(__file__).parents[1] / "data" / "frame_vectors.json").read_text("utf-8"))
 
@@ -27,16 +28,6 @@ LOW_ORDER_POINTS = [
     "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
     "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
 ]
-
-
-def hkdf_rfc5869(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
-    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
 
 
 @pytest.mark.parametrize("vector", VECTORS["key_schedule"], ids=lambda v: v["session_id"])

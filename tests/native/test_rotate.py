@@ -3,19 +3,13 @@
 import numpy as np
 import pytest
 from anysupport_native import reference_forced, rotate
-from anysupport_native.planes import I420, chroma_size
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import SMALL, random_image, run_threaded
+from .conftest import SMALL, i420, random_image, run_threaded
 
 DEGREES = (0, 90, 180, 270, -90, 450)
 sides = st.one_of(st.sampled_from(SMALL), st.integers(1, 1920))
-
-
-def i420(rng, width, height):
-    cw, ch = chroma_size(width, height)
-    return I420(random_image(rng, (height, width)), random_image(rng, (ch, cw)), random_image(rng, (ch, cw)))
 
 
 def test_backend_follows_the_environment():

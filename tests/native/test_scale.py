@@ -9,20 +9,15 @@ import cv2
 import numpy as np
 import pytest
 from anysupport_native import reference_forced, scale
-from anysupport_native.planes import I420, chroma_size
+from anysupport_native.planes import I420
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import SMALL, random_image, run_threaded
+from .conftest import SMALL, i420, random_image, run_threaded
 
 widths = st.one_of(st.sampled_from(SMALL), st.integers(1, 1920))
 heights = st.one_of(st.sampled_from(SMALL), st.integers(1, 1080))
 methods = st.sampled_from(scale.METHODS)
-
-
-def i420(rng, width, height):
-    cw, ch = chroma_size(width, height)
-    return I420(random_image(rng, (height, width)), random_image(rng, (ch, cw)), random_image(rng, (ch, cw)))
 
 
 def test_backend_follows_the_environment():

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import re
 from pathlib import Path
 
 from anysupport_native import keys
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from tests.support.hkdf import hkdf_rfc5869
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
@@ -34,16 +35,6 @@ def example() -> dict[str, str]:
 
 
 EXAMPLE = example()
-
-
-def hkdf(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
-    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
 
 
 def b64(raw: bytes) -> str:
@@ -82,9 +73,9 @@ def test_schedule_from_the_formulas():
     assert transcript.hex() == EXAMPLE["transcript"].replace(" ", "") and len(transcript) == 108
     salt = hashlib.sha256(transcript).digest()
     assert salt.hex() == EXAMPLE["salt"]
-    assert hkdf(shared, salt, LABEL + b" key customer->agent", 16).hex() == EXAMPLE["customer_to_agent_key"]
-    assert hkdf(shared, salt, LABEL + b" key agent->customer", 16).hex() == EXAMPLE["agent_to_customer_key"]
-    sas_bytes = hkdf(shared, salt, LABEL + b" sas", 4)
+    assert hkdf_rfc5869(shared, salt, LABEL + b" key customer->agent", 16).hex() == EXAMPLE["customer_to_agent_key"]
+    assert hkdf_rfc5869(shared, salt, LABEL + b" key agent->customer", 16).hex() == EXAMPLE["agent_to_customer_key"]
+    sas_bytes = hkdf_rfc5869(shared, salt, LABEL + b" sas", 4)
     assert sas_bytes.hex() == EXAMPLE["sas_bytes"]
     assert f"{int.from_bytes(sas_bytes, 'big') % 1_000_000:06d}" == EXAMPLE["sas"]
 

@@ -7,7 +7,7 @@ import psutil
 import pytest
 from anysupport_native import framing, keys
 
-from tests.support.client import Api, Socket
+from tests.support.client import Api, Socket, admin_api, create_agent
 from tests.support.server import ADMIN_PASSWORD
 
 MARKER = b"PLAINTEXT-MARKER-7f3a9c"
@@ -17,10 +17,8 @@ async def connected_pair(srv, *, api=None):
     """A fresh agent's console + customer socket in a connected session, with E2E keys agreed over
     key_exchange. Returns the agent's client first."""
     api = api or Api(srv.url)
-    token, _ = await api.login("admin", ADMIN_PASSWORD, client="web")
-    admin = api.with_token(token)
     login = f"relay{os.urandom(4).hex()}"
-    await admin.post("/api/v1/admin/agents", {"login": login, "name": login, "password": "relay-password"})
+    await create_agent(await admin_api(srv.url, client="web"), login, "relay-password")
     agent_token, _ = await api.login(login, "relay-password")
     agent = api.with_token(agent_token)
     console = await Socket.connect(srv.ws_base, agent_token)

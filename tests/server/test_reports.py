@@ -529,10 +529,8 @@ async def test_export_stops_with_the_error_of_either_side(tmp_path):
     with pytest.raises(RuntimeError, match="labels broke"):  # the builder fails: the reading stops too
         await export_records(str(tmp_path / "b.xlsx"), endless(), empty_statistics(), language="ko",
                              time_zone="UTC", trouble_types=BrokenLabels(), batch_size=100, queue_depth=2)
-    for _ in range(100):
-        if not [t for t in threading.enumerate() if t.name == "record-export"]:
-            break
-        await asyncio.sleep(0.02)
+    for thread in [t for t in threading.enumerate() if t.name == "record-export"]:
+        await asyncio.to_thread(thread.join, 2)  # its end is the event waited on
     assert not [t for t in threading.enumerate() if t.name == "record-export"]
     # the unfinished workbook's temporary sheet files are gone
     assert not [f for f in set(os.listdir(tempfile.gettempdir())) - left if f.startswith("openpyxl.")]

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import signal
 import time
-import uuid
 
 import pytest
 from pymongo import AsyncMongoClient
@@ -26,14 +25,9 @@ from anysupport.store.embedded import (
 
 
 @pytest.fixture
-async def store(tmp_path):
-    uri = os.environ.get("ANYSUPPORT_TEST_MONGO_URI", "")
-    db_name = f"anysupport_contract_{uuid.uuid4().hex[:8]}"
-    s = await Store.open(mongo_uri=uri, db_name=db_name, data_dir=str(tmp_path))
-    yield s
-    if uri:
-        await s.client.drop_database(db_name)
-    await s.close()
+def store(db_store):
+    """The shared test database (tests/conftest.py), under a database name of this test's own."""
+    return db_store
 
 
 async def new_agent(store, login="kim", number=None):

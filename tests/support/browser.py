@@ -22,8 +22,7 @@ from typing import Any
 
 from anysupport_client.media.sources import TestPatternTrack
 
-from tests.support.client import Api
-from tests.support.server import ADMIN_PASSWORD
+from tests.support.client import admin_api, create_agent
 
 CHROMIUM = "/usr/bin/chromium"
 BASE_ARGS = [
@@ -108,13 +107,8 @@ async def new_agent(server_url: str, name: str):
     """A fresh agent (created through the admin API), its AgentPeer started, and a new session."""
     from tests.support.agent import AgentPeer
 
-    admin = Api(server_url)
-    token, _ = await admin.login("admin", ADMIN_PASSWORD)
-    admin = admin.with_token(token)
     login = f"{name}{int(time.time() * 1000) % 10_000_000}"
-    r = await admin.post("/api/v1/admin/agents", {"login": login, "name": f"상담원 {login}", "password": "pw-" + login,
-                                                  "role": "agent", "settings": {"auto_connect": False}})
-    assert r.status == 201, r.body
+    await create_agent(await admin_api(server_url), login, name=f"상담원 {login}")
     agent = AgentPeer(server_url, login=login, password="pw-" + login)
     await agent.start()
     await agent.create_session()

@@ -10,6 +10,8 @@ from typing import Any
 import tornado.httpclient
 import tornado.websocket
 
+from tests.support.server import ADMIN_PASSWORD
+
 
 @dataclass
 class Response:
@@ -153,3 +155,23 @@ class Socket:
 
     def close(self) -> None:
         self.conn.close()
+
+
+async def create_agent(admin: Api, login: str, password: str | None = None, *, name: str | None = None,
+                       role: str = "agent", auto_connect: bool = False, **fields: Any) -> tuple[str, str]:
+    """Create an agent through the admin API (`admin` holds an admin's token); returns (login, password).
+
+    The one place the tests write this request; the password defaults to "pw-" + login.
+    """
+    password = password or "pw-" + login
+    r = await admin.post("/api/v1/admin/agents", {"login": login, "name": name or login, "password": password,
+                                                  "role": role, "settings": {"auto_connect": auto_connect}, **fields})
+    assert r.status == 201, r.body
+    return login, password
+
+
+async def admin_api(base_url: str, **login: Any) -> Api:
+    """An Api on `base_url` holding the built-in admin's token."""
+    api = Api(base_url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD, **login)
+    return api.with_token(token)
