@@ -27,6 +27,15 @@ def pytest_collection_finish(session):
         shared_pulse()
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (``-n 2 --dist loadgroup``, README "Development") the browser tests run one
+    after another in one worker: two Chromiums and their servers at once on a 2-core machine miss the
+    pages' 10 s waits, while one beside the other worker's tests does not."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """One server for the tests that do not need special settings.
