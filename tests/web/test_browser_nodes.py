@@ -72,4 +72,8 @@ async def test_the_page_follows_moved_and_hellos_ws_url_to_the_node_of_the_agent
     assert stored == new_url  # a reload goes to node b straight away
     moved_agent.chat("다른 서버에서 계속합니다")
     await page.wait("document.body.textContent.includes('다른 서버에서 계속합니다')")
-    await page.assert_no_errors()
+    # while the session moves, a frame the page sent on node b before the session was connected there
+    # may be dropped with the documented `frame_dropped` (not_connected); nothing else may be refused
+    assert not page.errors, page.errors
+    refused = (await page.stats() or {}).get("server_errors", [])
+    assert set(refused) <= {"frame_dropped:not_connected"}, refused
