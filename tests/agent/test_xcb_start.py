@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import end_process
 from tests.support.xvfb import Xvfb
 
 from .conftest import ARTIFACTS
@@ -53,10 +54,5 @@ def test_the_console_opens_its_login_window_under_xcb(server, console_home, lang
             shot = display.screenshot(ARTIFACTS / f"agent-xcb-login-{language}.png")
             assert shot.stat().st_size > 2000
         finally:
-            program.terminate()
-            try:
-                program.wait(15)
-            except subprocess.TimeoutExpired:
-                program.kill()
-                program.wait()
+            end_process(program, 15)
         assert "could not load the qt platform plugin" not in program.stderr.read().lower()

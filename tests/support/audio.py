@@ -24,6 +24,8 @@ import threading
 import numpy as np
 import pytest
 
+from tests.support.processes import end_process
+
 RATE = 48000
 
 
@@ -78,13 +80,7 @@ class PulseServer:
         ready.set()  # it exited: start() sees that
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process, 5)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     async def record(self, sink: str, seconds: float, *, timeout: float = 20.0, level: int = 300) -> np.ndarray:

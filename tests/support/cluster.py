@@ -18,6 +18,7 @@ import sys
 import time
 
 from anysupport.store.embedded import _LAUNCH, free_port
+from tests.support.processes import end_process
 from tests.support.server import ServerProcess
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -61,13 +62,7 @@ class SharedDatabase:
 
     def stop(self) -> None:
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end_process(proc, 10)
 
 
 def nginx_config(*, listen: str, nodes: dict[str, str], prefix: str | None = None,
@@ -179,13 +174,7 @@ class Nginx:
 
     def stop(self) -> None:
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGQUIT)  # graceful: workers finish, then the master exits
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end_process(proc, 5, signal.SIGQUIT)  # graceful: workers finish, then the master exits
 
 
 class Nodes:

@@ -11,6 +11,8 @@ import threading
 import time
 from collections.abc import Mapping
 
+from tests.support.processes import end_process
+
 ADMIN_PASSWORD = "admin-test-password"
 LISTENING = re.compile(r"listening on (https?)://([^:\s]+):(\d+)")
 
@@ -94,14 +96,7 @@ class ServerProcess:
         proc, self.process = self.process, None
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
+        return end_process(proc, timeout, sig)
 
     def restart(self) -> ServerProcess:
         self.stop()

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.processes import end_process
+
 _GRAB = """
 import sys
 from anysupport_qt import QApplication
@@ -91,13 +93,7 @@ class Xvfb:
         return path
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process, 10)
         self.process = None
 
     def __enter__(self) -> Xvfb:
