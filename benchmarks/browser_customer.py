@@ -21,9 +21,7 @@ in this process, with auto-connect on so nobody has to press "accept". Figures:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -37,23 +35,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from anysupport_native import framing  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
-from benchmarks.loadgen import percentile  # noqa: E402
+from benchmarks.harness import agent_account, cpu_seconds, percentile, run_levels  # noqa: E402
 from tests.support.agent import AgentPeer  # noqa: E402
 from tests.support.browser import CHROMIUM, PHONE, chromium_args, write_pattern_y4m  # noqa: E402
-from tests.support.client import Api  # noqa: E402
-from tests.support.server import ADMIN_PASSWORD, ServerProcess  # noqa: E402
-
-
-async def agent_account(url: str) -> str:
-    admin = Api(url)
-    token, _ = await admin.login("admin", ADMIN_PASSWORD)
-    login = f"bbench{os.getpid()}x{int(time.time() * 1000) % 100000}"
-    r = await admin.with_token(token).post("/api/v1/admin/agents", {
-        "login": login, "name": login, "password": "pw-" + login, "role": "agent",
-        "settings": {"auto_connect": True}})
-    assert r.status == 201, r.body
-    agent_token, _ = await Api(url).login(login, "pw-" + login)
-    return agent_token
 
 
 def chromium_processes() -> list[psutil.Process]:
@@ -67,19 +51,8 @@ def chromium_processes() -> list[psutil.Process]:
     return found
 
 
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in processes:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
-            continue
-    return total
-
-
 async def measure(url: str, quality: str, seconds: float, y4m: Path, warmup: float = 2.0) -> dict:
-    agent = AgentPeer(url, token=await agent_account(url))
+    agent = AgentPeer(url, token=await agent_account(url, "bbench", settings={"auto_connect": True}))
     await agent.start()
     session = await agent.create_session()
     sent_at: dict[int, int] = {}  # sequence → the page's capture time (µs)
@@ -150,29 +123,10 @@ async def measure(url: str, quality: str, seconds: float, y4m: Path, warmup: flo
     }
 
 
-async def main(args) -> list[dict]:
-    workdir = Path(tempfile.mkdtemp(prefix="anysupport-browser-"))
-    y4m = write_pattern_y4m(workdir / "pattern.y4m", frames=150)
-    server = ServerProcess(str(workdir / "server"), {"sweep_interval": 1.0}).start()
-    try:
-        levels = ["high", "medium", "low"] if args.quality == "all" else [args.quality]
-        results = []
-        for level in levels:
-            result = await measure(server.url, level, args.seconds, y4m)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-        return results
-    finally:
-        server.stop()
-
-
 def cli(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--quality", default="medium", choices=["high", "medium", "low", "all"])
-    args = p.parse_args(argv)
-    asyncio.run(main(args))
-    return 0
+    y4m = write_pattern_y4m(Path(tempfile.mkdtemp(prefix="anysupport-browser-")) / "pattern.y4m", frames=150)
+    return run_levels(__doc__, "anysupport-browser-", lambda url, level, seconds, args: measure(
+        url, level, seconds, y4m), argv)
 
 
 if __name__ == "__main__":

@@ -18,23 +18,16 @@ The last line printed is a JSON object of the figures (``benchmarks/test_console
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 
+from benchmarks.harness import percentile, process_cpu, quality_parser, report
+
 WARMUP_FRAMES = 30
-
-
-def process_cpu() -> float:
-    """User + system seconds of this process, all threads."""
-    now = resource.getrusage(resource.RUSAGE_SELF)
-    return now.ru_utime + now.ru_stime
 
 
 class ConsoleRun:
@@ -142,12 +135,6 @@ class ConsoleRun:
         self.app.quit()
 
 
-def percentile(values, q: float) -> float:
-    import numpy as np
-
-    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
-
-
 def measure(level: str = "medium", seconds: float = 8.0) -> dict:
     import numpy as np
     from anysupport_client.media.stamp import age_us, read_stamp
@@ -208,21 +195,12 @@ def measure(level: str = "medium", seconds: float = 8.0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quality", default="medium", choices=["high", "medium", "low"])
-    parser.add_argument("--seconds", type=float, default=8.0)
-    args = parser.parse_args(argv)
-    figures = measure(args.quality, args.seconds)
-    if "error" in figures:
-        print(f"{args.quality}: {figures['error']} ({figures['frames']} frames read back)")
-    else:
-        print(f"{args.quality}: {figures['frames']} frames in {figures['seconds']} s; glass to painted viewer "
-              f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms; GUI thread per frame (wrap, paint) "
-              f"p50 {figures['gui_p50_ms']} ms, p90 {figures['gui_p90_ms']} ms; console CPU "
-              f"{figures['console_cpu_pct']}% of a core (readback {figures['readback_cpu_pct']}% left out); "
-              f"load average {figures['load']:.2f}")
-    print(json.dumps(figures))
-    return 0 if "error" not in figures else 1
+    args = quality_parser(__doc__, seconds=8.0).parse_args(argv)
+    return report(args.quality, measure(args.quality, args.seconds), lambda f: (
+        f"{f['frames']} frames in {f['seconds']} s; glass to painted viewer p50 {f['p50_ms']} ms, p99 "
+        f"{f['p99_ms']} ms; GUI thread per frame (wrap, paint) p50 {f['gui_p50_ms']} ms, p90 {f['gui_p90_ms']} ms; "
+        f"console CPU {f['console_cpu_pct']}% of a core (readback {f['readback_cpu_pct']}% left out); "
+        f"load average {f['load']:.2f}"), lambda f: f"{f['error']} ({f['frames']} frames read back)")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.loadgen import CpuMeter, open_pairs, percentile, start_server, summary  # noqa: E402
+from benchmarks.harness import CpuMeter, load_main, percentile, summary  # noqa: E402
+from benchmarks.loadgen import open_pairs, start_server  # noqa: E402
 
 
 def message_of(kind: str, session_id: str, n: int) -> str:
@@ -129,13 +130,7 @@ def compare(argv: list[str]) -> list[dict]:
 
 
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--compare" in argv:
-        return compare(argv)
-    result = asyncio.run(run(parse(argv)))
-    for k, v in result.items():
-        print(f"{k:>22}: {v}")
-    return result
+    return load_main(argv, run, parse, compare)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from anysupport_client.media.adaptation import Adapter  # noqa: E402
 from anysupport_client.media.sources import TestPatternTrack  # noqa: E402
 from anysupport_client.session import CustomerSession  # noqa: E402
 
-from benchmarks.loadgen import percentile  # noqa: E402
+from benchmarks.harness import percentile  # noqa: E402
 from tests.support.agent import AgentPeer  # noqa: E402
 from tests.support.client import Api, Socket  # noqa: E402
 from tests.support.cluster import Nginx, Nodes, SharedDatabase  # noqa: E402

@@ -13,34 +13,18 @@ over the measured window, as a percentage of one core.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.loadgen import percentile  # noqa: E402
+from benchmarks.harness import agent_account, percentile, run_levels  # noqa: E402
 from tests.support.agent import AgentPeer  # noqa: E402
-from tests.support.client import Api  # noqa: E402
-from tests.support.server import ADMIN_PASSWORD, ServerProcess  # noqa: E402
-
-
-async def agent_account(url: str) -> str:
-    admin = Api(url)
-    token, _ = await admin.login("admin", ADMIN_PASSWORD)
-    login = f"bench{os.getpid()}x{int(time.time() * 1000) % 100000}"
-    r = await admin.with_token(token).post("/api/v1/admin/agents", {"login": login, "name": login,
-                                                                    "password": "pw-" + login, "role": "agent"})
-    assert r.status == 201, r.body
-    agent_token, _ = await Api(url).login(login, "pw-" + login)
-    return agent_token
 
 
 async def measure(url: str, quality: str, seconds: float, *, warmup: float = 2.0, source: str = "test") -> dict:
@@ -94,28 +78,12 @@ async def measure(url: str, quality: str, seconds: float, *, warmup: float = 2.0
     }
 
 
-async def main(args) -> list[dict]:
-    server = ServerProcess(tempfile.mkdtemp(prefix="anysupport-g2g-"), {"sweep_interval": 1.0}).start()
-    try:
-        levels = ["high", "medium", "low"] if args.quality == "all" else [args.quality]
-        results = []
-        for level in levels:
-            result = await measure(server.url, level, args.seconds, source=args.source)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-        return results
-    finally:
-        server.stop()
-
-
 def cli(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--quality", default="medium", choices=["high", "medium", "low", "all"])
-    p.add_argument("--source", default="test", help="test or test:WxH (a fixed sensor size the sender scales)")
-    args = p.parse_args(argv)
-    asyncio.run(main(args))
-    return 0
+    def options(parser) -> None:
+        parser.add_argument("--source", default="test", help="test or test:WxH (a fixed sensor size the sender scales)")
+
+    return run_levels(__doc__, "anysupport-g2g-", lambda url, level, seconds, args: measure(
+        url, level, seconds, source=args.source), argv, extra=options)
 
 
 if __name__ == "__main__":

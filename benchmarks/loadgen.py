@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -96,36 +95,3 @@ async def open_pairs(url: str, ws_base: str, count: int, *, concurrency: int = 2
             return Pair(session["id"], console, customer, agent_token)
 
     return await asyncio.gather(*(one(i) for i in range(count)))
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-def summary(values: list[float]) -> str:
-    if not values:
-        return "no samples"
-    return (f"n={len(values)} p50={percentile(values, 50):.2f} p90={percentile(values, 90):.2f} "
-            f"p99={percentile(values, 99):.2f} max={max(values):.2f} mean={statistics.fmean(values):.2f}")
-
-
-class CpuMeter:
-    """CPU seconds and RSS of a process (and its children) between two points."""
-
-    def __init__(self, pid: int):
-        self.proc = psutil.Process(pid)
-        self.start = self._cpu()
-
-    def _cpu(self) -> float:
-        t = self.proc.cpu_times()
-        return t.user + t.system
-
-    def used(self) -> float:
-        return self._cpu() - self.start
-
-    def rss_mb(self) -> float:
-        return self.proc.memory_info().rss / 1e6

@@ -20,13 +20,12 @@ frames). The last line printed is a JSON object of the figures.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
 
-from benchmarks.console_glass_to_glass import ConsoleRun, process_cpu
+from benchmarks.console_glass_to_glass import ConsoleRun
+from benchmarks.harness import process_cpu, quality_parser, report
 
 PHASES = ("idle", "customer", "idle_again", "view")
 WARMUP_FRAMES = 30
@@ -103,21 +102,13 @@ def measure(level: str = "medium", seconds: float = 6.0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quality", default="medium", choices=["high", "medium", "low"])
-    parser.add_argument("--seconds", type=float, default=6.0)
-    args = parser.parse_args(argv)
-    f = measure(args.quality, args.seconds)
-    if "error" in f:
-        print(f"{args.quality}: {f['error']} (phases measured: {f['phases']})")
-    else:
-        print(f"{args.quality}, {args.seconds:.0f} s a phase, load average {f['load']:.2f}: console CPU "
-              f"not recording {f['idle_cpu_pct']}% / {f['idle_again_cpu_pct']}%, "
-              f"customer video only {f['customer_cpu_pct']}% ({f['customer_extra_pct']:+} points, "
-              f"×{f['customer_ratio']}), whole view {f['view_cpu_pct']}% ({f['view_extra_pct']:+} points, "
-              f"×{f['view_ratio']}) of a core")
-    print(json.dumps(f))
-    return 0 if "error" not in f else 1
+    args = quality_parser(__doc__, seconds=6.0).parse_args(argv)
+    return report(args.quality, measure(args.quality, args.seconds), lambda f: (
+        f"{args.seconds:.0f} s a phase, load average {f['load']:.2f}: console CPU not recording "
+        f"{f['idle_cpu_pct']}% / {f['idle_again_cpu_pct']}%, customer video only {f['customer_cpu_pct']}% "
+        f"({f['customer_extra_pct']:+} points, ×{f['customer_ratio']}), whole view {f['view_cpu_pct']}% "
+        f"({f['view_extra_pct']:+} points, ×{f['view_ratio']}) of a core"),
+        lambda f: f"{f['error']} (phases measured: {f['phases']})")
 
 
 if __name__ == "__main__":

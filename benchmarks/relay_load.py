@@ -45,7 +45,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from anysupport_native import framing  # noqa: E402
 
-from benchmarks.loadgen import CpuMeter, open_pairs, percentile, start_server, summary  # noqa: E402
+from benchmarks.harness import CpuMeter, load_main, percentile, summary  # noqa: E402
+from benchmarks.loadgen import open_pairs, start_server  # noqa: E402
 from tests.support.client import Api, Socket  # noqa: E402
 from tests.support.server import ADMIN_PASSWORD  # noqa: E402
 
@@ -309,18 +310,15 @@ def parse(argv=None):
 
 
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--compare" in argv:
+    def before_after(argv: list[str]) -> list[dict]:
         top = argparse.ArgumentParser()
         top.add_argument("--compare", action="store_true")
         top.add_argument("--before", default="main", help="git ref of the code before (default main)")
         top.add_argument("--rounds", type=int, default=2)
         args, rest = top.parse_known_args(argv)
         return compare(args, rest)
-    result = asyncio.run(run(parse(argv)))
-    for k, v in result.items():
-        print(f"{k:>22}: {v}")
-    return result
+
+    return load_main(argv, run, parse, before_after)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ from anysupport_client.media.quality import LEVELS  # noqa: E402
 from anysupport_client.media.sources import ToneTrack  # noqa: E402
 from anysupport_native import framing  # noqa: E402
 
-from benchmarks.browser_customer import agent_account  # noqa: E402
+from benchmarks.harness import agent_account  # noqa: E402
 from benchmarks.netlab.lab import REPO, SERVER_ADDRESS, Lab  # noqa: E402
 from benchmarks.netlab.metrics import Recording, first_frame_after, summarize, timeline  # noqa: E402
 from benchmarks.netlab.netns import inside  # noqa: E402
@@ -141,7 +141,8 @@ class OursRecorder:
 
 
 async def start_agent(ctx: Context) -> AgentPeer:
-    agent = AgentPeer(ctx.server.url, token=await agent_account(ctx.server.url), composite=False)
+    agent = AgentPeer(ctx.server.url, token=await agent_account(
+        ctx.server.url, "bbench", settings={"auto_connect": True}), composite=False)
     await agent.start()
     await agent.create_session()
     return agent
