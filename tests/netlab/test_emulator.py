@@ -24,7 +24,7 @@ from benchmarks.netlab.netns import LabUnavailable, inside
 from benchmarks.netlab.probe import Accuracy, expected_rtt_std_ms
 from benchmarks.netlab.profiles import PROFILES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 
 @pytest.mark.parametrize("name", ["wifi", "lte", "congested", "3g"])
