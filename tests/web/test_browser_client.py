@@ -279,6 +279,39 @@ async def test_drawing_chat_and_arrow_appear_over_the_preview(call):
     await customer.assert_no_errors()
 
 
+async def test_chat_lines_fade_from_the_picture_and_stay_readable_in_the_history(call, shot):
+    """#17.10: six lines no longer cover the picture for good: at most three show, each fades after a
+    while, the history button opens them all; Korean keeps its words whole (keep-all, no "깜/빡여요")."""
+    agent, customer = await call()
+    await agent.wait_frames(3, timeout=15)
+    await customer.value("document.getElementById('chat-log').dataset.fadeMs = '1500'")
+    lines = [f"{n}번째 안내입니다. 전원 버튼 옆의 표시등이 몇 번 깜빡여요?" for n in range(1, 7)]
+    for text in lines:
+        agent.chat(text)
+    log = customer.page.locator("#chat-log li")
+    await expect(log).to_have_count(6)
+    shown = await customer.value("[...document.querySelectorAll('#chat-log li')]"
+                                 ".map(li => getComputedStyle(li).display !== 'none')")
+    assert shown == [False, False, False, True, True, True], shown
+    assert await customer.value("getComputedStyle(document.querySelector('#chat-log li')).wordBreak") == "keep-all"
+    await shot(customer.page, "browser-chat-lines-ko")
+    await customer.wait("[...document.querySelectorAll('#chat-log li')].every(li => li.classList.contains('faded'))",
+                        timeout=15_000)
+    await customer.wait("getComputedStyle(document.querySelector('#chat-log li:last-child')).opacity === '0'")
+    await expect(customer.page.locator("#chat-history")).to_have_text("대화 6")
+    await customer.page.click("#chat-history")
+    await expect(customer.page.locator("#chat-history")).to_have_text("대화 닫기")
+    await expect(log).to_have_text(lines)
+    for n in range(6):
+        await expect(log.nth(n)).to_be_visible()
+    await customer.wait("[...document.querySelectorAll('#chat-log li')].every(li => getComputedStyle(li).opacity === '1')")
+    await shot(customer.page, "browser-chat-history-ko")
+    await customer.page.click("#chat-log")  # a tap on the panel closes it
+    await expect(customer.page.locator("#chat-history")).to_have_text("대화 6")
+    await customer.wait("getComputedStyle(document.querySelector('#chat-log li:last-child')).opacity === '0'")
+    await customer.assert_no_errors()
+
+
 async def test_camera_commands_answer_with_the_truth(call):
     agent, customer = await call()
     await agent.wait_frames(3, timeout=15)

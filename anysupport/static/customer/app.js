@@ -44,11 +44,32 @@ function redraw() {
   drawScene(ctx, call.scene, rect, q.width);
 }
 
+/* A chat line shows over the picture for a while and then fades (the log's data-fade-ms), so lines
+ * never hide the agent's drawing for long; at most CHAT_SHOWN are over the picture at once. The history
+ * button opens every kept line (CHAT_KEPT) in a scrollable panel; a tap on the panel closes it. */
+const CHAT_KEPT = 50;
+
 function addChat(line) {
   const log = $("chat-log");
   const item = AS.el("li", {className: "chat-" + line.from}, line.text);
   log.appendChild(item);
-  while (log.children.length > 6) log.removeChild(log.firstChild);
+  while (log.children.length > CHAT_KEPT) log.removeChild(log.firstChild);
+  window.setTimeout(() => item.classList.add("faded"), Number(log.dataset.fadeMs) || 8000);
+  renderChatHistory();
+}
+
+function renderChatHistory() {
+  const log = $("chat-log"), button = $("chat-history");
+  const open = log.classList.contains("open");
+  button.hidden = log.children.length === 0;
+  button.setAttribute("aria-pressed", String(open));
+  button.textContent = AS.t(open ? "chat_history_close" : "chat_history", {count: log.children.length});
+  if (open) log.scrollTop = log.scrollHeight;
+}
+
+function toggleChatHistory(open) {
+  $("chat-log").classList.toggle("open", open);
+  renderChatHistory();
 }
 
 function showGuide(direction) {
@@ -228,6 +249,8 @@ function setup() {
   $("menu-end").addEventListener("click", () => {
     if (call && window.confirm(AS.t("confirm_end"))) call.end();
   });
+  $("chat-history").addEventListener("click", () => toggleChatHistory(!$("chat-log").classList.contains("open")));
+  $("chat-log").addEventListener("click", () => toggleChatHistory(false));
   $("chat-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("chat-input");
@@ -245,6 +268,7 @@ function setup() {
   AS.onLanguage(() => {
     if (statusKey) say(statusKey);
     renderMenu();
+    renderChatHistory();
     const guide = $("guide");
     if (!guide.hidden) guide.querySelector(".guide-text").textContent = AS.t("guide_" + guide.dataset.direction);
   });
