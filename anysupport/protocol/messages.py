@@ -240,6 +240,7 @@ SERVER_SCHEMAS: dict[str, dict] = {
             "question": TEXT,
             "choices": {"type": "array", "items": {"type": "object"}},
             "feedback": BOOL,
+            "feedback_prompt": TEXT,
             "time": TIME,
         },
         ("session_id", "question", "choices"),

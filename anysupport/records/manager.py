@@ -224,6 +224,7 @@ class RecordManager:
             "question": pick(survey["question"]),
             "choices": [{"value": c["value"], "label": pick(c["label"])} for c in survey["choices"]],
             "feedback": bool(survey["feedback"]),
+            "feedback_prompt": pick(survey.get("feedback_prompt") or DEFAULT_SURVEY["feedback_prompt"]),
             "time": self.clock().isoformat(timespec="milliseconds"),
         }
 

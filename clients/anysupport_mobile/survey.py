@@ -62,7 +62,7 @@ class SurveyPanel(QFrame):
             row.addWidget(button)
         self.box.addLayout(row)
         self.feedback_edit = QLineEdit()
-        self.feedback_edit.setPlaceholderText(text("feedback", language))
+        self.feedback_edit.setPlaceholderText(survey.get("feedback_prompt") or text("feedback", language))
         self.feedback_edit.setVisible(bool(survey.get("feedback")))
         self.box.addWidget(self.feedback_edit)
         self.box.addStretch(1)

@@ -198,3 +198,17 @@ def test_mobile_window_says_when_the_secure_connection_failed(qtbot):
         assert window.view.notice == "" and window.call.sas == "654 321"
     finally:
         window.close()
+
+
+def test_the_survey_panel_asks_the_administrators_comment_prompt(qtbot):
+    """#17.16: the comment field shows the prompt the server sends (the admin's), else our own text."""
+    from anysupport_mobile.survey import SurveyPanel
+
+    panel = SurveyPanel()
+    qtbot.addWidget(panel)
+    survey = {"question": "만족하셨나요?", "choices": [{"value": "satisfied", "label": "만족"}], "feedback": True,
+              "feedback_prompt": "개선할 점을 적어 주세요."}
+    panel.show_survey(survey, "ko")
+    assert panel.feedback_edit.placeholderText() == "개선할 점을 적어 주세요."
+    panel.show_survey({**survey, "feedback_prompt": ""}, "en")
+    assert panel.feedback_edit.placeholderText() == text("feedback", "en")

@@ -15,6 +15,7 @@ from anysupport_native import framing
 from playwright.async_api import async_playwright, expect
 
 from tests.support.browser import BASE_ARGS, CHROMIUM, PHONE, CustomerPage, CuttableLink, start_call
+from tests.support.client import admin_api
 from tests.support.server import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -490,6 +491,25 @@ async def test_a_page_reloaded_mid_call_gets_new_keys_and_video_flows_again(call
     assert agent.current.media.failure is None
     await expect(customer.page.locator("#call-view")).to_be_visible()
     await customer.assert_no_errors()
+
+
+async def test_the_survey_in_the_call_asks_the_administrators_comment_prompt(server, call, shot):
+    """#17.16: the page showed a fixed placeholder, so the admin's preview was not what customers saw."""
+    admin = await admin_api(server.url)
+    before = (await admin.get("/api/v1/admin/survey")).json
+    prompt = {"ko": "개선할 점을 적어 주세요.", "en": "What could we do better?"}
+    assert (await admin.put("/api/v1/admin/survey", {"feedback": True, "feedback_prompt": prompt})).status == 200
+    try:
+        agent, customer = await call()
+        await agent.wait_frames(3, timeout=15)
+        await customer.page.click("#menu-end")
+        await expect(customer.page.locator("#call-feedback-label")).to_have_text(prompt["ko"])
+        await expect(customer.page.locator("#call-feedback")).to_be_visible()
+        await shot(customer.page, "browser-survey-prompt-ko")
+        await customer.assert_no_errors()
+    finally:
+        assert (await admin.put("/api/v1/admin/survey", {"feedback": before["feedback"],
+                                                         "feedback_prompt": before["feedback_prompt"]})).status == 200
 
 
 async def test_end_shows_the_survey_and_the_answer_is_recorded(call):

@@ -137,6 +137,8 @@ function showSurvey(survey) {
       AS.el("label", {htmlFor: id}, choice.label)));
   });
   $("call-feedback-field").hidden = !survey.feedback;
+  // the administrator's prompt, as the admin page's preview shows it (the same text the survey page uses)
+  $("call-feedback-label").textContent = survey.feedback_prompt || AS.t("feedback_placeholder");
 }
 
 function wire() {
