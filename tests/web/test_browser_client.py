@@ -313,6 +313,39 @@ async def test_chat_lines_fade_from_the_picture_and_stay_readable_in_the_history
     await customer.assert_no_errors()
 
 
+async def test_sound_output_is_chosen_where_the_browser_can_and_hidden_where_it_cannot(call, shot):
+    """#17.15: 스피커폰 was a dead button. Chromium can move the voice (AudioContext.setSinkId; the fake
+    device backend lists three outputs): the customer picks one. A browser without setSinkId (Safari,
+    most phones' browsers) hides the button."""
+    agent, customer = await call()
+    await agent.wait_frames(3, timeout=15)
+    button = customer.page.locator("#menu-speaker")
+    await expect(button).to_be_visible()
+    await expect(button).to_have_text("소리 출력")
+    await button.click()
+    outputs = customer.page.locator("#output-list button")
+    await expect(outputs).to_have_count(3)
+    chosen = outputs.filter(has_text="Fake Audio Output 1")
+    await shot(customer.page, "browser-sound-output-ko")
+    await chosen.click()
+    await expect(customer.page.locator("#output-sheet")).to_be_hidden()
+    sink = await customer.value("(async () => { const {audioContext} = await import('/static/customer/audio.js');"
+                                " return audioContext().sinkId; })()")
+    ids = await customer.value("navigator.mediaDevices.enumerateDevices().then(ds => ds.filter("
+                               "d => d.kind === 'audiooutput' && d.label === 'Fake Audio Output 1').map(d => d.deviceId))")
+    assert sink == ids[0], (sink, ids)
+    await button.click()
+    await expect(outputs.filter(has_text="Fake Audio Output 1")).to_have_attribute("aria-pressed", "true")
+    await customer.page.click("#output-close")
+    await customer.assert_no_errors()
+
+    _, safari_like = await call(init_script="delete AudioContext.prototype.setSinkId;")
+    await safari_like.wait("window.anysupportCall.stats.video_sent > 0")
+    await expect(safari_like.page.locator("#menu-switch")).to_be_visible()
+    await expect(safari_like.page.locator("#menu-speaker")).to_be_hidden()
+    await safari_like.assert_no_errors()
+
+
 async def test_camera_commands_answer_with_the_truth(call):
     agent, customer = await call()
     await agent.wait_frames(3, timeout=15)

@@ -2,7 +2,7 @@
  * chat and direction arrows over it, the security code, the recording indicator, the agent's picture,
  * the menu, the survey at the end. customer.js hands the joined session over with ASCall.begin(). */
 
-import {unlockAudio} from "./audio.js";
+import {audioOutput, audioOutputs, unlockAudio, useAudioOutput} from "./audio.js";
 import {CustomerCall} from "./call.js";
 import {dimOutside, drawScene, pictureRect} from "./overlay.js";
 import {detect} from "./support.js";
@@ -90,9 +90,6 @@ function renderMenu() {
   flash.setAttribute("aria-pressed", call.camera.flash ? "true" : "false");
   flash.title = caps.flash ? "" : AS.t("flash_unavailable");
   $("menu-switch").disabled = caps.cameras.length < 2;
-  const speaker = $("menu-speaker");
-  speaker.disabled = true;  // a browser cannot choose earpiece or loudspeaker
-  speaker.title = AS.t("speaker_fixed");
   const video = $("menu-video");
   video.dataset.t = call.sender.enabled ? "menu_video_off" : "menu_video_on";
   video.textContent = AS.t(video.dataset.t);
@@ -102,6 +99,35 @@ function renderMenu() {
   $("recording-badge").hidden = !call.recording;
   $("voice-badge").hidden = !(call.agentVideo && caps.audio);
   $("agent-video").hidden = !(call.agentVideo && call.stats.agent_frames > 0);
+}
+
+/* 소리 출력: where the browser can move the sound (AudioContext.setSinkId, more than one output), the
+ * customer picks the output in a sheet; elsewhere the button is hidden (a page cannot force the
+ * loudspeaker, and the agent's viewer says so from capabilities.speakerphone false). */
+async function refreshOutputs() {
+  let outputs = [];
+  try { outputs = await audioOutputs(); } catch (e) { outputs = []; }
+  $("menu-speaker").hidden = outputs.length === 0;
+  const list = $("output-list");
+  AS.clear(list);
+  const current = audioOutput();
+  outputs.forEach((device, i) => {
+    const button = AS.el("button", {type: "button", className: "output"},
+      device.label || AS.t("output_unnamed", {n: i + 1}));
+    button.setAttribute("aria-pressed", String(device.deviceId === current));
+    button.addEventListener("click", async () => {
+      try {
+        await useAudioOutput(device.deviceId);
+        $("output-sheet").hidden = true;
+        say(null);
+      } catch (e) {
+        say("output_failed", "error");
+      }
+      refreshOutputs();
+    });
+    list.appendChild(button);
+  });
+  return outputs;
 }
 
 function permissionProblem(name) {
@@ -218,6 +244,7 @@ async function begin(joined) {
   say(joined.state === STATE.connected ? "call_securing" : "state_online");
   call.start();
   renderMenu();
+  refreshOutputs();  // after the camera and microphone permission, so the outputs have names
 }
 
 function setup() {
@@ -251,6 +278,14 @@ function setup() {
   $("menu-end").addEventListener("click", () => {
     if (call && window.confirm(AS.t("confirm_end"))) call.end();
   });
+  $("menu-speaker").addEventListener("click", async () => {
+    await refreshOutputs();
+    $("output-sheet").hidden = false;
+  });
+  $("output-close").addEventListener("click", () => { $("output-sheet").hidden = true; });
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+    navigator.mediaDevices.addEventListener("devicechange", refreshOutputs);
+  }
   $("chat-history").addEventListener("click", () => toggleChatHistory(!$("chat-log").classList.contains("open")));
   $("chat-log").addEventListener("click", () => toggleChatHistory(false));
   $("chat-form").addEventListener("submit", (event) => {

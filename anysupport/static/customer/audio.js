@@ -16,3 +16,23 @@ export function unlockAudio() {
 
 /* The context unlockAudio made, or null. */
 export function audioContext() { return shared; }
+
+/* The sound outputs the page can choose between: the browser's audio outputs, when the context can be
+ * moved to one (AudioContext.setSinkId) and there is more than one; none where it cannot (Safari, most
+ * phones' browsers: there the phone decides, and the menu hides the button). */
+export async function audioOutputs() {
+  if (!shared || typeof shared.setSinkId !== "function" || !navigator.mediaDevices?.enumerateDevices) return [];
+  const all = await navigator.mediaDevices.enumerateDevices();
+  const outputs = all.filter((d) => d.kind === "audiooutput" && d.deviceId);
+  return outputs.length > 1 ? outputs : [];
+}
+
+/* Play the agent's voice on this output ("default": the system's). */
+export async function useAudioOutput(deviceId) {
+  await shared.setSinkId(deviceId === "default" ? "" : deviceId);
+}
+
+/* The output in use: its deviceId, "default" for the system's. */
+export function audioOutput() {
+  return (shared && shared.sinkId) || "default";
+}
