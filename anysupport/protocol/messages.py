@@ -123,6 +123,7 @@ CLIENT_SCHEMAS: dict[str, dict] = {
             "quality": {"enum": QUALITIES},
             "video": BOOL,
             "speakerphone": BOOL,
+            "video_paused_by": {"enum": ["customer", "agent"]},
             "width": {"type": "integer", "minimum": 1, "maximum": 8192},
             "height": {"type": "integer", "minimum": 1, "maximum": 8192},
         },

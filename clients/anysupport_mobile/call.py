@@ -39,6 +39,7 @@ class CallState:
         self.sas: str | None = None  # the security code to compare with the agent's, as displayed
         self.key_failure: str | None = None  # why the end-to-end keys were refused (key_exchange_failed)
         self.voice_failed = False  # the speaker for the agent's voice could not be opened
+        self.video_requested = False  # the agent asked to see the camera the customer stopped (privacy.py)
         self.capabilities: dict[str, Any] = {}
         self.camera_state: dict[str, Any] = {}
         self.recording = False
@@ -70,6 +71,7 @@ class CallState:
 
     def toggle_video(self) -> bool:
         """Stop or start sending the camera: returns whether it is sent now."""
+        self.video_requested = False
         return self.set_camera("video", self.paused)
 
     def answer(self, value: str) -> None:
@@ -113,6 +115,11 @@ class CallState:
 
     def _on_camera_state(self, data: dict[str, Any]) -> None:
         self.camera_state = dict(data)
+        if data.get("video"):
+            self.video_requested = False
+
+    def _on_video_request(self, _data: dict[str, Any]) -> None:
+        self.video_requested = True
 
     def _on_capabilities(self, data: dict[str, Any]) -> None:
         self.capabilities = dict(data)
@@ -148,10 +155,13 @@ class CallState:
         return STATUS_KEYS.get(self.state)
 
     def notice_key(self) -> str | None:
-        """The standing problem to show: no secure connection first, then no speaker."""
+        """The standing notice to show: no secure connection first, then no speaker, then the agent's request to
+        see the camera the customer stopped."""
         if self.key_failure:
             return "key_failed_version" if self.key_failure == "unsupported_version" else "key_failed"
-        return "no_speaker" if self.voice_failed else None
+        if self.voice_failed:
+            return "no_speaker"
+        return "video_requested" if self.video_requested else None
 
     def able(self, what: str) -> bool:
         """Whether the device can do ``what`` (flash, switch, speakerphone); True until it has said."""

@@ -141,3 +141,16 @@ def test_a_failed_join_says_what_to_do_in_both_languages():
             assert join_error_text({"error": code, "message": "server text"}, language) == text(f"join_{code}", language)
         assert join_error_text({"error": "new_code", "message": "서버의 설명"}, language) == "서버의 설명"
         assert join_error_text({"error": None, "message": ""}, language) == text("join_failed", language)
+
+
+def test_the_agents_request_to_see_the_stopped_camera_is_shown_until_the_customer_answers(call):
+    """#17.6: the customer's stop wins; the agent's start arrives as a request the window shows."""
+    call.apply("camera_state", {"video": False, "video_paused_by": "customer"})
+    assert call.paused and call.notice_key() is None
+    call.apply("video_request", {})
+    assert call.notice_key() == "video_requested"
+    assert call.toggle_video() is True  # the customer turns it on: the request is answered
+    assert call.notice_key() is None
+    call.apply("video_request", {})
+    call.apply("camera_state", {"video": True})
+    assert call.notice_key() is None

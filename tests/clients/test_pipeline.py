@@ -55,6 +55,36 @@ async def test_pause_stops_frames_and_resume_restarts_them_with_a_keyframe(pair)
     assert resumed[0].number > agent.frames[count - 1].number
 
 
+async def test_the_customers_stop_wins_over_the_agents_start(pair):
+    """#17.6: after the customer stops the camera, the agent's start is a request the customer sees;
+    only the customer turns it back on. camera_state says who stopped it."""
+    agent, customer, _source = pair
+    await agent.wait_frames(3)
+    mark = agent.mark()
+    customer.set_video(False)
+    state = await agent.wait_for("camera_state", since=mark, video=False)
+    assert state["video_paused_by"] == "customer"
+    mark = agent.mark()
+    request = asyncio.ensure_future(customer.wait_event("video_request"))
+    agent.camera("video", on=True)
+    await request
+    state = await agent.wait_for("camera_state", since=mark)
+    assert state["video"] is False and state["video_paused_by"] == "customer"
+    assert customer.video_sender.enabled is False
+    mark = agent.mark()
+    customer.set_video(True)
+    state = await agent.wait_for("camera_state", since=mark, video=True)
+    assert "video_paused_by" not in state
+    await agent.wait_frames(3)
+    # the agent's own stop is the agent's to lift
+    mark = agent.mark()
+    agent.camera("video", on=False)
+    assert (await agent.wait_for("camera_state", since=mark, video=False))["video_paused_by"] == "agent"
+    mark = agent.mark()
+    agent.camera("video", on=True)
+    await agent.wait_for("camera_state", since=mark, video=True)
+
+
 async def test_camera_switch_flash_and_focus_reach_the_source(pair):
     agent, customer, source = pair
     await agent.wait_frames(3)

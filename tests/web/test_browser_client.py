@@ -346,7 +346,7 @@ async def test_sound_output_is_chosen_where_the_browser_can_and_hidden_where_it_
     await safari_like.assert_no_errors()
 
 
-async def test_camera_commands_answer_with_the_truth(call):
+async def test_camera_commands_answer_with_the_truth(call, shot):
     agent, customer = await call()
     await agent.wait_frames(3, timeout=15)
     for command, fields in (("flash", {"on": True}), ("switch", {"facing": "front"}), ("focus", {"x": 0.5, "y": 0.5})):
@@ -373,9 +373,27 @@ async def test_camera_commands_answer_with_the_truth(call):
     # the customer's own menu does the same
     mark = agent.mark()
     await customer.page.click("#menu-video")
-    assert (await agent.wait_for("camera_state", 10, since=mark))["video"] is False
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["video"] is False and state["video_paused_by"] == "customer"
     await expect(customer.page.locator("#menu-video")).to_have_text("영상 켜기")
     await expect(customer.page.locator("#menu-flash")).to_be_disabled()
+    # #17.6: the customer's stop wins: the agent's start is a request the page shows, nothing is sent
+    sent_after_stop = (await customer.stats())["video_sent"]
+    mark = agent.mark()
+    agent.camera("video", on=True)
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["video"] is False and state["video_paused_by"] == "customer"
+    await expect(customer.page.locator("#call-status")).to_have_text(
+        "상담원이 영상을 다시 보여 달라고 요청했습니다. 보여 주시려면 아래 '영상 켜기'를 누르세요.")
+    await expect(customer.page.locator("#menu-video")).to_have_class("attention")
+    assert (await customer.stats())["video_sent"] == sent_after_stop
+    await shot(customer.page, "browser-video-request-ko")
+    mark = agent.mark()
+    await customer.page.click("#menu-video")
+    state = await agent.wait_for("camera_state", 10, since=mark)
+    assert state["video"] is True and "video_paused_by" not in state
+    await customer.wait(f"window.anysupportCall.stats.video_sent > {sent_after_stop}")
+    await expect(customer.page.locator("#menu-video")).not_to_have_class("attention")
     await customer.assert_no_errors()
 
 

@@ -184,8 +184,13 @@ function wire() {
   call.addEventListener("camera_state", () => { renderMenu(); redraw(); });
   call.addEventListener("paused", (e) => say(e.detail.hidden ? "paused_hidden" : null));
   call.addEventListener("camera", (e) => {
-    if (e.detail.command === "video") say(e.detail.on ? null : "paused_agent");
+    // the customer's own stop stands (videoAfter): a request is said by "video_request" instead
+    if (e.detail.command === "video" && call.videoPausedBy !== "customer") say(e.detail.on ? null : "paused_agent");
     renderMenu();
+  });
+  call.addEventListener("video_request", () => {
+    say("video_requested");
+    $("menu-video").classList.add("attention");
   });
   call.addEventListener("ws_url", (e) => window.ASCustomerPage.saveWsUrl(e.detail.ws_url));
   call.addEventListener("chat", (e) => addChat(e.detail));
@@ -266,7 +271,8 @@ function setup() {
   $("menu-switch").addEventListener("click", () => call && call.switchCamera());
   $("menu-video").addEventListener("click", () => {
     if (!call) return;
-    call.setVideo(!call.sender.enabled);
+    call.setVideo(!call.sender.enabled, "customer");
+    $("menu-video").classList.remove("attention");
     say(call.sender.enabled ? null : "paused_self");
     renderMenu();
   });

@@ -31,6 +31,15 @@ import {STATE} from "./vocabulary.js";
 
 export const REPORT_INTERVAL_MS = 1000;
 
+/* Who may turn the camera back on: the customer's stop wins. The agent may stop the video and start
+ * it again; once the customer stopped it, the agent's start is only a request the page shows. The
+ * Python client follows the same table (anysupport_client/session/privacy.py). */
+export function videoAfter(pausedBy, wanted, by) {
+  if (by === "agent" && pausedBy === "customer") return {on: false, pausedBy: "customer", requested: wanted};
+  if (wanted) return {on: true, pausedBy: null, requested: false};
+  return {on: false, pausedBy: by, requested: false};
+}
+
 export class CustomerCall extends EventTarget {
   /* joined: {token, session_id, ws_url}; found: detect() (support.js); preview: the <video> showing
    * the camera; agentCanvas: where the agent's picture is drawn. */
@@ -49,6 +58,7 @@ export class CustomerCall extends EventTarget {
     this.recording = false;
     this.agentVideo = false;
     this.speakerphone = true;  // a phone's browser plays a call on the loudspeaker
+    this.videoPausedBy = null;  // "customer" or "agent" while the camera is stopped (videoAfter)
     this.survey = null;
     this.surveyAnswered = false;
     this.endReason = null;
@@ -248,7 +258,9 @@ export class CustomerCall extends EventTarget {
     else if (m.command === "focus") this.focus(m.x, m.y);
     else if (m.command === "switch") this.switchCamera(m.facing);
     else if (m.command === "quality") { this.sender.setLevel(m.level); this.sendCameraState(); }
-    else if (m.command === "video") this.setVideo(m.on);
+    else if (m.command === "video") {
+      if (this.setVideo(m.on, "agent").requested) this.emit("video_request", {});
+    }
     this.emit("camera", m);
   }
 
@@ -323,7 +335,8 @@ export class CustomerCall extends EventTarget {
   cameraState() {
     const q = this.sender.quality;
     return {type: "camera_state", flash: this.camera.flash, facing: this.camera.facing, quality: this.sender.level,
-            video: this.sender.sending, speakerphone: this.speakerphone, width: q.width, height: q.height};
+            video: this.sender.sending, speakerphone: this.speakerphone, width: q.width, height: q.height,
+            ...(this.videoPausedBy ? {video_paused_by: this.videoPausedBy} : {})};
   }
 
   sendCameraState() {
@@ -342,9 +355,13 @@ export class CustomerCall extends EventTarget {
 
   switchCamera(facing) { return this.camera.switch(facing).then(() => this.sendCameraState()); }
 
-  setVideo(on) {
-    this.sender.setEnabled(on);
+  /* Start or stop sending the camera, asked by "customer" or "agent"; the customer's stop wins (videoAfter). */
+  setVideo(on, by = "customer") {
+    const decision = videoAfter(this.videoPausedBy, on, by);
+    this.sender.setEnabled(decision.on);
+    this.videoPausedBy = decision.pausedBy;
     this.sendCameraState();
+    return decision;
   }
 
   setHidden(hidden) {

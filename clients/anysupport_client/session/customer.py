@@ -32,6 +32,7 @@ from ..media.speaker import VoiceOutput
 from .connection import OPEN_ERRORS, ReconnectingSocket
 from .events import EventSource
 from .media import SessionMedia
+from .privacy import VideoDecision, video_after
 
 log = logging.getLogger("anysupport.client")
 
@@ -66,6 +67,7 @@ class CustomerSession(EventSource):
         self.chat: list[dict[str, Any]] = []
         self.guide: str | None = None
         self.speakerphone = False
+        self.video_paused_by: str | None = None  # privacy.video_after: the customer's stop wins
         self.recording = False
         self.agent_video = False
         self.agent_frame: av.VideoFrame | None = None
@@ -247,7 +249,8 @@ class CustomerSession(EventSource):
         q = self.video_sender.quality
         return {"type": "camera_state", "flash": self.source.flash, "facing": self.source.facing,
                 "quality": self.video_sender.level, "video": self.video_sender.enabled,
-                "speakerphone": self.speakerphone, "width": q.width, "height": q.height}
+                "speakerphone": self.speakerphone, "width": q.width, "height": q.height,
+                **({"video_paused_by": self.video_paused_by} if self.video_paused_by else {})}
 
     def _send_camera_state(self) -> None:
         if self.state == "connected":
@@ -325,7 +328,8 @@ class CustomerSession(EventSource):
         elif command == "quality":
             self.video_sender.set_level(message["level"])
         elif command == "video":
-            self.video_sender.set_enabled(message["on"])
+            if self._video(message["on"], by="agent").requested:
+                self.emit("video_request", {})
         self.emit("camera", message)
         self._send_camera_state()
 
@@ -404,8 +408,14 @@ class CustomerSession(EventSource):
 
     # -- what the user does ----------------------------------------------------------------------------
     def set_video(self, on: bool) -> None:
-        self.video_sender.set_enabled(on)
+        self._video(on, by="customer")
         self._send_camera_state()
+
+    def _video(self, wanted: bool, *, by: str) -> VideoDecision:
+        decision = video_after(self.video_paused_by, wanted=wanted, by=by)
+        self.video_sender.set_enabled(decision.on)
+        self.video_paused_by = decision.paused_by
+        return decision
 
     def set_flash(self, on: bool) -> None:
         self.source.set_flash(on)
