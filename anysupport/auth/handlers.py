@@ -58,7 +58,8 @@ class LogoutHandler(BaseHandler):
 class MeHandler(BaseHandler):
     @endpoint(auth="agent", summary="The logged-in agent's account and settings", tags=("auth",))
     async def get(self) -> None:
-        self.send({"agent": agent_view(self.agent), "public_url": await self.services.site.public_url(self.base_url)})
+        self.send({"agent": agent_view(self.agent), "public_url": await self.services.site.public_url(self.base_url),
+                   "time_zone": self.config.time_zone})
 
 
 class MeSettingsHandler(BaseHandler):

@@ -33,6 +33,8 @@ from anysupport_client.media.speaker import VoiceOutput
 from anysupport_client.session import AgentClient, AgentSession
 from anysupport_native.framing import STREAM_CUSTOMER_VIDEO
 
+from . import zone
+
 log = logging.getLogger("anysupport.agent")
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -193,6 +195,7 @@ class ConsoleClient:
     async def open(self) -> dict[str, Any]:
         """Open the console's socket; returns the ``hello``."""
         hello = await self.agent_client.start()
+        zone.use(self.agent_client.time_zone)  # every time the console shows, in the server's zone
         if self._stats_task is None or self._stats_task.done():
             self._stats_task = asyncio.ensure_future(self._stats_loop())
         return hello

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
-
 import av
 import numpy as np
 import openpyxl
 import pytest
+from anysupport_agent import zone
 from anysupport_agent.texts import Texts
 from anysupport_native.framing import STREAM_AGENT_AUDIO
 from anysupport_qt import QApplication, QPoint, Qt
@@ -277,7 +276,9 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     assert records.progress.isVisible()
     qtbot.waitUntil(lambda: len(app.opened) == 3, timeout=30000)
     assert not records.progress.isVisible()
-    exported = console_home / "export" / f"AnySupport-records-all-until-{datetime.date.today().isoformat()}.xlsx"
+    # one zone for the console and the workbook: the server's, named on the tab (#17.21)
+    assert records.zone_label.text() == "(Asia/Seoul 기준)"
+    exported = console_home / "export" / f"AnySupport-records-all-until-{zone.today().isoformat()}.xlsx"
     assert app.opened[-1] == exported.parent
     book = openpyxl.load_workbook(exported)
     assert book.worksheets[0]["A1"].value == "원격 지원 기록"  # the manual's title row, in Korean
@@ -413,7 +414,8 @@ def test_the_statistics_tab_opens_on_the_current_month(qtbot, console_factory, n
     assert records.total.text() == "" and not records.opened
     main.tabs.setCurrentIndex(1)  # no click on 보기
     qtbot.waitUntil(lambda: records.total.text() == "기록 1건", timeout=10000)
-    today = datetime.date.today()
+    today = zone.today()  # the server's day (Asia/Seoul), which may not be the PC's (#17.21)
+    assert records.zone_label.text() == "(Asia/Seoul 기준)"
     assert not records.whole.isChecked()
     assert records.period() == (today.replace(day=1).isoformat(), today.isoformat())
     assert any(r["key"] == "solved" and r["count"] == 1 for r in records.models["resolution"].rows)
@@ -432,7 +434,7 @@ def test_the_record_count_reads_as_a_person_writes_it(qtbot, console_factory, ne
     main = log_in(qtbot, app, login, password)
     main.tabs.setCurrentIndex(1)
     records = main.records_tab
-    # the whole period: the console's "today" is the PC's, the server counts days in its own zone (#21, open)
+    # the whole period (any day would do since #17.21: the console's days are the server's)
     records.whole.setChecked(True)
     records.show_button.click()
     qtbot.waitUntil(lambda: records.total.text() == one, timeout=10000)

@@ -40,6 +40,15 @@ async def test_logout_revokes_the_token(agent_factory):
     assert (await client.get("/api/v1/me")).status == 401
 
 
+async def test_me_names_the_servers_time_zone(make_server):
+    """The console shows times and days in the zone the server counts them in (#17.21)."""
+    srv = make_server({"time_zone": "America/New_York"})
+    api = Api(srv.url)
+    token, _ = await api.login("admin", ADMIN_PASSWORD)
+    me = (await api.get("/api/v1/me", token=token)).json
+    assert me["time_zone"] == "America/New_York" and me["agent"]["login"] == "admin"
+
+
 async def test_expired_token_is_401(make_server):
     srv = make_server({"token_ttl": 60})
     api = Api(srv.url)

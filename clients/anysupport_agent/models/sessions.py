@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from anysupport_qt import QAbstractTableModel, QBrush, QColor, QModelIndex, Qt
 
+from .. import zone
 from ..session_list import ExpiredSessions
 from ..texts import Texts
 
@@ -16,13 +16,8 @@ ORDER = {"connected": 0, "online": 1, "offline": 2, "expired": 3}
 
 
 def short_time(iso: str | None) -> str:
-    """``05-17 21:16:54`` in local time, as the manual shows it."""
-    if not iso:
-        return ""
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M:%S")
-    except ValueError:
-        return iso
+    """``05-17 21:16:54`` in the server's zone (``zone``), as the manual shows it."""
+    return zone.show(iso, "%m-%d %H:%M:%S")
 
 
 class SessionsModel(QAbstractTableModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from anysupport_qt import (
@@ -21,6 +20,7 @@ from anysupport_qt import (
     pyqtSignal,
 )
 
+from .. import zone
 from ..draft import RESOLUTIONS, DraftStore, RecordDraft, validate
 from ..models.trouble_types import IdRole, TroubleTypeModel
 from ..texts import Texts
@@ -28,12 +28,8 @@ from .common import MessageLine
 
 
 def long_time(iso: str | None) -> str:
-    if not iso:
-        return "-"
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return iso
+    """``2026-05-17 21:16:54`` in the server's zone (``zone``)."""
+    return zone.show(iso, "%Y-%m-%d %H:%M:%S", "-")
 
 
 class RecordForm(QGroupBox):

@@ -23,6 +23,7 @@ from anysupport_qt import (
     QWidget,
 )
 
+from .. import zone
 from ..models.statistics import TABLES, StatisticsModel
 from ..paths import documents_dir
 from ..texts import Texts
@@ -56,9 +57,9 @@ class RecordsTab(QWidget):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.setEnabled(False)
-        today = self.day_to.date().currentDate()  # QDate.currentDate, reached through the editor's QDate
-        self.day_to.setDate(today)
-        self.day_from.setDate(today.addMonths(-1))
+        self.day_to.setDate(zone.today())  # the server's day (zone.py), not the PC's
+        self.day_from.setDate(self.day_to.date().addMonths(-1))
+        self.zone_label = QLabel()  # the zone the days are counted in, named (zone.py)
         self.show_button = QPushButton(texts("show"))
         self.export_button = QPushButton(texts("export"))
         self.progress = QProgressBar()
@@ -75,6 +76,7 @@ class RecordsTab(QWidget):
         top.addWidget(QLabel("~"))
         top.addWidget(QLabel(texts("to")))
         top.addWidget(self.day_to)
+        top.addWidget(self.zone_label)
         top.addWidget(self.show_button)
         top.addStretch(1)
         top.addWidget(self.export_button)
@@ -116,10 +118,11 @@ class RecordsTab(QWidget):
         """The period becomes the 1st of this month to today, and this month's statistics are loaded.
         The request leaves the end open ("up to now"): the server counts days in its own time zone,
         which may already be tomorrow for this PC."""
-        today = self.day_to.date().currentDate()
+        self.zone_label.setText(self.texts("time_zone_named", zone=zone.name()))
+        self.day_to.setDate(zone.today())
+        today = self.day_to.date()
         self.whole.setChecked(False)
         self.day_from.setDate(today.addDays(1 - today.day()))
-        self.day_to.setDate(today)
         self.show_statistics(self.period()[0], None)
 
     def _on_event(self, name: str, data: dict[str, Any]) -> None:
@@ -156,7 +159,7 @@ class RecordsTab(QWidget):
 
     def export(self) -> None:
         day_from, day_to = self.period()
-        today = self.day_to.date().currentDate().toString("yyyy-MM-dd")
+        today = zone.today().isoformat()
         # the name says which days: a period's first and last, or everything until today
         name = f"AnySupport-records-{day_from}-{day_to}.xlsx" if day_from else f"AnySupport-records-all-until-{today}.xlsx"
         path = self.choose_path(self, documents_dir() / name)

@@ -61,6 +61,7 @@ class AgentClient(EventSource):
         self.agent: dict[str, Any] | None = None
         self.limits: dict[str, Any] = {}
         self.public_url: str | None = None
+        self.time_zone: str | None = None  # the server's zone for days and times (GET /api/v1/me)
         self.session_infos: dict[str, dict[str, Any]] = {}  # id → the server's agent view of the session
         self.live_sessions: dict[str, AgentSession] = {}  # id → the AgentSession that runs it here
         self.viewing: str | None = None
@@ -113,6 +114,7 @@ class AgentClient(EventSource):
         try:
             me = await self.rest.me()
             self.public_url = me.get("public_url")
+            self.time_zone = me.get("time_zone")
         except ApiError as exc:
             log.warning("no customer page URL: %s", exc)
         return hello
