@@ -117,3 +117,23 @@ def test_the_recording_bar_follows_the_control_and_paces_the_grabs(qtbot, tmp_pa
     assert said[-1] == ("stop",) and not bar.grab_timer.isActive()
     assert not bar.record_pause_button.isChecked() and bar.record_pause_button.text() == KO("record_pause")
     assert bar.record_customer_button.isEnabled() and not bar.record_stop_button.isEnabled()
+
+
+def test_a_video_the_customer_stopped_is_asked_for_not_started(qtbot):
+    """#17.6: the customer's stop wins; the agent's button asks, and says so."""
+    bar = CameraBar(KO)
+    qtbot.addWidget(bar)
+    said = []
+    bar.video.connect(lambda on: said.append(on))
+    bar.reset(True)
+    bar.show_camera_state({"video": False, "video_paused_by": "customer"})
+    assert bar.pause_button.isChecked() and bar.pause_button.text() == KO("ask_video") == "영상 요청"
+    assert bar.pause_button.toolTip() == KO("ask_video_tip")
+    bar.pause_button.click()  # the request: the customer's page shows it, camera_state stays off
+    assert said == [True]
+    bar.show_camera_state({"video": False, "video_paused_by": "customer"})
+    assert bar.pause_button.isChecked() and bar.pause_button.text() == KO("ask_video")
+    bar.show_camera_state({"video": True})  # the customer turned it on
+    assert not bar.pause_button.isChecked() and bar.pause_button.text() == KO("pause") and bar.pause_button.toolTip() == ""
+    bar.show_camera_state({"video": False, "video_paused_by": "agent"})
+    assert bar.pause_button.text() == KO("resume")

@@ -155,7 +155,11 @@ class CameraBar(_Bar):
                 set_quietly(button, bool(state[key]))
         if "video" in state:
             set_quietly(self.pause_button, not state["video"])
-            self.pause_button.setText(self.texts("resume") if not state["video"] else self.texts("pause"))
+            # the customer's stop wins (#17.6): starting it again is only a request the customer answers
+            by_customer = state.get("video_paused_by") == "customer"
+            self.pause_button.setText(self.texts("pause") if state["video"] else
+                                      self.texts("ask_video") if by_customer else self.texts("resume"))
+            self.pause_button.setToolTip(self.texts("ask_video_tip") if by_customer and not state["video"] else "")
         if state.get("quality") in QUALITIES:
             self.quality_box.setCurrentIndex(QUALITIES.index(state["quality"]))
 

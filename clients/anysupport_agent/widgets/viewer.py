@@ -224,7 +224,9 @@ class ViewerWindow(QWidget):
     def on_camera_state(self, state: dict[str, Any]) -> None:
         self.camera_bar.show_camera_state(state)
         if "video" in state:
-            self.view.set_notice("" if state["video"] else self.texts("video_paused"))
+            by_customer = state.get("video_paused_by") == "customer"
+            self.view.set_notice("" if state["video"] else
+                                 self.texts("video_paused_by_customer" if by_customer else "video_paused"))
         if state.get("width") and state.get("height"):
             self.view.frame_size = (state["width"], state["height"])
 
