@@ -1,4 +1,5 @@
-/* The administrator pages: agents, trouble types, the survey, default canned phrases, site settings.
+/* The administrator pages: agents, records and statistics, trouble types, the survey, default canned
+ * phrases, site settings.
  * Logs in through the REST API and keeps the bearer token in sessionStorage (no cookies). */
 "use strict";
 
@@ -104,7 +105,8 @@
   }
 
   // -- tabs and status ---------------------------------------------------------------------------------
-  const loaders = {agents: loadAgents, types: loadTypes, survey: loadSurvey, phrases: loadPhrases, site: loadSite};
+  const loaders = {agents: loadAgents, records: loadRecords, types: loadTypes, survey: loadSurvey, phrases: loadPhrases,
+    site: loadSite};
 
   function showTab(name) {
     if (!loaders[name]) name = "agents";
@@ -491,6 +493,179 @@
     await loadPhrases();
   }
 
+  // -- records and statistics --------------------------------------------------------------------------
+  // Every agent's records (an admin's scope), the three statistics tables and the workbook, over the
+  // same period and agent; days and times in the server's zone (GET /api/v1/me time_zone), as the
+  // workbook and the console show them.
+  const RECENT = 100;
+  let zone = null;           // the server's time zone
+  let recordsOpened = false;  // the first showing fills in the current month
+  let records = null;         // {stats, list, total}
+
+  function zoneToday() {
+    // en-CA formats a date as YYYY-MM-DD
+    return new Intl.DateTimeFormat("en-CA", {timeZone: zone || undefined}).format(new Date());
+  }
+
+  function zoneTime(iso) {
+    if (!iso) return "";
+    const parts = new Intl.DateTimeFormat("en-CA", {timeZone: zone || undefined, year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23"}).formatToParts(new Date(iso));
+    const p = {};
+    parts.forEach(function (part) { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
+  }
+
+  function recordsQuery() {
+    const q = new URLSearchParams();
+    if (!$("records-whole").checked) {
+      q.set("from", $("records-from").value);
+      q.set("to", $("records-to").value);
+    }
+    if ($("records-agent").value) q.set("agent", $("records-agent").value);
+    q.set("lang", AS.lang);
+    return q;
+  }
+
+  function periodChosen() {
+    return $("records-whole").checked || ($("records-from").value && $("records-to").value);
+  }
+
+  async function loadRecords() {
+    if (!zone || !recordsOpened) {
+      const [me, list] = await Promise.all([call("GET", "/api/v1/me"), call("GET", "/api/v1/admin/agents")]);
+      if (me.status !== 200) { failed(me); return; }
+      if (list.status === 200) agents = list.data.agents;
+      zone = me.data.time_zone;
+    }
+    if (!recordsOpened) {
+      recordsOpened = true;
+      const today = zoneToday();
+      $("records-from").value = today.slice(0, 8) + "01";
+      $("records-to").value = today;
+    }
+    drawRecordsForm();
+    await showRecords();
+  }
+
+  function drawRecordsForm() {
+    $("records-intro").textContent = t("records_intro", {zone: zone || ""});
+    const select = $("records-agent");
+    const chosen = select.value;
+    AS.clear(select);
+    select.appendChild(el("option", {value: ""}, t("records_all_agents")));
+    agents.forEach(function (agent) {
+      select.appendChild(el("option", {value: agent.login}, agent.name + " (" + agent.login + ")"));
+    });
+    select.value = chosen;
+    $("records-from").disabled = $("records-to").disabled = $("records-whole").checked;
+  }
+
+  async function showRecords(event) {
+    if (event) event.preventDefault();
+    if (!periodChosen()) { status({key: "records_bad_period"}, "error"); return; }
+    const q = recordsQuery();
+    const stats = await call("GET", "/api/v1/records/stats?" + q);
+    if (stats.status !== 200) { failed(stats); return; }
+    const total = stats.data.total;
+    q.set("limit", String(RECENT));
+    q.set("skip", String(Math.max(0, total - RECENT)));  // the list is oldest first: its last page
+    const list = await call("GET", "/api/v1/records?" + q);
+    if (list.status !== 200) { failed(list); return; }
+    records = {stats: stats.data, list: list.data.records.slice().reverse(), total: total};
+    drawRecords();
+  }
+
+  function labelOf(table, key) {
+    const row = records.stats[table].rows.find(function (r) { return r.key === key; });
+    return row ? row.label : "";
+  }
+
+  function drawRecords() {
+    if (!records) return;
+    const total = records.total;
+    $("records-total").textContent = t(total === 1 ? "records_total_one" : "records_total", {n: total});
+    const box = $("records-stats");
+    AS.clear(box);
+    ["trouble_type", "resolution", "satisfaction"].forEach(function (name) {
+      const table = records.stats[name];
+      const body = el("tbody", {});
+      table.rows.concat([Object.assign({key: "total", total: true}, table.total)]).forEach(function (row) {
+        body.appendChild(el("tr", {className: row.total ? "total" : "", dataset: {key: row.key}},
+          el("td", {}, row.label),
+          el("td", {className: "num"}, String(row.count)),
+          el("td", {className: "num"}, (row.ratio * 100).toFixed(1) + "%")));
+      });
+      box.appendChild(el("table", {className: "grid stat", id: "stats-" + name},
+        el("thead", {}, el("tr", {}, el("th", {}, table.title), el("th", {}, t("stat_count")), el("th", {}, t("stat_ratio")))),
+        body));
+    });
+    $("records-recent-title").textContent = t("records_recent", {shown: records.list.length, n: total});
+    const rows = $("records-table").querySelector("tbody");
+    AS.clear(rows);
+    if (!records.list.length) rows.appendChild(el("tr", {}, el("td", {colSpan: 6, className: "empty"}, t("records_empty"))));
+    records.list.forEach(function (r) {
+      rows.appendChild(el("tr", {dataset: {session: r.session_id}},
+        el("td", {className: "num"}, zoneTime(r.started_at)),
+        el("td", {}, r.agent_name || r.agent_login || ""),
+        el("td", {}, r.customer_name || ""),
+        el("td", {}, r.trouble_type_name || labelOf("trouble_type", "unspecified")),
+        el("td", {}, labelOf("resolution", r.resolution || "unchecked")),
+        el("td", {}, labelOf("satisfaction", r.satisfaction || "no_answer"))));
+    });
+  }
+
+  /* The workbook of the period, fetched with the admin's token (no cookie to send) and saved under the
+   * server's file name; the bytes received so far show while the server builds it. */
+  async function exportRecords() {
+    if (!periodChosen()) { status({key: "records_bad_period"}, "error"); return; }
+    const button = $("records-export"), progress = $("records-progress");
+    button.disabled = true;
+    progress.hidden = false;
+    progress.removeAttribute("value");
+    status({key: "records_exporting", fields: {size: ""}});
+    try {
+      const response = await fetch("/api/v1/records/export.xlsx?" + recordsQuery(), {
+        headers: {"Authorization": "Bearer " + session.token, "Accept-Language": AS.lang}, credentials: "omit",
+        cache: "no-store"});
+      if (!response.ok) {
+        let data = null;
+        try { data = await response.json(); } catch (e) { data = null; }
+        if (response.status === 401) endSession({key: "session_expired"});
+        else status({text: (data && data.message) || t("network_error")}, "error");
+        return;
+      }
+      const size = parseInt(response.headers.get("Content-Length") || "0", 10);
+      if (size) progress.max = size;
+      const reader = response.body.getReader();
+      const chunks = [];
+      let received = 0;
+      for (;;) {
+        const {done, value} = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        received += value.length;
+        if (size) progress.value = received;
+        status({key: "records_exporting", fields: {size: (received / 1e6).toFixed(1) + " MB"}});
+      }
+      const disposition = response.headers.get("Content-Disposition") || "";
+      const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+      const name = match ? decodeURIComponent(match[1]) : "AnySupport-records.xlsx";
+      const url = URL.createObjectURL(new Blob(chunks, {type: response.headers.get("Content-Type") || ""}));
+      const link = el("a", {href: url, download: name});
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      window.setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      status({key: "records_exported", fields: {file: name}});
+    } catch (e) {
+      status({key: "network_error"}, "error");
+    } finally {
+      button.disabled = false;
+      progress.hidden = true;
+    }
+  }
+
   // -- site --------------------------------------------------------------------------------------------
   let currentUrl = "";
 
@@ -533,6 +708,9 @@
   $("preview-lang").addEventListener("change", drawPreview);
   $("phrase-add-form").addEventListener("submit", addPhrase);
   $("site-form").addEventListener("submit", saveSite);
+  $("records-form").addEventListener("submit", showRecords);
+  $("records-export").addEventListener("click", exportRecords);
+  $("records-whole").addEventListener("change", function () { drawRecordsForm(); showRecords(); });
   // an error is about what was typed: once the person edits a field to correct it, it goes
   $("admin-view").addEventListener("input", function () {
     if (statusMessage && statusMessage.kind === "error") status(null);
@@ -545,6 +723,7 @@
     if (session) $("who").textContent = t("logged_in_as", {name: session.agent.name, login: session.agent.login});
     drawAgents();
     drawAgentForm();
+    if (recordsOpened) { drawRecordsForm(); showRecords(); }  // the tables' titles come in the asked language
     drawTypes();
     drawPhrases();
     drawSite();

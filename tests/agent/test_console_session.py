@@ -11,7 +11,7 @@ from anysupport_agent.texts import Texts
 from anysupport_native.framing import STREAM_AGENT_AUDIO
 from anysupport_qt import QApplication, QPoint, Qt
 
-from tests.support.client import Api
+from tests.support.client import filed_record
 
 from .conftest import log_in, screenshot
 
@@ -390,24 +390,11 @@ def test_a_brand_new_session_restores_nothing(qtbot, console_factory, new_agent,
     again.shutdown()
 
 
-async def solved_record(url, login, password):
-    """One session of the agent's joined, connected and filed as solved over the REST API."""
-    agent = Api(url)
-    token, _ = await agent.login(login, password, force=True)
-    agent = agent.with_token(token)
-    session = (await agent.post("/api/v1/sessions")).json
-    assert (await Api(url).post("/api/v1/join", {"code": session["code"]})).status == 200
-    assert (await agent.post(f"/api/v1/sessions/{session['id']}/connect")).status == 200
-    r = await agent.put(f"/api/v1/sessions/{session['id']}/record", {"resolution": "solved"})
-    assert r.status == 200, r.body
-    await agent.post("/api/v1/auth/logout")
-
-
 def test_the_statistics_tab_opens_on_the_current_month(qtbot, console_factory, new_agent, server, helper_loop):
     """Issue 17 #14: opening 지원 기록 관리 shows this month's figures, not empty tables."""
     login, password = new_agent()
 
-    helper_loop.run(solved_record(server.url, login, password), timeout=30)
+    helper_loop.run(filed_record(server.url, login, password, resolution="solved"), timeout=30)
     app = console_factory("ko")
     main = log_in(qtbot, app, login, password)
     records = main.records_tab
@@ -429,7 +416,7 @@ def test_the_record_count_reads_as_a_person_writes_it(qtbot, console_factory, ne
     """Issue 17 #22: one record is "1 record" in English, not "1 records"."""
     login, password = new_agent()
 
-    helper_loop.run(solved_record(server.url, login, password), timeout=30)
+    helper_loop.run(filed_record(server.url, login, password, resolution="solved"), timeout=30)
     app = console_factory(language)
     main = log_in(qtbot, app, login, password)
     main.tabs.setCurrentIndex(1)
@@ -440,7 +427,7 @@ def test_the_record_count_reads_as_a_person_writes_it(qtbot, console_factory, ne
     qtbot.waitUntil(lambda: records.total.text() == one, timeout=10000)
     screenshot(main, f"records-one-{language}")
     app.shutdown()
-    helper_loop.run(solved_record(server.url, login, password), timeout=30)
+    helper_loop.run(filed_record(server.url, login, password, resolution="solved"), timeout=30)
     again = console_factory(language)
     main = log_in(qtbot, again, login, password)
     main.tabs.setCurrentIndex(1)

@@ -175,3 +175,18 @@ async def admin_api(base_url: str, **login: Any) -> Api:
     api = Api(base_url)
     token, _ = await api.login("admin", ADMIN_PASSWORD, **login)
     return api.with_token(token)
+
+
+async def filed_record(url: str, login: str, password: str, **fields: Any) -> str:
+    """One session of the agent's, joined, connected and its record filed with ``fields`` (e.g.
+    ``resolution="solved"``) over the REST API; returns the session id."""
+    agent = Api(url)
+    token, _ = await agent.login(login, password, force=True)
+    agent = agent.with_token(token)
+    session = (await agent.post("/api/v1/sessions")).json
+    assert (await Api(url).post("/api/v1/join", {"code": session["code"]})).status == 200
+    assert (await agent.post(f"/api/v1/sessions/{session['id']}/connect")).status == 200
+    r = await agent.put(f"/api/v1/sessions/{session['id']}/record", fields)
+    assert r.status == 200, r.body
+    await agent.post("/api/v1/auth/logout")
+    return session["id"]

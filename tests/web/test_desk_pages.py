@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.support.client import Api
+from tests.support.client import Api, admin_api, create_agent, filed_record
 from tests.support.server import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -145,4 +145,60 @@ async def test_an_error_goes_once_its_cause_is_corrected(server, open_page, shot
     await page.click("#agent-submit")
     await expect(page.locator(f"#agents-table tbody tr[data-login={login}]")).to_have_count(1)
     assert error
+    problems.assert_none()
+
+
+@pytest.mark.parametrize("locale", ["ko-KR", "en-US"])
+async def test_team_leads_read_records_and_statistics_and_download_the_workbook(server, open_page, shot, unique,
+                                                                                locale, tmp_path):
+    """#17.14: the admin pages had no records at all. The 지원 기록·통계 tab opens on the current month
+    (server's zone, named), shows the three statistics tables and the latest records of every agent or
+    of one, and downloads the same period's workbook."""
+    import openpyxl
+
+    admin = await admin_api(server.url)
+    name = unique("lead")
+    login, password = await create_agent(admin, name, name=f"김상담 {name}")
+    await filed_record(server.url, login, password, resolution="solved", customer_name="홍길동")
+    await filed_record(server.url, login, password, resolution="pending", customer_name="Jane Roe")
+    page, problems = await open_page(locale=locale)
+    await page.set_viewport_size({"width": 1366, "height": 768})
+    await log_in_admin(page, server.url)
+    await page.click("[data-tab=records]")
+    ko = locale == "ko-KR"
+    await expect(page.locator("#records-intro")).to_contain_text("Asia/Seoul")
+    today = await page.evaluate("new Intl.DateTimeFormat('en-CA', {timeZone: 'Asia/Seoul'}).format(new Date())")
+    assert await page.input_value("#records-from") == today[:8] + "01"
+    assert await page.input_value("#records-to") == today
+    await expect(page.locator("#stats-resolution th >> nth=0")).to_have_text("해결 여부" if ko else "Resolution")
+    # one agent's period: exactly the two records filed above
+    await page.select_option("#records-agent", login)
+    await page.click("#records-show")
+    await expect(page.locator("#records-total")).to_have_text("기록 2건" if ko else "2 records")
+    solved = page.locator("#stats-resolution tr[data-key=solved] td")
+    await expect(solved.nth(1)).to_have_text("1")
+    await expect(solved.nth(2)).to_have_text("50.0%")
+    rows = page.locator("#records-table tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(0).locator("td").nth(2)).to_have_text("Jane Roe")  # the latest first
+    await expect(rows.nth(1).locator("td").nth(4)).to_have_text("해결" if ko else "Solved")
+    await shot(page, f"admin-records-{locale[:2]}")
+    async with page.expect_download() as info:
+        await page.click("#records-export")
+    download = await info.value
+    assert download.suggested_filename.endswith(".xlsx") and today in download.suggested_filename
+    path = tmp_path / download.suggested_filename
+    await download.save_as(path)
+    book = openpyxl.load_workbook(path)
+    cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "홍길동" in cells and "Jane Roe" in cells
+    await expect(page.locator("#status")).to_contain_text(download.suggested_filename)
+    # a period with one day missing is refused in words, not sent
+    await page.fill("#records-from", "")
+    await page.click("#records-show")
+    await expect(page.locator("#status")).to_have_text(
+        "시작일과 종료일을 모두 고르거나 '전체 기간'을 선택하세요." if ko else "Choose both days, or 'Whole period'.")
+    await page.check("#records-whole")
+    await expect(page.locator("#records-from")).to_be_disabled()
+    await expect(page.locator("#records-total")).to_have_text("기록 2건" if ko else "2 records")
     problems.assert_none()
