@@ -590,8 +590,9 @@
     ["trouble_type", "resolution", "satisfaction"].forEach(function (name) {
       const table = records.stats[name];
       const body = el("tbody", {});
-      table.rows.concat([Object.assign({key: "total", total: true}, table.total)]).forEach(function (row) {
-        body.appendChild(el("tr", {className: row.total ? "total" : "", dataset: {key: row.key}},
+      // the last row, 전체, has no key of its own
+      table.rows.concat([Object.assign({isTotal: true}, table.total)]).forEach(function (row) {
+        body.appendChild(el("tr", {className: row.isTotal ? "total" : "", dataset: {key: row.isTotal ? "all" : row.key}},
           el("td", {}, row.label),
           el("td", {className: "num"}, String(row.count)),
           el("td", {className: "num"}, (row.ratio * 100).toFixed(1) + "%")));
