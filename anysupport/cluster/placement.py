@@ -108,8 +108,14 @@ class ClusterPlacement(Placement):
         return {field: None} if field and session.get(field) == self.node_id else {}
 
     def present_elsewhere(self, session: dict[str, Any], participant: Participant) -> bool:
+        """A socket recorded on another live node counts only if that node is the session's own: media
+        never crosses nodes, so a customer recorded anywhere else is on its way here (``moved``) or was
+        lost with its node. This is what keeps a console that came back here after its node was killed
+        from hearing ``customer_present: true`` from the dead node's record, which the heartbeats would
+        vouch for until ``node_timeout`` (issue 18 #11)."""
         node = session.get(participant.node_field) if participant.node_field else None
-        return node is not None and node != self.node_id and self.cluster.alive(node)
+        return (node is not None and node != self.node_id and node == session.get("node")
+                and self.cluster.alive(node))
 
     async def socket_elsewhere(self, session_id: str, participant: Participant) -> bool:
         session = await self.store.sessions.get(session_id)

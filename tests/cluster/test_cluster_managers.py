@@ -195,6 +195,36 @@ async def test_a_dead_nodes_sessions_move_with_the_console_and_expire_if_nobody_
     assert (await db_store.sessions.get(moving["id"]))["state"] == "connected"
 
 
+async def test_a_console_back_after_its_node_died_is_not_told_the_customer_is_there(db_store, tmp_path):
+    """#18.11: a killed node's record of the customer's socket is not trusted, even while its last
+    heartbeat is still younger than node_timeout: the console that came back elsewhere must wait for the
+    customer's own return (peer joined/back) before it starts the key exchange."""
+    clock = ManualClock()
+    a, b, c = await three_nodes(db_store, clock, tmp_path)
+    kim = await agent(db_store, "kim")
+    await a.open_console(kim)
+    session = await a.sessions.create(kim)
+    await a.sessions.join(session["code"], {}, "10.0.0.9")
+    await a.sessions._connect(session["id"])
+    await a.open_customer(session["id"])
+    assert a.sessions.agent_view(await db_store.sessions.get(session["id"]))["customer_present"] is True
+    # a is killed (no detach runs); one second later kim's console is back through b, a still "alive"
+    clock.advance(1)
+    await b.cluster.beat()
+    assert b.cluster.alive("a")
+    console = await b.open_console(kim)
+    listed = await db_store.sessions.list_live(agent_id=kim["id"])  # what the hello lists
+    assert [s["node"] for s in listed] == ["b"]
+    assert b.sessions.agent_view(listed[0])["customer_present"] is False
+    # the customer comes back (to the session's node, b): now it is there, and the console hears it
+    await b.open_customer(session["id"])
+    assert b.sessions.agent_view(await db_store.sessions.get(session["id"]))["customer_present"] is True
+    assert any(m["type"] == "peer" and m["peer"] == "customer" for m in console.sent)
+    # on a third node, the record of the live session's own node is still believed
+    await c.cluster.beat()
+    assert c.sessions.agent_view(await db_store.sessions.get(session["id"]))["customer_present"] is True
+
+
 async def test_a_forced_login_elsewhere_kicks_the_console_and_a_stale_console_does_not_block(db_store, tmp_path):
     from anysupport.auth.passwords import hash_password
     from anysupport.errors import Conflict
