@@ -86,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
     # media relay
     Setting("media_max_frame_bytes", int, 524_288, "largest sealed media frame relayed", 64, 1_048_576),
     Setting("media_max_fps", float, 400.0, "media frames per second one sender may send (all streams)", 1, 100000),
+    Setting("ws_close_timeout", float, 1.0, "seconds we wait for a client's answer to our close before dropping"
+            " the connection (nothing it sends meanwhile is kept)", 0.0, 60),
+    Setting("ws_open_max", int, 30, "sockets one login or customer token may open within ws_open_window", 1, 100000),
+    Setting("ws_open_window", float, 60.0, "seconds over which ws_open_max counts", 1, 86400),
+    Setting("media_flood_frames", int, 2000, "refused media frames one socket may send in a second before it is"
+            " closed (4008 flooding)", 10, 10_000_000),
     Setting("media_queue_bytes", int, 2_097_152, "bytes queued for one slow receiver before dropping", 65536, 268_435_456),
     # presentation
     Setting("default_language", str, "ko", "language of texts when the requester names none", choices=LANGUAGES),

@@ -50,7 +50,7 @@ class Services:
         """Every manager of one process, wired once. ``clock`` is the UTC time (stored times, token
         expiry, timeouts), ``monotonic`` the seconds that rate limits and heartbeats count; tests pass
         one hand-moved clock for both (``tests/support/clock.py``)."""
-        hub = Hub(clock=monotonic)
+        hub = Hub(clock=monotonic, open_max=config.ws_open_max, open_window=config.ws_open_window)
         cluster = Cluster(store, config, clock=monotonic)  # several nodes (config.cluster): else it does nothing
         consoles = ClusterConsoles(hub, cluster, store) if cluster.enabled else hub
         auth = AuthManager(store, config, consoles, clock=clock, monotonic=monotonic)

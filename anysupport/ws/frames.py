@@ -19,7 +19,7 @@ the connection). A coroutine answer
 Hand-written rather than a library: Tornado owns the socket and the handshake here, and the only
 part replaced is its loop of reads; the masking is Tornado's own C ``websocket_mask``.
 
-That reaches seven names Tornado does not make public (``TORNADO_PRIVATE``). ``setup.py`` pins Tornado
+That reaches eight names Tornado does not make public (``TORNADO_PRIVATE``). ``setup.py`` pins Tornado
 below the next minor version, and the names are checked at import (and the two set per connection when
 each protocol starts), so a Tornado that renamed one fails loudly instead of the server falling back to
 Tornado's own reader without a word; tests/relay/test_frame_reader.py checks that a live server's
@@ -38,8 +38,10 @@ import tornado.util
 import tornado.websocket
 from tornado.util import _websocket_mask
 
-from anysupport.protocol.vocabulary import CLOSE
+from anysupport.protocol.vocabulary import CLOSE, CLOSE_ABUSE, CLOSE_REPLACED
 
+# closes after which we do not wait for the client's answer (a replaced socket, one cut off for abuse)
+CLOSE_AT_ONCE = frozenset({CLOSE_REPLACED, CLOSE_ABUSE})
 # read at most this much at once: whatever the stream holds, up to a few of its 64 KiB chunks
 READ_CHUNK = 256 * 1024
 # yield to the event loop after this much work, as Tornado does (its _YIELD_THRESHOLD/_FRAME_YIELD_COST)
@@ -54,7 +56,7 @@ TORNADO_PRIVATE = {
     "WebSocketProtocol13._handle_message": (tornado.websocket.WebSocketProtocol13, "_handle_message"),
     "WebSocketProtocol13._abort": (tornado.websocket.WebSocketProtocol13, "_abort"),
 }
-TORNADO_PRIVATE_PER_INSTANCE = ("_decompressor", "_wire_bytes_in")
+TORNADO_PRIVATE_PER_INSTANCE = ("_decompressor", "_wire_bytes_in", "_waiting")
 
 
 class TornadoMismatch(RuntimeError):
@@ -117,7 +119,7 @@ class FrameParser:
     ``VALID_CLOSE_CODES``: 999, 1005, ... 7.4) fail with close 1002; a text message or close reason
     that is not UTF-8 (8.1) with close 1007."""
 
-    __slots__ = ("max_message_size", "_buf", "_fragments", "_fragment_opcode", "need")
+    __slots__ = ("max_message_size", "_buf", "_fragments", "_fragment_opcode", "need", "discarding", "_skip")
 
     def __init__(self, max_message_size: int) -> None:
         self.max_message_size = max_message_size
@@ -125,6 +127,15 @@ class FrameParser:
         self._fragments: bytearray | None = None
         self._fragment_opcode = 0
         self.need = 0  # bytes still missing for the frame begun in the buffer (0: unknown or none)
+        self.discarding = False  # our close is sent: only a close frame is still looked for (discard())
+        self._skip = 0  # bytes of a skipped data frame still to come (while discarding)
+
+    def discard(self) -> None:
+        """From now on keep nothing but what a close frame needs: a message being assembled is dropped
+        and every later data frame is skipped unread, so a client that keeps sending after our close
+        costs no memory (issue 18 #2)."""
+        self.discarding = True
+        self._fragments = None
 
     @property
     def buffered(self) -> int:
@@ -133,6 +144,12 @@ class FrameParser:
     def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
         """Yield ``(opcode, payload)`` for each complete message or control frame in what was fed so
         far, in order; keep an incomplete frame for the next call. Raises ``FrameError``."""
+        if self._skip:
+            if len(data) <= self._skip:
+                self._skip -= len(data)
+                return
+            data = data[self._skip:]
+            self._skip = 0
         buf = self._buf + data if self._buf else data
         end = len(buf)
         pos = 0
@@ -162,6 +179,16 @@ class FrameParser:
                     break
                 length = int.from_bytes(buf[head:head + 8], "big")
                 head += 8
+            if self.discarding and not opcode & 0x8:
+                # after our close: a data frame is skipped as its bytes arrive, never kept whole
+                skip = head + 4 + length
+                if skip > end:
+                    self.need = 0
+                    self._skip = skip - end
+                    pos = end
+                    break
+                pos = skip
+                continue
             fragments = self._fragments
             if (length + len(fragments) if fragments is not None else length) > max_size:
                 raise FrameError(1009, "message too big")
@@ -217,6 +244,24 @@ class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
             raise TornadoMismatch(f"Tornado {tornado.version}'s WebSocketProtocol13 sets no {', '.join(missing)}: "
                                   "the batched frame reader needs them")
 
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Tornado's close, then a shorter wait for the client's answer: ``ws_close_timeout`` seconds
+        (Tornado waits 5, reading whatever the client sends meanwhile), and none at all for a socket we
+        replaced or cut off for abuse: it is dropped as soon as our close frame is written."""
+        first = not self.server_terminated
+        super().close(code, reason)
+        if not first or self.client_terminated or self._waiting is None or self.stream.closed():
+            return
+        self.stream.io_loop.remove_timeout(self._waiting)
+        config = getattr(self.handler, "config", None)
+        wait = 0.0 if code in CLOSE_AT_ONCE else getattr(config, "ws_close_timeout", 5.0)
+        if wait > 0:
+            self._waiting = self.stream.io_loop.add_timeout(self.stream.io_loop.time() + wait, self._abort)
+            return
+        self._waiting = None
+        flushed = self.stream.write(b"")  # done once our close frame has gone out
+        flushed.add_done_callback(lambda _future: self._abort())
+
     async def _receive_frame_loop(self) -> None:
         if self._decompressor is not None:  # permessage-deflate: Tornado's own loop handles it
             await super()._receive_frame_loop()
@@ -228,6 +273,8 @@ class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
         try:
             work = 0
             while not self.client_terminated:
+                if self.server_terminated and not parser.discarding:
+                    parser.discard()  # our close is sent: nothing the client sends now is kept
                 missing = parser.need
                 if missing > READ_CHUNK:  # the rest of one large frame: a single exact read
                     data = await stream.read_bytes(missing)

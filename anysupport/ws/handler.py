@@ -76,6 +76,9 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             raise errors.Unauthorized("unauthorized")
         if self.principal.web:  # it skipped the one-console check at login, so it may not open one
             raise errors.Forbidden("web_login_not_console")
+        wait = self.services.hub.opening(self.principal.token_hash)
+        if wait:
+            raise errors.RateLimited("too_many_connections", retry_after=wait)
 
     def check_origin(self, origin: str) -> bool:
         return True  # decided in prepare(), so a refusal is our JSON 403

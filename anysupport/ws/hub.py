@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from anysupport import i18n
 from anysupport.protocol.vocabulary import CLOSE_KICKED, CLOSE_REPLACED
+from anysupport.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger("anysupport.ws")
 
@@ -31,14 +32,21 @@ REVOKED_MEMORY = 120.0  # seconds a revocation is remembered for sockets still o
 
 
 class Hub:
-    def __init__(self, *, clock=time.monotonic) -> None:
+    def __init__(self, *, clock=time.monotonic, open_max: int = 30, open_window: float = 60.0) -> None:
         self.consoles: dict[str, Connection] = {}
         self.customers: dict[str, Connection] = {}
         self.clock = clock
+        # sockets opened per token (a login or a customer's session token): each replaces the last, so
+        # a client opening them in a loop only makes the server hold closing ones (issue 18 #2)
+        self.opens = SlidingWindowLimiter(open_max, open_window, clock=clock)
         # revocations of the last REVOKED_MEMORY seconds, for a socket whose token was checked before
         # the revocation and which attaches after it: token hash -> (reason, when); agent -> (keep, reason, when)
         self._revoked_tokens: dict[str, tuple[str, float]] = {}
         self._revoked_agents: dict[str, tuple[str | None, str, float]] = {}
+
+    def opening(self, token_hash: str) -> int:
+        """A socket is opening with this token: 0 when it may, else the seconds until it may."""
+        return self.opens.hit(token_hash)
 
     # -- agents' consoles -----------------------------------------------------------------------------
     def has_console(self, agent_id: str) -> bool:

@@ -118,6 +118,25 @@ def test_fragments_joined_with_control_frames_between():
     assert parse_all(stream, step=1) == parse_all(stream)
 
 
+@pytest.mark.parametrize("step", [None, 1, 1000, 65536])
+def test_after_our_close_data_is_skipped_unkept_and_the_close_still_found(step):
+    """#18.2: once discarding, a message being assembled is dropped and data frames are skipped as
+    their bytes arrive (never kept whole), whatever the split; a close frame is still yielded."""
+    parser = FrameParser(2 << 20)
+    assert list(parser.feed(frame(2, b"x" * 1000, fin=False))) == []  # a fragment begun before our close
+    parser.discard()
+    stream = (frame(0, payload_of(1 << 20), fin=False) + frame(2, payload_of(300_000)) + frame(9, b"ping")
+              + frame(1, b"\xff\xfe not utf-8 either") + frame(8, b"\x03\xe8bye"))
+    out, kept = [], 0
+    chunks = [stream] if step is None else [stream[i:i + step] for i in range(0, len(stream), step)]
+    for chunk in chunks:
+        out.extend(parser.feed(chunk))
+        kept = max(kept, parser.buffered + len(parser._fragments or b""))
+    assert out == [(9, b"ping"), (8, b"\x03\xe8bye")]
+    assert kept <= (step or len(stream)) + 14  # at most what one read brought (a header's worth more)
+    assert parser.need == 0
+
+
 def test_size_limit_counts_fragments_and_is_checked_before_the_payload():
     assert parse_all(frame(2, payload_of(100)), max_size=100) == [(2, payload_of(100))]
     with pytest.raises(FrameError) as e:
@@ -244,7 +263,7 @@ async def test_where_rfc_6455_asks_more_than_tornado_does(echo_port):
 # -- the Tornado it relies on ------------------------------------------------------------------------------
 def test_this_tornado_has_every_private_name_the_reader_uses():
     frames.check_tornado()  # what the import did; a renamed name would have failed it
-    assert len(frames.TORNADO_PRIVATE) + len(frames.TORNADO_PRIVATE_PER_INSTANCE) == 7
+    assert len(frames.TORNADO_PRIVATE) + len(frames.TORNADO_PRIVATE_PER_INSTANCE) == 8
     with pytest.raises(TornadoMismatch, match="WebSocketProtocol13._receive_frames"):
         frames.check_tornado({"WebSocketProtocol13._receive_frames":
                               (tornado.websocket.WebSocketProtocol13, "_receive_frames")})

@@ -6,6 +6,8 @@ import os
 import psutil
 import pytest
 from anysupport_native import framing, keys
+from tornado.iostream import StreamClosedError
+from tornado.websocket import WebSocketClosedError
 
 from tests.support.client import Api, Socket, admin_api, create_agent
 from tests.support.server import ADMIN_PASSWORD
@@ -227,3 +229,26 @@ async def test_relay_counters_are_for_administrators_only(api, agent_factory):
         assert r.status == 403 and r.json["error"] == "admin_only", (path, r.body)
         r = await api.get(path)
         assert r.status == 401 and r.json["error"] == "unauthorized", (path, r.body)
+
+
+async def test_a_media_flood_is_cut_off_and_bystanders_keep_being_served(make_server):
+    """#18.6: a customer sending frames far over the rate is closed (an error, then 4008 flooding) and
+    another session's chat is relayed throughout."""
+    srv = make_server({"media_max_fps": 50, "media_flood_frames": 300})
+    _agent, _sid, console, customer, _agent_keys, customer_keys = await connected_pair(srv)
+    _agent2, sid2, console2, customer2, _k1, _k2 = await connected_pair(srv)
+    sealer = framing.FrameSealer(customer_keys.send_key, "customer")
+    frame = sealer.seal(framing.STREAM_CUSTOMER_VIDEO, os.urandom(200))
+    for sent in range(1, 3001):  # ten times the cut-off
+        try:
+            await customer.send_binary(frame)
+        except (WebSocketClosedError, StreamClosedError):
+            break  # the server closed it
+        if sent % 100 == 0:
+            await console2.send({"type": "chat", "session_id": sid2, "text": f"still here {sent}"})
+            assert (await customer2.recv_type("chat", text=f"still here {sent}"))["from"] == "agent"
+    flood = await customer.recv_type("error", error="flooding")
+    assert flood["message"]
+    assert await customer.closed() == (4008, "flooding")
+    await console2.send({"type": "chat", "session_id": sid2, "text": "after the flood"})
+    assert (await customer2.recv_type("chat", text="after the flood"))["from"] == "agent"

@@ -232,3 +232,42 @@ async def test_another_agents_session_is_neither_named_nor_counted(make, reason)
     assert "session_id" not in error
     assert call.relay.session_counters() == [] and call.dropped(reason) == 1
     assert call.customer.frames == []
+
+
+async def test_a_media_flood_is_cut_off_and_a_paced_sender_never_is():
+    """#18.6: refused frames past media_flood_frames in one second close the socket (4008 flooding,
+    after an error saying so); the count starts again each second, and frames within the budget are
+    never counted."""
+    call = Call(media_max_fps=10.0, media_flood_frames=50)
+    frame = call.customer_frame()
+    for _ in range(10):  # the burst the budget allows
+        call.from_customer(frame)
+    for _ in range(50):  # refused (over the rate), but not yet a flood
+        call.from_customer(frame)
+    assert call.customer.closed is None and call.dropped("rate") == 50
+    call.clock.advance(1.0)  # a new second: the count starts again (and the budget refills: 10 pass)
+    for _ in range(10 + 51):
+        call.from_customer(frame)
+    assert call.customer.closed == (4008, "flooding")
+    flood = call.customer.of_type("error", error="flooding")
+    assert len(flood) == 1 and flood[0]["message"]
+    before = len(call.console.frames)
+    for _ in range(1000):  # what still arrives before the socket is gone is refused quietly
+        call.from_customer(frame)
+    assert len(call.console.frames) == before and len(call.customer.of_type("error", error="flooding")) == 1
+
+    # a sender within its budget, for a long time, is never cut off
+    paced = Call(media_max_fps=10.0, media_flood_frames=50)
+    for _ in range(300):
+        paced.clock.advance(0.1)
+        paced.from_customer(paced.customer_frame())
+    assert paced.customer.closed is None and paced.dropped("rate") == 0 and len(paced.console.frames) == 300
+
+
+async def test_frames_for_no_receiver_are_not_a_flood():
+    """The agent away (no console) is not the customer's fault: those frames never count."""
+    call = Call(media_max_fps=100000.0, media_flood_frames=10)
+    call.m.hub.detach_console(AGENT_ID, call.console)
+    for _ in range(100):
+        call.from_customer(call.customer_frame())
+    assert call.customer.closed is None and call.dropped("no_receiver") == 100

@@ -48,3 +48,16 @@ def test_revocations_are_forgotten_after_a_while():
     clock.now += REVOKED_MEMORY + 1
     hub.close_token("t2", "logged_out")  # each revocation drops the old ones
     assert "t1" not in hub._revoked_tokens and "t2" in hub._revoked_tokens
+
+
+def test_one_token_opens_at_most_open_max_sockets_in_the_window():
+    """#18.2: each new socket of a token replaces the last, so a loop of opens only makes the server
+    hold closing ones: a token may open ``open_max`` in ``open_window`` seconds, others are not held up."""
+    clock = Clock()
+    hub = Hub(clock=clock, open_max=3, open_window=10.0)
+    assert [hub.opening("t1") for _ in range(3)] == [0, 0, 0]
+    assert hub.opening("t1") == 10 and hub.opening("t2") == 0
+    clock.now += 9.5
+    assert hub.opening("t1") == 1
+    clock.now += 0.6
+    assert hub.opening("t1") == 0

@@ -16,24 +16,27 @@ import struct
 import urllib.parse
 from typing import Any
 
+from tornado.util import _websocket_mask  # Tornado's C masking: a 1 MB payload at once
+
 OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x2, 0x8, 0x9, 0xA
 
 
-def frame(opcode: int, payload: bytes, *, masked: bool = True) -> bytes:
-    """One final client frame, masked unless told otherwise (an RFC 6455 violation, for tests)."""
+def frame(opcode: int, payload: bytes, *, masked: bool = True, fin: bool = True) -> bytes:
+    """One client frame (final unless ``fin`` is False: a fragment that more should follow), masked
+    unless told otherwise (an RFC 6455 violation, for tests)."""
     m = 0x80 if masked else 0
+    b0 = (0x80 if fin else 0) | opcode
     n = len(payload)
     if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, m | n)
+        head = struct.pack("!BB", b0, m | n)
     elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, m | 126, n)
+        head = struct.pack("!BBH", b0, m | 126, n)
     else:
-        head = struct.pack("!BBQ", 0x80 | opcode, m | 127, n)
+        head = struct.pack("!BBQ", b0, m | 127, n)
     if not masked:
         return head + payload
     mask = os.urandom(4)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return head + mask + body
+    return head + mask + _websocket_mask(mask, payload)
 
 
 class RawSocket:
@@ -56,12 +59,15 @@ class RawSocket:
                       f"Authorization: Bearer {token}\r\n\r\n").encode())
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise ConnectionError(head.decode(errors="replace"))
+        if not head.startswith(b"HTTP/1.1 101"):  # refused: the answer's head and its (JSON) body
+            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            body = await reader.readexactly(length) if length else b""
+            raise ConnectionError((head + body).decode(errors="replace"))
         return cls(reader, writer)
 
-    async def send(self, opcode: int, payload: bytes, *, masked: bool = True) -> None:
-        self.writer.write(frame(opcode, payload, masked=masked))
+    async def send(self, opcode: int, payload: bytes, *, masked: bool = True, fin: bool = True) -> None:
+        self.writer.write(frame(opcode, payload, masked=masked, fin=fin))
         await self.writer.drain()
 
     async def send_json(self, message: dict[str, Any]) -> None:
