@@ -86,6 +86,10 @@ SETTINGS: tuple[Setting, ...] = (
     # media relay
     Setting("media_max_frame_bytes", int, 524_288, "largest sealed media frame relayed", 64, 1_048_576),
     Setting("media_max_fps", float, 400.0, "media frames per second one sender may send (all streams)", 1, 100000),
+    Setting("http_body_timeout", float, 30.0, "seconds a request body may take to arrive before the connection is"
+            " closed", 1, 3600),
+    Setting("max_connections_per_address", int, 256, "open HTTP connections one client address may hold (a"
+            " trusted proxy's are not counted)", 1, 1_000_000),
     Setting("ws_close_timeout", float, 1.0, "seconds we wait for a client's answer to our close before dropping"
             " the connection (nothing it sends meanwhile is kept)", 0.0, 60),
     Setting("ws_open_max", int, 30, "sockets one login or customer token may open within ws_open_window", 1, 100000),

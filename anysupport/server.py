@@ -20,6 +20,7 @@ from anysupport.protocol.vocabulary import CLOSE_GOING_AWAY
 from anysupport.services import Services
 from anysupport.store import DatabaseLost, Store
 from anysupport.web.app import make_app
+from anysupport.web.listener import ConnectionLimits, GuardedHTTPServer, raise_descriptor_limit
 
 log = logging.getLogger("anysupport")
 
@@ -82,6 +83,9 @@ class Server:
     async def start(self) -> None:
         started = time.monotonic()
         c = self.config
+        before, after = raise_descriptor_limit()
+        if after != before:
+            log.info("open-files limit raised from %d to %d", before, after)
         self.store = await Store.open(
             mongo_uri=c.mongo_uri, db_name=c.mongo_db, data_dir=c.data_dir, start_timeout=c.embedded_start_timeout
         )
@@ -97,14 +101,16 @@ class Server:
                          self.services.sessions.ws_url({"node": self.services.cluster.node_id}))
             await self.services.sessions.restore()
             self.app = make_app(self.services)
-            self.http = tornado.httpserver.HTTPServer(
+            self.http = GuardedHTTPServer(
                 self.app,
                 ssl_options=self._ssl_context(),
                 # bodies a little over the limit still get our JSON 413; far over it, the connection is cut
                 max_body_size=c.max_body_bytes * 4,
                 xheaders=False,  # forwarded headers are believed only from trusted_proxies (web.base)
-                idle_connection_timeout=120,
+                idle_connection_timeout=120,  # the headers of a request (and a kept-alive connection's wait)
+                body_timeout=c.http_body_timeout,  # a body that trickles in is cut off (issue 18 #3)
             )
+            self.http.guard(ConnectionLimits(c.max_connections_per_address, exempt=c.trusted_proxies))
             sockets = tornado.netutil.bind_sockets(c.port, c.host)
             self.http.add_sockets(sockets)
             self.port = sockets[0].getsockname()[1]

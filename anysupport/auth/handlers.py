@@ -55,8 +55,15 @@ class LogoutHandler(BaseHandler):
         self.no_content()
 
 
+ME_ANSWER = {"agent": {"login": "test3", "name": "Kim", "number": 3, "role": "agent",
+                       "settings": {"auto_connect": True, "language": "ko"}},
+             "public_url": "https://support.example.com", "time_zone": "Asia/Seoul"}
+
+
 class MeHandler(BaseHandler):
-    @endpoint(auth="agent", summary="The logged-in agent's account and settings", tags=("auth",))
+    @endpoint(auth="agent", summary="The logged-in agent's account and settings, the customer page's address, and "
+              "the server's time zone (the one its days, statistics and workbooks count in; the console shows "
+              "every time and day in it)", tags=("auth",), responses={200: ME_ANSWER})
     async def get(self) -> None:
         self.send({"agent": agent_view(self.agent), "public_url": await self.services.site.public_url(self.base_url),
                    "time_zone": self.config.time_zone})

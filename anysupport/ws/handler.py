@@ -297,7 +297,8 @@ SocketHandler.get.endpoint_spec = EndpointSpec(  # type: ignore[attr-defined]
     "see docs/protocol.md",
     None,
     None,
-    {101: "Switching Protocols", 401: "unauthorized", 403: "origin_not_allowed or web_login_not_console"},
+    {101: "Switching Protocols", 401: "unauthorized", 403: "origin_not_allowed or web_login_not_console",
+     429: "too_many_connections (ws_open_max sockets per token in ws_open_window; retry_after)"},
     ("realtime",),
 )
 
