@@ -35,6 +35,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class PreconditionFailed(DomainError):
+    """A conditional change (``If-Match``) made against a version that is no longer the current one."""
+
+    status = 412
+
+
 class Gone(DomainError):
     status = 410
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from anysupport.protocol.vocabulary import LANGUAGES, OBJECT_ID_ROUTE
-from anysupport.records.manager import RESOLUTIONS, record_view
+from anysupport.records.manager import RESOLUTIONS, record_version, record_view
 from anysupport.records.scope import RecordScope
 from anysupport.web.base import BaseHandler, endpoint
 
@@ -47,16 +49,37 @@ class RecordScopeMixin:
         return await self.services.records.scope(self.agent, first=q.get("from"), last=q.get("to"), login=q.get("agent"))
 
 
-class SessionRecordHandler(BaseHandler):
-    @endpoint(auth="agent", summary="The support record of a session", tags=("records",),
-              responses={200: None, 404: "record_not_found"})
-    async def get(self, session_id: str) -> None:
-        self.send(record_view(await self.services.records.get_for(self.agent, session_id)))
+def etag(record: dict[str, Any]) -> str:
+    return f'"{record_version(record)}"'
 
-    @endpoint(auth="agent", summary="Save the support record fields (during or after the session)",
-              body=RECORD_BODY, tags=("records",), responses={200: None, 400: "invalid_field", 404: "record_not_found"})
+
+def if_match_versions(header: str | None) -> frozenset[int] | None:
+    """The versions an ``If-Match`` header names: None without one (or ``*``); an empty set for tags that
+    are none of this record's versions (so the save fails with 412, as RFC 9110 asks)."""
+    if header is None or header.strip() == "*":
+        return None
+    tags = (tag.strip().removeprefix("W/").strip('"') for tag in header.split(","))
+    return frozenset(int(tag) for tag in tags if tag.isdigit())
+
+
+class SessionRecordHandler(BaseHandler):
+    @endpoint(auth="agent", summary="The support record of a session; its ETag (also its `version`) makes a "
+              "save conditional", tags=("records",), responses={200: None, 404: "record_not_found"})
+    async def get(self, session_id: str) -> None:
+        record = await self.services.records.get_for(self.agent, session_id)
+        self.set_header("ETag", etag(record))
+        self.send(record_view(record))
+
+    @endpoint(auth="agent", summary="Save the support record fields (during or after the session); with "
+              "`If-Match` (the ETag the form was loaded with) only if nobody saved since",
+              body=RECORD_BODY, tags=("records",),
+              responses={200: None, 400: "invalid_field", 404: "record_not_found",
+                         412: "record_changed (another save came first: `record` is the current one)"})
     async def put(self, session_id: str) -> None:
-        self.send(record_view(await self.services.records.update(self.agent, session_id, self.body)))
+        record = await self.services.records.update(self.agent, session_id, self.body,
+                                                    if_match=if_match_versions(self.request.headers.get("If-Match")))
+        self.set_header("ETag", etag(record))
+        self.send(record_view(record))
 
 
 class RecordsHandler(RecordScopeMixin, BaseHandler):

@@ -7,12 +7,12 @@ import datetime as dt
 import logging
 import re
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from anysupport.auth.access import is_admin, may_see
 from anysupport.catalog.manager import trouble_type_paths
-from anysupport.errors import Conflict, Forbidden, Invalid, NotFound
+from anysupport.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from anysupport.protocol.vocabulary import SATISFACTION
 from anysupport.records.scope import RecordScope, day_range
 from anysupport.store.common import utcnow
@@ -56,7 +56,13 @@ def record_view(record: dict[str, Any]) -> dict[str, Any]:
         "started_at": record.get("started_at"),
         "ended_at": record.get("ended_at"),
         "updated_at": record.get("updated_at"),
+        "version": record_version(record),
     }
+
+
+def record_version(record: dict[str, Any]) -> int:
+    """How many times the record's editable part was saved, plus one (the ETag of its answers)."""
+    return int(record.get("version") or 1)
 
 
 class RecordManager:
@@ -105,8 +111,15 @@ class RecordManager:
             raise NotFound("session_not_found")
         return record
 
-    async def update(self, agent: dict[str, Any], session_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        await self.get_for(agent, session_id)
+    async def update(self, agent: dict[str, Any], session_id: str, fields: dict[str, Any], *,
+                     if_match: Collection[int] | None = None) -> dict[str, Any]:
+        """Save the editable fields. ``if_match``: only if the record is still at one of these versions
+        (the ETag the saver read), else ``PreconditionFailed`` ``record_changed`` with the current record, so
+        a form loaded before another person's save cannot silently undo it (issue 18 #5). Without it the
+        save applies to whatever is current (still one atomic step: no two saves interleave)."""
+        current = await self.get_for(agent, session_id)
+        if if_match is not None and record_version(current) not in if_match:
+            raise PreconditionFailed("record_changed", record=record_view(current))
         changes = {k: v for k, v in fields.items() if k in EDITABLE}
         for key in ("customer_name", "email", "phone", "content"):
             if isinstance(changes.get(key), str):
@@ -123,8 +136,15 @@ class RecordManager:
                 changes["trouble_type_name"] = None
             else:
                 changes["trouble_type_name"] = await self.catalog.trouble_type_path(changes["trouble_type"])
-        record = await self.store.records.update_by_session(session_id, changes)
-        log.info("record of session %s saved by %s", session_id, agent["login"])
+        record = await self.store.records.save_fields(session_id, changes, version=record_version(current))
+        if record is None:  # another save landed between our read and our write
+            latest = await self.get_for(agent, session_id)
+            if if_match is not None:
+                raise PreconditionFailed("record_changed", record=record_view(latest))
+            record = await self.store.records.save_fields(session_id, changes, version=record_version(latest))
+            if record is None:
+                raise PreconditionFailed("record_changed", record=record_view(await self.get_for(agent, session_id)))
+        log.info("record of session %s saved by %s (version %d)", session_id, agent["login"], record_version(record))
         return record
 
     # -- reading many records ------------------------------------------------------------------------

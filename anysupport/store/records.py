@@ -19,7 +19,7 @@ class RecordStore:
         await self.col.create_index([("agent_id", 1), ("started_at", 1)])
 
     async def create(self, doc: dict[str, Any]) -> dict[str, Any]:
-        doc = {**doc, "created_at": utcnow(), "updated_at": utcnow()}
+        doc = {**doc, "created_at": utcnow(), "updated_at": utcnow(), "version": 1}
         try:
             result = await self.col.insert_one(encode(doc))
             doc["_id"] = result.inserted_id
@@ -35,8 +35,20 @@ class RecordStore:
         return None if key is None else public(await self.col.find_one({"_id": key}))
 
     async def update_by_session(self, session_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """What the server itself records (the end time): no new version, no condition."""
         doc = await self.col.find_one_and_update(
             {"session_id": session_id}, {"$set": encode({**changes, "updated_at": utcnow()})}, return_document=True
+        )
+        return public(doc)
+
+    async def save_fields(self, session_id: str, changes: dict[str, Any], *, version: int) -> dict[str, Any] | None:
+        """A person's save of the editable fields, if the record is still at ``version`` (one written before
+        versions counts as 1), making it ``version + 1``; None when it is not (another save came first)."""
+        match: dict[str, Any] = {"session_id": session_id, "version": version}
+        if version == 1:
+            match = {"session_id": session_id, "$or": [{"version": 1}, {"version": {"$exists": False}}]}
+        doc = await self.col.find_one_and_update(
+            match, {"$set": encode({**changes, "updated_at": utcnow(), "version": version + 1})}, return_document=True
         )
         return public(doc)
 

@@ -290,6 +290,8 @@ class BaseHandler(SafeLogMixin, tornado.web.RequestHandler):
                 extra["retry_after"] = exc.retry_after
             if exc.code in ("invalid_field", "invalid_query"):
                 extra["field"] = exc.fields.get("field")
+            if isinstance(exc, errors.PreconditionFailed):  # what is current now, to merge with
+                extra.update(exc.fields)
             self.send_error_json(exc.status, exc.code, i18n.text(exc.code, self.language, **exc.fields), **extra)
             return
         code = {

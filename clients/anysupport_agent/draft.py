@@ -62,13 +62,14 @@ def validate(fields: dict[str, Any], texts: Texts) -> dict[str, str]:
 class RecordDraft:
     def __init__(self, session_id: str, path: Path, *, saved: dict[str, Any] | None = None,
                  fields: dict[str, Any] | None = None, info: dict[str, Any] | None = None,
-                 edited: bool = False):
+                 edited: bool = False, version: int | None = None):
         self.session_id = session_id
         self.path = path
         self.saved = normalise(saved or {})
         self.fields = normalise(fields if fields is not None else self.saved)
         self.info = dict(info or {})  # read-only parts shown with the form: ip, started_at, ended_at
         self.edited = edited
+        self.version = version  # the server's version of ``saved`` (a save is conditional on it)
         self.listeners: list[Callable[[RecordDraft], None]] = []
 
     @property
@@ -101,6 +102,7 @@ class RecordDraft:
     def server_loaded(self, record: dict[str, Any]) -> None:
         """The server's copy arrived: it is what is saved; edits not yet saved stay on top of it."""
         self.saved = normalise(record)
+        self.version = record.get("version")
         self.info = {k: record.get(k) for k in ("ip", "started_at", "ended_at")}
         if not self.has_edits:
             # the server's copy, with what the customer gave on joining where it has nothing
@@ -109,12 +111,30 @@ class RecordDraft:
 
     def mark_saved(self, record: dict[str, Any] | None = None) -> None:
         self.saved = normalise(record) if record is not None else dict(self.fields)
+        if record is not None:
+            self.version = record.get("version")
         self.edited = False
         if record is not None:
             self.info.update({k: record.get(k) for k in ("ip", "started_at", "ended_at") if k in record})
         self._write()
         for listener in list(self.listeners):
             listener(self)
+
+    def someone_else_saved(self, current: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """A save was refused because another person saved ``current`` first (412 ``record_changed``):
+        take their version as the saved one, keep this agent's own edits on top of it, and return the
+        fields they changed — (taken from them, also edited here: this agent's value kept). The next save
+        is conditional on their version."""
+        theirs = normalise(current)
+        mine = {k for k in FIELDS if self.fields.get(k) != self.saved.get(k)}
+        changed = [k for k in FIELDS if theirs.get(k) != self.saved.get(k)]
+        self.fields = {k: self.fields[k] if k in mine else theirs[k] for k in FIELDS}
+        self.saved = theirs
+        self.version = current.get("version")
+        self.info.update({k: current.get(k) for k in ("ip", "started_at", "ended_at") if k in current})
+        self.edited = self.fields != self.saved
+        self._write()
+        return [k for k in changed if k not in mine], [k for k in changed if k in mine]
 
     def revert(self) -> None:
         self.fields = dict(self.saved)
@@ -127,7 +147,7 @@ class RecordDraft:
 
     def _write(self) -> None:
         write_json_atomic(self.path, {"session_id": self.session_id, "fields": self.fields, "saved": self.saved,
-                                      "info": self.info, "edited": self.edited})
+                                      "info": self.info, "edited": self.edited, "version": self.version})
 
 
 class DraftStore:
@@ -148,7 +168,8 @@ class DraftStore:
             if isinstance(data, dict) and data.get("session_id") == session_id:
                 # a file from before "edited" was kept: its difference can only have come from edits
                 draft = RecordDraft(session_id, path, saved=data.get("saved"), fields=data.get("fields"),
-                                    info=data.get("info"), edited=bool(data.get("edited", True)))
+                                    info=data.get("info"), edited=bool(data.get("edited", True)),
+                                    version=data.get("version") if isinstance(data.get("version"), int) else None)
             else:
                 draft = RecordDraft(session_id, path)
             self._open[session_id] = draft

@@ -68,8 +68,9 @@ class RestClient:
         self.timeout = timeout
         self.http = tornado.httpclient.AsyncHTTPClient()
 
-    async def request(self, method: str, path: str, body: Any = None, *, token: str | None = None) -> Any:
-        headers = {"Accept": "application/json"}
+    async def request(self, method: str, path: str, body: Any = None, *, token: str | None = None,
+                      headers: dict[str, str] | None = None) -> Any:
+        headers = {"Accept": "application/json", **(headers or {})}
         tok = token or self.token
         if tok:
             headers["Authorization"] = f"Bearer {tok}"
@@ -245,10 +246,13 @@ class RestClient:
     async def delete_session(self, session_id: str) -> None:
         await self.request("DELETE", f"/api/v1/sessions/{session_id}")
 
-    async def put_record(self, session_id: str, **fields: Any) -> dict[str, Any]:
+    async def put_record(self, session_id: str, *, version: int | None = None, **fields: Any) -> dict[str, Any]:
         """Save the support record (``customer_name``, ``email``, ``phone``, ``trouble_type``, ``content``,
-        ``resolution``); ``ApiError`` ``invalid_field`` names the ``field`` refused."""
-        return await self.request("PUT", f"/api/v1/sessions/{session_id}/record", fields)
+        ``resolution``); ``ApiError`` ``invalid_field`` names the ``field`` refused. ``version``: only if
+        the record is still at that version (the one it was loaded with), else ``ApiError`` 412
+        ``record_changed`` whose ``body["record"]`` is the current record."""
+        headers = {"If-Match": f'"{version}"'} if version is not None else None
+        return await self.request("PUT", f"/api/v1/sessions/{session_id}/record", fields, headers=headers)
 
     async def record(self, session_id: str) -> dict[str, Any]:
         return await self.request("GET", f"/api/v1/sessions/{session_id}/record")

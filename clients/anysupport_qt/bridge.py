@@ -24,7 +24,7 @@ def error_event(exc: BaseException) -> dict[str, Any]:
     """What a failed call tells the window: the server's code and its text in our language, when it was one."""
     return {"error": getattr(exc, "error", None), "message": getattr(exc, "message", ""),
             "status": getattr(exc, "status", None), "retry_after": getattr(exc, "retry_after", None),
-            "exception": type(exc).__name__}
+            "body": getattr(exc, "body", None), "exception": type(exc).__name__}
 
 
 class LoopBridge(QObject):

@@ -11,7 +11,7 @@ from anysupport_agent.texts import Texts
 from anysupport_native.framing import STREAM_AGENT_AUDIO
 from anysupport_qt import QApplication, QPoint, Qt
 
-from tests.support.client import filed_record
+from tests.support.client import Api, admin_api, filed_record
 
 from .conftest import log_in, screenshot
 
@@ -496,3 +496,44 @@ def test_delete_and_connect_rules(qtbot, console_factory, new_agent):
     assert tab.selected()["id"] == other["id"]
     third = new_session(qtbot, main)  # the client's full list comes again: the pruned session stays out
     assert tab.model.row_of(third["id"]) >= 0 and tab.model.row_of(session["id"]) == -1
+
+
+def test_a_save_after_someone_elses_is_refused_and_the_form_merges(qtbot, console_factory, new_agent, server,
+                                                                     helper_loop):
+    """#18.5: the console's form was loaded, an admin saved the record meanwhile; the console's save is
+    refused (412), the form takes the admin's fields in, keeps the agent's edit, says what changed; the
+    next save lands with both."""
+    login, password = new_agent()
+    sid = helper_loop.run(filed_record(server.url, login, password, content=""), timeout=30)
+    app = console_factory("ko")
+    main = log_in(qtbot, app, login, password)
+    tab = main.sessions_tab
+    qtbot.waitUntil(lambda: tab.model.row_of(sid) is not None and tab.model.row_of(sid) >= 0, timeout=10000)
+    tab.table.selectRow(tab.model.row_of(sid))
+    form = tab.form
+    qtbot.waitUntil(lambda: form.draft is not None and form.draft.version is not None and form.save_button.isEnabled(),
+                    timeout=10000)
+    form.content.setPlainText("공유기 재부팅 안내")
+
+    async def admin_saves():
+        admin = await admin_api(server.url, client="web")
+        r = await admin.put(f"/api/v1/sessions/{sid}/record", {"customer_name": "김철수", "resolution": "pending"},
+                            headers={"If-Match": f'"{form.draft.version}"'})
+        assert r.status == 200, r.body
+
+    helper_loop.run(admin_saves(), timeout=30)
+    form.save_button.click()
+    qtbot.waitUntil(lambda: "다른 사람이" in form.message.text(), timeout=10000)
+    assert "고객 이름" in form.message.text() and "장애 해결 여부" in form.message.text()
+    assert form.name.text() == "김철수" and form.resolution_buttons["pending"].isChecked()
+    assert form.content.toPlainText() == "공유기 재부팅 안내" and form.dirty
+    screenshot(main, "record-changed-by-other-ko")
+    form.save_button.click()
+    qtbot.waitUntil(lambda: form.message.text() == KO("saved") and not form.dirty, timeout=10000)
+
+    async def stored():
+        return (await Api(server.url).with_token(app.bridge.client.rest.token).get(f"/api/v1/sessions/{sid}/record")).json
+
+    record = helper_loop.run(stored(), timeout=30)
+    assert (record["content"], record["customer_name"], record["resolution"]) == ("공유기 재부팅 안내", "김철수", "pending")
+    app.shutdown()

@@ -57,3 +57,26 @@ def test_validation_messages_in_both_languages():
     assert "E-mail" in problems["email"] and "100" in problems["customer_name"]
     assert "고객 이름" in problems["customer_name"]
     assert "at most 100" in validate(bad, en)["customer_name"]
+
+
+def test_another_persons_save_is_taken_in_and_the_agents_edits_stay_on_top(console_home):
+    """#18.5: the save was refused (412 record_changed): their version becomes the saved one, the
+    agent's own edits stay, and the fields they changed are named (both changed: the agent's kept)."""
+    draft = DraftStore().open("s2")
+    draft.server_loaded({"customer_name": "Kim", "content": "", "resolution": None, "version": 3})
+    assert draft.version == 3
+    draft.edit("content", "공유기 재부팅 안내")
+    draft.edit("phone", "010-1111-2222")
+    theirs, both = draft.someone_else_saved({"customer_name": "김철수", "content": "관리자 메모", "resolution": "solved",
+                                             "phone": None, "version": 4})
+    assert theirs == ["customer_name", "resolution"] and both == ["content"]
+    assert draft.fields["customer_name"] == "김철수" and draft.fields["resolution"] == "solved"
+    assert draft.fields["content"] == "공유기 재부팅 안내" and draft.fields["phone"] == "010-1111-2222"
+    assert draft.version == 4 and draft.has_edits
+    again = DraftStore().open("s2")  # the merge is on disk too, with the version to save against
+    assert again.version == 4 and again.fields == draft.fields
+    # nothing of the agent's edited: their version is taken whole, nothing left to save
+    clean = DraftStore().open("s3")
+    clean.server_loaded({"customer_name": "Kim", "version": 1})
+    assert clean.someone_else_saved({"customer_name": "Lee", "version": 2}) == (["customer_name"], [])
+    assert clean.fields["customer_name"] == "Lee" and not clean.has_edits

@@ -199,7 +199,27 @@ class RecordForm(QGroupBox):
             if on_done is not None:
                 on_done()
 
-        self.bridge.submit(self.bridge.client.rest.put_record(draft.session_id, **fields), on_result=done,
-                           on_error=lambda info: self.message.show_error(self.texts.error_text(info)))
+        def failed(info: dict[str, Any]) -> None:
+            current = (info.get("body") or {}).get("record") if isinstance(info.get("body"), dict) else None
+            if info.get("error") == "record_changed" and current is not None:
+                self._someone_else_saved(draft, current)
+            else:
+                self.message.show_error(self.texts.error_text(info))
+
+        self.bridge.submit(self.bridge.client.rest.put_record(draft.session_id, version=draft.version, **fields),
+                           on_result=done, on_error=failed)
         return True
+
+    def _someone_else_saved(self, draft: RecordDraft, current: dict[str, Any]) -> None:
+        """412 ``record_changed``: another person (an admin, this agent's other console) saved first. Their
+        version is taken in, this agent's edits stay on top, and the form says which fields they changed;
+        saving again is the agent's choice."""
+        theirs, both = draft.someone_else_saved(current)
+        if self.draft is not draft:
+            return
+        self._fill(draft.fields, draft.info)
+        names = [self.texts(name) for name in theirs + both]  # the form's own labels
+        self.message.show_error(self.texts("record_changed_by_other", fields=", ".join(names) or "-")
+                                + (" " + self.texts("record_changed_kept", fields=", ".join(
+                                    self.texts(name) for name in both)) if both else ""))
 
