@@ -177,7 +177,9 @@ CLIENT_SCHEMAS: dict[str, dict] = {
     # a side refused the other's key_exchange (docs/protocol.md, key schedule): relayed, so both know
     "key_exchange_failed": _msg(
         "key_exchange_failed",
-        {"reason": {"enum": ["bad_commitment", "bad_public_key", "unsupported_version", "protocol", "no_keys"]}},
+        {"reason": {"enum": ["bad_commitment", "bad_public_key", "unsupported_version", "protocol", "no_keys",
+                             "rekey_limit"]},
+         "retry_after": {"type": "integer", "minimum": 0, "maximum": 86400}},
         ("reason",),
     ),
 }

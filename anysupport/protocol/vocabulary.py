@@ -52,6 +52,13 @@ GUIDE_GLYPHS = MappingProxyType({
 DIRECTIONS = tuple(GUIDE_GLYPHS)
 
 # The id of a stored object (a MongoDB ObjectId as 24 lowercase hex digits): sessions, records, trouble types.
+# How often media keys may be agreed anew with one peer (issue 18 #7). After n new keys within ``memory_s``
+# seconds, the next needs ``first_gap_s * 2 ** (n - 1)`` seconds after the last (at most ``max_gap_s``):
+# a real call re-keys a handful of times (a reload, a node that died, a handover), while a server looking
+# for a key pair whose 6-digit code matches gets about ten tries in half an hour, not thousands a second.
+# The side that answers (the customer) allows half the gap, so the two clocks never disagree on a real one.
+REKEY = MappingProxyType({"first_gap_s": 2.0, "max_gap_s": 900.0, "memory_s": 3600.0, "answer_slack": 0.5})
+
 OBJECT_ID = "[0-9a-f]{24}"
 OBJECT_ID_PATTERN = f"^{OBJECT_ID}$"  # for JSON Schemas
 OBJECT_ID_ROUTE = f"({OBJECT_ID})"  # for a URL route's captured argument
@@ -69,4 +76,5 @@ def page_data() -> dict[str, Any]:
         "DIRECTIONS": list(DIRECTIONS),
         "GUIDE_GLYPHS": dict(GUIDE_GLYPHS),
         "OBJECT_ID_PATTERN": OBJECT_ID_PATTERN,
+        "REKEY": dict(REKEY),
     }

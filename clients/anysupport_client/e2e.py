@@ -86,6 +86,15 @@ class KeyExchange:
             return True
         raise KeyExchangeError("protocol", "a second public key in one key exchange; new keys need a new exchange")
 
+    def starts_new(self, message: dict[str, Any]) -> bool:
+        """(customer) Whether ``message`` begins a new exchange, i.e. would be answered with a fresh key:
+        a commitment alone, or (plain mode) a public key with no commitment pending that is not the one
+        the keys in use came from."""
+        public, commitment = message.get("public_key"), message.get("commitment")
+        if commitment and not public:
+            return True
+        return bool(public) and self._peer_commitment is None and public != self._derived_from
+
     def receive(self, message: dict[str, Any]) -> list[dict[str, Any]]:
         public = message.get("public_key")
         commitment = message.get("commitment")

@@ -68,6 +68,15 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.waitUntil(lambda: view.rendered is not None and view.rendered.frame_size == (640, 480), timeout=15000)
     qtbot.waitUntil(lambda: viewer.sas_label.text() != "", timeout=10000)
     assert customer.session.media.keys.sas_display in viewer.sas_label.text()
+    # new keys mid-call: the console says the code changed, prominently (#18.7); the exchange waits for the
+    # re-key limit by itself (no failure), and both sides end on the same new code
+    first = customer.session.media.keys.sas_display
+    agent_session = viewer.bridge.client.agent_client.session(session["id"])
+    viewer.bridge.call(agent_session.rekey)
+    qtbot.waitUntil(lambda: customer.session.media.keys.sas_display != first
+                    and customer.session.media.keys.sas_display in viewer.sas_label.text(), timeout=15000)
+    assert viewer.message.text() == KO("sas_changed", sas=customer.session.media.keys.sas_display)
+    assert "#ffeb3b" in viewer.sas_label.styleSheet()
     qtbot.waitUntil(lambda: "지연" in viewer.stats_label.text(), timeout=10000)
     # capabilities: the test pattern has a flash, focus and two cameras
     qtbot.waitUntil(lambda: viewer.camera_bar.flash_button.isEnabled() and viewer.camera_bar.switch_button.isEnabled(), timeout=5000)

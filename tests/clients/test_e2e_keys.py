@@ -13,6 +13,8 @@ from anysupport_client.media.sources import TestPatternTrack
 from anysupport_client.session import AgentClient, CustomerSession, SessionMedia
 from anysupport_native import framing, keys
 
+from tests.support.clock import ManualClock
+
 SESSION = "65a1f0c2e4b5d6a7b8c9d0e1"
 
 
@@ -182,7 +184,8 @@ def _agent_session(client: AgentClient, *, present: bool):
 
 
 def test_an_undelivered_key_exchange_starts_again_when_the_customer_is_back():
-    client = AgentClient("http://127.0.0.1:9")
+    clock = ManualClock()
+    client = AgentClient("http://127.0.0.1:9", clock=clock.monotonic)
     sent: list[dict] = []
     session = _agent_session(client, present=True)
     session.send = lambda message: sent.append(message) or True
@@ -192,10 +195,12 @@ def test_an_undelivered_key_exchange_starts_again_when_the_customer_is_back():
     session.on_message({"type": "key_exchange", "session_id": SESSION, **customer.receive(sent.pop())[0]})
     customer.receive(sent.pop())
     assert session.ready and session.sas == customer.keys.sas
+    clock.advance(10)  # later than the re-key limit asks
     session.rekey()  # new keys wanted, but the customer has just dropped: the server refuses the message
     session.on_message({"type": "error", "error": "peer_not_connected", "ref": "key_exchange", "session_id": SESSION,
                         "message": "The other side is not connected right now."})
     sent.clear()
+    clock.advance(10)
     session.on_message({"type": "peer", "peer": "customer", "status": "back", "session_id": SESSION})
     assert len(sent) == 1 and "commitment" in sent[0]  # a fresh commitment, not a keyframe request
     session.on_message({"type": "key_exchange", "session_id": SESSION, **customer.receive(sent.pop())[0]})

@@ -10,6 +10,8 @@ from anysupport_client.session import ConnectionStats, EventSource, SessionMedia
 from anysupport_client.session.tracks import MediaClock, TrackFanout, audio_frame, video_packet
 from anysupport_native import keys
 
+from tests.support.clock import ManualClock
+
 SESSION = "65a1f0c2e4b5d6a7b8c9d0e1"
 
 
@@ -196,10 +198,10 @@ class _Socket:
         return True
 
 
-def _agent_client():
+def _agent_client(clock=None):
     from anysupport_client.session import AgentClient
 
-    client = AgentClient("http://127.0.0.1:9")
+    client = AgentClient("http://127.0.0.1:9", clock=clock)
     client.connection.socket = _Socket()
     client.on_message({"type": "hello", "role": "agent", "agent": {"login": "kim", "settings": {"auto_connect": False}},
                        "sessions": [{"id": SESSION, "code": "1234", "state": "connected", "number": 1,
@@ -225,7 +227,8 @@ def test_agent_client_keeps_the_live_state_and_keys_once_the_customer_is_there()
 
 
 def test_agent_session_sends_key_exchange_failed_with_its_id_and_emits_both_ways():
-    client = _agent_client()
+    clock = ManualClock()
+    client = _agent_client(clock.monotonic)
     seen: list[dict] = []
     client.listeners.append(lambda name, data: name == "key_exchange_failed" and seen.append(data))
     client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "joined"})
@@ -238,6 +241,7 @@ def test_agent_session_sends_key_exchange_failed_with_its_id_and_emits_both_ways
         ("us", "bad_public_key", SESSION), ("peer", "bad_commitment", SESSION)]
     session = client.session(SESSION)
     assert not session.ready and session.media.failure["by"] == "peer"
+    clock.advance(2)  # new keys at most as often as the re-key limit allows (issue 18 #7)
     session.rekey()  # the console's "try again"
     assert client.socket.sent[-1]["type"] == "key_exchange" and "commitment" in client.socket.sent[-1]
 
@@ -273,7 +277,8 @@ def _keyed_session(client):
 
 
 def test_the_session_carries_out_resume_and_a_refused_request_for_keys():
-    client = _agent_client()
+    clock = ManualClock()
+    client = _agent_client(clock.monotonic)
     session = _keyed_session(client)
     failures: list[dict] = []
     client.listeners.append(lambda name, data: name == "key_exchange_failed" and failures.append(data))
@@ -284,6 +289,7 @@ def test_the_session_carries_out_resume_and_a_refused_request_for_keys():
 
     commitments = 0
     for _ in range(4):  # a customer asking again and again without ever agreeing
+        clock.advance(60)  # (slower than the re-key limit, which is tested on its own)
         client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "reconnecting"})
         client.on_message({"type": "peer", "session_id": SESSION, "peer": "customer", "status": "back"})
         before = len(client.socket.sent)

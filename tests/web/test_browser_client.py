@@ -5,6 +5,7 @@ agent per test from the fixtures of ``tests/web/conftest.py`` (``phone``, ``call
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -742,3 +743,63 @@ async def test_the_same_over_the_servers_own_tls(tls_server, phone, agents):
     frames = await agent.wait_frames(5, timeout=15)
     assert (frames[-1].width, frames[-1].height) == (640, 480)
     assert (await customer.value("window.anysupportCall.socket.ws.url")).startswith("wss://")
+
+
+async def test_the_security_code_cannot_be_searched_for_and_a_new_one_is_announced(server, phone, shot, unique):
+    """#18.7: standing in for a malicious server (here: an agent's console socket scripted by the test,
+    whose messages the server relays as they are), new key commitments are sent to the page over and
+    over. The page answers a handful and refuses the rest with rekey_limit (and says so); the one new
+    code it did agree on is announced prominently, with the code."""
+    from anysupport_client.e2e import KeyExchange
+
+    from tests.support.client import Api, Socket, create_agent
+
+    login, password = await create_agent(await admin_api(server.url), unique("mitm"))
+    api = Api(server.url)
+    token, _ = await api.login(login, password)
+    agent = api.with_token(token)
+    console = await Socket.connect(server.ws_base, token)
+    await console.recv_type("hello")
+    session = (await agent.post("/api/v1/sessions")).json
+    sid = session["id"]
+    customer = await phone()
+    await customer.join(server.url, session["code"])
+    await console.recv_type("peer", peer="customer")
+    assert (await agent.post(f"/api/v1/sessions/{sid}/connect")).status == 200
+
+    async def exchange() -> str | None:
+        """One exchange from the agent's side: the page's answer, or the reason it refused."""
+        ours = KeyExchange("agent", sid)
+        await console.send({"session_id": sid, "type": "key_exchange", **ours.start()})
+        while True:
+            message = await console.recv(timeout=10)
+            if not isinstance(message, dict):
+                continue  # the customer's video, sealed: not for us to read
+            if message.get("type") == "key_exchange_failed":
+                return message["reason"]
+            if message.get("type") == "key_exchange":
+                for reveal in ours.receive(message):
+                    await console.send({"session_id": sid, "type": "key_exchange", **reveal})
+                return None
+
+    assert await exchange() is None  # the call's first keys
+    await customer.wait("window.anysupportCall && window.anysupportCall.sas !== null")
+    first = await customer.value("window.anysupportCall.sas")
+    # a real re-key a moment later (a reload, a node that died): allowed once the limit's first gap has
+    # passed (1 s on the answering side: the rule is time itself, so this waits on the clock)
+    await asyncio.sleep(1.0)
+    assert await exchange() is None
+    await customer.wait(f"window.anysupportCall.sas !== '{first}'")
+    second = await customer.value("window.anysupportCall.sas")
+    banner = customer.page.locator("#sas-changed")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text(second)
+    await expect(customer.page.locator("#sas-badge")).to_have_class("badge sas changed")
+    await shot(customer.page, "browser-sas-changed-ko")
+    # now the search: fresh commitments as fast as the server relays them
+    results = [await exchange() for _ in range(60)]
+    assert results.count(None) <= 1 and results.count("rekey_limit") >= 59, results
+    await expect(customer.page.locator("#call-status")).to_have_text(
+        "보안 연결을 너무 자주 새로 만들려고 해서 잠시 멈췄습니다. 곧 다시 시도합니다. 계속되면 상담을 종료하세요.")
+    assert (await customer.stats())["rekeys_refused"] >= 59
+    console.close()

@@ -72,6 +72,24 @@ function toggleChatHistory(open) {
   renderChatHistory();
 }
 
+/* New keys mid-call (a reload, a node that died, a new exchange): the security code changed. Say so
+ * prominently, with the new code, until the customer has had time to compare it (issue 18 #7). */
+const CODE_CHANGED_MS = 20000;
+let codeChangedTimer = null;
+
+function codeChanged(code) {
+  const box = $("sas-changed");
+  box.dataset.code = code;
+  box.textContent = AS.t("sas_changed", {code: code});
+  box.hidden = false;
+  $("sas-badge").classList.add("changed");
+  window.clearTimeout(codeChangedTimer);
+  codeChangedTimer = window.setTimeout(() => {
+    box.hidden = true;
+    $("sas-badge").classList.remove("changed");
+  }, Number(box.dataset.showMs) || CODE_CHANGED_MS);
+}
+
 function showGuide(direction) {
   const box = $("guide");
   box.dataset.direction = direction;
@@ -174,8 +192,12 @@ function wire() {
     else if (state === STATE.connected) say(call.sas ? null : "call_securing");
     renderMenu();
   });
-  call.addEventListener("keys", () => { say(null); renderMenu(); });
-  call.addEventListener("key_failed", () => say("key_failed", "error"));
+  call.addEventListener("keys", (e) => {
+    say(null);
+    renderMenu();
+    if (e.detail.generation > 1) codeChanged(e.detail.sas_display);
+  });
+  call.addEventListener("key_failed", (e) => say(e.detail.code === "rekey_limit" ? "rekey_limited" : "key_failed", "error"));
   call.addEventListener("connection", (e) => say(e.detail.status === "reconnecting" ? "reconnecting" : null));
   call.addEventListener("peer", (e) => {
     if (e.detail.peer !== "agent") return;
@@ -311,6 +333,8 @@ function setup() {
   AS.onLanguage(() => {
     if (statusKey) say(statusKey);
     renderMenu();
+    const changed = $("sas-changed");
+    if (!changed.hidden) changed.textContent = AS.t("sas_changed", {code: changed.dataset.code});
     renderChatHistory();
     const guide = $("guide");
     if (!guide.hidden) guide.querySelector(".guide-text").textContent = AS.t("guide_" + guide.dataset.direction);

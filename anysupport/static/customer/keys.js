@@ -9,15 +9,48 @@
  * often keys may change, and the notice that the code changed, each have one place. */
 
 import {CustomerKeyExchange, FrameOpener, FrameSealer, KeyExchangeError} from "./e2e.js";
+import {REKEY} from "./vocabulary.js";
 
 export const AGENT = "agent";
 
-/* One pairwise channel: its exchange, its security code and the openers of the frames it sends. */
+/* How often new keys may be agreed with one peer (issue 18 #7; the rule and its numbers are the
+ * protocol's, REKEY, as anysupport_client/session/rekey.py): after n new keys within memory_s, the next
+ * waits first_gap_s * 2^(n-1) (at most max_gap_s) after the last; the answering side allows answer_slack
+ * of that. A server hunting for a key pair whose 6-digit code matches gets a handful of tries, not
+ * thousands. `now` is injectable (seconds). */
+export class RekeyLimit {
+  constructor(slack = REKEY.answer_slack, now = () => performance.now() / 1000) {
+    this.slack = slack;
+    this.now = now;
+    this.times = [];
+  }
+
+  wait() {
+    const now = this.now();
+    while (this.times.length && now - this.times[0] > REKEY.memory_s) this.times.shift();
+    if (!this.times.length) return 0;
+    const gap = Math.min(REKEY.max_gap_s, REKEY.first_gap_s * 2 ** (this.times.length - 1)) * this.slack;
+    return Math.max(0, this.times[this.times.length - 1] + gap - now);
+  }
+
+  agreed() { this.times.push(this.now()); }
+}
+
+/* One pairwise channel: its exchange, its security code, the openers of the frames it sends, and how
+ * often it may agree new keys. */
 class PeerKeys {
   constructor(sessionId) {
     this.exchange = new CustomerKeyExchange(sessionId);
     this.openers = [];
     this.sas = null;
+    this.rekeys = new RekeyLimit();
+  }
+
+  /* Whether `message` begins a new exchange (would be answered with a fresh key). */
+  startsNew(message) {
+    if (message.commitment && !message.public_key) return true;
+    const x = this.exchange;
+    return Boolean(message.public_key) && x.commitment === null && !x.sentPublic && !x.derived;
   }
 }
 
@@ -48,6 +81,16 @@ export class KeyNegotiation {
   }
 
   async exchange(peer, message) {
+    if (peer.startsNew(message)) {
+      const wait = Math.ceil(peer.rekeys.wait());
+      if (wait > 0) {  // new keys too soon after the last: no fresh key for this one
+        this.send({type: "key_exchange_failed", reason: "rekey_limit", retry_after: wait});
+        this.stats.rekeys_refused = (this.stats.rekeys_refused || 0) + 1;
+        this.onFailed({code: "rekey_limit", retry_after: wait});
+        return;
+      }
+      peer.rekeys.agreed();
+    }
     let result;
     try {
       result = await peer.exchange.receive(message);

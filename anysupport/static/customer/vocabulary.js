@@ -12,3 +12,4 @@ export const FINAL_CLOSE_CODES = V.FINAL_CLOSE_CODES;  // after these the page d
 export const SATISFACTION = V.SATISFACTION;
 export const DIRECTIONS = V.DIRECTIONS;
 export const GUIDE_GLYPHS = V.GUIDE_GLYPHS;  // the glyph drawn for each guide direction
+export const REKEY = V.REKEY;  // how often media keys may be agreed anew (keys.js RekeyLimit)

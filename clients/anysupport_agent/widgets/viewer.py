@@ -203,6 +203,8 @@ class ViewerWindow(QWidget):
                 self.stats_label.setText(self.texts("link_stats", ms=data["latency_ms"], **figures))
         elif name == "voice_error":
             self.message.show_error(self.texts("voice_unavailable"))
+        elif name == "key_exchange_failed" and data.get("reason") == "rekey_limit":
+            self.message.show_error(self.texts("rekey_limited", seconds=data.get("retry_after") or 0))
         elif name == "peer":
             if data.get("status") == "reconnecting":
                 self.view.set_notice(self.texts("customer_reconnecting"))
@@ -216,7 +218,14 @@ class ViewerWindow(QWidget):
                 self.view.set_notice(self.texts("session_ended"))
 
     def on_keys(self, data: dict[str, Any]) -> None:
-        self.sas_label.setText(self.texts("sas", sas=data.get("sas_display") or data.get("sas", "")))
+        code = data.get("sas_display") or data.get("sas", "")
+        self.sas_label.setText(self.texts("sas", sas=code))
+        changed = (data.get("generation") or 1) > 1
+        # a new code mid-call (issue 18 #7): said prominently, so it is compared again with the customer's
+        self.sas_label.setStyleSheet("font-weight: bold; font-size: 15px;" + (
+            " background: #ffeb3b; color: #000; padding: 2px 6px;" if changed else ""))
+        if changed:
+            self.message.show_error(self.texts("sas_changed", sas=code))
 
     def on_capabilities(self, caps: dict[str, Any]) -> None:
         self.camera_bar.show_capabilities(caps)

@@ -110,10 +110,11 @@ class AgentSession(EventSource):
         self.video_sender: VideoSender | None = None
         self.audio_sender: AudioSender | None = None
         self.voice: VoiceOutput | None = None  # where the customer's voice is played (the viewed session's)
+        self._pending_rekey: asyncio.TimerHandle | None = None
         self.negotiation = KeyNegotiation("customer", connected=info.get("state") == "connected",
                                           present=bool(info.get("customer_present")), node=info.get("node"))
         self.media = SessionMedia("agent", self.id, send_json=self.send, send_frame=self._send_frame,
-                                  emit=self._media_said)
+                                  emit=self._media_said, monotonic=client.clock)
         self.media.receivers[STREAM_CUSTOMER_VIDEO] = VideoReceiver(
             STREAM_CUSTOMER_VIDEO, on_frame=self._customer_frame, request_keyframe=self._ask_keyframe,
             send_report=self._send_report, report_interval=client.report_interval)
@@ -157,11 +158,32 @@ class AgentSession(EventSource):
     def _carry_out(self, step: KeyStep | None, message: dict[str, Any] | None = None) -> None:
         """Do what the key negotiation decided."""
         if step is KeyStep.REKEY:
-            self.media.start_key_exchange()
+            wait = self.media.start_key_exchange()
+            if wait > 0:  # new keys too soon after the last (RekeyLimit): the exchange starts when allowed
+                log.info("session %s: new keys again in %.1f s (re-key limit)", self.id, wait)
+                self._rekey_later(wait)
         elif step is KeyStep.RESUME:
             self._ask_keyframe("back")
         elif step is KeyStep.FAIL:
             self.media.on_key_exchange_failed(message or {})
+            retry = (message or {}).get("retry_after")
+            if (message or {}).get("reason") == "rekey_limit" and isinstance(retry, int):
+                self._rekey_later(retry + 0.5)  # the customer allows new keys again then
+
+    def _rekey_later(self, seconds: float) -> None:
+        """One pending re-key at a time: a later one replaces it."""
+        if self._pending_rekey is not None:
+            self._pending_rekey.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._pending_rekey = loop.call_later(seconds, self._rekey_when_due)
+
+    def _rekey_when_due(self) -> None:
+        self._pending_rekey = None
+        if self.negotiation.connected and self.negotiation.present:
+            self.rekey()
 
     async def wait_keys(self, timeout: float = 10.0) -> None:
         await self.wait_until(lambda: self.media.ready, timeout, "media keys")

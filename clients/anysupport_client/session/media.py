@@ -15,16 +15,19 @@ from typing import Any
 
 from anysupport_native.framing import STREAM_NAMES, FrameError
 
+from anysupport.protocol.vocabulary import REKEY
+
 from ..e2e import VERSION, KeyExchange, KeyExchangeError, MediaKeys
 from ..media.receiver import AudioReceiver, VideoReceiver
 from .events import Listener
+from .rekey import RekeyLimit
 
 log = logging.getLogger("anysupport.client")
 
 STREAM_IDS = {name: stream for stream, name in STREAM_NAMES.items()}
 
 # why a key exchange failed, as ``key_exchange_failed`` says it: the key module's finer codes folded in
-FAILURE_REASONS = ("bad_commitment", "bad_public_key", "unsupported_version", "protocol", "no_keys")
+FAILURE_REASONS = ("bad_commitment", "bad_public_key", "unsupported_version", "protocol", "no_keys", "rekey_limit")
 _REASON_OF_CODE = {"bad_commitment": "bad_commitment", "bad_public_key": "bad_public_key",
                    "low_order_key": "bad_public_key", "reflected_key": "bad_public_key",
                    "unsupported_version": "unsupported_version"}
@@ -43,13 +46,15 @@ class SessionMedia:
     """Keys and media of one session, for one side."""
 
     def __init__(self, side: str, session_id: str, *, send_json: Callable[[dict[str, Any]], Any],
-                 send_frame: Callable[[bytes], bool], emit: Listener):
+                 send_frame: Callable[[bytes], bool], emit: Listener, monotonic: Callable[[], float] = time.monotonic):
         self.side = side
         self.session_id = session_id
         self.send_json = send_json
         self.send_frame = send_frame
         self.emit = emit
         self.exchange = KeyExchange(side, session_id)
+        # new keys at most as often as the protocol allows (rekey.py); the answering side allows half the gap
+        self.rekeys = RekeyLimit(clock=monotonic, slack=1.0 if side == "agent" else REKEY["answer_slack"])
         self.keys: MediaKeys | None = None
         self._previous: MediaKeys | None = None  # opens frames still in flight after a re-key
         self.receivers: dict[int, VideoReceiver | AudioReceiver] = {}
@@ -61,9 +66,15 @@ class SessionMedia:
     def ready(self) -> bool:
         return self.keys is not None
 
-    def start_key_exchange(self) -> None:
+    def start_key_exchange(self) -> float:
+        """Start a new exchange now, or say how many seconds it must wait (``RekeyLimit``): 0 when started."""
+        wait = self.rekeys.wait()
+        if wait > 0:
+            return wait
+        self.rekeys.agreed()
         self.failure = None
         self.send_json(self.exchange.start())
+        return 0.0
 
     def on_key_exchange(self, message: dict[str, Any]) -> None:
         try:
@@ -73,6 +84,12 @@ class SessionMedia:
             for name in ("public_key", "commitment"):
                 if name in message and not isinstance(message[name], str):
                     raise KeyExchangeError("protocol", f"{name} is not a string")
+            if self.side == "customer" and self.exchange.starts_new(message):
+                wait = self.rekeys.retry_after()
+                if wait > 0:  # new keys too soon after the last: no fresh key for this one (issue 18 #7)
+                    self.refuse_rekey(wait)
+                    return
+                self.rekeys.agreed()
             replies = self.exchange.receive(message)
         except KeyExchangeError as exc:
             self.fail(exc.code, str(exc))
@@ -99,10 +116,23 @@ class SessionMedia:
         self.emit("key_exchange_failed", dict(self.failure))
         return message
 
+    def refuse_rekey(self, retry_after: int) -> None:
+        """Too many new keys too fast: refuse this exchange (``rekey_limit``, with when to try again)."""
+        log.warning("key exchange refused: new keys asked for too often (again in %d s)", retry_after)
+        message: dict[str, Any] = {"type": "key_exchange_failed", "reason": "rekey_limit", "retry_after": retry_after}
+        if self.side == "agent":
+            message["session_id"] = self.session_id
+        self.send_json(message)
+        self.failure = {"reason": "rekey_limit", "by": "us", "code": "rekey_limit", "retry_after": retry_after,
+                        "session_id": self.session_id}
+        self.emit("key_exchange_failed", dict(self.failure))
+
     def on_key_exchange_failed(self, message: dict[str, Any]) -> None:
         """The peer refused our keys: no media will flow until a new exchange succeeds."""
         reason = message.get("reason") if message.get("reason") in FAILURE_REASONS else "protocol"
         self.failure = {"reason": reason, "by": "peer", "code": reason, "session_id": self.session_id}
+        if isinstance(message.get("retry_after"), int):
+            self.failure["retry_after"] = message["retry_after"]
         self.emit("key_exchange_failed", dict(self.failure))
 
     def seal_and_send(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
