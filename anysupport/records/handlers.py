@@ -62,9 +62,18 @@ def if_match_versions(header: str | None) -> frozenset[int] | None:
     return frozenset(int(tag) for tag in tags if tag.isdigit())
 
 
+RECORD_EXAMPLE = {
+    "id": "65a1f3d0e4b5d6a7b8c9d0f2", "session_id": "65a1f0c2e4b5d6a7b8c9d0e1", "agent_login": "kim",
+    "agent_name": "김상담", "customer_name": "홍길동", "email": None, "phone": "010-1234-5678", "ip": "203.0.113.7",
+    "trouble_type": "65f0c1d2e3a4b5c6d7e8f901", "trouble_type_name": "네트워크 / 와이파이",
+    "content": "공유기 재부팅으로 해결", "resolution": "solved", "satisfaction": "satisfied", "feedback": None,
+    "started_at": "2026-05-18T01:21:30+00:00", "ended_at": "2026-05-18T01:40:00+00:00",
+    "updated_at": "2026-05-18T01:39:12+00:00", "version": 3}
+
+
 class SessionRecordHandler(BaseHandler):
     @endpoint(auth="agent", summary="The support record of a session; its ETag (also its `version`) makes a "
-              "save conditional", tags=("records",), responses={200: None, 404: "record_not_found"})
+              "save conditional", tags=("records",), responses={200: RECORD_EXAMPLE, 404: "record_not_found"})
     async def get(self, session_id: str) -> None:
         record = await self.services.records.get_for(self.agent, session_id)
         self.set_header("ETag", etag(record))

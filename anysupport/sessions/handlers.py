@@ -21,11 +21,19 @@ JOIN_BODY = {
     "required": ["code"],
 }
 SESSION_EXAMPLE = {"id": "6b07…", "code": "1675", "state": "offline", "created_at": "2026-05-17T21:16:54+00:00", "number": 9}
+# the agent view of a session (docs/protocol.md, session objects); ``node`` only with several nodes
+AGENT_SESSION_EXAMPLE = {
+    "id": "65a1f0c2e4b5d6a7b8c9d0e1", "code": "4384", "state": "connected", "number": 12,
+    "created_at": "2026-05-18T01:20:02+00:00", "online_at": "2026-05-18T01:21:10+00:00",
+    "connected_at": "2026-05-18T01:21:30+00:00", "expired_at": None, "expire_reason": None, "agent_login": "kim",
+    "customer": {"name": "홍길동", "email": None, "phone": "010-1234-5678", "language": "ko", "ip": "203.0.113.7"},
+    "customer_present": True, "node": "help1-8801"}
 
 
 class SessionsHandler(BaseHandler):
-    @endpoint(auth="agent", summary="This agent's sessions (live ones and those of the last 24 hours)",
-              tags=("sessions",))
+    @endpoint(auth="agent", summary="This agent's sessions (live ones and those of the last 24 hours), each the "
+              "agent view of docs/protocol.md (with several nodes, `node` is the node it lives on)",
+              tags=("sessions",), responses={200: {"sessions": [AGENT_SESSION_EXAMPLE]}})
     async def get(self) -> None:
         sessions = await self.services.sessions.list_for_agent(self.agent)
         self.send({"sessions": [self.services.sessions.agent_view(s) for s in sessions]})

@@ -18,13 +18,14 @@ DOC_NODES = {"a": "10.0.0.11:8888", "b": "10.0.0.12:8888", "c": "10.0.0.13:8888"
 DOC_TLS = ("/etc/ssl/help.example.com/fullchain.pem", "/etc/ssl/help.example.com/privkey.pem")
 
 
-def block(fence: str) -> str:
+def block(fence: str, n: int = 0) -> str:
+    """The ``n``-th ```fence block of the "Several nodes" section."""
     with open(DOC, encoding="utf-8") as fh:
         text = fh.read()
     section = text[text.index("## Several nodes"):text.index("## Operations")]
-    found = re.search(rf"```{fence}\n(.*?)```", section, re.S)
-    assert found, f"no ```{fence} block in 'Several nodes'"
-    return found.group(1)
+    found = re.findall(rf"```{fence}\n(.*?)```", section, re.S)
+    assert len(found) > n, f"no ```{fence} block number {n + 1} in 'Several nodes'"
+    return found[n]
 
 
 def doc_rendering() -> str:
@@ -34,6 +35,25 @@ def doc_rendering() -> str:
 
 def test_the_documented_nginx_configuration_is_the_tested_one():
     assert block("nginx") == doc_rendering()
+
+
+PLAIN_NODES = {"n8801": "127.0.0.1:8801", "n8802": "127.0.0.1:8802", "n8803": "127.0.0.1:8803"}
+
+
+def plain_rendering() -> str:
+    conf = nginx_config(listen="80", nodes=PLAIN_NODES, server_name="help.example.com")
+    return "\n".join(line[4:] if line.startswith("    ") else line for line in conf.splitlines()) + "\n"
+
+
+def test_the_plain_http_first_try_is_the_tested_configuration_and_nginx_accepts_it(tmp_path):
+    """#18's operator docs: the plain-HTTP variant for a first try is the rendering the tests run."""
+    body = block("nginx", 1)
+    assert body == plain_rendering()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+                    f"http {{\naccess_log {tmp_path}/access.log;\n{body}}}\n")
+    check = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
 
 
 def test_nginx_accepts_the_documented_configuration(tmp_path):
