@@ -604,7 +604,7 @@
     $("records-recent-title").textContent = t("records_recent", {shown: records.list.length, n: total});
     const rows = $("records-table").querySelector("tbody");
     AS.clear(rows);
-    if (!records.list.length) rows.appendChild(el("tr", {}, el("td", {colSpan: 6, className: "empty"}, t("records_empty"))));
+    if (!records.list.length) rows.appendChild(el("tr", {}, el("td", {colSpan: 7, className: "empty"}, t("records_empty"))));
     records.list.forEach(function (r) {
       rows.appendChild(el("tr", {dataset: {session: r.session_id}},
         el("td", {className: "num"}, zoneTime(r.started_at)),
@@ -612,8 +612,105 @@
         el("td", {}, r.customer_name || ""),
         el("td", {}, r.trouble_type_name || labelOf("trouble_type", "unspecified")),
         el("td", {}, labelOf("resolution", r.resolution || "unchecked")),
-        el("td", {}, labelOf("satisfaction", r.satisfaction || "no_answer"))));
+        el("td", {}, labelOf("satisfaction", r.satisfaction || "no_answer")),
+        el("td", {className: "row-actions"}, el("button", {type: "button", className: "record-edit",
+          on: {click: function () { editRecord(r.session_id); }}}, t("record_edit")))));
     });
+  }
+
+  // -- one record, edited: saves are conditional on the version loaded (If-Match); when someone else
+  // saved in between (412 record_changed) their version is taken in, this admin's edits stay on top,
+  // and the changed fields are named (issue 18 #5, as the console's form does)
+  const RECORD_FIELDS = ["customer_name", "email", "phone", "content", "resolution"];
+  const RESOLUTION_KEYS = ["solved", "pending", "onsite_needed"];
+  let editing = null;  // {sessionId, base: the fields as loaded, version, record}
+
+  function recordFields(record) {
+    const out = {};
+    RECORD_FIELDS.forEach(function (name) {
+      const v = record[name];
+      out[name] = v === undefined || v === "" ? null : v;
+    });
+    return out;
+  }
+
+  function formFields() {
+    const out = {};
+    RECORD_FIELDS.forEach(function (name) {
+      const v = $("record-" + name).value.trim();
+      out[name] = v === "" ? null : v;
+    });
+    return out;
+  }
+
+  function fillRecordForm(fields) {
+    RECORD_FIELDS.forEach(function (name) { $("record-" + name).value = fields[name] || ""; });
+  }
+
+  function drawRecordForm() {
+    if (!editing) return;
+    const select = $("record-resolution");
+    const chosen = select.value;
+    AS.clear(select);
+    select.appendChild(el("option", {value: ""}, t("record_resolution_none")));
+    RESOLUTION_KEYS.forEach(function (key) {
+      select.appendChild(el("option", {value: key}, records ? labelOf("resolution", key) : key));
+    });
+    select.value = chosen;
+    $("record-form-title").textContent = t("record_edit_title", {customer: editing.record.customer_name || "-",
+      started: zoneTime(editing.record.started_at)});
+  }
+
+  async function editRecord(sessionId) {
+    const answer = await call("GET", "/api/v1/sessions/" + sessionId + "/record");
+    if (answer.status !== 200) { failed(answer); return; }
+    editing = {sessionId: sessionId, base: recordFields(answer.data), version: answer.data.version, record: answer.data};
+    $("record-form").hidden = false;
+    drawRecordForm();
+    fillRecordForm(editing.base);
+    AS.say($("record-form-note"), "");
+    $("record-customer_name").focus();
+  }
+
+  async function saveRecord(event) {
+    event.preventDefault();
+    if (!editing) return;
+    const mine = formFields();
+    $("record-save").disabled = true;
+    const response = await fetch("/api/v1/sessions/" + editing.sessionId + "/record", {
+      method: "PUT", credentials: "omit", cache: "no-store",
+      headers: {"Authorization": "Bearer " + session.token, "Accept": "application/json", "Accept-Language": AS.lang,
+                "Content-Type": "application/json", "If-Match": '"' + editing.version + '"'},
+      body: JSON.stringify(mine)});
+    $("record-save").disabled = false;
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (response.status === 412 && data && data.record) {
+      // someone else saved first: their fields in, ours on top, and say which changed
+      const theirs = recordFields(data.record);
+      const changed = RECORD_FIELDS.filter(function (name) { return theirs[name] !== editing.base[name]; });
+      const merged = {};
+      RECORD_FIELDS.forEach(function (name) {
+        merged[name] = mine[name] !== editing.base[name] ? mine[name] : theirs[name];
+      });
+      editing = {sessionId: editing.sessionId, base: theirs, version: data.record.version, record: data.record};
+      fillRecordForm(merged);
+      drawRecordForm();
+      const labels = {customer_name: t("col_customer"), email: t("record_email"), phone: t("record_phone"),
+        content: t("record_content"), resolution: t("col_resolution")};
+      AS.say($("record-form-note"), t("record_changed_by_other",
+        {fields: changed.map(function (n) { return labels[n]; }).join(", ") || "-"}), "error");
+      return;
+    }
+    if (response.status === 401) { endSession({key: "session_expired"}); return; }
+    if (!response.ok) {
+      AS.say($("record-form-note"), (data && data.message) || t("network_error"), "error");
+      return;
+    }
+    editing = {sessionId: editing.sessionId, base: recordFields(data), version: data.version, record: data};
+    AS.say($("record-form-note"), "");
+    status({key: "record_saved"});
+    await showRecords();
   }
 
   /* The workbook of the period, fetched with the admin's token (no cookie to send) and saved under the
@@ -711,6 +808,8 @@
   $("site-form").addEventListener("submit", saveSite);
   $("records-form").addEventListener("submit", showRecords);
   $("records-export").addEventListener("click", exportRecords);
+  $("record-form").addEventListener("submit", saveRecord);
+  $("record-close").addEventListener("click", function () { editing = null; $("record-form").hidden = true; });
   $("records-whole").addEventListener("change", function () { drawRecordsForm(); showRecords(); });
   // an error is about what was typed: once the person edits a field to correct it, it goes
   $("admin-view").addEventListener("input", function () {
@@ -724,7 +823,7 @@
     if (session) $("who").textContent = t("logged_in_as", {name: session.agent.name, login: session.agent.login});
     drawAgents();
     drawAgentForm();
-    if (recordsOpened) { drawRecordsForm(); showRecords(); }  // the tables' titles come in the asked language
+    if (recordsOpened) { drawRecordsForm(); showRecords(); drawRecordForm(); }  // the tables' titles come in the asked language
     drawTypes();
     drawPhrases();
     drawSite();

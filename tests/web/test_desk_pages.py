@@ -202,3 +202,43 @@ async def test_team_leads_read_records_and_statistics_and_download_the_workbook(
     await expect(page.locator("#records-from")).to_be_disabled()
     await expect(page.locator("#records-total")).to_have_text("기록 2건" if ko else "2 records")
     problems.assert_none()
+
+
+async def test_an_admins_stale_record_form_is_refused_and_merged_not_lost(server, open_page, shot, unique):
+    """#18.5 on the admin pages: the admin opens a record to edit, the agent's console saves notes and
+    해결 meanwhile; the admin's save is refused (412), the form takes the console's fields in, keeps the
+    admin's edit, names what changed; the next save lands with both."""
+    admin = await admin_api(server.url)
+    login, password = await create_agent(admin, unique("edit"))
+    sid = await filed_record(server.url, login, password, customer_name="Kim")
+    page, problems = await open_page(locale="ko-KR")
+    await page.set_viewport_size({"width": 1366, "height": 900})
+    await log_in_admin(page, server.url)
+    await page.click("[data-tab=records]")
+    await page.select_option("#records-agent", login)
+    await page.click("#records-show")
+    await expect(page.locator("#records-table tbody tr")).to_have_count(1)
+    await page.click(f"#records-table tr[data-session='{sid}'] .record-edit")
+    await expect(page.locator("#record-customer_name")).to_have_value("Kim")
+    # the agent's console saves first, on the version both loaded
+    agent = Api(server.url)
+    token, _ = await agent.login(login, password, force=True)
+    r = await agent.with_token(token).put(f"/api/v1/sessions/{sid}/record",
+                                          {"customer_name": "Kim", "content": "공유기 재부팅 안내", "resolution": "solved"},
+                                          headers={"If-Match": '"2"'})
+    assert r.status == 200, r.body
+    await page.fill("#record-customer_name", "김철수")
+    await page.click("#record-save")
+    note = page.locator("#record-form-note")
+    await expect(note).to_contain_text("다른 사람이 이 기록을 저장했습니다")
+    await expect(note).to_contain_text("지원 내용")
+    await expect(note).to_contain_text("해결 여부")
+    await expect(page.locator("#record-customer_name")).to_have_value("김철수")  # the admin's edit kept
+    await expect(page.locator("#record-content")).to_have_value("공유기 재부팅 안내")  # the console's taken in
+    await expect(page.locator("#record-resolution")).to_have_value("solved")
+    await shot(page, "admin-record-changed-ko")
+    await page.click("#record-save")
+    await expect(page.locator("#status")).to_have_text("지원 기록을 저장했습니다.")
+    record = (await agent.with_token(token).get(f"/api/v1/sessions/{sid}/record")).json
+    assert (record["customer_name"], record["content"], record["resolution"]) == ("김철수", "공유기 재부팅 안내", "solved")
+    problems.assert_none()
