@@ -17,6 +17,9 @@ class RecordStore:
         await self.col.create_index("session_id", unique=True)
         await self.col.create_index([("started_at", 1)])
         await self.col.create_index([("agent_id", 1), ("started_at", 1)])
+        # records written before versions existed count as version 1 (done once, at start; saves then
+        # match the version exactly)
+        await self.col.update_many({"version": {"$exists": False}}, {"$set": {"version": 1}})
 
     async def create(self, doc: dict[str, Any]) -> dict[str, Any]:
         doc = {**doc, "created_at": utcnow(), "updated_at": utcnow(), "version": 1}
@@ -43,12 +46,11 @@ class RecordStore:
 
     async def save_fields(self, session_id: str, changes: dict[str, Any], *, version: int) -> dict[str, Any] | None:
         """A person's save of the editable fields, if the record is still at ``version`` (one written before
-        versions counts as 1), making it ``version + 1``; None when it is not (another save came first)."""
-        match: dict[str, Any] = {"session_id": session_id, "version": version}
-        if version == 1:
-            match = {"session_id": session_id, "$or": [{"version": 1}, {"version": {"$exists": False}}]}
+        versions counts as 1: ``ensure_indexes`` gives it that at start), making it ``version + 1``; None when it
+        is not (another save came first)."""
         doc = await self.col.find_one_and_update(
-            match, {"$set": encode({**changes, "updated_at": utcnow(), "version": version + 1})}, return_document=True
+            {"session_id": session_id, "version": version},
+            {"$set": encode({**changes, "updated_at": utcnow(), "version": version + 1})}, return_document=True,
         )
         return public(doc)
 

@@ -267,3 +267,15 @@ async def test_a_stale_pid_file_of_the_database_does_not_block_its_start(tmp_pat
         assert await s.healthy()
     finally:
         await s.close()
+
+
+async def test_records_from_before_versions_are_version_1_after_a_start(store):
+    """#18.5: saves match a record's version exactly; a record written before versions existed gets
+    version 1 when the store starts, so the console's first conditional save applies to it."""
+    await store.records.col.insert_one({"session_id": "old1", "content": "before versions"})
+    await store.records.ensure_indexes()
+    old = await store.records.by_session("old1")
+    assert old["version"] == 1
+    saved = await store.records.save_fields("old1", {"content": "after"}, version=1)
+    assert saved["version"] == 2 and saved["content"] == "after"
+    assert await store.records.save_fields("old1", {"content": "stale"}, version=1) is None
