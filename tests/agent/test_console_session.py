@@ -594,3 +594,39 @@ def test_a_draft_without_a_version_is_compared_before_saving_and_merges(qtbot, c
     assert (record["content"], record["customer_name"], record["resolution"]) == ("Restarted the router", "Kim", "pending")
     assert record["version"] == loaded + 2
     app.shutdown()
+
+
+def test_a_customer_asking_for_new_keys_over_and_over_gets_one_code_per_gap_announced_in_english(
+        qtbot, console_factory, new_agent, customer_factory):
+    """#18.7 on the console's side, in English: a customer (or a server standing in for one) that asks for new
+    keys twenty times at once gets one new code, when the agent's own re-key limit allows it, announced on a
+    highlighted label; the limit then holds the next one back. A refusal with rekey_limit is said too."""
+    en = Texts("en")
+    login, password = new_agent()
+    app = console_factory("en")
+    main = log_in(qtbot, app, login, password)
+    main.sessions_tab.auto_connect.setChecked(True)
+    qtbot.waitUntil(lambda: app.bridge.client.agent.get("settings", {}).get("auto_connect") is True, timeout=5000)
+    session = new_session(qtbot, main)
+    customer = customer_factory()
+    customer.join(session["code"])
+    viewer = main.viewer
+    qtbot.waitUntil(lambda: customer.session.media is not None and customer.session.media.ready, timeout=15000)
+    first = customer.session.media.keys.sas_display
+    qtbot.waitUntil(lambda: viewer.sas_label.text() == en("sas", sas=first), timeout=10000)
+    live = app.bridge.client.live_sessions[session["id"]]
+
+    async def send(message: dict, times: int = 1) -> None:
+        for _ in range(times):
+            customer.session.send(message)
+
+    customer.loop.run(send({"type": "key_exchange_failed", "reason": "no_keys"}, 20))
+    qtbot.waitUntil(lambda: customer.session.media.keys.sas_display != first, timeout=15000)
+    second = customer.session.media.keys.sas_display
+    qtbot.waitUntil(lambda: viewer.sas_label.text() == en("sas", sas=second), timeout=10000)
+    assert viewer.message.text() == en("sas_changed", sas=second) and "#ffeb3b" in viewer.sas_label.styleSheet()
+    assert len(live.media.rekeys.times) == 2 and live.media.rekeys.wait() > 0  # 20 asks, one new code
+    screenshot(viewer, "viewer-code-changed-en")
+    customer.loop.run(send({"type": "key_exchange_failed", "reason": "rekey_limit", "retry_after": 7}))
+    qtbot.waitUntil(lambda: viewer.message.text() == en("rekey_limited", seconds=7), timeout=10000)
+    assert customer.session.media.keys.sas_display == second
