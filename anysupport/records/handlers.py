@@ -80,7 +80,10 @@ class SessionRecordHandler(BaseHandler):
         self.send(record_view(record))
 
     @endpoint(auth="agent", summary="Save the support record fields (during or after the session); with "
-              "`If-Match` (the ETag the form was loaded with) only if nobody saved since",
+              "`If-Match` (the ETag the form was loaded with) only if nobody saved since. The console and the "
+              "admin page always send it (a console draft kept from before versions is first compared with the "
+              "current record); a save without it applies to the current record, for scripts that read and "
+              "write in one step and for consoles older than versions",
               body=RECORD_BODY, tags=("records",),
               responses={200: None, 400: "invalid_field", 404: "record_not_found",
                          412: "record_changed (another save came first: `record` is the current one)"})

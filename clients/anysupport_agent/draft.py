@@ -120,6 +120,10 @@ class RecordDraft:
         for listener in list(self.listeners):
             listener(self)
 
+    def based_on(self, current: dict[str, Any]) -> bool:
+        """Whether the server's ``current`` record still holds what this draft took as saved (nobody saved since)."""
+        return normalise(current) == self.saved
+
     def someone_else_saved(self, current: dict[str, Any]) -> tuple[list[str], list[str]]:
         """A save was refused because another person saved ``current`` first (412 ``record_changed``):
         take their version as the saved one, keep this agent's own edits on top of it, and return the

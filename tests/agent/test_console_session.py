@@ -546,3 +546,87 @@ def test_a_save_after_someone_elses_is_refused_and_the_form_merges(qtbot, consol
     record = helper_loop.run(stored(), timeout=30)
     assert (record["content"], record["customer_name"], record["resolution"]) == ("공유기 재부팅 안내", "김철수", "pending")
     app.shutdown()
+
+
+def test_a_draft_without_a_version_is_compared_before_saving_and_merges(qtbot, console_factory, new_agent, server,
+                                                                         helper_loop):
+    """#18.5: the console always saves conditionally. A draft that knows no version (one kept on disk before
+    records had versions: set here on the loaded draft) is compared with the server's copy first; an admin
+    saved meanwhile, so the form takes the admin's fields in, keeps the agent's edit and says what changed
+    (in English here); the next save is conditional and lands with both."""
+    login, password = new_agent()
+    sid = helper_loop.run(filed_record(server.url, login, password, content=""), timeout=30)
+    app = console_factory("en")
+    main = log_in(qtbot, app, login, password)
+    tab = main.sessions_tab
+    qtbot.waitUntil(lambda: tab.model.row_of(sid) is not None and tab.model.row_of(sid) >= 0, timeout=10000)
+    tab.table.selectRow(tab.model.row_of(sid))
+    form = tab.form
+    qtbot.waitUntil(lambda: form.draft is not None and form.draft.version is not None and form.save_button.isEnabled(),
+                    timeout=10000)
+    loaded = form.draft.version
+    form.draft.version = None
+    form.content.setPlainText("Restarted the router")
+
+    async def admin_saves():
+        admin = await admin_api(server.url, client="web")
+        r = await admin.put(f"/api/v1/sessions/{sid}/record", {"customer_name": "Kim", "resolution": "pending"},
+                            headers={"If-Match": f'"{loaded}"'})
+        assert r.status == 200, r.body
+
+    helper_loop.run(admin_saves(), timeout=30)
+    en = Texts("en")
+    form.save_button.click()
+    qtbot.waitUntil(lambda: form.message.text().startswith("Someone else saved"), timeout=10000)
+    assert form.message.text() == en("record_changed_by_other", fields=", ".join(
+        en(name) for name in ("customer_name", "resolution")))
+    assert form.name.text() == "Kim" and form.resolution_buttons["pending"].isChecked()
+    assert form.content.toPlainText() == "Restarted the router" and form.dirty
+    assert form.draft.version == loaded + 1
+    screenshot(main, "record-changed-by-other-en")
+    form.save_button.click()
+    qtbot.waitUntil(lambda: form.message.text() == en("saved") and not form.dirty, timeout=10000)
+
+    async def stored():
+        return (await Api(server.url).with_token(app.bridge.client.rest.token).get(f"/api/v1/sessions/{sid}/record")).json
+
+    record = helper_loop.run(stored(), timeout=30)
+    assert (record["content"], record["customer_name"], record["resolution"]) == ("Restarted the router", "Kim", "pending")
+    assert record["version"] == loaded + 2
+    app.shutdown()
+
+
+def test_a_customer_asking_for_new_keys_over_and_over_gets_one_code_per_gap_announced_in_english(
+        qtbot, console_factory, new_agent, customer_factory):
+    """#18.7 on the console's side, in English: a customer (or a server standing in for one) that asks for new
+    keys twenty times at once gets one new code, when the agent's own re-key limit allows it, announced on a
+    highlighted label; the limit then holds the next one back. A refusal with rekey_limit is said too."""
+    en = Texts("en")
+    login, password = new_agent()
+    app = console_factory("en")
+    main = log_in(qtbot, app, login, password)
+    main.sessions_tab.auto_connect.setChecked(True)
+    qtbot.waitUntil(lambda: app.bridge.client.agent.get("settings", {}).get("auto_connect") is True, timeout=5000)
+    session = new_session(qtbot, main)
+    customer = customer_factory()
+    customer.join(session["code"])
+    viewer = main.viewer
+    qtbot.waitUntil(lambda: customer.session.media is not None and customer.session.media.ready, timeout=15000)
+    first = customer.session.media.keys.sas_display
+    qtbot.waitUntil(lambda: viewer.sas_label.text() == en("sas", sas=first), timeout=10000)
+    live = app.bridge.client.live_sessions[session["id"]]
+
+    async def send(message: dict, times: int = 1) -> None:
+        for _ in range(times):
+            customer.session.send(message)
+
+    customer.loop.run(send({"type": "key_exchange_failed", "reason": "no_keys"}, 20))
+    qtbot.waitUntil(lambda: customer.session.media.keys.sas_display != first, timeout=15000)
+    second = customer.session.media.keys.sas_display
+    qtbot.waitUntil(lambda: viewer.sas_label.text() == en("sas", sas=second), timeout=10000)
+    assert viewer.message.text() == en("sas_changed", sas=second) and "#ffeb3b" in viewer.sas_label.styleSheet()
+    assert len(live.media.rekeys.times) == 2 and live.media.rekeys.wait() > 0  # 20 asks, one new code
+    screenshot(viewer, "viewer-code-changed-en")
+    customer.loop.run(send({"type": "key_exchange_failed", "reason": "rekey_limit", "retry_after": 7}))
+    qtbot.waitUntil(lambda: viewer.message.text() == en("rekey_limited", seconds=7), timeout=10000)
+    assert customer.session.media.keys.sas_display == second

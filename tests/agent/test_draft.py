@@ -80,3 +80,12 @@ def test_another_persons_save_is_taken_in_and_the_agents_edits_stay_on_top(conso
     clean.server_loaded({"customer_name": "Kim", "version": 1})
     assert clean.someone_else_saved({"customer_name": "Lee", "version": 2}) == (["customer_name"], [])
     assert clean.fields["customer_name"] == "Lee" and not clean.has_edits
+
+
+def test_a_draft_is_based_on_a_record_while_nobody_saved_its_fields_since(console_home):
+    """#18.5: what a draft without a version is compared with before its conditional save."""
+    draft = DraftStore().open("s4")
+    draft.server_loaded({"customer_name": "Kim", "content": "", "resolution": None, "version": 2})
+    draft.edit("content", "공유기 재부팅 안내")  # the agent's own edits do not count
+    assert draft.based_on({"customer_name": "Kim ", "content": None, "version": 2, "ended_at": "later"})
+    assert not draft.based_on({"customer_name": "Kim", "resolution": "solved", "version": 3})

@@ -5,7 +5,6 @@ agent per test from the fixtures of ``tests/web/conftest.py`` (``phone``, ``call
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -786,8 +785,8 @@ async def test_the_security_code_cannot_be_searched_for_and_a_new_one_is_announc
     await customer.wait("window.anysupportCall && window.anysupportCall.sas !== null")
     first = await customer.value("window.anysupportCall.sas")
     # a real re-key a moment later (a reload, a node that died): allowed once the limit's first gap has
-    # passed (1 s on the answering side: the rule is time itself, so this waits on the clock)
-    await asyncio.sleep(1.0)
+    # passed (1 s on the answering side), waited on through the page's own limit rather than a fixed sleep
+    await customer.wait("window.anysupportCall.keys.peers.get('agent').rekeys.wait() === 0", timeout=30_000)
     assert await exchange() is None
     await customer.wait(f"window.anysupportCall.sas !== '{first}'")
     second = await customer.value("window.anysupportCall.sas")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from anysupport_client.api import ApiError
 from anysupport_qt import (
     QAbstractItemView,
     QButtonGroup,
@@ -206,8 +207,7 @@ class RecordForm(QGroupBox):
             else:
                 self.message.show_error(self.texts.error_text(info))
 
-        self.bridge.submit(self.bridge.client.rest.put_record(draft.session_id, version=draft.version, **fields),
-                           on_result=done, on_error=failed)
+        self.bridge.submit(conditional_save(self.bridge.client.rest, draft, fields), on_result=done, on_error=failed)
         return True
 
     def _someone_else_saved(self, draft: RecordDraft, current: dict[str, Any]) -> None:
@@ -223,3 +223,16 @@ class RecordForm(QGroupBox):
                                 + (" " + self.texts("record_changed_kept", fields=", ".join(
                                     self.texts(name) for name in both)) if both else ""))
 
+
+async def conditional_save(rest, draft: RecordDraft, fields: dict[str, Any]) -> dict[str, Any]:
+    """Every save from the console is conditional (``If-Match``). A draft that knows no version (kept on disk
+    before records had one, or edited before the record arrived) is first compared with the server's copy:
+    if that is still what the draft was based on, the save is conditional on its version; if somebody saved
+    since, the same ``record_changed`` as a refused save, so the form merges and says what changed."""
+    version = draft.version
+    if version is None:
+        current = await rest.record(draft.session_id)
+        if not draft.based_on(current):
+            raise ApiError(412, "record_changed", body={"error": "record_changed", "record": current})
+        version = current.get("version")
+    return await rest.put_record(draft.session_id, version=version, **fields)
