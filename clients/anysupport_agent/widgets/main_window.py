@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
             self.bridge.event.disconnect(self._on_event)
         except TypeError:
             pass
-        self.viewer.close()
+        self.viewer.close_quietly()
         self.close()
         self.logged_out.emit(reason)
 
@@ -153,5 +153,5 @@ class MainWindow(QMainWindow):
         if not self.leaving and not self._may_leave():
             event.ignore()
             return
-        self.viewer.close()
+        self.viewer.close_quietly()
         super().closeEvent(event)

@@ -1,4 +1,7 @@
-"""세션 탭: the session list, create / delete / connect, auto-connect, the customer page, the record form."""
+"""세션 탭: the session list, create / delete / connect, auto-connect, the customer page, the record form.
+
+A Connected session's video opens again at any time (double-click its row, 영상 보기, or 접속 on it).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ PRUNE_EVERY_MS = 30_000  # how often expired sessions whose time is over leave t
 
 
 class SessionsTab(QWidget):
-    view_session = pyqtSignal(str)  # a session became connected: show it in the viewer
+    view_session = pyqtSignal(str)  # a session became connected, or the agent asked to see it: show it in the viewer
 
     def __init__(self, *, texts: Texts, bridge, drafts: DraftStore, ask_unsaved: AskUnsaved,
                  public_url: str = "", auto_connect: bool = False, parent=None):
@@ -51,6 +54,7 @@ class SessionsTab(QWidget):
         self.create_button = QPushButton(texts("create_session"))
         self.delete_button = QPushButton(texts("delete_session"))
         self.connect_button = QPushButton(texts("connect"))
+        self.view_button = QPushButton(texts("open_viewer"))
         self.auto_connect = QCheckBox(texts("auto_connect"))
         self.auto_connect.setChecked(auto_connect)
         self.page_url = QLineEdit(public_url)
@@ -60,7 +64,7 @@ class SessionsTab(QWidget):
         self.trouble_types = TroubleTypeModel(self)
         self.form = RecordForm(texts=texts, bridge=bridge, drafts=drafts, trouble_types=self.trouble_types)
         buttons = QHBoxLayout()
-        for b in (self.create_button, self.delete_button, self.connect_button):
+        for b in (self.create_button, self.delete_button, self.connect_button, self.view_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         page = QHBoxLayout()
@@ -85,6 +89,8 @@ class SessionsTab(QWidget):
         self.create_button.clicked.connect(self.create_session)
         self.delete_button.clicked.connect(self.delete_session)
         self.connect_button.clicked.connect(self.connect_session)
+        self.view_button.clicked.connect(self.open_viewer)
+        self.table.doubleClicked.connect(lambda _index: self.open_viewer())
         self.auto_connect.toggled.connect(self.set_auto_connect)
         self.copy_button.clicked.connect(self.copy_url)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
@@ -161,10 +167,30 @@ class SessionsTab(QWidget):
         self.message.clear_message()  # an earlier complaint about this session (not Online ...) is over
         self.bridge.submit(self.bridge.client.delete_session(session["id"]), on_error=self._error)
 
+    def _connected_selected(self) -> dict[str, Any] | None:
+        session = self.selected()
+        if session is None:
+            self.message.show_error(self.texts("select_session"))
+            return None
+        if session.get("state") != "connected":
+            self.message.show_error(self.texts("not_connected"))
+            return None
+        self.message.clear_message()
+        return session
+
+    def open_viewer(self) -> None:
+        """영상 보기 / double-click: the viewer of a Connected session, again after it was closed."""
+        session = self._connected_selected()
+        if session is not None:
+            self.view_session.emit(session["id"])
+
     def connect_session(self) -> None:
         session = self.selected()
         if session is None:
             self.message.show_error(self.texts("select_session"))
+            return
+        if session.get("state") == "connected":  # already in the call: 접속 shows it
+            self.open_viewer()
             return
         if session.get("state") != "online":
             self.message.show_error(self.texts("not_online"))

@@ -9,6 +9,9 @@ quality, flash, focus (click a point), camera switch, speakerphone, 상담원 �
 (``capabilities``); buttons show the device's truth (``camera_state``). The status line shows the
 security code (SAS), bitrate, frame rate, latency, and the picture says "reconnecting" when the
 customer drops.
+
+Closing the window of a live call asks (``ask_end_call``): end the support, or keep the call (the window closes, the call goes
+on, and 영상 보기 / a double-click in the session list opens it again).
 """
 
 from __future__ import annotations
@@ -37,16 +40,18 @@ from ..settings import BACKGROUNDS, Settings
 from ..texts import Texts
 from ..transform import MAX_ZOOM_STEPS, MIN_ZOOM_STEPS
 from .chat_panel import ChatPanel
-from .common import MessageLine, OpenFolder
+from .common import AskEndCall, MessageLine, OpenFolder, ask_end_call_dialog
 from .toolbars import CameraBar, DrawingBar, RecordingBar, ViewBar
 from .video_view import VideoView
 
 
 class ViewerWindow(QWidget):
     def __init__(self, *, texts: Texts, settings: Settings, bridge, phrases: PhrasesModel, open_folder: OpenFolder,
-                 font_family: str | None = None, parent=None):
+                 font_family: str | None = None, ask_end_call: AskEndCall | None = None, parent=None):
         super().__init__(parent)
         self.texts = texts
+        self.ask_end_call = ask_end_call or ask_end_call_dialog(texts)
+        self._closing_quietly = False
         self.settings = settings
         self.bridge = bridge
         self.open_folder = open_folder
@@ -151,6 +156,7 @@ class ViewerWindow(QWidget):
             self.stop_recording()
         self.session = dict(session or {})
         self.session_id = self.session.get("id")
+        self.state = self.session.get("state", "")
         self.bridge.call(self.bridge.view, self.session_id)
         self.view.clear_picture()
         self.zoom_steps = self.quarter_turns = 0
@@ -216,6 +222,11 @@ class ViewerWindow(QWidget):
                 if self.recording.running:
                     self.stop_recording()
                 self.view.set_notice(self.texts("session_ended"))
+
+    @property
+    def live(self) -> bool:
+        """A call is on: commands may be sent."""
+        return self.session_id is not None and self.state == "connected"
 
     def on_keys(self, data: dict[str, Any]) -> None:
         code = data.get("sas_display") or data.get("sas", "")
@@ -387,7 +398,26 @@ class ViewerWindow(QWidget):
         self.panel.setVisible(self.settings["guidance_panel"])
         self.view.update()
 
+    def end_support(self) -> None:
+        """지원 종료: ``end``; the server expires the session and the customer's page shows the survey."""
+        self._call("end")
+
+    def close_quietly(self) -> None:
+        """Close without asking (logging out, the main window closing): the server ends what is left."""
+        self._closing_quietly = True
+        try:
+            self.close()
+        finally:
+            self._closing_quietly = False
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.live and self.isVisible() and not self._closing_quietly:
+            answer = self.ask_end_call(self)
+            if answer == "cancel":
+                event.ignore()
+                return
+            if answer == "end":
+                self.end_support()
         if self.recording.running:
             self.stop_recording()
         super().closeEvent(event)

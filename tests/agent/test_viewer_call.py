@@ -1,0 +1,94 @@
+"""Issue 17 #2: the viewer of a live call, walked as an agent does it, on the real server.
+
+A real console (login window, main window, viewer) against the headless mobile client: the viewer is
+closed and opened again while the call goes on (double-click, 영상 보기, 접속), closing asks whether to
+end the support (which sends ``end``) or keep the call.
+"""
+
+from __future__ import annotations
+
+import pytest
+from anysupport_agent.texts import Texts
+from anysupport_qt import Qt
+
+from .conftest import log_in, screenshot
+from .test_console_session import new_session, wait_state
+
+KO = Texts("ko")
+pytestmark = pytest.mark.slow
+
+
+def connected_call(qtbot, console_factory, new_agent, customer_factory):
+    login, password = new_agent()
+    app = console_factory()
+    main = log_in(qtbot, app, login, password)
+    session = new_session(qtbot, main)
+    customer = customer_factory()
+    customer.join(session["code"])
+    wait_state(qtbot, main, session["id"], "online")
+    tab = main.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    tab.connect_button.click()
+    wait_state(qtbot, main, session["id"], "connected")
+    viewer = main.viewer
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == session["id"], timeout=5000)
+    qtbot.waitUntil(lambda: viewer.view.rendered is not None, timeout=15000)
+    return main, session, customer
+
+
+def double_click_row(qtbot, tab, session_id):
+    index = tab.model.index(tab.model.row_of(session_id), 0)
+    rect = tab.table.visualRect(index)
+    qtbot.mouseClick(tab.table.viewport(), Qt.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(tab.table.viewport(), Qt.LeftButton, pos=rect.center())
+
+
+def test_a_closed_viewer_opens_again_and_closing_asks(qtbot, console_factory, new_agent, customer_factory):
+    main, session, customer = connected_call(qtbot, console_factory, new_agent, customer_factory)
+    viewer, tab = main.viewer, main.sessions_tab
+    asked: list[str] = []
+    answer = {"now": "cancel"}
+
+    def ask(parent):
+        asked.append(answer["now"])
+        return answer["now"]
+
+    viewer.ask_end_call = ask
+    viewer.close()  # 취소: nothing happens
+    assert asked == ["cancel"] and viewer.isVisible()
+    answer["now"] = "keep"
+    viewer.close()  # 통화 유지: the window goes, the call stays
+    assert asked == ["cancel", "keep"] and not viewer.isVisible()
+    # the customer goes on streaming: new pictures keep arriving with the window closed
+    for _ in range(3):
+        before = viewer.view.rendered
+        qtbot.waitUntil(lambda: viewer.view.rendered is not before, timeout=10000)  # noqa: B023
+    assert tab.model.rows[tab.model.row_of(session["id"])]["state"] == "connected"
+    assert customer.session.state == "connected"
+    # a double-click on the row opens it again, with the live picture
+    double_click_row(qtbot, tab, session["id"])
+    qtbot.waitUntil(viewer.isVisible, timeout=5000)
+    assert viewer.session_id == session["id"] and viewer.live
+    before = viewer.view.rendered
+    qtbot.waitUntil(lambda: viewer.view.rendered is not before, timeout=10000)
+    viewer.close()
+    assert not viewer.isVisible()
+    tab.view_button.click()  # 영상 보기
+    qtbot.waitUntil(viewer.isVisible, timeout=5000)
+    viewer.close()
+    tab.connect_button.click()  # 접속 on a Connected session shows it rather than complaining
+    qtbot.waitUntil(viewer.isVisible, timeout=5000)
+    assert tab.message.text() == ""
+    screenshot(main, "viewer-reopened-sessions-ko")
+    # closing and choosing 지원 종료 ends the call
+    answer["now"] = "end"
+    viewer.close()
+    assert not viewer.isVisible()
+    wait_state(qtbot, main, session["id"], "expired")
+    assert tab.model.rows[tab.model.row_of(session["id"])]["expire_reason"] == "ended_by_agent"
+    qtbot.waitUntil(lambda: customer.session.state == "expired", timeout=10000)
+    # an ended session has no video to open
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    tab.view_button.click()
+    assert tab.message.text() == KO("not_connected") and not viewer.isVisible()
+
