@@ -1,8 +1,9 @@
-"""Issue 17 #2: the viewer of a live call, walked as an agent does it, on the real server.
+"""Issue 17 #2, #3: the viewer of a live call, walked as an agent does it, on the real server.
 
 A real console (login window, main window, viewer) against the headless mobile client: the viewer is
 closed and opened again while the call goes on (double-click, 영상 보기, 접속), closing asks whether to
-end the support (which sends ``end``) or keep the call.
+end the support, 지원 종료 ends it with ``end`` (the customer gets the survey), deleting a live session
+asks first.
 """
 
 from __future__ import annotations
@@ -91,4 +92,43 @@ def test_a_closed_viewer_opens_again_and_closing_asks(qtbot, console_factory, ne
     tab.table.selectRow(tab.model.row_of(session["id"]))
     tab.view_button.click()
     assert tab.message.text() == KO("not_connected") and not viewer.isVisible()
+
+
+def test_end_support_from_the_list_and_a_live_delete_asks(qtbot, console_factory, new_agent, customer_factory):
+    main, session, customer = connected_call(qtbot, console_factory, new_agent, customer_factory)
+    tab = main.sessions_tab
+    questions: list[str] = []
+    answer = {"now": False}
+
+    def confirm(parent, text):
+        questions.append(text)
+        return answer["now"]
+
+    tab.confirm = confirm
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    tab.delete_button.click()  # a live call: asked, and "no" keeps it
+    assert questions == [KO("delete_confirm", code=session["code"])]
+    assert tab.model.rows[tab.model.row_of(session["id"])]["state"] == "connected"
+    screenshot(main, "sessions-end-support-ko")
+    tab.end_button.click()  # 지원 종료
+    wait_state(qtbot, main, session["id"], "expired")
+    assert tab.model.rows[tab.model.row_of(session["id"])]["expire_reason"] == "ended_by_agent"
+    qtbot.waitUntil(lambda: customer.session.state == "expired" and customer.session.survey is not None,
+                    timeout=10000)
+    assert customer.session.survey.get("question")
+    # an Offline session is deleted without a question; an Online one asks
+    quiet = new_session(qtbot, main)
+    tab.table.selectRow(tab.model.row_of(quiet["id"]))
+    tab.delete_button.click()
+    wait_state(qtbot, main, quiet["id"], "expired")
+    assert len(questions) == 1
+    waiting = new_session(qtbot, main)
+    other = customer_factory()
+    other.join(waiting["code"])
+    wait_state(qtbot, main, waiting["id"], "online")
+    tab.table.selectRow(tab.model.row_of(waiting["id"]))
+    answer["now"] = True
+    tab.delete_button.click()
+    assert len(questions) == 2
+    wait_state(qtbot, main, waiting["id"], "expired")
 

@@ -13,6 +13,8 @@ from ..texts import Texts
 AskUnsaved = Callable[[QWidget], str]
 #: ``ask_end_call(parent) -> "end" | "keep" | "cancel"`` — closing the viewer of a live call (injectable for tests).
 AskEndCall = Callable[[QWidget], str]
+#: ``confirm(parent, text) -> bool`` — a yes/no question before something that cannot be undone (injectable).
+Confirm = Callable[[QWidget, str], bool]
 #: ``open_folder(path)`` — injectable so tests do not launch a file manager.
 OpenFolder = Callable[[Path], None]
 
@@ -46,6 +48,15 @@ def ask_end_call_dialog(texts: Texts) -> AskEndCall:
         return "end" if clicked is end else "keep" if clicked is keep else "cancel"
 
     return ask
+
+
+def confirm_dialog(texts: Texts) -> Confirm:
+    def confirm(parent: QWidget, text: str) -> bool:
+        answer = QMessageBox.question(parent, texts("confirm_title"), text, QMessageBox.Yes | QMessageBox.No,
+                                      QMessageBox.No)
+        return answer == QMessageBox.Yes
+
+    return confirm
 
 
 class MessageLine(QLabel):

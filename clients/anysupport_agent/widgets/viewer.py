@@ -10,7 +10,8 @@ quality, flash, focus (click a point), camera switch, speakerphone, 상담원 �
 security code (SAS), bitrate, frame rate, latency, and the picture says "reconnecting" when the
 customer drops.
 
-Closing the window of a live call asks (``ask_end_call``): end the support, or keep the call (the window closes, the call goes
+지원 종료 (beside the status line) ends the call with the protocol's ``end``. Closing the window of a
+live call asks (``ask_end_call``): end the support, or keep the call (the window closes, the call goes
 on, and 영상 보기 / a double-click in the session list opens it again).
 """
 
@@ -26,6 +27,7 @@ from anysupport_qt import (
     QInputDialog,
     QKeySequence,
     QLabel,
+    QPushButton,
     QSplitter,
     Qt,
     QVBoxLayout,
@@ -129,11 +131,16 @@ class ViewerWindow(QWidget):
         self.rec_label = QLabel(self.texts("recording_on"))
         self.rec_label.setStyleSheet("color: #c5221f; font-weight: bold;")
         self.rec_label.hide()
+        self.end_button = QPushButton(self.texts("end_support"))
+        self.end_button.setToolTip(self.texts("end_support_tip"))
+        self.end_button.setStyleSheet("QPushButton:enabled { color: #c5221f; font-weight: bold; }")
+        self.end_button.clicked.connect(self.end_support)
         status = QHBoxLayout()
         for widget in (self.sas_label, self.stats_label, self.rec_label):
             status.addWidget(widget)
             status.addSpacing(20)
         status.addStretch(1)
+        status.addWidget(self.end_button)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(self.view)
         splitter.addWidget(self.panel)
@@ -187,6 +194,7 @@ class ViewerWindow(QWidget):
         self.record_bar.show_control(self.recording, on)
         for widget in (self.panel.chat_edit, self.panel.send_button, *self.panel.direction_buttons.values()):
             widget.setEnabled(on)
+        self.end_button.setEnabled(on)
 
     # -- what the client tells ---------------------------------------------------------------------------------------
     def on_event(self, name: str, data: dict[str, Any]) -> None:
