@@ -1,9 +1,9 @@
-"""Issue 17 #2, #3: the viewer of a live call, walked as an agent does it, on the real server.
+"""Issue 17 #2, #3, #7: the viewer of a live call, walked as an agent does it, on the real server.
 
 A real console (login window, main window, viewer) against the headless mobile client: the viewer is
 closed and opened again while the call goes on (double-click, 영상 보기, 접속), closing asks whether to
 end the support, 지원 종료 ends it with ``end`` (the customer gets the survey), deleting a live session
-asks first.
+asks first, and after the end the viewer keeps its last picture and sends nothing more.
 """
 
 from __future__ import annotations
@@ -132,3 +132,28 @@ def test_end_support_from_the_list_and_a_live_delete_asks(qtbot, console_factory
     assert len(questions) == 2
     wait_state(qtbot, main, waiting["id"], "expired")
 
+
+def test_after_the_end_the_viewer_keeps_the_picture_and_sends_nothing(qtbot, console_factory, new_agent,
+                                                                     customer_factory):
+    main, session, customer = connected_call(qtbot, console_factory, new_agent, customer_factory)
+    viewer = main.viewer
+    viewer.resize(1180, 760)
+    assert viewer.panel.send_button.isEnabled() and viewer.record_bar.record_customer_button.isEnabled()
+    viewer.end_button.click()  # 지원 종료 in the viewer
+    wait_state(qtbot, main, session["id"], "expired")
+    qtbot.waitUntil(lambda: viewer.view.notice == KO("session_ended"), timeout=5000)
+    assert viewer.isVisible() and viewer.view.image is not None  # the last picture stays, dimmed
+    screenshot(viewer, "viewer-call-ended-ko")
+    # a person tries to chat, draw and record: every control is off, and nothing is sent
+    for button in (viewer.panel.send_button, viewer.record_bar.record_customer_button,
+                   viewer.record_bar.record_screen_button, viewer.end_button, viewer.drawing_bar.undo_button,
+                   *viewer.drawing_bar.shape_buttons.values(), *viewer.panel.direction_buttons.values()):
+        assert not button.isEnabled(), button.text()
+    assert not viewer.panel.chat_edit.isEnabled()
+    lines = viewer.panel.chat_model.rowCount()
+    viewer.panel.send_chat.emit("들리세요?")  # a canned phrase double-clicked
+    assert viewer.panel.chat_model.rowCount() == lines
+    viewer.record_bar.start.emit("customer")
+    assert viewer.start_recording("view") is None and not viewer.recording.running
+    assert not viewer.rec_label.isVisible()
+    assert viewer.view.shape is None

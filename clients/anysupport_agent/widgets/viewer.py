@@ -12,7 +12,9 @@ customer drops.
 
 지원 종료 (beside the status line) ends the call with the protocol's ``end``. Closing the window of a
 live call asks (``ask_end_call``): end the support, or keep the call (the window closes, the call goes
-on, and 영상 보기 / a double-click in the session list opens it again).
+on, and 영상 보기 / a double-click in the session list opens it again). When the call is over the
+picture keeps its last frame under "the call has ended", and chat, directions, drawing, camera commands
+and recording are disabled (``ended``).
 """
 
 from __future__ import annotations
@@ -195,6 +197,9 @@ class ViewerWindow(QWidget):
         for widget in (self.panel.chat_edit, self.panel.send_button, *self.panel.direction_buttons.values()):
             widget.setEnabled(on)
         self.end_button.setEnabled(on)
+        if not on:
+            self.view.shape = None
+            self.view.focus_mode = False
 
     # -- what the client tells ---------------------------------------------------------------------------------------
     def on_event(self, name: str, data: dict[str, Any]) -> None:
@@ -219,7 +224,7 @@ class ViewerWindow(QWidget):
             self.message.show_error(self.texts("voice_unavailable"))
         elif name == "key_exchange_failed" and data.get("reason") == "rekey_limit":
             self.message.show_error(self.texts("rekey_limited", seconds=data.get("retry_after") or 0))
-        elif name == "peer":
+        elif name == "peer" and self.state != "expired":  # after the end the notice says so, whatever follows
             if data.get("status") == "reconnecting":
                 self.view.set_notice(self.texts("customer_reconnecting"))
             elif data.get("status") in ("back", "joined"):
@@ -227,14 +232,19 @@ class ViewerWindow(QWidget):
         elif name == "session" and data["session"].get("id") == self.session_id:
             self.state = data["session"].get("state", "")
             if self.state == "expired":
-                if self.recording.running:
-                    self.stop_recording()
-                self.view.set_notice(self.texts("session_ended"))
+                self.ended()
 
     @property
     def live(self) -> bool:
         """A call is on: commands may be sent."""
         return self.session_id is not None and self.state == "connected"
+
+    def ended(self) -> None:
+        """The call is over: the last picture stays, dimmed under the notice; nothing more can be sent."""
+        if self.recording.running:
+            self.stop_recording()
+        self._set_controls(False)
+        self.view.set_notice(self.texts("session_ended"))
 
     def on_keys(self, data: dict[str, Any]) -> None:
         code = data.get("sas_display") or data.get("sas", "")
@@ -251,7 +261,7 @@ class ViewerWindow(QWidget):
 
     def on_camera_state(self, state: dict[str, Any]) -> None:
         self.camera_bar.show_camera_state(state)
-        if "video" in state:
+        if "video" in state and self.state != "expired":
             by_customer = state.get("video_paused_by") == "customer"
             self.view.set_notice("" if state["video"] else
                                  self.texts("video_paused_by_customer" if by_customer else "video_paused"))
@@ -283,7 +293,7 @@ class ViewerWindow(QWidget):
 
     # -- commands ---------------------------------------------------------------------------------------------------
     def _call(self, method: str, *args: Any, **kw: Any) -> None:
-        if self.session_id is not None:
+        if self.live:
             self.bridge.call(functools.partial(getattr(self.bridge.client, method), self.session_id, *args, **kw))
 
     def _camera(self, command: str, **fields: Any) -> None:
@@ -304,7 +314,7 @@ class ViewerWindow(QWidget):
         self._camera("focus", x=round(x, 5), y=round(y, 5))
 
     def _agent_video(self, on: bool) -> None:
-        if self.session_id is not None:
+        if self.live:
             self.bridge.submit(self.bridge.client.agent_video(self.session_id, on))
 
     def _chat(self, text: str) -> None:
@@ -345,11 +355,11 @@ class ViewerWindow(QWidget):
 
     # -- recording and capture ------------------------------------------------------------------------------------------
     def _show_recording(self) -> None:
-        self.record_bar.show_control(self.recording, self.session_id is not None)
+        self.record_bar.show_control(self.recording, self.live)
         self.rec_label.setVisible(self.recording.running)
 
     def start_recording(self, kind: str) -> Path | None:
-        if self.session_id is None:
+        if not self.live:
             return None
         path = self.recording.start(kind, self.session.get("code"))
         if path is None:
