@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from anysupport_agent.texts import Texts
-from anysupport_qt import Qt
+from anysupport_qt import QPoint, Qt
 
 from .conftest import log_in, screenshot
 from .test_console_session import new_session, wait_state
@@ -157,3 +157,69 @@ def test_after_the_end_the_viewer_keeps_the_picture_and_sends_nothing(qtbot, con
     assert viewer.start_recording("view") is None and not viewer.recording.running
     assert not viewer.rec_label.isVisible()
     assert viewer.view.shape is None
+
+
+def test_zoom_shows_its_percentage_pans_by_dragging_and_drawings_land_right(qtbot, console_factory, new_agent,
+                                                                           customer_factory):
+    """Issue 17 #20: zoom in, drag the picture, draw on it: the item is at the frame point under the mouse."""
+    from .test_video_view import drag
+
+    main, session, customer = connected_call(qtbot, console_factory, new_agent, customer_factory)
+    viewer = main.viewer
+    viewer.resize(1180, 760)
+    view = viewer.view
+    qtbot.waitUntil(lambda: view.rendered is not None and view.rendered.frame_size == (640, 480)
+                    and view.rendered.transform.widget_width == view.width(), timeout=15000)
+    assert viewer.view_bar.zoom_label.text() == "100 %"
+    for _ in range(5):
+        viewer.view_bar.zoom_in_button.click()
+    qtbot.waitUntil(lambda: view.rendered.transform.zoom_steps == 5, timeout=5000)
+    assert viewer.view_bar.zoom_label.text() == "161 %"  # 1.1 ** 5
+    width, height = view.width(), view.height()
+    scale = min(width / 640, height / 480) * 1.1 ** 5
+    room_x, room_y = (640 * scale - width) / 2, (480 * scale - height) / 2
+    assert room_x > 60 and room_y > 40  # the drag below stays inside what the picture can move
+    # drag the picture 60 px left and 40 px up with the mouse (no tool chosen)
+    start = QPoint(width // 2, height // 2)
+    qtbot.mousePress(view, Qt.LeftButton, pos=start)
+    drag(view, start + QPoint(-30, -20))
+    drag(view, start + QPoint(-60, -40))
+    qtbot.mouseRelease(view, Qt.LeftButton, pos=start + QPoint(-60, -40))
+    qtbot.waitUntil(lambda: view.rendered.transform.picture_rect[0] == pytest.approx(-room_x - 60), timeout=5000)
+    left, top = -room_x - 60, -room_y - 40  # where the picture's corner is now, worked out by hand
+
+    def widget_at(fx, fy):
+        return QPoint(round(left + fx * 640 * scale), round(top + fy * 480 * scale))
+
+    screenshot(viewer, "viewer-zoomed-panned-ko")
+    # draw an arrow from the frame point (0.4, 0.45) to (0.55, 0.6) on the zoomed, moved picture
+    viewer.drawing_bar.shape_buttons["arrow"].click()
+    assert view.shape == "arrow"
+    drawn = []
+    view.item_drawn.connect(drawn.append)
+    qtbot.mousePress(view, Qt.LeftButton, pos=widget_at(0.4, 0.45))
+    drag(view, widget_at(0.5, 0.5))
+    qtbot.mouseRelease(view, Qt.LeftButton, pos=widget_at(0.55, 0.6))
+    assert len(drawn) == 1
+    pixel = 1 / (480 * scale)  # a widget pixel, in frame fractions
+    (x0, y0), (x1, y1) = drawn[0]["points"]
+    assert abs(x0 - 0.4) < pixel and abs(y0 - 0.45) < pixel and abs(x1 - 0.55) < pixel and abs(y1 - 0.6) < pixel
+    # and the picture itself (what the customer is shown, composited at frame pixels) has the arrow there
+    renderer = viewer.bridge.renderer
+
+    def red_at_the_middle():
+        with renderer.lock:
+            rgb = renderer.last_drawn
+        if rgb is None:
+            return False
+        patch = rgb[252 - 1:252 + 2, 304 - 1:304 + 2].astype(int)  # (0.475, 0.525) of 640x480
+        return bool(((patch[..., 0] > 200) & (patch[..., 1] < 60) & (patch[..., 2] < 60)).all())
+
+    qtbot.waitUntil(red_at_the_middle, timeout=5000)
+    viewer.drawing_bar.stop_drawing()
+    # 원래 크기: the whole picture, centred, at 100 %
+    viewer.view_bar.reset_button.click()
+    qtbot.waitUntil(lambda: view.rendered.transform.zoom_steps == 0, timeout=5000)
+    t = view.rendered.transform
+    assert viewer.view_bar.zoom_label.text() == "100 %" and t.pan_u == 0 and t.pan_v == 0
+    assert not t.pannable

@@ -1,7 +1,8 @@
 """The viewer (영상): the customer's live video with its toolbars, drawing, chat and guidance.
 
 The window composes its pieces and wires them to the bridge: the toolbars, one per group
-(``toolbars.ViewBar``: zoom ±10 %, rotate 90° clockwise, agent side only; ``CameraBar``: pause/resume,
+(``toolbars.ViewBar``: zoom ±10 % with its percentage and a reset, rotate 90° clockwise, agent side
+only; a drag pans the zoomed picture; ``CameraBar``: pause/resume,
 quality, flash, focus (click a point), camera switch, speakerphone, 상담원 화면 보기; ``DrawingBar``;
 ``RecordingBar``: customer only / whole view, pause, stop, and capture), the recording rules
 (``recording_control.RecordingControl``), the picture (``VideoView``) and the guidance panel
@@ -72,6 +73,7 @@ class ViewerWindow(QWidget):
         self.view.resized.connect(self._view_resized)
         self.view.focus_clicked.connect(self._focus)
         self.view.item_drawn.connect(self._drawn)
+        self.view.pan_dragged.connect(self.pan)
         bridge.rendered.connect(self._show_rendered)
         self.view_bar = self._view_bar()
         self.camera_bar = self._camera_bar()
@@ -91,6 +93,7 @@ class ViewerWindow(QWidget):
     def _view_bar(self) -> ViewBar:
         bar = ViewBar(self.texts)
         bar.zoom.connect(self.zoom)
+        bar.reset.connect(self.reset_view)
         bar.rotate.connect(self.rotate)
         return bar
 
@@ -169,7 +172,9 @@ class ViewerWindow(QWidget):
         self.bridge.call(self.bridge.view, self.session_id)
         self.view.clear_picture()
         self.zoom_steps = self.quarter_turns = 0
-        self.bridge.renderer.set_view(zoom_steps=0, quarter_turns=0, widget_size=(self.view.width(), self.view.height()))
+        self.bridge.renderer.set_view(zoom_steps=0, quarter_turns=0, pan=(0.0, 0.0),
+                                      widget_size=(self.view.width(), self.view.height()))
+        self.view_bar.show_zoom(1.0)
         self.sas_label.setText("")
         self.stats_label.setText("")
         self._set_controls(session is not None)
@@ -283,7 +288,20 @@ class ViewerWindow(QWidget):
 
     def zoom(self, steps: int) -> None:
         self.zoom_steps = min(MAX_ZOOM_STEPS, max(MIN_ZOOM_STEPS, self.zoom_steps + steps))
-        self.bridge.renderer.set_view(zoom_steps=self.zoom_steps)
+        transform = self.bridge.renderer.set_view(zoom_steps=self.zoom_steps)
+        self.view_bar.show_zoom(transform.zoom)
+        self.bridge.rerender()
+
+    def pan(self, dx: float, dy: float) -> None:
+        """A drag of the zoomed picture: it follows the mouse (as far as it can go)."""
+        self.bridge.renderer.pan_by(dx, dy)
+        self.bridge.rerender()
+
+    def reset_view(self) -> None:
+        """원래 크기: the whole picture, centred (the rotation stays)."""
+        self.zoom_steps = 0
+        transform = self.bridge.renderer.set_view(zoom_steps=0, pan=(0.0, 0.0))
+        self.view_bar.show_zoom(transform.zoom)
         self.bridge.rerender()
 
     def rotate(self) -> None:
