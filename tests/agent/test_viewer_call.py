@@ -223,3 +223,38 @@ def test_zoom_shows_its_percentage_pans_by_dragging_and_drawings_land_right(qtbo
     t = view.rendered.transform
     assert viewer.view_bar.zoom_label.text() == "100 %" and t.pan_u == 0 and t.pan_v == 0
     assert not t.pannable
+
+
+@pytest.mark.parametrize("button, answer", [("지원 종료", "end"), ("통화 유지", "keep"), ("취소", "cancel")])
+def test_the_real_close_question_maps_each_button(qtbot, button, answer):
+    """The dialog the tests above answer by injection: its words, and what each of its buttons means."""
+    from anysupport_agent.widgets.common import ask_end_call_dialog, confirm_dialog
+    from anysupport_qt import QApplication, QMessageBox, QTimer, QWidget
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    seen: list[str] = []
+
+    def press():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, press)  # not shown yet: look again (a modal loop cannot be waited on otherwise)
+            return
+        seen.append(box.text())
+        next(b for b in box.buttons() if b.text() == button).click()
+
+    QTimer.singleShot(0, press)
+    assert ask_end_call_dialog(KO)(parent) == answer
+    assert seen == [KO("close_viewer_text")]
+
+    def press_yes():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, press_yes)
+            return
+        seen.append(box.text())
+        box.button(QMessageBox.Yes if answer == "end" else QMessageBox.No).click()
+
+    QTimer.singleShot(0, press_yes)
+    assert confirm_dialog(KO)(parent, KO("delete_confirm", code="1234")) is (answer == "end")
+    assert seen[-1] == KO("delete_confirm", code="1234")
