@@ -24,6 +24,7 @@ from anysupport.protocol.vocabulary import LANGUAGES
 from .bridge import ConsoleBridge
 from .credentials import LoginStore
 from .draft import DraftStore
+from .qt_language import QtLanguage
 from .settings import Settings
 from .texts import Texts
 from .widgets.common import AskUnsaved, OpenFolder, ask_unsaved_dialog, open_folder
@@ -66,6 +67,10 @@ class ConsoleApp(QObject):
         super().__init__()
         self.settings = settings
         self.texts = Texts(settings["language"])
+        # Qt's own dialogs (OK / 취소, the file dialog) in the chosen language, now and when it changes
+        self.qt_language = QtLanguage()
+        self.qt_language.apply(settings["language"])
+        settings.listeners.append(self.qt_language.setting_changed)
         self.font_family = font_family
         self.open_folder = open_folder
         self.ask_unsaved = ask_unsaved or ask_unsaved_dialog(self.texts)
@@ -125,6 +130,9 @@ class ConsoleApp(QObject):
             self.main.close()
         self.login_window.close()
         self.bridge.shutdown()
+        if self.qt_language.setting_changed in self.settings.listeners:
+            self.settings.listeners.remove(self.qt_language.setting_changed)
+        self.qt_language.remove()
 
 
 def parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import av
 import numpy as np
@@ -44,20 +44,26 @@ class ViewRenderer:
             self.compositor = OverlayCompositor(scene, text_renderer=self.compositor.text_renderer)
 
     def set_view(self, *, widget_size: tuple[int, int] | None = None, zoom_steps: int | None = None,
-                 quarter_turns: int | None = None) -> ViewTransform:
-        """Change the geometry (any thread); the next render uses it."""
+                 quarter_turns: int | None = None, pan: tuple[float, float] | None = None) -> ViewTransform:
+        """Change the geometry (any thread); the next render uses it. ``pan``: fractions of the picture."""
         with self.lock:
             t = self.transform
             if widget_size is not None:
                 t = t.resized(*widget_size)
             if zoom_steps is not None:
-                t = ViewTransform(t.frame_width, t.frame_height, t.widget_width, t.widget_height, zoom_steps,
-                                  t.quarter_turns)
+                t = replace(t, zoom_steps=zoom_steps)
             if quarter_turns is not None:
-                t = ViewTransform(t.frame_width, t.frame_height, t.widget_width, t.widget_height, t.zoom_steps,
-                                  quarter_turns % 4)
+                t = replace(t, quarter_turns=quarter_turns % 4)
+            if pan is not None:
+                t = replace(t, pan_u=pan[0], pan_v=pan[1])
             self.transform = t
             return t
+
+    def pan_by(self, dx: float, dy: float) -> ViewTransform:
+        """Move the picture by a drag of ``(dx, dy)`` widget pixels (limited so it keeps filling the widget)."""
+        with self.lock:
+            self.transform = self.transform.panned(dx, dy)
+            return self.transform
 
     def render(self, frame: av.VideoFrame | None = None) -> Rendered | None:
         """Render ``frame`` (or the last one again, after a zoom or a drawing) for the current view."""

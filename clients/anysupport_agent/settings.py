@@ -50,6 +50,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("guidance_panel", lambda: True, bool),
     Option("audio_input", lambda: "", str),
     Option("audio_output", lambda: "", str),
+    # a customer waiting while auto-connect is off (waiting_alert.py): each way of saying so, on or off
+    Option("alert_sound", lambda: True, bool),
+    Option("alert_taskbar", lambda: True, bool),
+    Option("alert_notification", lambda: True, bool),
 )
 OPTION_BY_NAME = {option.name: option for option in OPTIONS}
 

@@ -1,7 +1,10 @@
-"""The viewer's geometry: zoom in 10% steps, rotate by quarter turns, map clicks to frame points.
+"""The viewer's geometry: zoom in 10% steps, pan, rotate by quarter turns, map clicks to frame points.
 
 The frame is first rotated clockwise by ``quarter_turns`` × 90°, then fitted into the widget
-(aspect kept, centred), then scaled by the zoom about the widget's centre. Points of the frame are
+(aspect kept, centred), then scaled by the zoom about the widget's centre, then moved by the pan
+(``pan_u``, ``pan_v``: fractions of the picture's width and height, so a zoom keeps the same part in
+the middle). The pan is limited so a picture larger than the widget always fills it, and a picture
+that fits is centred. Points of the frame are
 given as fractions of its own width and height (0, 0 top-left, as the protocol's ``focus`` and
 ``annotation`` points are), whatever the zoom and rotation. No Qt in here; the widget and the
 renderer both ask this one object, so what is painted and where a click lands cannot disagree.
@@ -41,11 +44,26 @@ class ViewTransform:
     widget_height: int
     zoom_steps: int = 0
     quarter_turns: int = 0
+    pan_u: float = 0.0
+    pan_v: float = 0.0
 
     # -- changes (each returns a new transform) -------------------------------------------------
     def zoomed(self, steps: int) -> ViewTransform:
         zoom = min(MAX_ZOOM_STEPS, max(MIN_ZOOM_STEPS, self.zoom_steps + steps))
         return replace(self, zoom_steps=zoom)
+
+    def panned(self, dx: float, dy: float) -> ViewTransform:
+        """The picture moved by ``(dx, dy)`` widget pixels (a drag), as far as it can go."""
+        _, _, w, h = self._fitted_rect()
+        if w <= 0 or h <= 0:
+            return self
+        x_off, y_off = self._pan_offset(w, h)
+        return replace(self, pan_u=self._clamp(x_off + dx, w, self.widget_width) / w,
+                       pan_v=self._clamp(y_off + dy, h, self.widget_height) / h)
+
+    def reset(self) -> ViewTransform:
+        """Back to the whole picture: no zoom, no pan (the rotation stays)."""
+        return replace(self, zoom_steps=0, pan_u=0.0, pan_v=0.0)
 
     def rotated(self) -> ViewTransform:
         """90° more clockwise."""
@@ -77,12 +95,31 @@ class ViewTransform:
         return min(self.widget_width / rw, self.widget_height / rh) * self.zoom
 
     @property
-    def picture_rect(self) -> tuple[float, float, float, float]:
-        """Where the whole rotated picture lies in the widget: ``(x, y, width, height)`` (may exceed it)."""
+    def pannable(self) -> bool:
+        """The picture is larger than the widget in some direction: dragging moves it."""
+        _, _, w, h = self._fitted_rect()
+        return w > self.widget_width + EDGE or h > self.widget_height + EDGE
+
+    @staticmethod
+    def _clamp(offset: float, size: float, room: float) -> float:
+        limit = max(0.0, (size - room) / 2)
+        return min(limit, max(-limit, offset))
+
+    def _fitted_rect(self) -> tuple[float, float, float, float]:
         rw, rh = self.rotated_size
         s = self.scale
         w, h = rw * s, rh * s
         return (self.widget_width - w) / 2, (self.widget_height - h) / 2, w, h
+
+    def _pan_offset(self, w: float, h: float) -> tuple[float, float]:
+        return (self._clamp(self.pan_u * w, w, self.widget_width), self._clamp(self.pan_v * h, h, self.widget_height))
+
+    @property
+    def picture_rect(self) -> tuple[float, float, float, float]:
+        """Where the whole rotated picture lies in the widget: ``(x, y, width, height)`` (may exceed it)."""
+        x, y, w, h = self._fitted_rect()
+        x_off, y_off = self._pan_offset(w, h)
+        return x + x_off, y + y_off, w, h
 
     def frame_point(self, wx: float, wy: float) -> tuple[float, float] | None:
         """The frame point (fractions of its width and height) under widget pixel ``(wx, wy)``; None off the picture."""

@@ -28,10 +28,20 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def screenshot(widget, name: str) -> Path:
-    """Save what ``widget`` shows under test-artifacts/ (the screens are looked at, not only asserted)."""
+    """Save what ``widget`` shows under test-artifacts/ (the screens are looked at, not only asserted).
+
+    Under a real X server (``xcb``, see test_xcb_walks.py) the whole screen is saved too, as
+    ``agent-xcb-<name>.png``: the windows as the window system shows them.
+    """
+    from anysupport_qt import QApplication
+
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"agent-{name}.png"
     assert widget.grab().save(str(path))
+    app = QApplication.instance()
+    if app.platformName() == "xcb":
+        app.processEvents()
+        assert app.primaryScreen().grabWindow(0).save(str(ARTIFACTS / f"agent-xcb-{name}.png"))
     return path
 
 

@@ -81,7 +81,9 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     # capabilities: the test pattern has a flash, focus and two cameras
     qtbot.waitUntil(lambda: viewer.camera_bar.flash_button.isEnabled() and viewer.camera_bar.switch_button.isEnabled(), timeout=5000)
 
-    # zoom and rotate change the rendered view
+    # zoom and rotate change the rendered view (measured against a picture rendered at the window's size)
+    qtbot.waitUntil(lambda: (view.rendered.transform.widget_width, view.rendered.transform.widget_height)
+                    == (view.width(), view.height()), timeout=5000)
     before = view.rendered.transform
     viewer.view_bar.zoom_in_button.click()
     qtbot.waitUntil(lambda: view.rendered.transform.zoom_steps == 1, timeout=5000)

@@ -66,3 +66,33 @@ def test_visible_source_is_inside_both(turns, zoom, fw, fh, ww, wh):
     # the destination covers the widget's visible part, give or take a source pixel's size
     slack = t.scale + 1
     assert dx >= -slack and dy >= -slack and dx + dw <= ww + slack and dy + dh <= wh + slack
+
+
+def test_a_drag_moves_the_zoomed_picture_only_as_far_as_it_fills_the_widget():
+    # 640x480 in 640x480 at 121 %: the picture is 774.4 x 580.8, so it can move 67.2 px sideways, 50.4 down
+    t = ViewTransform(640, 480, 640, 480).zoomed(2)
+    assert t.pannable and not ViewTransform(640, 480, 640, 480).pannable
+    x0, y0, w, h = t.picture_rect
+    moved = t.panned(30, -20)
+    assert moved.picture_rect[:2] == (pytest.approx(x0 + 30), pytest.approx(y0 - 20))
+    far = moved.panned(1000, 1000)
+    assert far.picture_rect[:2] == (pytest.approx(0.0), pytest.approx(0.0))  # its top-left corner at the widget's
+    assert far.panned(-5000, -5000).picture_rect[:2] == (pytest.approx(640 - w), pytest.approx(480 - h))
+    # the same part stays in the middle when zooming on, and zooming back out centres the picture again
+    centre = moved.frame_point(320, 240)
+    assert moved.zoomed(3).frame_point(320, 240) == (pytest.approx(centre[0]), pytest.approx(centre[1]))
+    assert moved.zoomed(-2).picture_rect[:2] == (pytest.approx(0.0), pytest.approx(0.0))
+    assert moved.reset() == ViewTransform(640, 480, 640, 480)
+    assert ViewTransform(640, 480, 640, 480).panned(50, 50) == ViewTransform(640, 480, 640, 480)
+
+
+@given(unit, unit, st.integers(0, 3), st.integers(0, 25), st.integers(16, 2000), st.integers(16, 2000),
+       st.integers(16, 3000), st.integers(16, 3000), st.floats(-3000, 3000), st.floats(-3000, 3000))
+def test_round_trip_and_visible_source_when_panned(fx, fy, turns, zoom, fw, fh, ww, wh, dx, dy):
+    t = ViewTransform(fw, fh, ww, wh, zoom_steps=zoom, quarter_turns=turns).panned(dx, dy)
+    back = t.frame_point(*t.widget_point(fx, fy))
+    assert back is not None
+    assert back[0] == pytest.approx(fx, abs=1e-9) and back[1] == pytest.approx(fy, abs=1e-9)
+    (sx, sy, sw, sh), _dest = t.visible_source()
+    rw, rh = t.rotated_size
+    assert 0 <= sx and 0 <= sy and sx + sw <= rw and sy + sh <= rh

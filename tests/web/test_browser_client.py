@@ -591,6 +591,23 @@ async def test_end_shows_the_survey_and_the_answer_is_recorded(call):
     await customer.assert_no_errors()
 
 
+async def test_the_agents_end_support_shows_the_customer_it_ended_and_the_survey(call, shot):
+    """Issue 17 #3: 지원 종료 in the console sends ``end`` (as here); the page says the agent ended it and asks."""
+    agent, customer = await call()
+    await agent.wait_frames(3, timeout=15)
+    agent.end()
+    await expect(customer.page.locator("#end-view")).to_be_visible()
+    await expect(customer.page.locator("#end-reason")).to_have_text("상담원이 상담을 종료했습니다.")
+    await expect(customer.page.locator("#call-survey-question")).to_have_text("상담에 만족하셨습니까?")
+    await shot(customer.page, "browser-agent-ended-survey-ko")
+    await customer.page.locator("#call-survey-choices label", has_text="만족").first.click()
+    await customer.page.click("#call-survey-submit")
+    await expect(customer.page.locator("#call-survey-done")).to_have_text("응답해 주셔서 감사합니다.")
+    record = await agent.rest.record(agent.session_id)
+    assert record["satisfaction"] == "satisfied"
+    await customer.assert_no_errors()
+
+
 async def test_after_a_call_the_customer_can_join_again_with_a_new_code(server, phone, agents):
     """Issue 17 #4: the end screen offers a new code, and that code starts a new call in the same tab."""
     first = await agents.new(server.url, "bra")

@@ -1,4 +1,8 @@
-"""The console's main window: the agent ID in the title, the sessions and record management tabs, the viewer."""
+"""The console's main window: the agent ID in the title, the sessions and record management tabs, the viewer.
+
+With auto-connect off, a customer who comes Online is announced (``waiting_alert.WaitingAlerts`` decides
+when, ``DesktopAlerts`` does it as the settings say: sound, taskbar, desktop notification).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from ..draft import DraftStore
 from ..models.phrases import PhrasesModel
 from ..settings import Settings
 from ..texts import Texts
+from ..waiting_alert import WaitingAlerts
 from .common import AskUnsaved, OpenFolder
+from .desktop_alerts import DesktopAlerts
 from .records_tab import ChoosePath, RecordsTab
 from .sessions_tab import SessionsTab
 from .settings_dialog import SettingsDialog
@@ -73,11 +79,14 @@ class MainWindow(QMainWindow):
                                    open_folder=open_folder, font_family=font_family)
         self.viewer.panel.reload()
         self.settings_dialog: SettingsDialog | None = None
+        self.waiting = WaitingAlerts()
+        self.desktop_alerts = DesktopAlerts(texts, settings, self)
         bridge.event.connect(self._on_event)
         self.sessions_tab.view_session.connect(self.show_viewer)
         self.settings_button.clicked.connect(self.open_settings)
         self.logout_button.clicked.connect(self.logout)
         self.sessions_tab.load(hello.get("sessions", []))
+        self._announce(hello.get("sessions", []))
         for session in hello.get("sessions", []):
             if session.get("state") == "connected":
                 self.show_viewer(session["id"])
@@ -88,8 +97,10 @@ class MainWindow(QMainWindow):
             return
         if name == "sessions":
             self.sessions_tab.load(data["sessions"])
+            self._announce(data["sessions"])
         elif name == "session":
             self.sessions_tab.session_changed(data["session"])
+            self._announce([data["session"]])
         elif name == "kicked":
             self._kick_message = data.get("message") or self.texts("connection_lost")
             return
@@ -101,6 +112,13 @@ class MainWindow(QMainWindow):
             self.connection_label.setVisible(data.get("status") == "reconnecting")
             return
         self.viewer.on_event(name, data)
+
+    def _announce(self, sessions: list[dict[str, Any]]) -> None:
+        """A customer newly waiting while auto-connect is off: tell the agent (once per wait)."""
+        auto = self.sessions_tab.auto_connect.isChecked()
+        for session in sessions:
+            if self.waiting.note(session, auto_connect=auto):
+                self.desktop_alerts.alert(session)
 
     def show_viewer(self, session_id: str) -> None:
         row = self.sessions_tab.model.row_of(session_id)
@@ -145,7 +163,8 @@ class MainWindow(QMainWindow):
             self.bridge.event.disconnect(self._on_event)
         except TypeError:
             pass
-        self.viewer.close()
+        self.viewer.close_quietly()
+        self.desktop_alerts.close()
         self.close()
         self.logged_out.emit(reason)
 
@@ -153,5 +172,5 @@ class MainWindow(QMainWindow):
         if not self.leaving and not self._may_leave():
             event.ignore()
             return
-        self.viewer.close()
+        self.viewer.close_quietly()
         super().closeEvent(event)

@@ -1,7 +1,13 @@
-"""세션 탭: the session list, create / delete / connect, auto-connect, the customer page, the record form."""
+"""세션 탭: the session list, create / delete / connect, auto-connect, the customer page, the record form.
+
+A Connected session's video opens again at any time (double-click its row, 영상 보기, or 접속 on it);
+지원 종료 ends its call (the protocol's ``end``: the customer reads that the support ended and gets the
+survey). Deleting a session whose customer is there (Online or Connected) asks first.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from anysupport_qt import (
@@ -26,21 +32,23 @@ from ..draft import DraftStore
 from ..models.sessions import SessionsModel
 from ..models.trouble_types import TroubleTypeModel
 from ..texts import Texts
-from .common import AskUnsaved, MessageLine
+from .common import AskUnsaved, Confirm, MessageLine, confirm_dialog
 from .record_form import RecordForm
 
 PRUNE_EVERY_MS = 30_000  # how often expired sessions whose time is over leave the list
+LIVE_STATES = ("online", "connected")  # the customer is there: deleting the session cuts them off
 
 
 class SessionsTab(QWidget):
-    view_session = pyqtSignal(str)  # a session became connected: show it in the viewer
+    view_session = pyqtSignal(str)  # a session became connected, or the agent asked to see it: show it in the viewer
 
     def __init__(self, *, texts: Texts, bridge, drafts: DraftStore, ask_unsaved: AskUnsaved,
-                 public_url: str = "", auto_connect: bool = False, parent=None):
+                 public_url: str = "", auto_connect: bool = False, confirm: Confirm | None = None, parent=None):
         super().__init__(parent)
         self.texts = texts
         self.bridge = bridge
         self.ask_unsaved = ask_unsaved
+        self.confirm = confirm or confirm_dialog(texts)
         self.model = SessionsModel(texts, self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -51,6 +59,9 @@ class SessionsTab(QWidget):
         self.create_button = QPushButton(texts("create_session"))
         self.delete_button = QPushButton(texts("delete_session"))
         self.connect_button = QPushButton(texts("connect"))
+        self.view_button = QPushButton(texts("open_viewer"))
+        self.end_button = QPushButton(texts("end_support"))
+        self.end_button.setToolTip(texts("end_support_tip"))
         self.auto_connect = QCheckBox(texts("auto_connect"))
         self.auto_connect.setChecked(auto_connect)
         self.page_url = QLineEdit(public_url)
@@ -60,7 +71,7 @@ class SessionsTab(QWidget):
         self.trouble_types = TroubleTypeModel(self)
         self.form = RecordForm(texts=texts, bridge=bridge, drafts=drafts, trouble_types=self.trouble_types)
         buttons = QHBoxLayout()
-        for b in (self.create_button, self.delete_button, self.connect_button):
+        for b in (self.create_button, self.delete_button, self.connect_button, self.view_button, self.end_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         page = QHBoxLayout()
@@ -85,6 +96,9 @@ class SessionsTab(QWidget):
         self.create_button.clicked.connect(self.create_session)
         self.delete_button.clicked.connect(self.delete_session)
         self.connect_button.clicked.connect(self.connect_session)
+        self.view_button.clicked.connect(self.open_viewer)
+        self.end_button.clicked.connect(self.end_support)
+        self.table.doubleClicked.connect(lambda _index: self.open_viewer())
         self.auto_connect.toggled.connect(self.set_auto_connect)
         self.copy_button.clicked.connect(self.copy_url)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
@@ -159,12 +173,41 @@ class SessionsTab(QWidget):
             self.message.show_error(self.texts("select_session"))
             return
         self.message.clear_message()  # an earlier complaint about this session (not Online ...) is over
+        if session.get("state") in LIVE_STATES and not self.confirm(
+                self, self.texts("delete_confirm", code=session.get("code", ""))):
+            return
         self.bridge.submit(self.bridge.client.delete_session(session["id"]), on_error=self._error)
+
+    def _connected_selected(self) -> dict[str, Any] | None:
+        session = self.selected()
+        if session is None:
+            self.message.show_error(self.texts("select_session"))
+            return None
+        if session.get("state") != "connected":
+            self.message.show_error(self.texts("not_connected"))
+            return None
+        self.message.clear_message()
+        return session
+
+    def open_viewer(self) -> None:
+        """영상 보기 / double-click: the viewer of a Connected session, again after it was closed."""
+        session = self._connected_selected()
+        if session is not None:
+            self.view_session.emit(session["id"])
+
+    def end_support(self) -> None:
+        """지원 종료: the call ends (``end``); the session expires and the customer gets the survey."""
+        session = self._connected_selected()
+        if session is not None:
+            self.bridge.call(functools.partial(self.bridge.client.end, session["id"]))
 
     def connect_session(self) -> None:
         session = self.selected()
         if session is None:
             self.message.show_error(self.texts("select_session"))
+            return
+        if session.get("state") == "connected":  # already in the call: 접속 shows it
+            self.open_viewer()
             return
         if session.get("state") != "online":
             self.message.show_error(self.texts("not_online"))

@@ -1,4 +1,4 @@
-"""설정: the guidance panel, three background colours, language, folders, audio devices."""
+"""설정: the guidance panel, three background colours, language, folders, audio devices, waiting alerts."""
 
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ class SettingsDialog(QDialog):
         self.capture_folder = QLineEdit(settings["capture_folder"])
         self.audio_input = self._devices("input", settings["audio_input"])
         self.audio_output = self._devices("output", settings["audio_output"])
+        self.alerts = {kind: QCheckBox(texts(f"alert_{kind}")) for kind in ("sound", "taskbar", "notification")}
+        alerts_row = QHBoxLayout()
+        for kind, box in self.alerts.items():
+            box.setChecked(settings[f"alert_{kind}"])
+            alerts_row.addWidget(box)
+        alerts_row.addStretch(1)
         form = QFormLayout(self)
         form.addRow(self.guidance)
         form.addRow(texts("background"), self.background)
@@ -51,6 +57,8 @@ class SettingsDialog(QDialog):
         form.addRow(texts("capture_folder"), self._with_browse(self.capture_folder))
         form.addRow(texts("audio_input"), self.audio_input)
         form.addRow(texts("audio_output"), self.audio_output)
+        form.addRow(QLabel(texts("alerts_group")))
+        form.addRow(alerts_row)
         buttons = QDialogButtonBox()
         buttons.addButton(texts("ok_button"), QDialogButtonBox.AcceptRole)
         buttons.addButton(texts("cancel"), QDialogButtonBox.RejectRole)
@@ -94,5 +102,6 @@ class SettingsDialog(QDialog):
             "capture_folder": self.capture_folder.text().strip() or self.settings["capture_folder"],
             "audio_input": self.audio_input.currentData(),
             "audio_output": self.audio_output.currentData(),
+            **{f"alert_{kind}": box.isChecked() for kind, box in self.alerts.items()},
         })
         super().accept()

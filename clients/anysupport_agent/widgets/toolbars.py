@@ -68,17 +68,31 @@ class _Bar(QWidget):
 
 class ViewBar(_Bar):
     zoom = pyqtSignal(int)  # steps: +1 in, -1 out
+    reset = pyqtSignal()  # the whole picture again: no zoom, no pan
     rotate = pyqtSignal()  # a quarter turn clockwise
 
     def __init__(self, texts: Texts, parent: QWidget | None = None):
         super().__init__(parent)
+        self.texts = texts
         self.zoom_in_button = tool_button("＋ " + texts("zoom_in"))
         self.zoom_out_button = tool_button("－ " + texts("zoom_out"))
+        self.zoom_label = QLabel()
+        self.zoom_label.setToolTip(texts("zoom_tip"))
+        self.zoom_label.setMinimumWidth(self.zoom_label.fontMetrics().horizontalAdvance("1000 %") + 8)
+        self.zoom_label.setAlignment(Qt.AlignCenter)
+        self.reset_button = tool_button(texts("zoom_reset"))
+        self.reset_button.setToolTip(texts("zoom_reset_tip"))
         self.rotate_button = tool_button("↻ " + texts("rotate"))
-        self._add(self.zoom_in_button, self.zoom_out_button, self.rotate_button)
+        self._add(self.zoom_in_button, self.zoom_out_button, self.zoom_label, self.reset_button, self.rotate_button)
         self.zoom_in_button.clicked.connect(lambda: self.zoom.emit(1))
         self.zoom_out_button.clicked.connect(lambda: self.zoom.emit(-1))
+        self.reset_button.clicked.connect(self.reset)
         self.rotate_button.clicked.connect(self.rotate)
+        self.show_zoom(1.0)
+
+    def show_zoom(self, zoom: float) -> None:
+        """The zoom as a percentage of the fitted picture ("121 %")."""
+        self.zoom_label.setText(self.texts("zoom_percent", percent=round(zoom * 100)))
 
 
 class CameraBar(_Bar):

@@ -4,7 +4,10 @@ All geometry comes from the ``ViewTransform`` the picture was rendered with, so 
 frame point that is painted under the mouse, whatever the zoom and rotation. Drawing (그리기): a
 press starts an item of the chosen shape, moves extend it, the release finishes it; finished items
 are ``annotation`` items in the frame's own coordinates (``item_drawn``), shown from then on in the
-picture itself (composited by the renderer, as the customer sees them).
+picture itself (composited by the renderer, as the customer sees them). When the zoomed picture is
+larger than the widget and no drawing tool or focus is chosen, a drag moves it (``pan_dragged``, in
+widget pixels; the viewer hands it to the renderer's transform, so clicks and drawings still land on
+the frame point painted under the mouse).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class VideoView(QWidget):
     focus_clicked = pyqtSignal(float, float)  # frame point (fractions)
     item_drawn = pyqtSignal(object)  # an annotation item
     resized = pyqtSignal(int, int)
+    pan_dragged = pyqtSignal(float, float)  # a drag of the zoomed picture, widget pixels since the last move
 
     def __init__(self, *, ask_text: Callable[[QWidget], str | None] | None = None, parent=None):
         super().__init__(parent)
@@ -62,6 +66,7 @@ class VideoView(QWidget):
         self.frame_size = (0, 0)  # the size the customer sends (camera_state), for widths
         self.ask_text = ask_text
         self._points: list[tuple[float, float]] = []
+        self._drag_from: tuple[int, int] | None = None  # panning: the last mouse position
         self.font_family: str | None = None
 
     # -- what to show -----------------------------------------------------------------------------------
@@ -142,6 +147,9 @@ class VideoView(QWidget):
                 self.focus_clicked.emit(*point)
             return
         if self.shape is None:
+            if t.pannable:
+                self._drag_from = (pos.x(), pos.y())
+                self.setCursor(Qt.ClosedHandCursor)
             return
         point = t.frame_point(pos.x(), pos.y())
         if point is None:
@@ -155,6 +163,13 @@ class VideoView(QWidget):
         self.update()
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._drag_from is not None:
+            x, y = event.pos().x(), event.pos().y()
+            dx, dy = x - self._drag_from[0], y - self._drag_from[1]
+            self._drag_from = (x, y)
+            if dx or dy:
+                self.pan_dragged.emit(float(dx), float(dy))
+            return
         t = self.transform
         if not self._points or t is None:
             return
@@ -167,6 +182,11 @@ class VideoView(QWidget):
         self.update()
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._drag_from is not None:
+            self.mouseMoveEvent(event)
+            self._drag_from = None
+            self.unsetCursor()
+            return
         if not self._points:
             return
         t = self.transform

@@ -1,7 +1,8 @@
 """The viewer (영상): the customer's live video with its toolbars, drawing, chat and guidance.
 
 The window composes its pieces and wires them to the bridge: the toolbars, one per group
-(``toolbars.ViewBar``: zoom ±10 %, rotate 90° clockwise, agent side only; ``CameraBar``: pause/resume,
+(``toolbars.ViewBar``: zoom ±10 % with its percentage and a reset, rotate 90° clockwise, agent side
+only; a drag pans the zoomed picture; ``CameraBar``: pause/resume,
 quality, flash, focus (click a point), camera switch, speakerphone, 상담원 화면 보기; ``DrawingBar``;
 ``RecordingBar``: customer only / whole view, pause, stop, and capture), the recording rules
 (``recording_control.RecordingControl``), the picture (``VideoView``) and the guidance panel
@@ -9,6 +10,12 @@ quality, flash, focus (click a point), camera switch, speakerphone, 상담원 �
 (``capabilities``); buttons show the device's truth (``camera_state``). The status line shows the
 security code (SAS), bitrate, frame rate, latency, and the picture says "reconnecting" when the
 customer drops.
+
+지원 종료 (beside the status line) ends the call with the protocol's ``end``. Closing the window of a
+live call asks (``ask_end_call``): end the support, or keep the call (the window closes, the call goes
+on, and 영상 보기 / a double-click in the session list opens it again). When the call is over the
+picture keeps its last frame under "the call has ended", and chat, directions, drawing, camera commands
+and recording are disabled (``ended``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from anysupport_qt import (
     QInputDialog,
     QKeySequence,
     QLabel,
+    QPushButton,
     QSplitter,
     Qt,
     QVBoxLayout,
@@ -37,16 +45,18 @@ from ..settings import BACKGROUNDS, Settings
 from ..texts import Texts
 from ..transform import MAX_ZOOM_STEPS, MIN_ZOOM_STEPS
 from .chat_panel import ChatPanel
-from .common import MessageLine, OpenFolder
+from .common import AskEndCall, MessageLine, OpenFolder, ask_end_call_dialog
 from .toolbars import CameraBar, DrawingBar, RecordingBar, ViewBar
 from .video_view import VideoView
 
 
 class ViewerWindow(QWidget):
     def __init__(self, *, texts: Texts, settings: Settings, bridge, phrases: PhrasesModel, open_folder: OpenFolder,
-                 font_family: str | None = None, parent=None):
+                 font_family: str | None = None, ask_end_call: AskEndCall | None = None, parent=None):
         super().__init__(parent)
         self.texts = texts
+        self.ask_end_call = ask_end_call or ask_end_call_dialog(texts)
+        self._closing_quietly = False
         self.settings = settings
         self.bridge = bridge
         self.open_folder = open_folder
@@ -63,6 +73,7 @@ class ViewerWindow(QWidget):
         self.view.resized.connect(self._view_resized)
         self.view.focus_clicked.connect(self._focus)
         self.view.item_drawn.connect(self._drawn)
+        self.view.pan_dragged.connect(self.pan)
         bridge.rendered.connect(self._show_rendered)
         self.view_bar = self._view_bar()
         self.camera_bar = self._camera_bar()
@@ -82,6 +93,7 @@ class ViewerWindow(QWidget):
     def _view_bar(self) -> ViewBar:
         bar = ViewBar(self.texts)
         bar.zoom.connect(self.zoom)
+        bar.reset.connect(self.reset_view)
         bar.rotate.connect(self.rotate)
         return bar
 
@@ -124,11 +136,16 @@ class ViewerWindow(QWidget):
         self.rec_label = QLabel(self.texts("recording_on"))
         self.rec_label.setStyleSheet("color: #c5221f; font-weight: bold;")
         self.rec_label.hide()
+        self.end_button = QPushButton(self.texts("end_support"))
+        self.end_button.setToolTip(self.texts("end_support_tip"))
+        self.end_button.setStyleSheet("QPushButton:enabled { color: #c5221f; font-weight: bold; }")
+        self.end_button.clicked.connect(self.end_support)
         status = QHBoxLayout()
         for widget in (self.sas_label, self.stats_label, self.rec_label):
             status.addWidget(widget)
             status.addSpacing(20)
         status.addStretch(1)
+        status.addWidget(self.end_button)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(self.view)
         splitter.addWidget(self.panel)
@@ -151,10 +168,13 @@ class ViewerWindow(QWidget):
             self.stop_recording()
         self.session = dict(session or {})
         self.session_id = self.session.get("id")
+        self.state = self.session.get("state", "")
         self.bridge.call(self.bridge.view, self.session_id)
         self.view.clear_picture()
         self.zoom_steps = self.quarter_turns = 0
-        self.bridge.renderer.set_view(zoom_steps=0, quarter_turns=0, widget_size=(self.view.width(), self.view.height()))
+        self.bridge.renderer.set_view(zoom_steps=0, quarter_turns=0, pan=(0.0, 0.0),
+                                      widget_size=(self.view.width(), self.view.height()))
+        self.view_bar.show_zoom(1.0)
         self.sas_label.setText("")
         self.stats_label.setText("")
         self._set_controls(session is not None)
@@ -181,6 +201,10 @@ class ViewerWindow(QWidget):
         self.record_bar.show_control(self.recording, on)
         for widget in (self.panel.chat_edit, self.panel.send_button, *self.panel.direction_buttons.values()):
             widget.setEnabled(on)
+        self.end_button.setEnabled(on)
+        if not on:
+            self.view.shape = None
+            self.view.focus_mode = False
 
     # -- what the client tells ---------------------------------------------------------------------------------------
     def on_event(self, name: str, data: dict[str, Any]) -> None:
@@ -205,7 +229,7 @@ class ViewerWindow(QWidget):
             self.message.show_error(self.texts("voice_unavailable"))
         elif name == "key_exchange_failed" and data.get("reason") == "rekey_limit":
             self.message.show_error(self.texts("rekey_limited", seconds=data.get("retry_after") or 0))
-        elif name == "peer":
+        elif name == "peer" and self.state != "expired":  # after the end the notice says so, whatever follows
             if data.get("status") == "reconnecting":
                 self.view.set_notice(self.texts("customer_reconnecting"))
             elif data.get("status") in ("back", "joined"):
@@ -213,9 +237,19 @@ class ViewerWindow(QWidget):
         elif name == "session" and data["session"].get("id") == self.session_id:
             self.state = data["session"].get("state", "")
             if self.state == "expired":
-                if self.recording.running:
-                    self.stop_recording()
-                self.view.set_notice(self.texts("session_ended"))
+                self.ended()
+
+    @property
+    def live(self) -> bool:
+        """A call is on: commands may be sent."""
+        return self.session_id is not None and self.state == "connected"
+
+    def ended(self) -> None:
+        """The call is over: the last picture stays, dimmed under the notice; nothing more can be sent."""
+        if self.recording.running:
+            self.stop_recording()
+        self._set_controls(False)
+        self.view.set_notice(self.texts("session_ended"))
 
     def on_keys(self, data: dict[str, Any]) -> None:
         code = data.get("sas_display") or data.get("sas", "")
@@ -232,7 +266,7 @@ class ViewerWindow(QWidget):
 
     def on_camera_state(self, state: dict[str, Any]) -> None:
         self.camera_bar.show_camera_state(state)
-        if "video" in state:
+        if "video" in state and self.state != "expired":
             by_customer = state.get("video_paused_by") == "customer"
             self.view.set_notice("" if state["video"] else
                                  self.texts("video_paused_by_customer" if by_customer else "video_paused"))
@@ -254,7 +288,20 @@ class ViewerWindow(QWidget):
 
     def zoom(self, steps: int) -> None:
         self.zoom_steps = min(MAX_ZOOM_STEPS, max(MIN_ZOOM_STEPS, self.zoom_steps + steps))
-        self.bridge.renderer.set_view(zoom_steps=self.zoom_steps)
+        transform = self.bridge.renderer.set_view(zoom_steps=self.zoom_steps)
+        self.view_bar.show_zoom(transform.zoom)
+        self.bridge.rerender()
+
+    def pan(self, dx: float, dy: float) -> None:
+        """A drag of the zoomed picture: it follows the mouse (as far as it can go)."""
+        self.bridge.renderer.pan_by(dx, dy)
+        self.bridge.rerender()
+
+    def reset_view(self) -> None:
+        """원래 크기: the whole picture, centred (the rotation stays)."""
+        self.zoom_steps = 0
+        transform = self.bridge.renderer.set_view(zoom_steps=0, pan=(0.0, 0.0))
+        self.view_bar.show_zoom(transform.zoom)
         self.bridge.rerender()
 
     def rotate(self) -> None:
@@ -264,7 +311,7 @@ class ViewerWindow(QWidget):
 
     # -- commands ---------------------------------------------------------------------------------------------------
     def _call(self, method: str, *args: Any, **kw: Any) -> None:
-        if self.session_id is not None:
+        if self.live:
             self.bridge.call(functools.partial(getattr(self.bridge.client, method), self.session_id, *args, **kw))
 
     def _camera(self, command: str, **fields: Any) -> None:
@@ -285,7 +332,7 @@ class ViewerWindow(QWidget):
         self._camera("focus", x=round(x, 5), y=round(y, 5))
 
     def _agent_video(self, on: bool) -> None:
-        if self.session_id is not None:
+        if self.live:
             self.bridge.submit(self.bridge.client.agent_video(self.session_id, on))
 
     def _chat(self, text: str) -> None:
@@ -326,11 +373,11 @@ class ViewerWindow(QWidget):
 
     # -- recording and capture ------------------------------------------------------------------------------------------
     def _show_recording(self) -> None:
-        self.record_bar.show_control(self.recording, self.session_id is not None)
+        self.record_bar.show_control(self.recording, self.live)
         self.rec_label.setVisible(self.recording.running)
 
     def start_recording(self, kind: str) -> Path | None:
-        if self.session_id is None:
+        if not self.live:
             return None
         path = self.recording.start(kind, self.session.get("code"))
         if path is None:
@@ -387,7 +434,26 @@ class ViewerWindow(QWidget):
         self.panel.setVisible(self.settings["guidance_panel"])
         self.view.update()
 
+    def end_support(self) -> None:
+        """지원 종료: ``end``; the server expires the session and the customer's page shows the survey."""
+        self._call("end")
+
+    def close_quietly(self) -> None:
+        """Close without asking (logging out, the main window closing): the server ends what is left."""
+        self._closing_quietly = True
+        try:
+            self.close()
+        finally:
+            self._closing_quietly = False
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.live and self.isVisible() and not self._closing_quietly:
+            answer = self.ask_end_call(self)
+            if answer == "cancel":
+                event.ignore()
+                return
+            if answer == "end":
+                self.end_support()
         if self.recording.running:
             self.stop_recording()
         super().closeEvent(event)
