@@ -1,7 +1,8 @@
 """The relay's totals for Prometheus, through the official ``prometheus_client``.
 
 Totals only, so every node of a fleet exposes a small fixed set of series: frames and bytes in and
-out, drops by ``reason``, the bytes waiting in receivers' queues and the live sessions by state;
+out, drops by ``reason``, the bytes waiting in receivers' queues, the bytes the sockets' frame readers
+keep, and the live sessions by state;
 on a node of a cluster (or with a ``node_id`` in the configuration) every series carries a ``node``
 label. The per-session
 counters are in the admin API (``GET /api/v1/admin/relay/sessions``), not here.
@@ -61,6 +62,10 @@ class RelayCollector:
         queued = GaugeMetricFamily("anysupport_relay_queued_bytes", "Bytes waiting in receivers' queues", labels=names)
         queued.add_metric(values, relay.queued_bytes())
         yield queued
+        reading = GaugeMetricFamily("anysupport_ws_reader_bytes", "Bytes the WebSocket frame readers keep (incomplete"
+                                    " frames, messages being assembled), open and closing sockets", labels=names)
+        reading.add_metric(values, relay.hub.reader_bytes())
+        yield reading
         live = GaugeMetricFamily("anysupport_sessions_live", "Sessions not expired, by state", labels=[*names, "state"])
         states = Counter(s.state for s in relay.sessions.live.values())
         for state in LIVE_STATES:

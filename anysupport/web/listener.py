@@ -66,8 +66,8 @@ def raise_descriptor_limit(ceiling: int = 1 << 20) -> tuple[int, int]:
 class OnceLog:
     """A condition logged once when it starts and once when it ends, however often it is met between."""
 
-    def __init__(self, logger: logging.Logger, start: str, end: str):
-        self.logger, self.start, self.end = logger, start, end
+    def __init__(self, logger: logging.Logger, start: str, end: str, *, level: int = logging.ERROR):
+        self.logger, self.start, self.end, self.level = logger, start, end, level
         self.active = False
         self.count = 0
 
@@ -75,7 +75,7 @@ class OnceLog:
         self.count += 1
         if not self.active:
             self.active = True
-            self.logger.error(self.start, *args)
+            self.logger.log(self.level, self.start, *args)
 
     def cleared(self) -> None:
         if self.active:
@@ -137,7 +137,8 @@ class GuardedHTTPServer(tornado.httpserver.HTTPServer):
         self.capped: set[str] = set()  # addresses refused since they last had a connection admitted
         self.over_limit = OnceLog(log, "address %s holds %d connections, the most allowed "
                                        "(max_connections_per_address): further ones are closed at once",
-                                  "an address stopped going over max_connections_per_address (%d refused)")
+                                  "an address stopped going over max_connections_per_address (%d refused)",
+                                  level=logging.WARNING)  # a client's doing: the server is fine
         self.no_descriptors = OnceLog(log, "cannot accept connections: %s (open-files limit %d); the open "
                                            "connections are still served, new ones wait",
                                       "accepting connections again (%d failed accepts meanwhile)")

@@ -141,6 +141,12 @@ class FrameParser:
     def buffered(self) -> int:
         return len(self._buf)
 
+    @property
+    def held(self) -> int:
+        """Bytes this reader keeps: an incomplete frame and a message being assembled (what a client
+        that stops mid-message costs, the ``anysupport_ws_reader_bytes`` gauge)."""
+        return len(self._buf) + (len(self._fragments) if self._fragments is not None else 0)
+
     def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
         """Yield ``(opcode, payload)`` for each complete message or control frame in what was fed so
         far, in order; keep an incomplete frame for the next call. Raises ``FrameError``."""
@@ -270,6 +276,9 @@ class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
         parser = FrameParser(self.params.max_message_size)
         stream = self.stream
         handle = self._handle_message
+        hub = getattr(getattr(self.handler, "services", None), "hub", None)
+        readers = hub.readers if hub is not None else set()
+        readers.add(parser)  # counted until the connection is gone, open or closing
         try:
             work = 0
             while not self.client_terminated:
@@ -303,6 +312,7 @@ class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
         except tornado.iostream.StreamClosedError:
             self._abort()
         finally:
+            readers.discard(parser)
             self.handler.on_ws_connection_close(self.close_code, self.close_reason)
 
 

@@ -39,10 +39,16 @@ class Hub:
         # sockets opened per token (a login or a customer's session token): each replaces the last, so
         # a client opening them in a loop only makes the server hold closing ones (issue 18 #2)
         self.opens = SlidingWindowLimiter(open_max, open_window, clock=clock)
+        # the frame readers (ws.frames.FrameParser) of every socket of this process, open or being closed
+        self.readers: set[Any] = set()
         # revocations of the last REVOKED_MEMORY seconds, for a socket whose token was checked before
         # the revocation and which attaches after it: token hash -> (reason, when); agent -> (keep, reason, when)
         self._revoked_tokens: dict[str, tuple[str, float]] = {}
         self._revoked_agents: dict[str, tuple[str | None, str, float]] = {}
+
+    def reader_bytes(self) -> int:
+        """Bytes the sockets' frame readers keep (incomplete frames, messages being assembled)."""
+        return sum(reader.held for reader in self.readers)
 
     def opening(self, token_hash: str) -> int:
         """A socket is opening with this token: 0 when it may, else the seconds until it may."""

@@ -12,6 +12,9 @@ from anysupport_client.media.sources import TestPatternTrack
 from anysupport_client.session import CustomerSession
 
 from tests.support.agent import AgentPeer
+from tests.support.client import Api, Socket, create_agent
+from tests.support.cluster import Nodes, SharedDatabase
+from tests.support.server import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +24,10 @@ async def console(cluster, login: str, password: str) -> AgentPeer:
     agent = AgentPeer(cluster.url, token=token)  # the console's socket goes through nginx
     await agent.start()
     return agent
+
+
+def ws_base(url: str) -> str:
+    return "ws" + url[len("http"):]
 
 
 def customer_for(cluster) -> CustomerSession:
@@ -215,3 +222,51 @@ async def test_kill_9_of_the_agents_node_mid_session_both_sides_come_back_on_ano
         customer._closing = True
         await customer.close()
         await agent.close()
+
+
+async def test_after_a_kill_9_the_console_back_elsewhere_is_not_told_the_customer_is_there(tmp_path):
+    """#18.11 with real nodes: node a, holding the agent's console and the customer's socket, is killed;
+    while its last heartbeat is still younger than node_timeout (30 s here, so the window cannot close
+    before the console is back), the console's hello on node b must not say customer_present: true (the
+    customer's socket died with a; a console believing it would start a key exchange and get
+    peer_not_connected); once the customer is back on b, the console hears it and b says so."""
+    database = SharedDatabase(str(tmp_path / "db")).start()
+    nodes = Nodes(str(tmp_path), database, count=2, node_timeout=30.0)
+    try:
+        nodes.start_all()
+        admin_token, _ = await Api(nodes.url("a")).login("admin", ADMIN_PASSWORD, force=True)
+        await create_agent(Api(nodes.url("a"), admin_token), "presence1", "pw-presence-1")
+        token, _ = await Api(nodes.url("a")).login("presence1", "pw-presence-1")
+        agent = Api(nodes.url("a"), token)
+        console = await Socket.connect(ws_base(nodes.url("a")), token)
+        await console.recv_type("hello")
+        session = (await agent.post("/api/v1/sessions")).json
+        assert session["node"] == "a"
+        joined = (await Api(nodes.url("a")).post("/api/v1/join", {"code": session["code"]})).json
+        customer = await Socket.connect(ws_base(nodes.url("a")), joined["token"])
+        await customer.recv_type("hello")
+        await agent.post(f"/api/v1/sessions/{session['id']}/connect")
+        await customer.recv_type("state", state="connected")
+        listed = (await agent.get(f"/api/v1/sessions/{session['id']}")).json
+        assert listed["customer_present"] is True
+
+        assert nodes.kill("a") == -9
+        console.close()
+        customer.close()
+        console = await Socket.connect(ws_base(nodes.url("b")), token)  # the console is back, on b
+        hello = await console.recv_type("hello")
+        [back] = [s for s in hello["sessions"] if s["id"] == session["id"]]
+        assert back["node"] == "b" and back["state"] == "connected"
+        assert back["customer_present"] is False  # a's record of the customer's socket is not trusted
+        agent_b = Api(nodes.url("b"), token)
+        assert (await agent_b.get(f"/api/v1/sessions/{session['id']}")).json["customer_present"] is False
+
+        customer = await Socket.connect(ws_base(nodes.url("b")), joined["token"])  # the customer is back
+        await customer.recv_type("hello")
+        await console.recv_type("peer", peer="customer", status="back")
+        assert (await agent_b.get(f"/api/v1/sessions/{session['id']}")).json["customer_present"] is True
+        console.close()
+        customer.close()
+    finally:
+        nodes.stop_all()
+        database.stop()

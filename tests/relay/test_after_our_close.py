@@ -11,6 +11,7 @@ import time
 import psutil
 import pytest
 
+from tests.relay.test_relay import metrics
 from tests.support.client import Api, admin_api, create_agent
 from tests.support.rawws import OP_BINARY, OP_CLOSE, OP_TEXT, RawSocket
 from tests.support.sessions import open_session
@@ -152,6 +153,10 @@ async def test_replacing_sockets_with_unfinished_fragments_costs_no_memory_and_o
             pass
         sockets.append(sock)
         peak = max(peak, server.memory_info().rss)
+    # what the sockets' frame readers keep, as the server counts it: at most the newest socket's
+    # unfinished message (each replaced one dropped its own at once)
+    held = (await metrics(Api(srv.url)))["anysupport_ws_reader_bytes"]
+    assert held <= (1 << 20) + 65536, f"the frame readers keep {held / (1 << 20):.1f} MiB"
     for _ in range(20):  # what the server holds a moment later, while the replaced ones would still wait
         await asyncio.sleep(0.05)
         peak = max(peak, server.memory_info().rss)

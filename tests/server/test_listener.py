@@ -41,6 +41,12 @@ def test_a_condition_is_logged_once_until_it_clears(caplog):
         once.cleared()
         once.met("again")
     assert [r.getMessage() for r in caplog.records] == ["trouble: no descriptors", "over (1000 times)", "trouble: again"]
+    assert [r.levelname for r in caplog.records] == ["ERROR", "WARNING", "ERROR"]
+    caplog.clear()
+    crowd = OnceLog(logger, "one address: %s", "over (%d refused)", level=logging.WARNING)
+    with caplog.at_level(logging.INFO, logger="test.once"):
+        crowd.met("127.0.0.1")
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
 
 
 def test_the_soft_descriptor_limit_goes_up_to_the_hard_one():
