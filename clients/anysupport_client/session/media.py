@@ -67,11 +67,11 @@ class SessionMedia:
         return self.keys is not None
 
     def start_key_exchange(self) -> float:
-        """Start a new exchange now, or say how many seconds it must wait (``RekeyLimit``): 0 when started."""
+        """Start a new exchange now, or say how many seconds it must wait (``RekeyLimit``, counted from the
+        last keys agreed): 0 when started."""
         wait = self.rekeys.wait()
         if wait > 0:
             return wait
-        self.rekeys.agreed()
         self.failure = None
         self.send_json(self.exchange.start())
         return 0.0
@@ -98,6 +98,10 @@ class SessionMedia:
             self.send_json(reply)
         new = self.exchange.keys
         if new is not None and new is not self.keys:
+            if self.side == "agent":
+                # the agent counts keys agreed, not exchanges started: one that never reached the customer
+                # (its socket was gone) gave no code to compare and does not make the next one wait longer
+                self.rekeys.agreed()
             self.failure = None
             self._previous, self.keys = self.keys, new
             for receiver in self.receivers.values():
