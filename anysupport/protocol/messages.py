@@ -124,6 +124,11 @@ CLIENT_SCHEMAS: dict[str, dict] = {
             "video": BOOL,
             "speakerphone": BOOL,
             "video_paused_by": {"enum": ["customer", "agent"]},
+            # after a focus command: the point asked for and whether the camera took it (issue 17 #13)
+            "focus": {"type": "object", "properties": {"x": {"type": "number", "minimum": 0, "maximum": 1},
+                                                      "y": {"type": "number", "minimum": 0, "maximum": 1},
+                                                      "applied": BOOL},
+                      "required": ["x", "y", "applied"], "additionalProperties": False},
             "width": {"type": "integer", "minimum": 1, "maximum": 8192},
             "height": {"type": "integer", "minimum": 1, "maximum": 8192},
         },

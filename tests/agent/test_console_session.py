@@ -103,6 +103,11 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     qtbot.waitUntil(lambda: any(c[0] == "focus" for c in customer.source.commands), timeout=5000)
     fx, fy = next(c[1] for c in customer.source.commands if c[0] == "focus")
     assert fx == pytest.approx(0.25, abs=0.01) and fy == pytest.approx(0.75, abs=0.01)
+    # the camera's answer (#17.13): the point shows on the picture for a moment, solid (it took it)
+    qtbot.waitUntil(lambda: view.focus_ring is not None, timeout=5000)
+    x, y, applied = view.focus_ring
+    assert (x, y) == pytest.approx((fx, fy), abs=1e-4) and applied is True
+    qtbot.waitUntil(lambda: view.focus_ring is None, timeout=5000)
     viewer.camera_bar.focus_button.click()
 
     # back to upright, 1:1, then draw a rectangle: it reaches the customer's scene at the same place

@@ -70,3 +70,16 @@ def test_a_click_without_a_drag_draws_no_line_and_focus_mode_sends_points(qtbot,
     assert focused and focused[0] == pytest.approx((0.1, 0.9), abs=0.005)
     qtbot.mouseClick(view, Qt.LeftButton, pos=QPoint(2, 2))  # off the picture (the dark border): nothing
     assert len(focused) == 1
+
+
+def test_the_customers_focus_answer_shows_as_a_ring_for_a_moment(qtbot, view):
+    """#17.13: solid when the camera took the point, dashed when it could not; gone after the moment."""
+    view.show_focus(0.25, 0.75, True, seconds=0.2)
+    assert view.focus_ring == (0.25, 0.75, True)
+    shot = view.grab().toImage()
+    cx, cy = view.transform.widget_point(0.25, 0.75)
+    ring = shot.pixelColor(round(cx + 22), round(cy))
+    assert (ring.red(), ring.green()) > (200, 200) and ring.blue() < 120  # yellow on the ring
+    qtbot.waitUntil(lambda: view.focus_ring is None, timeout=2000)
+    view.show_focus(0.5, 0.5, False, seconds=0.2)
+    assert view.focus_ring == (0.5, 0.5, False)

@@ -96,6 +96,14 @@ async def test_camera_switch_flash_and_focus_reach_the_source(pair):
     await customer.wait_for("camera", since=customer_mark, command="focus")  # the last command, obeyed
     assert source.commands == [("switch", "front"), ("flash", True), ("focus", (0.25, 0.75))]
     assert source.facing == "front" and source.flash and source.focus_point == (0.25, 0.75)
+    # #17.13: the camera's answer to the focus point comes back once, in camera_state
+    mark = agent.mark()
+    agent.camera("focus", x=0.5, y=0.4)
+    state = await agent.wait_for("camera_state", since=mark, focus={"x": 0.5, "y": 0.4, "applied": True})
+    assert state["focus"]["applied"] is True
+    mark = agent.mark()
+    agent.camera("flash", on=False)
+    assert "focus" not in await agent.wait_for("camera_state", since=mark)
     caps = await agent.wait_for("capabilities")
     assert caps["flash"] is True and caps["cameras"] == ["back", "front"] and caps["device"] == "test pattern"
 

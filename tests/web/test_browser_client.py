@@ -355,6 +355,10 @@ async def test_camera_commands_answer_with_the_truth(call, shot):
         state = await agent.wait_for("camera_state", 10, since=mark)
         # the fake camera has no torch and is the only camera: the state says so
         assert state["flash"] is False and state["facing"] == "back" and state["video"] is True, (command, state)
+    # #17.13: the fake camera cannot focus: the page does not offer it, answers that it did not take the
+    # point, and shows the point (dashed) for a moment
+    assert (await agent.wait_for("capabilities", 10))["focus"] is False
+    assert state["focus"] == {"x": 0.5, "y": 0.5, "applied": False}
     mark = agent.mark()
     agent.speakerphone(False)
     state = await agent.wait_for("camera_state", 10, since=mark)

@@ -42,6 +42,7 @@ function redraw() {
   const rect = pictureRect(w, h, video.videoWidth, video.videoHeight, q.width, q.height);
   dimOutside(ctx, rect);
   drawScene(ctx, call.scene, rect, q.width);
+  drawFocus(ctx, rect);
 }
 
 /* A chat line shows over the picture for a while and then fades (the log's data-fade-ms), so lines
@@ -88,6 +89,30 @@ function codeChanged(code) {
     box.hidden = true;
     $("sas-badge").classList.remove("changed");
   }, Number(box.dataset.showMs) || CODE_CHANGED_MS);
+}
+
+/* The point the agent asked the camera to focus on, as a ring for a moment (solid when the camera took
+ * it, dashed when it could not). */
+const FOCUS_MS = 1500;
+let focusRing = null;
+
+function showFocus(focus) {
+  focusRing = {x: focus.x, y: focus.y, applied: focus.applied, until: performance.now() + FOCUS_MS};
+  redraw();
+  window.setTimeout(redraw, FOCUS_MS + 20);
+}
+
+function drawFocus(ctx, rect) {
+  if (!focusRing || performance.now() > focusRing.until) { focusRing = null; return; }
+  const r = Math.max(18, Math.min(rect.w, rect.h) * 0.08);
+  ctx.save();
+  ctx.strokeStyle = focusRing.applied ? "#ffeb3b" : "#ffffff";
+  ctx.lineWidth = 3;
+  if (!focusRing.applied) ctx.setLineDash([6, 6]);
+  ctx.beginPath();
+  ctx.arc(rect.x + focusRing.x * rect.w, rect.y + focusRing.y * rect.h, r, 0, 2 * Math.PI);
+  ctx.stroke();
+  ctx.restore();
 }
 
 function showGuide(direction) {
@@ -217,6 +242,7 @@ function wire() {
   call.addEventListener("ws_url", (e) => window.ASCustomerPage.saveWsUrl(e.detail.ws_url));
   call.addEventListener("chat", (e) => addChat(e.detail));
   call.addEventListener("guide", (e) => showGuide(e.detail.direction));
+  call.addEventListener("focus", (e) => showFocus(e.detail));
   call.addEventListener("annotation", redraw);
   call.addEventListener("recording", renderMenu);
   call.addEventListener("agent_video", renderMenu);

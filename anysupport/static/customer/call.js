@@ -59,6 +59,7 @@ export class CustomerCall extends EventTarget {
     this.agentVideo = false;
     this.speakerphone = true;  // a phone's browser plays a call on the loudspeaker
     this.videoPausedBy = null;  // "customer" or "agent" while the camera is stopped (videoAfter)
+    this.focusAnswer = null;  // {x, y, applied}: sent once, in the camera_state after a focus command
     this.survey = null;
     this.surveyAnswered = false;
     this.endReason = null;
@@ -336,7 +337,8 @@ export class CustomerCall extends EventTarget {
     const q = this.sender.quality;
     return {type: "camera_state", flash: this.camera.flash, facing: this.camera.facing, quality: this.sender.level,
             video: this.sender.sending, speakerphone: this.speakerphone, width: q.width, height: q.height,
-            ...(this.videoPausedBy ? {video_paused_by: this.videoPausedBy} : {})};
+            ...(this.videoPausedBy ? {video_paused_by: this.videoPausedBy} : {}),
+            ...(this.focusAnswer ? {focus: this.focusAnswer} : {})};
   }
 
   sendCameraState() {
@@ -351,7 +353,16 @@ export class CustomerCall extends EventTarget {
 
   setFlash(on) { return this.camera.setFlash(on).then(() => this.sendCameraState()); }
 
-  focus(x, y) { return this.camera.setFocus(x, y).then(() => this.sendCameraState()); }
+  /* Focus on a point of the picture; camera_state says whether the camera took it, and the page shows the
+   * point for a moment either way (issue 17 #13). */
+  focus(x, y) {
+    return this.camera.setFocus(x, y).then((applied) => {
+      this.focusAnswer = {x: x, y: y, applied: applied === true};
+      this.emit("focus", this.focusAnswer);
+      this.sendCameraState();
+      this.focusAnswer = null;
+    });
+  }
 
   switchCamera(facing) { return this.camera.switch(facing).then(() => this.sendCameraState()); }
 

@@ -69,14 +69,18 @@ export class Camera {
   /* {flash, focus, cameras} for the capabilities message. */
   capabilities() {
     const caps = this.trackCapabilities();
-    const focusModes = caps.focusMode || [];
-    const supported = navigator.mediaDevices && navigator.mediaDevices.getSupportedConstraints
-      ? navigator.mediaDevices.getSupportedConstraints() : {};
     return {
       flash: caps.torch === true,
-      focus: !!supported.pointsOfInterest || focusModes.indexOf("single-shot") >= 0,
+      focus: this.canFocus(caps),
       cameras: this.cameras.slice(),
     };
+  }
+
+  /* The camera itself can focus on request (its track's capabilities, not what the browser could
+   * express: a laptop's fixed-focus camera is not offered to the agent). */
+  canFocus(caps = this.trackCapabilities()) {
+    const modes = caps.focusMode || [];
+    return modes.indexOf("single-shot") >= 0 || modes.indexOf("manual") >= 0 || caps.pointsOfInterest !== undefined;
   }
 
   async setFlash(on) {
@@ -91,7 +95,7 @@ export class Camera {
   }
 
   async setFocus(x, y) {
-    if (!this.track) return false;
+    if (!this.track || !this.canFocus()) return false;
     const caps = this.trackCapabilities();
     const advanced = {};
     if (navigator.mediaDevices.getSupportedConstraints().pointsOfInterest) advanced.pointsOfInterest = [{x: x, y: y}];

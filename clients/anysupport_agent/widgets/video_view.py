@@ -28,6 +28,7 @@ from anysupport_qt import (
     QRect,
     QRectF,
     Qt,
+    QTimer,
     QWidget,
     image_from_rgb,
     pyqtSignal,
@@ -59,6 +60,7 @@ class VideoView(QWidget):
         self.background = QColor("#202124")
         self.notice = ""  # waiting / reconnecting / paused / ended
         self.focus_mode = False
+        self.focus_ring: tuple[float, float, bool] | None = None  # (x, y, applied): the customer's answer, for a moment
         self.shape: str | None = None  # None: not drawing
         self.color = "#ff0000"
         self.width_px = 4
@@ -84,6 +86,17 @@ class VideoView(QWidget):
         self.image = None
         self.update()
 
+    def show_focus(self, x: float, y: float, applied: bool, *, seconds: float = 1.5) -> None:
+        """Where the customer's camera was asked to focus, as a ring for ``seconds`` (solid yellow when it
+        took it, dashed white when it could not; issue 17 #13)."""
+        self.focus_ring = (x, y, applied)
+        self.update()
+        QTimer.singleShot(int(seconds * 1000), self._focus_done)
+
+    def _focus_done(self) -> None:
+        self.focus_ring = None
+        self.update()
+
     def set_notice(self, text: str) -> None:
         self.notice = text
         self.update()
@@ -102,6 +115,8 @@ class VideoView(QWidget):
                 painter.fillRect(QRect(x, y, w, h), QColor(0, 0, 0, 120))
         if self._points and self.transform is not None:
             self._paint_in_progress(painter)
+        if self.focus_ring is not None and self.transform is not None:
+            self._paint_focus(painter)
         if self.notice:
             font = QFont(self.font_family) if self.font_family else QFont()
             font.setPixelSize(20)
@@ -114,6 +129,16 @@ class VideoView(QWidget):
             painter.setPen(QColor("#ffffff"))
             painter.drawText(box, int(Qt.AlignCenter | Qt.TextWordWrap), self.notice)
         painter.end()
+
+    def _paint_focus(self, painter: QPainter) -> None:
+        x, y, applied = self.focus_ring
+        cx, cy = self.transform.widget_point(x, y)
+        pen = QPen(QColor("#ffeb3b" if applied else "#ffffff"), 3)
+        if not applied:
+            pen.setStyle(Qt.DashLine)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(pen)
+        painter.drawEllipse(QPointF(cx, cy), 22.0, 22.0)
 
     def _paint_in_progress(self, painter: QPainter) -> None:
         t = self.transform

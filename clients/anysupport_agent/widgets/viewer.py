@@ -266,6 +266,12 @@ class ViewerWindow(QWidget):
 
     def on_camera_state(self, state: dict[str, Any]) -> None:
         self.camera_bar.show_camera_state(state)
+        focus = state.get("focus")
+        if isinstance(focus, dict) and {"x", "y", "applied"} <= set(focus):
+            # the customer's camera answered a focus point: shown on the picture, and said when it could not
+            self.view.show_focus(focus["x"], focus["y"], bool(focus["applied"]))
+            if not focus["applied"]:
+                self.message.show_error(self.texts("focus_not_applied"))
         if "video" in state and self.state != "expired":
             by_customer = state.get("video_paused_by") == "customer"
             self.view.set_notice("" if state["video"] else

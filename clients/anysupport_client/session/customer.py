@@ -68,6 +68,7 @@ class CustomerSession(EventSource):
         self.guide: str | None = None
         self.speakerphone = False
         self.video_paused_by: str | None = None  # privacy.video_after: the customer's stop wins
+        self._focus_answer: dict[str, Any] | None = None  # sent once, in the camera_state after a focus command
         self.recording = False
         self.agent_video = False
         self.agent_frame: av.VideoFrame | None = None
@@ -250,7 +251,8 @@ class CustomerSession(EventSource):
         return {"type": "camera_state", "flash": self.source.flash, "facing": self.source.facing,
                 "quality": self.video_sender.level, "video": self.video_sender.enabled,
                 "speakerphone": self.speakerphone, "width": q.width, "height": q.height,
-                **({"video_paused_by": self.video_paused_by} if self.video_paused_by else {})}
+                **({"video_paused_by": self.video_paused_by} if self.video_paused_by else {}),
+                **({"focus": self._focus_answer} if self._focus_answer else {})}
 
     def _send_camera_state(self) -> None:
         if self.state == "connected":
@@ -321,7 +323,8 @@ class CustomerSession(EventSource):
         if command == "flash":
             self.source.set_flash(message["on"])
         elif command == "focus":
-            self.source.set_focus(message["x"], message["y"])
+            applied = bool(self.source.set_focus(message["x"], message["y"]))
+            self._focus_answer = {"x": message["x"], "y": message["y"], "applied": applied}
         elif command == "switch":
             if self.source.switch(message["facing"]):
                 self.video_sender.request_keyframe()
@@ -332,6 +335,7 @@ class CustomerSession(EventSource):
                 self.emit("video_request", {})
         self.emit("camera", message)
         self._send_camera_state()
+        self._focus_answer = None
 
     def _on_speakerphone(self, message: dict[str, Any]) -> None:
         self.speakerphone = bool(message["on"])
