@@ -134,7 +134,7 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         },
     ),
     "speakerphone": _msg("speakerphone", {"on": BOOL}, ("on",)),
-    "agent_video": _msg("agent_video", {"on": BOOL}, ("on",)),
+    "agent_video": _msg("agent_video", {"on": BOOL, "voice": BOOL}, ("on",)),
     "recording": _msg("recording", {"on": BOOL}, ("on",)),
     "capabilities": _msg(
         "capabilities",

@@ -1,29 +1,13 @@
-"""The microphones the settings offer: PulseAudio's sources (``pactl``), none elsewhere.
-
-The names are what ``mic:DEVICE`` (the client library's microphone source, FFmpeg's pulse input)
-takes; an empty choice means the system's default. Speakers come from the client library's
-``speakers()`` (SoundCard), which is what plays them. No Qt in here.
+"""The microphones the settings offer, as the client library's microphone source opens them (SoundCard:
+PulseAudio, WASAPI, Core Audio), on every OS; an empty choice means the system's default. Speakers come
+from the client library's ``speakers()`` (SoundCard too). No Qt in here.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+from anysupport_client.media.speaker import audio_devices
 
 
 def microphones() -> list[str]:
-    """Names of the audio inputs (monitors of outputs left out); empty when PulseAudio is not there."""
-    pactl = shutil.which("pactl")
-    if pactl is None:
-        return []
-    try:
-        out = subprocess.run([pactl, "list", "short", "sources"], capture_output=True, text=True, timeout=3,
-                             check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    names = []
-    for line in out.stdout.splitlines():
-        parts = line.split("\t")
-        if len(parts) > 1 and not parts[1].endswith(".monitor"):
-            names.append(parts[1])
-    return names
+    """Names of the audio inputs (monitors of outputs left out); empty when there is no audio system."""
+    return [m["name"] for m in audio_devices()["microphones"]]

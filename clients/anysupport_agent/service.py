@@ -292,6 +292,10 @@ class ConsoleClient:
             audio = self.agent_audio_source() if self.agent_audio_source is not None else None
             if audio is not None:
                 audio = _TappedAudio(audio, lambda pcm: self._agent_voice(session, pcm))
+            elif self.agent_audio_source is not None:
+                # no microphone opened: the customer's page does not claim a voice call (agent_video.voice),
+                # and the viewer says why (issue 17 #1)
+                self.emit("microphone_error", {"session_id": session_id})
         sent = session.agent_video(on, source=source, audio=audio)
         # voice is on exactly while the agent's camera is: the customer's voice plays on our speaker
         if on and session.voice is None and self.voice_output is not None:

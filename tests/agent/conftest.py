@@ -115,7 +115,7 @@ def console_factory(qtbot, server, console_home):
 
     made = []
 
-    def make(language: str = "ko", *, speaker: str = "none"):
+    def make(language: str = "ko", *, speaker: str = "none", audio: str = "tone:660"):
         family = apply_korean_font(QApplication.instance())
         settings = Settings()
         settings.update({"server_url": server.url, "language": language})
@@ -129,7 +129,7 @@ def console_factory(qtbot, server, console_home):
 
         app = ConsoleApp(settings=settings, font_family=family, open_folder=opened.append, ask_unsaved=ask,
                          choose_path=lambda parent, suggested: console_home / "export" / suggested.name,
-                         camera="test", audio="tone:660", speaker=speaker)
+                         camera="test", audio=audio, speaker=speaker)
         app.opened, app.answers, app.asked = opened, answers, asked
         qtbot.addWidget(app.login_window)
         made.append(app)

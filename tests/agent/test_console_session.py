@@ -637,3 +637,27 @@ def test_a_customer_asking_for_new_keys_over_and_over_gets_one_code_per_gap_anno
     customer.loop.run(send({"type": "key_exchange_failed", "reason": "rekey_limit", "retry_after": 7}))
     qtbot.waitUntil(lambda: viewer.message.text() == en("rekey_limited", seconds=7), timeout=10000)
     assert customer.session.media.keys.sas_display == second
+
+
+def test_without_a_microphone_the_viewer_says_so_and_the_customer_is_not_told_of_a_voice_call(
+        qtbot, console_factory, customer_factory, new_agent, helper_loop):
+    """#17.1: the agent's microphone did not open; 상담원 화면 보기 still sends the camera, the viewer says the
+    customer cannot hear the agent, and agent_video tells the customer there is no voice (its page then shows
+    no "음성 통화 중")."""
+    login, password = new_agent(auto_connect=True)
+    app = console_factory("ko", audio="mic:no such microphone anywhere")
+    main = log_in(qtbot, app, login, password)
+    session = new_session(qtbot, main)
+    customer = customer_factory()
+    customer.join(session["code"])
+    wait_state(qtbot, main, session["id"], "connected")
+    viewer = main.viewer
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.view.rendered is not None, timeout=15000)
+    mark = customer.session.mark()
+    viewer.camera_bar.agent_video_button.click()
+    qtbot.waitUntil(lambda: viewer.message.text() == KO("microphone_unavailable"), timeout=10000)
+    told = helper_loop.run(customer.session.wait_for("agent_video", 10, since=mark, on=True), timeout=15)
+    assert told["voice"] is False
+    qtbot.waitUntil(lambda: customer.session.agent_frame is not None, timeout=10000)  # the camera still goes
+    screenshot(viewer, "viewer-no-microphone-ko")
+    app.shutdown()

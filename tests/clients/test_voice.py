@@ -6,6 +6,7 @@ come out of the agent's output at 440 Hz, and the agent's 660 Hz tone out of the
 """
 
 import asyncio
+import subprocess
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_client.media.speaker import VoiceOutput, audio_devices, open_voice_output, speakers
 from anysupport_client.session import AgentClient, CustomerSession
 
-from tests.support.audio import dominant_frequency
+from tests.support.audio import RATE, dominant_frequency
 
 
 def _packet(i: int) -> np.ndarray:
@@ -181,3 +182,58 @@ async def test_tones_are_heard_both_ways_at_their_frequencies(pulse, server, age
         await client.close()
         agent_speaker.stop()
     assert not customer.voice.running
+
+
+def sine_source(pulse, name: str, frequency: int) -> None:
+    """A PulseAudio virtual microphone playing a tone, made the default source."""
+    env = pulse.env()
+    subprocess.run(["pactl", "load-module", "module-sine-source", f"source_name={name}", f"rate={RATE}",
+                    f"frequency={frequency}"], env=env, check=True, capture_output=True)
+    subprocess.run(["pactl", "set-default-source", name], env=env, check=True, capture_output=True)
+
+
+async def test_the_microphone_is_read_through_soundcard(pulse):
+    """#17.1: the agent's microphone: FFmpeg's pulse input is not in the PyAV wheel, so the voice never left
+    Linux; now SoundCard reads it. A virtual source plays 523 Hz; 20 ms frames at 48 kHz carry it."""
+    from anysupport_client.media.sources import MicrophoneTrack, open_audio_source
+
+    sine_source(pulse, "anysupport_mic_523", 523)
+    track = open_audio_source("mic")  # what the console opens by default
+    assert isinstance(track, MicrophoneTrack)
+    try:
+        frames = [await asyncio.wait_for(track.recv(), 5) for _ in range(60)]
+    finally:
+        track.stop()
+    assert all(f.sample_rate == 48000 and f.samples == 960 for f in frames)
+    pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in frames[10:]])
+    frequency, purity = dominant_frequency(pcm)
+    assert abs(frequency - 523) <= 3 and purity > 0.75, (frequency, purity)
+    with pytest.raises(Exception):  # noqa: B017 (SoundCard's own error for an unknown device)
+        MicrophoneTrack("no such microphone anywhere")
+
+
+@pytest.mark.slow
+async def test_the_agents_microphone_reaches_the_customer(pulse, server, agent_factory):
+    """#17.1 end to end: the agent's default microphone (a virtual source playing 587 Hz) is what the
+    customer's speaker plays."""
+    from anysupport_client.media.sources import open_audio_source
+
+    sine_source(pulse, "anysupport_mic_587", 587)
+    _api, agent, password = await agent_factory()
+    client = AgentClient(server.url, language="en")
+    await client.start(agent["login"], password, force=True)
+    customer = CustomerSession(server.url, video=TestPatternTrack(), audio=ToneTrack(440.0), language="en",
+                               voice=VoiceOutput("customer_speaker"))
+    try:
+        session = await client.create_session()
+        await customer.start(session.code)
+        await session.wait_until(lambda: session.state == "online", 10, "online")
+        await client.accept(session.id)
+        await customer.wait_until(lambda: customer.voice_on is not None, 15, "the customer's speaker")
+        heard_by_customer = asyncio.ensure_future(pulse.record("customer_speaker", 1.0))
+        session.agent_video(True, TestPatternTrack(320, 240, 15), open_audio_source("mic"))
+        frequency, purity = dominant_frequency(await heard_by_customer)
+        assert abs(frequency - 587) <= 3 and purity > 0.6, (frequency, purity, customer.voice.stats())
+    finally:
+        await customer.close()
+        await client.close()

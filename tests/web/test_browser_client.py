@@ -715,6 +715,9 @@ async def test_without_track_processor_the_video_element_feeds_the_encoder(call)
     agent.agent_video(True, TestPatternTrack(320, 240, 15))
     audio = agent.media.receivers[framing.STREAM_CUSTOMER_AUDIO]
     await agent.current.wait_until(lambda: audio.packets > 10, 10, "customer voice")
+    # #17.1: the agent sends no voice (no microphone): the page shows its picture but claims no voice call
+    await customer.wait("window.anysupportCall.agentVideo === true && window.anysupportCall.agentVoice === false")
+    await expect(customer.page.locator("#voice-badge")).to_be_hidden()
     await customer.assert_no_errors()
 
 

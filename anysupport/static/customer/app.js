@@ -140,7 +140,7 @@ function renderMenu() {
   $("sas-badge").hidden = !call.sas;
   $("sas-badge").title = AS.t("sas_hint");
   $("recording-badge").hidden = !call.recording;
-  $("voice-badge").hidden = !(call.agentVideo && caps.audio);
+  $("voice-badge").hidden = !(call.agentVideo && call.agentVoice && caps.audio);
   $("agent-video").hidden = !(call.agentVideo && call.stats.agent_frames > 0);
 }
 

@@ -57,6 +57,7 @@ export class CustomerCall extends EventTarget {
     this.guide = null;
     this.recording = false;
     this.agentVideo = false;
+    this.agentVoice = false;  // the agent sends its voice too (agent_video.voice)
     this.speakerphone = true;  // a phone's browser plays a call on the loudspeaker
     this.videoPausedBy = null;  // "customer" or "agent" while the camera is stopped (videoAfter)
     this.focusAnswer = null;  // {x, y, applied}: sent once, in the camera_state after a focus command
@@ -274,6 +275,8 @@ export class CustomerCall extends EventTarget {
   /* The agent's video, and with it the voice call, on or off. */
   on_agent_video(m) {
     this.agentVideo = !!m.on;
+    // the agent's voice comes with it unless the agent said it has none (no microphone opened)
+    this.agentVoice = this.agentVideo && m.voice !== false;
     for (const receiver of this.receivers.values()) receiver.setOn(this.agentVideo);
     if (this.agentVideo) {
       this.send({type: "keyframe_request", stream: "agent_video"});

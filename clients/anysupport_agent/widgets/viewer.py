@@ -227,6 +227,8 @@ class ViewerWindow(QWidget):
                 self.stats_label.setText(self.texts("link_stats", ms=data["latency_ms"], **figures))
         elif name == "voice_error":
             self.message.show_error(self.texts("voice_unavailable"))
+        elif name == "microphone_error":
+            self.message.show_error(self.texts("microphone_unavailable"))
         elif name == "key_exchange_failed" and data.get("reason") == "rekey_limit":
             self.message.show_error(self.texts("rekey_limited", seconds=data.get("retry_after") or 0))
         elif name == "peer" and self.state != "expired":  # after the end the notice says so, whatever follows

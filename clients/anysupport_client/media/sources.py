@@ -12,7 +12,7 @@ Video sources:
   switching works; a desktop camera has no flash and no remote focus, and says so.
 
 Audio sources: ``ToneTrack`` (``tone``, a 440 Hz test tone, 20 ms frames) and ``MicrophoneTrack``
-(``mic[:DEVICE]``: pulse or alsa on Linux, avfoundation, dshow).
+(``mic[:DEVICE]``: through SoundCard, PulseAudio on Linux, WASAPI on Windows, Core Audio on macOS).
 
 Every source answers ``capabilities()`` honestly: that dict goes to the agent as the
 ``capabilities`` message, and the agent console greys out what the device cannot do.
@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import logging
 import math
 import platform
+import threading
 import time
 from typing import Any
 
@@ -35,6 +37,8 @@ from anysupport_native import convert
 from .stamp import stamp_chroma, stamp_luma
 
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
+log = logging.getLogger("anysupport.client.media")
+
 AUDIO_RATE = 48000
 AUDIO_FRAME_SAMPLES = 960  # 20 ms
 
@@ -289,34 +293,72 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
-def microphone_device(device: str | None) -> tuple[str, str]:
-    system = platform.system()
-    if system == "Darwin":
-        return f"none:{device or 0}", "avfoundation"
-    if system == "Windows":
-        return f"audio={device or 'Microphone'}", "dshow"
-    return device or "default", "pulse"
-
-
 class MicrophoneTrack(MediaStreamTrack):
+    """A microphone through SoundCard (PulseAudio on Linux, WASAPI on Windows, Core Audio on macOS), the
+    library that already plays the other side's voice: 48 kHz mono, 20 ms frames, read on a thread of its
+    own. FFmpeg's ``pulse`` input, used before, is not in the PyAV wheel, so the agent's voice never left
+    Linux machines while the customer's page showed a voice call (issue 17 #1). ``device``: a microphone's
+    id or name (``audio_devices()["microphones"]``), None for the system's default. Opening fails (raises)
+    when there is no such microphone or no audio system."""
+
     kind = "audio"
 
     def __init__(self, device: str | None = None):
-        from aiortc.contrib.media import MediaPlayer
+        from .speaker import _soundcard
 
         super().__init__()
-        file, fmt = microphone_device(device)
-        self.description = f"microphone {fmt} {file}"
-        self.player = MediaPlayer(file, format=fmt)
-        if self.player.audio is None:
-            raise ValueError(f"{self.description}: no audio stream")
+        card = _soundcard()
+        mic = card.get_microphone(device) if device else card.default_microphone()
+        if mic is None:
+            raise ValueError("no microphone")
+        self.description = f"microphone {mic.name}"
+        self._mic = mic
+        # opened once here so a missing or refused device fails now, not later; the reading thread opens
+        # its own and is the only one to touch it (libpulse aborts the process on a recorder closed by one
+        # thread while another reads it)
+        with mic.recorder(samplerate=AUDIO_RATE, channels=1, blocksize=AUDIO_FRAME_SAMPLES):
+            pass
+        self._queue: asyncio.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._running = True
+        self._samples = 0
+
+    def _read(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            with self._mic.recorder(samplerate=AUDIO_RATE, channels=1, blocksize=AUDIO_FRAME_SAMPLES) as recorder:
+                while self._running:
+                    block = recorder.record(numframes=AUDIO_FRAME_SAMPLES)
+                    pcm = np.clip(block[:, 0] * 32767.0, -32768, 32767).astype(np.int16)
+                    loop.call_soon_threadsafe(self._put, pcm)
+        except Exception as exc:  # the device went away
+            log.warning("%s stopped: %s", self.description, exc)
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(self._put, None)
+
+    def _put(self, pcm: np.ndarray | None) -> None:
+        if pcm is not None and self._queue.qsize() > 50:  # nobody reads (1 s behind): keep the newest
+            self._queue.get_nowait()
+        self._queue.put_nowait(pcm)
 
     async def recv(self) -> av.AudioFrame:
-        return await self.player.audio.recv()
+        if self._thread is None:
+            self._queue = asyncio.Queue()
+            self._thread = threading.Thread(target=self._read, args=(asyncio.get_running_loop(),),
+                                            name="anysupport-microphone", daemon=True)
+            self._thread.start()
+        pcm = await self._queue.get()
+        if pcm is None:
+            raise MediaStreamError
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = self._samples
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        self._samples += len(pcm)
+        return frame
 
     def stop(self) -> None:
         super().stop()
-        self.player.audio.stop()
+        self._running = False  # the reading thread closes its recorder after its current 20 ms
 
 
 def open_audio_source(spec: str) -> MediaStreamTrack | None:

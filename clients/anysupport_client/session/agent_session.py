@@ -404,7 +404,9 @@ class AgentSession(EventSource):
         if self.audio_sender is not None:
             self.audio_sender.enabled = on
         self.agent_video_on = on
-        return self.send({"type": "agent_video", "on": on})
+        # ``voice``: whether the agent's microphone goes with it (no microphone opened: the customer is not
+        # told a voice call is on, issue 17 #1)
+        return self.send({"type": "agent_video", "on": on, "voice": on and self.audio_sender is not None})
 
     def end(self) -> bool:
         return self.send({"type": "end"})
