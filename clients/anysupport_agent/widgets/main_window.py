@@ -26,6 +26,7 @@ from ..texts import Texts
 from ..waiting_alert import WaitingAlerts
 from .common import AskUnsaved, OpenFolder
 from .desktop_alerts import DesktopAlerts
+from .record_form import RecordForm
 from .records_tab import ChoosePath, RecordsTab
 from .sessions_tab import SessionsTab
 from .settings_dialog import SettingsDialog
@@ -75,8 +76,13 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.phrases = PhrasesModel(texts, self)
+        self.viewer_form = RecordForm(texts=texts, bridge=bridge, drafts=drafts,
+                                      trouble_types=self.sessions_tab.trouble_types)
+        # a save in one form shows in the other (bound methods: Qt drops the link when a form goes)
+        self.viewer_form.saved.connect(self.sessions_tab.form.other_saved)
+        self.sessions_tab.form.saved.connect(self.viewer_form.other_saved)
         self.viewer = ViewerWindow(texts=texts, settings=settings, bridge=bridge, phrases=self.phrases,
-                                   open_folder=open_folder, font_family=font_family)
+                                   open_folder=open_folder, font_family=font_family, record_form=self.viewer_form)
         self.viewer.panel.reload()
         self.settings_dialog: SettingsDialog | None = None
         self.waiting = WaitingAlerts()

@@ -129,6 +129,17 @@ class RecordForm(QGroupBox):
             self.save_button.setEnabled(False)
             self.message.show_info(self.texts("record_unavailable"))
 
+    def refresh(self) -> None:
+        """Show the draft again (another form of the same session, in the other window, may have changed it)."""
+        if self.draft is not None:
+            self._fill(self.draft.fields, self.draft.info)
+
+    def other_saved(self, session_id: str) -> None:
+        """The other window's form saved ``session_id``: show it here if it is this form's session."""
+        if self.draft is not None and self.draft.session_id == session_id:
+            self.refresh()
+            self.message.clear_message()
+
     def _server_record(self, session_id: str, record: dict[str, Any]) -> None:
         if self.draft is None or self.draft.session_id != session_id:
             return

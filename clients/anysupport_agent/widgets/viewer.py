@@ -25,14 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from anysupport_qt import (
+    QApplication,
     QColor,
     QHBoxLayout,
     QInputDialog,
     QKeySequence,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     Qt,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
     rgb_from_image,
@@ -50,9 +53,24 @@ from .toolbars import CameraBar, DrawingBar, RecordingBar, ViewBar
 from .video_view import VideoView
 
 
+def fit_to_screen(window: QWidget, width: int, height: int) -> None:
+    """``width`` × ``height`` or less, so that the whole window (its frame too) is on the screen it opens on
+    (a 1366×768 laptop: issue 17 #9)."""
+    screen = window.screen() if hasattr(window, "screen") else None
+    screen = screen or QApplication.primaryScreen()
+    if screen is None:
+        window.resize(width, height)
+        return
+    area = screen.availableGeometry()
+    w, h = min(width, area.width() - 16), min(height, area.height() - 48)  # the frame and title bar
+    window.resize(max(w, 640), max(h, 480))
+    window.move(area.x() + max(0, (area.width() - window.width()) // 2), area.y())
+
+
 class ViewerWindow(QWidget):
     def __init__(self, *, texts: Texts, settings: Settings, bridge, phrases: PhrasesModel, open_folder: OpenFolder,
-                 font_family: str | None = None, ask_end_call: AskEndCall | None = None, parent=None):
+                 font_family: str | None = None, ask_end_call: AskEndCall | None = None,
+                 record_form: QWidget | None = None, parent=None):
         super().__init__(parent)
         self.texts = texts
         self.ask_end_call = ask_end_call or ask_end_call_dialog(texts)
@@ -67,7 +85,8 @@ class ViewerWindow(QWidget):
         self.state = ""
         self.recording = RecordingControl(lambda: Path(self.settings["record_folder"]))
         self.last_saved: Path | None = None
-        self.resize(1180, 760)
+        self.record_form = record_form  # the viewed session's record, written during the call (issue 17 #9)
+        fit_to_screen(self, 1180, 760)
         self.view = VideoView(ask_text=lambda parent: self._ask_text(parent))
         self.view.font_family = font_family
         self.view.resized.connect(self._view_resized)
@@ -147,8 +166,22 @@ class ViewerWindow(QWidget):
         status.addStretch(1)
         status.addWidget(self.end_button)
         splitter = QSplitter(Qt.Horizontal)
+        self.splitter = splitter
         splitter.addWidget(self.view)
-        splitter.addWidget(self.panel)
+        if self.record_form is not None:
+            # beside the chat, the record of the call: written while watching, not behind the viewer
+            self.side_tabs = QTabWidget()
+            self.side_tabs.addTab(self.panel, self.texts("tab_guidance"))
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # the form takes the panel's width
+            scroll.setWidget(self.record_form)
+            self.side_tabs.addTab(scroll, self.texts("tab_record"))
+            self.side_tabs.currentChanged.connect(self._side_tab_changed)
+            splitter.addWidget(self.side_tabs)
+        else:
+            self.side_tabs = None
+            splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
@@ -163,9 +196,19 @@ class ViewerWindow(QWidget):
         layout.addWidget(self.message)
 
     # -- the session ------------------------------------------------------------------------------------------------
+    def _side_tab_changed(self, index: int) -> None:
+        if index == 1 and self.record_form is not None:
+            self.record_form.refresh()  # the draft may have changed in the main window's form meanwhile
+            # the record wants more width than the chat: give it up to 42 % of the window
+            total = sum(self.splitter.sizes())
+            side = max(self.splitter.sizes()[1], min(int(total * 0.42), 480))
+            self.splitter.setSizes([total - side, side])
+
     def set_session(self, session: dict[str, Any] | None) -> None:
         if self.recording.running:
             self.stop_recording()
+        if self.record_form is not None and (session or {}).get("id") != self.session_id:
+            self.record_form.set_session(session)
         self.session = dict(session or {})
         self.session_id = self.session.get("id")
         self.state = self.session.get("state", "")
