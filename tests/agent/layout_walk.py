@@ -13,8 +13,8 @@ import os
 import pytest
 from anysupport_qt import QApplication
 
-from .conftest import log_in, screenshot
-from .test_console_session import new_session, wait_state
+from .conftest import screenshot
+from .test_console_session import auto_connected_call
 
 SCREEN = os.environ.get("ANYSUPPORT_TEST_SCREEN", "offscreen")
 
@@ -26,15 +26,9 @@ def inside(rect, area) -> bool:
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_a_call_fits_the_screen_with_the_record_at_hand(qtbot, console_factory, customer_factory, new_agent,
                                                         language):
-    login, password = new_agent(auto_connect=True)
-    app = console_factory(language)
-    main = log_in(qtbot, app, login, password)
-    session = new_session(qtbot, main)
-    customer = customer_factory()
-    customer.join(session["code"])
-    wait_state(qtbot, main, session["id"], "connected")
+    app, main, session, _customer = auto_connected_call(qtbot, console_factory, customer_factory, new_agent,
+                                                        language)
     viewer = main.viewer
-    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.view.rendered is not None, timeout=15000)
     area = QApplication.primaryScreen().availableGeometry()
     qtbot.waitUntil(lambda: inside(viewer.frameGeometry(), area), timeout=5000)
     assert inside(main.frameGeometry(), area), (main.frameGeometry(), area)

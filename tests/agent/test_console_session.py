@@ -37,6 +37,21 @@ def new_session(qtbot, main):
     return next(r for r in main.sessions_tab.model.rows if r["id"] not in before)
 
 
+def auto_connected_call(qtbot, console_factory, customer_factory, new_agent, language="ko", **console):
+    """An auto-connecting agent's console with a customer's call connected and its picture in the viewer:
+    (app, main window, session, customer)."""
+    login, password = new_agent(auto_connect=True)
+    app = console_factory(language, **console)
+    main = log_in(qtbot, app, login, password)
+    session = new_session(qtbot, main)
+    customer = customer_factory()
+    customer.join(session["code"])
+    wait_state(qtbot, main, session["id"], "connected")
+    viewer = main.viewer
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.view.rendered is not None, timeout=15000)
+    return app, main, session, customer
+
+
 def frame_click(qtbot, view, fx, fy, *, button=Qt.LeftButton):
     wx, wy = view.transform.widget_point(fx, fy)
     qtbot.mouseClick(view, button, pos=QPoint(round(wx), round(wy)))
@@ -644,15 +659,9 @@ def test_without_a_microphone_the_viewer_says_so_and_the_customer_is_not_told_of
     """#17.1: the agent's microphone did not open; 상담원 화면 보기 still sends the camera, the viewer says the
     customer cannot hear the agent, and agent_video tells the customer there is no voice (its page then shows
     no "음성 통화 중")."""
-    login, password = new_agent(auto_connect=True)
-    app = console_factory("ko", audio="mic:no such microphone anywhere")
-    main = log_in(qtbot, app, login, password)
-    session = new_session(qtbot, main)
-    customer = customer_factory()
-    customer.join(session["code"])
-    wait_state(qtbot, main, session["id"], "connected")
+    app, main, _session, customer = auto_connected_call(qtbot, console_factory, customer_factory, new_agent,
+                                                       audio="mic:no such microphone anywhere")
     viewer = main.viewer
-    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.view.rendered is not None, timeout=15000)
     mark = customer.session.mark()
     viewer.camera_bar.agent_video_button.click()
     qtbot.waitUntil(lambda: viewer.message.text() == KO("microphone_unavailable"), timeout=10000)
