@@ -61,7 +61,8 @@ SERVER = [
     "fastjsonschema>=2.19",  # control messages: the JSON Schemas compiled to Python
     "uvloop>=0.19; sys_platform == 'linux'",  # the faster event loop (event_loop = "auto")
 ]
-CLIENT = ["av>=14", "aiortc>=1.10", "PyQt5>=5.15", "soundcard>=0.4.3", "packaging>=23", "opencv-python-headless>=4.9"]
+CLIENT = ["av>=14", "aiortc>=1.10", "PyQt5>=5.15", "soundcard>=0.4.3", "packaging>=23", "opencv-python-headless>=4.9",
+          "qtawesome>=1.3"]  # the viewer's toolbar icons: Material Design Icons (Apache-2.0), drawn by qtawesome (MIT)
 BENCH = ["pytest-benchmark>=5", "opencv-python-headless>=4.9", "psutil>=5.9", "py-spy>=0.3"]
 TEST = (
     SERVER

@@ -9,12 +9,13 @@
 
 from .bridge import LoopBridge, error_event
 from .fonts import KOREAN_FAMILIES, apply_korean_font, pick_font_family
+from .icons import icon
 from .images import image_from_rgb, image_from_rgba, rgb_from_image, rgba_from_image
 from .overlay import qt_text_renderer
 from .qt import *  # noqa: F403 (the point of this package)
 from .qt import __all__ as _qt_names
 
 __all__ = [
-    "KOREAN_FAMILIES", "LoopBridge", "apply_korean_font", "error_event", "image_from_rgb", "image_from_rgba",
+    "KOREAN_FAMILIES", "LoopBridge", "apply_korean_font", "error_event", "icon", "image_from_rgb", "image_from_rgba",
     "pick_font_family", "qt_text_renderer", "rgb_from_image", "rgba_from_image", *_qt_names,
 ]

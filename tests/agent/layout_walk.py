@@ -32,6 +32,11 @@ def test_a_call_fits_the_screen_with_the_record_at_hand(qtbot, console_factory, 
     area = QApplication.primaryScreen().availableGeometry()
     qtbot.waitUntil(lambda: inside(viewer.frameGeometry(), area), timeout=5000)
     assert inside(main.frameGeometry(), area), (main.frameGeometry(), area)
+    # the tools in one row of icons (view, camera, recording, drawing), each icon's text its tooltip (#17.24)
+    bars = (viewer.view_bar, viewer.camera_bar, viewer.record_bar, viewer.drawing_bar)
+    assert len({bar.geometry().top() for bar in bars}) == 1
+    assert all(bar.geometry().right() < viewer.width() for bar in bars)
+    assert viewer.camera_bar.flash_button.toolTip() in ("플래시", "Flash")
     # five phrases readable in the chat tab
     phrases = viewer.panel.phrase_view
     assert phrases.viewport().height() >= 5 * phrases.verticalHeader().defaultSectionSize(), phrases.viewport().height()

@@ -23,11 +23,13 @@ from anysupport_qt import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSize,
     QSpinBox,
     Qt,
     QTimer,
     QToolButton,
     QWidget,
+    icon,
     pyqtSignal,
 )
 
@@ -40,11 +42,33 @@ QUALITIES = ("high", "medium", "low")
 DEFAULT_QUALITY = "medium"
 
 
-def tool_button(text: str, *, checkable: bool = False) -> QToolButton:
-    button = QToolButton()
+class IconButton(QToolButton):
+    """An action shown as its icon (``anysupport_qt.icon``), its text the tooltip: the text stays the
+    button's ``text()`` (what it does now: 일시 정지 / 영상 시작 …), so a changed text changes the tooltip."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        if not self.property("own_tip"):
+            super().setToolTip(text)
+
+    def setToolTip(self, tip: str) -> None:  # noqa: N802 (Qt's name)
+        """A reason (a greyed-out capability) replaces the text as the tooltip; an empty one gives it back."""
+        self.setProperty("own_tip", bool(tip))
+        super().setToolTip(tip or self.text())
+
+
+def tool_button(text: str, *, checkable: bool = False, action: str | None = None) -> QToolButton:
+    """A toolbar button: ``action``'s icon with the text as tooltip (issue 17 #24), else the text alone."""
+    button = IconButton() if action else QToolButton()
     button.setText(text)
     button.setCheckable(checkable)
-    button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+    if action:
+        button.setIcon(icon(action))
+        button.setIconSize(QSize(22, 22))
+        button.setToolButtonStyle(Qt.ToolButtonIconOnly)
+        button.setAutoRaise(True)
+    else:
+        button.setToolButtonStyle(Qt.ToolButtonTextOnly)
     return button
 
 
@@ -60,6 +84,7 @@ class _Bar(QWidget):
         super().__init__(parent)
         self.row = QHBoxLayout(self)
         self.row.setContentsMargins(0, 0, 0, 0)
+        self.row.setSpacing(2)  # icon buttons side by side: all four groups in one row at 1366 px wide
 
     def _add(self, *widgets: QWidget) -> None:
         for widget in widgets:
@@ -74,15 +99,15 @@ class ViewBar(_Bar):
     def __init__(self, texts: Texts, parent: QWidget | None = None):
         super().__init__(parent)
         self.texts = texts
-        self.zoom_in_button = tool_button("＋ " + texts("zoom_in"))
-        self.zoom_out_button = tool_button("－ " + texts("zoom_out"))
+        self.zoom_in_button = tool_button(texts("zoom_in"), action="zoom_in")
+        self.zoom_out_button = tool_button(texts("zoom_out"), action="zoom_out")
         self.zoom_label = QLabel()
         self.zoom_label.setToolTip(texts("zoom_tip"))
         self.zoom_label.setMinimumWidth(self.zoom_label.fontMetrics().horizontalAdvance("1000 %") + 8)
         self.zoom_label.setAlignment(Qt.AlignCenter)
-        self.reset_button = tool_button(texts("zoom_reset"))
+        self.reset_button = tool_button(texts("zoom_reset"), action="zoom_reset")
         self.reset_button.setToolTip(texts("zoom_reset_tip"))
-        self.rotate_button = tool_button("↻ " + texts("rotate"))
+        self.rotate_button = tool_button(texts("rotate"), action="rotate")
         self._add(self.zoom_in_button, self.zoom_out_button, self.zoom_label, self.reset_button, self.rotate_button)
         self.zoom_in_button.clicked.connect(lambda: self.zoom.emit(1))
         self.zoom_out_button.clicked.connect(lambda: self.zoom.emit(-1))
@@ -107,18 +132,18 @@ class CameraBar(_Bar):
     def __init__(self, texts: Texts, parent: QWidget | None = None):
         super().__init__(parent)
         self.texts = t = texts
-        self.pause_button = tool_button(t("pause"), checkable=True)
+        self.pause_button = tool_button(t("pause"), checkable=True, action="pause")
         self.quality_box = QComboBox()
         for level in QUALITIES:
             self.quality_box.addItem(t(level), level)
         self.quality_box.setCurrentIndex(QUALITIES.index(DEFAULT_QUALITY))
         self.quality_box.setToolTip(t("quality"))
-        self.flash_button = tool_button(t("flash"), checkable=True)
-        self.focus_button = tool_button(t("focus"), checkable=True)
+        self.flash_button = tool_button(t("flash"), checkable=True, action="flash")
+        self.focus_button = tool_button(t("focus"), checkable=True, action="focus")
         self.focus_button.setToolTip(t("focus_hint"))
-        self.switch_button = tool_button(t("camera_switch"))
-        self.speaker_button = tool_button(t("speakerphone"), checkable=True)
-        self.agent_video_button = tool_button(t("agent_video"), checkable=True)
+        self.switch_button = tool_button(t("camera_switch"), action="camera_switch")
+        self.speaker_button = tool_button(t("speakerphone"), checkable=True, action="speakerphone")
+        self.agent_video_button = tool_button(t("agent_video"), checkable=True, action="agent_video")
         self._add(self.pause_button, self.quality_box, self.flash_button, self.focus_button, self.switch_button,
                   self.speaker_button, self.agent_video_button)
         self.pause_button.toggled.connect(self._paused)
@@ -188,13 +213,13 @@ class DrawingBar(_Bar):
     def __init__(self, texts: Texts, parent: QWidget | None = None):
         super().__init__(parent)
         t = texts
-        self.draw_label = QLabel(t("draw"))
-        self._add(self.draw_label)
+        self.draw_label = QLabel(t("draw"))  # kept for the tooltip-less reader; the icons say it on screen
+        self.draw_label.setToolTip(t("draw"))
         self.shape_group = QButtonGroup(self)
         self.shape_group.setExclusive(False)  # exclusive by hand: pressing the chosen shape again stops drawing
         self.shape_buttons: dict[str, QToolButton] = {}
         for shape in SHAPES:
-            button = tool_button(t(f"shape_{shape}"), checkable=True)
+            button = tool_button(t(f"shape_{shape}"), checkable=True, action=f"shape_{shape}")
             self.shape_group.addButton(button)
             self.shape_buttons[shape] = button
             button.toggled.connect(functools.partial(self._shape_toggled, shape))
@@ -204,7 +229,7 @@ class DrawingBar(_Bar):
         self.thickness.setRange(1, 32)
         self.thickness.setValue(4)
         self.thickness.setToolTip(t("thickness"))
-        self.thickness.setPrefix(t("thickness") + " ")
+        self.thickness.setSuffix(" px")  # the thickness, compact (its tooltip names it)
         self.thickness.valueChanged.connect(self.width_changed)
         self._add(self.thickness)
         self.colour_buttons: dict[str, QToolButton] = {}
@@ -217,8 +242,8 @@ class DrawingBar(_Bar):
             button.clicked.connect(functools.partial(self.set_colour, colour))
             self.colour_buttons[colour] = button
             self._add(button)
-        self.undo_button = tool_button(t("undo"))
-        self.clear_button = tool_button(t("clear"))
+        self.undo_button = tool_button(t("undo"), action="undo")
+        self.clear_button = tool_button(t("clear"), action="clear")
         self._add(self.undo_button, self.clear_button)
         self.undo_button.clicked.connect(self.undo)
         self.clear_button.clicked.connect(self.clear)
@@ -261,11 +286,11 @@ class RecordingBar(_Bar):
     def __init__(self, texts: Texts, parent: QWidget | None = None):
         super().__init__(parent)
         self.texts = t = texts
-        self.record_customer_button = tool_button("● " + t("record_customer"))
-        self.record_screen_button = tool_button("● " + t("record_screen"))
-        self.record_pause_button = tool_button(t("record_pause"), checkable=True)
-        self.record_stop_button = tool_button("■ " + t("record_stop"))
-        self.capture_button = tool_button(t("capture"))
+        self.record_customer_button = tool_button(t("record_customer"), action="record_customer")
+        self.record_screen_button = tool_button(t("record_screen"), action="record_screen")
+        self.record_pause_button = tool_button(t("record_pause"), checkable=True, action="record_pause")
+        self.record_stop_button = tool_button(t("record_stop"), action="record_stop")
+        self.capture_button = tool_button(t("capture"), action="capture")
         self.capture_drawings = QCheckBox(t("capture_drawings"))
         self.capture_drawings.setChecked(True)
         self._add(self.record_customer_button, self.record_screen_button, self.record_pause_button,

@@ -147,7 +147,7 @@ class ViewerWindow(QWidget):
         return bar
 
     def _lay_out(self) -> None:
-        """Three rows of tools over the picture and the guidance panel, then the status line and the message."""
+        """One row of tools over the picture and the side panel, then the status line and the message."""
         self.sas_label = QLabel()
         self.sas_label.setToolTip(self.texts("sas_tip"))
         self.sas_label.setStyleSheet("font-weight: bold; font-size: 15px;")
@@ -185,12 +185,14 @@ class ViewerWindow(QWidget):
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
-        for bars in ((self.view_bar, self.camera_bar), (self.record_bar,), (self.drawing_bar,)):
-            row = QHBoxLayout()
-            for bar in bars:
-                row.addWidget(bar)
-            row.addStretch(1)
-            layout.addLayout(row)
+        # one row of icon groups — view, camera, recording, drawing — each icon's text its tooltip (issue 17 #24)
+        row = QHBoxLayout()
+        for i, bar in enumerate((self.view_bar, self.camera_bar, self.record_bar, self.drawing_bar)):
+            if i:
+                row.addSpacing(14)
+            row.addWidget(bar)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addWidget(splitter, 1)
         layout.addLayout(status)
         layout.addWidget(self.message)
