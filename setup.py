@@ -53,6 +53,18 @@ def native_extensions():
     return cythonize(extensions, language_level=3, quiet=True)
 
 
+def _version() -> str:
+    """The one place the version is written: ``anysupport/__init__.py`` (the consoles compare it)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "anysupport", "__init__.py"),
+              encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("__version__"):
+                return line.split("=", 1)[1].strip().strip('"').strip("'")
+    raise SystemExit("error: anysupport/__init__.py names no __version__")
+
+
+VERSION = _version()
+
 SERVER = [
     "pymongo>=4.13",
     "nx-27017>=0.8",
@@ -83,7 +95,7 @@ TEST = (
 
 setup(
     name="anysupport",
-    version="0.1.0",
+    version=VERSION,
     description="Self-hostable mobile-video support: live camera sharing, drawing, chat and records",
     long_description=open("README.md", encoding="utf-8").read() if os.path.exists("README.md") else "",
     long_description_content_type="text/markdown",

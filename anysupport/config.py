@@ -101,6 +101,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_language", str, "ko", "language of texts when the requester names none", choices=LANGUAGES),
     Setting("time_zone", str, "Asia/Seoul", "time zone of dates in statistics and exports"),
     Setting("brand_name", str, "AnySupport", "name shown on the customer page"),
+    Setting("console_packages", str, "", "folder of the console packages (wheels) the download page and the consoles'"
+            " self-update hand out; empty = <data_dir>/console"),
     Setting("log_level", str, "info", "logging level", choices=("debug", "info", "warning", "error")),
     # several nodes on one database (docs/deployment.md, "Several nodes")
     Setting("cluster", bool, False, "several nodes share this database: sessions live on their agent's node, nodes tell each other through the database"),

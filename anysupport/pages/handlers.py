@@ -87,7 +87,7 @@ class PageHandler(BaseHandler):
     def page_language(self) -> str:
         return i18n.asked_language(self.get_query_argument("lang", None), self.language)
 
-    async def render_page(self) -> None:
+    async def render_page(self, **extra: Any) -> None:
         lang = self.page_language
         texts = i18n.catalogue("pages")
         texts_json, vocabulary_json = page_data_json()
@@ -104,6 +104,7 @@ class PageHandler(BaseHandler):
             vocabulary=vocabulary,
             vocabulary_json=vocabulary_json,
             brand_name=site["brand_name"] or self.config.brand_name,
+            **extra,
         )
 
 

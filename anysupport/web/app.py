@@ -16,7 +16,7 @@ from anysupport.records import handlers as records_handlers
 from anysupport.records import reports as records_reports
 from anysupport.relay import handlers as relay_handlers
 from anysupport.sessions import handlers as sessions_handlers
-from anysupport.web import health
+from anysupport.web import download, health
 from anysupport.web.base import NotFoundHandler, redact
 from anysupport.web.headers import StaticHandler, security_headers
 from anysupport.web.openapi import build_openapi, route_methods
@@ -34,6 +34,7 @@ ROUTE_MODULES = (
     records_handlers,
     catalog_handlers,
     pages_handlers,
+    download,
     relay_handlers,
     ws_handler,
 )

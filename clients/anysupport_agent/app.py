@@ -145,11 +145,46 @@ def parser() -> argparse.ArgumentParser:
                    help="the agent's microphone: mic[:DEVICE], tone or none (default: the setting's, else mic)")
     p.add_argument("--speaker", default=None,
                    help="where the customer's voice plays: default, none or a speaker's name (default: the setting's)")
+    p.add_argument("--version", action="store_true", help="print this console's version and exit")
+    p.add_argument("--update", action="store_true",
+                   help="update from the server without a window: fetch its newer console package, check its "
+                        "SHA-256, install it into this environment and restart as --version")
     return p
+
+
+def update_from_server(server_url: str) -> int:
+    """``--update``: the auto-upgrade without a window; restarts into ``--version`` when it installed one."""
+    import asyncio
+
+    from anysupport_client.api import RestClient
+
+    from .update import CONSOLE_VERSION, UpdateError, restart, update
+
+    async def run():
+        return await update(RestClient(server_url))
+
+    try:
+        package = asyncio.run(run())
+    except UpdateError as exc:
+        print(f"update failed ({exc.code}): {exc}", file=sys.stderr)
+        return 1
+    if package is None:
+        print(f"AnySupport console {CONSOLE_VERSION}: up to date")
+        return 0
+    print(f"AnySupport console {CONSOLE_VERSION} -> {package['version']}: installed, restarting", flush=True)
+    restart(["--version"])
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.version:
+        from .update import CONSOLE_VERSION
+
+        print(f"AnySupport console {CONSOLE_VERSION}")
+        return 0
+    if args.update:
+        return update_from_server((args.server or Settings()["server_url"]).rstrip("/"))
     logging.basicConfig(level=os.environ.get("ANYSUPPORT_LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])

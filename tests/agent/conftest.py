@@ -115,10 +115,10 @@ def console_factory(qtbot, server, console_home):
 
     made = []
 
-    def make(language: str = "ko", *, speaker: str = "none", audio: str = "tone:660"):
+    def make(language: str = "ko", *, speaker: str = "none", audio: str = "tone:660", server_url: str | None = None):
         family = apply_korean_font(QApplication.instance())
         settings = Settings()
-        settings.update({"server_url": server.url, "language": language})
+        settings.update({"server_url": server_url or server.url, "language": language})
         opened: list[Path] = []
         answers = {"unsaved": "cancel"}
         asked: list[str] = []

@@ -170,3 +170,33 @@ def test_enter_on_the_focused_remember_id_box_logs_in(qtbot, console_factory, ne
     qtbot.waitUntil(lambda: app.main is not None, timeout=15000)
     qtbot.addWidget(app.main)
     assert not window.isVisible()
+
+
+def test_the_login_window_offers_the_servers_newer_console_and_installs_it(qtbot, make_server, console_factory,
+                                                                             tmp_path):
+    """The manual's auto-upgrade, in the window: the server hands out a newer package; 지금 업데이트 fetches it
+    from that server, checks its SHA-256 and has it installed, then restarts. (Installing a real package into
+    an environment and restarting into it: tests/agent/test_upgrade.py; here the two last steps are the
+    test's, so the test's own environment is left alone.)"""
+    import os
+    from pathlib import Path
+
+    folder = tmp_path / "console-packages"
+    folder.mkdir()
+    wheel = folder / "anysupport-99.0.0-py3-none-any.whl"
+    wheel.write_bytes(os.urandom(50_000))
+    srv = make_server({"console_packages": str(folder)})
+    app = console_factory("ko", server_url=srv.url)
+    window = app.login_window
+    installed, restarted = [], []
+    window.install = lambda path: installed.append(Path(path).read_bytes())
+    window.restart = restarted.append
+    window.show()
+    qtbot.waitUntil(lambda: window.update_button.isVisible(), timeout=10000)
+    assert "99.0.0" in window.upgrade.text() and window.update_button.text() == KO("update_now")
+    screenshot(window, "login-update-available-ko")
+    window.update_button.click()
+    qtbot.waitUntil(lambda: bool(restarted), timeout=15000)
+    assert installed == [wheel.read_bytes()]  # what was installed is what the server has, byte for byte
+    assert restarted == [["--server", srv.url]]
+    assert window.message.text() == KO("update_restarting", version="99.0.0")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from typing import Any
 
 from anysupport_qt import (
@@ -20,6 +22,7 @@ from anysupport_qt import (
     pyqtSignal,
 )
 
+from .. import update as updates
 from ..credentials import LoginStore
 from ..settings import Settings
 from ..texts import Texts
@@ -118,6 +121,13 @@ class LoginWindow(QWidget):
         self.upgrade.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.upgrade.setStyleSheet("color: #8a5a00; background: #fff4d6; padding: 6px;")
         self.upgrade.hide()
+        # the manual's auto-upgrade: the server's newer console package, fetched, checked and installed here
+        self.package: dict[str, Any] | None = None
+        self.update_button = QPushButton()
+        self.update_button.hide()
+        self.update_button.clicked.connect(self.update_now)
+        self.install = updates.install_package  # what installs the checked package (a test puts its own)
+        self.restart = updates.restart  # what starts the new version
         form = QFormLayout()
         form.addRow(self.id_label, self.id_edit)
         form.addRow(self.password_label, self.password_edit)
@@ -135,6 +145,7 @@ class LoginWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.upgrade)
+        layout.addWidget(self.update_button)
         layout.addLayout(form)
         layout.addLayout(checks)
         layout.addWidget(self.message)
@@ -160,6 +171,7 @@ class LoginWindow(QWidget):
         self.remember_password.setText(t("remember_password"))
         self.login_button.setText(t("login"))
         self.preferences.setText(t("preferences"))
+        self.update_button.setText(t("update_now"))
         self._show_upgrade()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -175,12 +187,51 @@ class LoginWindow(QWidget):
     def check_version(self) -> None:
         self.bridge.submit(self.bridge.client.rest.server_version(), on_result=self._version_known,
                            on_error=lambda _info: self._version_known(None))
+        self.bridge.submit(updates.newer_package(self.bridge.client.rest, self.console_version),
+                           on_result=self._package_known, on_error=lambda _info: self._package_known(None))
+
+    def _package_known(self, package: dict[str, Any] | None) -> None:
+        self.package = package
+        self._show_upgrade()
+
+    def update_now(self) -> None:
+        """지금 업데이트: fetch the package from this server, check its SHA-256, install it, restart."""
+        package = self.package
+        if package is None:
+            return
+        self.update_button.setEnabled(False)
+        self.message.show_info(self.texts("update_fetching", version=package["version"]))
+        rest = self.bridge.client.rest
+        folder = tempfile.mkdtemp(prefix="anysupport-update-")
+
+        async def fetch_and_install():
+            path = await updates.fetch_package(rest, package, folder)
+            await asyncio.to_thread(self.install, path)
+            return path
+
+        def failed(info: dict[str, Any]) -> None:
+            self.update_button.setEnabled(True)
+            self.message.show_error(self.texts("update_failed", reason=info.get("message") or info.get("error") or ""))
+
+        self.bridge.submit(fetch_and_install(), on_result=lambda _path: self._installed(package), on_error=failed)
+
+    def _installed(self, package: dict[str, Any]) -> None:
+        self.message.show_info(self.texts("update_restarting", version=package["version"]))
+        self.restart(["--server", self.settings["server_url"]])
 
     def _version_known(self, version: str | None) -> None:
         self.server_version = version
         self._show_upgrade()
 
     def _show_upgrade(self) -> None:
+        if self.package is not None:  # the server hands out a newer console: one click updates
+            self.upgrade.setText(self.texts("update_available", version=self.package["version"],
+                                            console=self.console_version))
+            self.upgrade.show()
+            self.update_button.show()
+            self.adjustSize()
+            return
+        self.update_button.hide()
         server = self.server_version
         if server is None or not needs_upgrade(self.console_version, server):
             if self.upgrade.isVisible():
