@@ -42,6 +42,7 @@ from anysupport.protocol.vocabulary import CLOSE, CLOSE_ABUSE, CLOSE_REPLACED
 
 # closes after which we do not wait for the client's answer (a replaced socket, one cut off for abuse)
 CLOSE_AT_ONCE = frozenset({CLOSE_REPLACED, CLOSE_ABUSE})
+AT_ONCE_GRACE = 0.25  # seconds such a socket still gets to read our close before it is dropped
 # read at most this much at once: whatever the stream holds, up to a few of its 64 KiB chunks
 READ_CHUNK = 256 * 1024
 # yield to the event loop after this much work, as Tornado does (its _YIELD_THRESHOLD/_FRAME_YIELD_COST)
@@ -252,28 +253,30 @@ class BatchedProtocol13(tornado.websocket.WebSocketProtocol13):
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Tornado's close, then a shorter wait for the client's answer: ``ws_close_timeout`` seconds
-        (Tornado waits 5, reading whatever the client sends meanwhile), and none at all for a socket we
-        replaced or cut off for abuse: it is dropped as soon as our close frame is written."""
+        (Tornado waits 5, reading whatever the client sends meanwhile), and ``AT_ONCE_GRACE`` for a socket we
+        replaced or cut off for abuse; nothing the client sends meanwhile is kept (``FrameParser.discard``)."""
         first = not self.server_terminated
         super().close(code, reason)
+        parser = getattr(self, "_parser", None)
+        if parser is not None and not parser.discarding:
+            parser.discard()  # at once, not when the next bytes arrive: a message being assembled goes now
         if not first or self.client_terminated or self._waiting is None or self.stream.closed():
             return
         self.stream.io_loop.remove_timeout(self._waiting)
         config = getattr(self.handler, "config", None)
-        wait = 0.0 if code in CLOSE_AT_ONCE else getattr(config, "ws_close_timeout", 5.0)
-        if wait > 0:
-            self._waiting = self.stream.io_loop.add_timeout(self.stream.io_loop.time() + wait, self._abort)
-            return
-        self._waiting = None
-        flushed = self.stream.write(b"")  # done once our close frame has gone out
-        flushed.add_done_callback(lambda _future: self._abort())
+        wait = getattr(config, "ws_close_timeout", 5.0)
+        if code in CLOSE_AT_ONCE:
+            # not at the very instant: a socket dropped with unread input is reset, and a reset can take our
+            # close frame (and the error before it) with it; the reader discards what comes meanwhile
+            wait = min(wait, AT_ONCE_GRACE)
+        self._waiting = self.stream.io_loop.add_timeout(self.stream.io_loop.time() + wait, self._abort)
 
     async def _receive_frame_loop(self) -> None:
         if self._decompressor is not None:  # permessage-deflate: Tornado's own loop handles it
             await super()._receive_frame_loop()
             return
         self.batched = True
-        parser = FrameParser(self.params.max_message_size)
+        parser = self._parser = FrameParser(self.params.max_message_size)
         stream = self.stream
         handle = self._handle_message
         hub = getattr(getattr(self.handler, "services", None), "hub", None)
