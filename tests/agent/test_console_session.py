@@ -529,30 +529,43 @@ def test_delete_and_connect_rules(qtbot, console_factory, new_agent):
     assert tab.model.row_of(third["id"]) >= 0 and tab.model.row_of(session["id"]) == -1
 
 
+def open_filed_record(qtbot, console_factory, new_agent, server, helper_loop, language):
+    """A new agent's filed record, opened in its console's form: (app, main window, form, session id)."""
+    login, password = new_agent()
+    sid = helper_loop.run(filed_record(server.url, login, password, content=""), timeout=30)
+    app = console_factory(language)
+    main = log_in(qtbot, app, login, password)
+    tab = main.sessions_tab
+    qtbot.waitUntil(lambda: tab.model.row_of(sid) >= 0, timeout=10000)
+    tab.table.selectRow(tab.model.row_of(sid))
+    form = tab.form
+    qtbot.waitUntil(lambda: form.draft is not None and form.draft.version is not None and form.save_button.isEnabled(),
+                    timeout=10000)
+    return app, main, form, sid
+
+
+async def admin_saves(url, sid, version, **fields):
+    """An administrator saves the record over the API, conditional on ``version``."""
+    admin = await admin_api(url, client="web")
+    r = await admin.put(f"/api/v1/sessions/{sid}/record", fields, headers={"If-Match": f'"{version}"'})
+    assert r.status == 200, r.body
+
+
+async def stored_record(url, app, sid):
+    """The record as the server has it, read with the console's own token."""
+    return (await Api(url).with_token(app.bridge.client.rest.token).get(f"/api/v1/sessions/{sid}/record")).json
+
+
 def test_a_save_after_someone_elses_is_refused_and_the_form_merges(qtbot, console_factory, new_agent, server,
                                                                      helper_loop):
     """#18.5: the console's form was loaded, an admin saved the record meanwhile; the console's save is
     refused (412), the form takes the admin's fields in, keeps the agent's edit, says what changed; the
     next save lands with both."""
-    login, password = new_agent()
-    sid = helper_loop.run(filed_record(server.url, login, password, content=""), timeout=30)
-    app = console_factory("ko")
-    main = log_in(qtbot, app, login, password)
-    tab = main.sessions_tab
-    qtbot.waitUntil(lambda: tab.model.row_of(sid) is not None and tab.model.row_of(sid) >= 0, timeout=10000)
-    tab.table.selectRow(tab.model.row_of(sid))
-    form = tab.form
-    qtbot.waitUntil(lambda: form.draft is not None and form.draft.version is not None and form.save_button.isEnabled(),
-                    timeout=10000)
+    app, main, form, sid = open_filed_record(qtbot, console_factory, new_agent, server, helper_loop, "ko")
     form.content.setPlainText("공유기 재부팅 안내")
 
-    async def admin_saves():
-        admin = await admin_api(server.url, client="web")
-        r = await admin.put(f"/api/v1/sessions/{sid}/record", {"customer_name": "김철수", "resolution": "pending"},
-                            headers={"If-Match": f'"{form.draft.version}"'})
-        assert r.status == 200, r.body
-
-    helper_loop.run(admin_saves(), timeout=30)
+    helper_loop.run(admin_saves(server.url, sid, form.draft.version, customer_name="김철수", resolution="pending"),
+                    timeout=30)
     form.save_button.click()
     qtbot.waitUntil(lambda: "다른 사람이" in form.message.text(), timeout=10000)
     assert "고객 이름" in form.message.text() and "장애 해결 여부" in form.message.text()
@@ -562,10 +575,7 @@ def test_a_save_after_someone_elses_is_refused_and_the_form_merges(qtbot, consol
     form.save_button.click()
     qtbot.waitUntil(lambda: form.message.text() == KO("saved") and not form.dirty, timeout=10000)
 
-    async def stored():
-        return (await Api(server.url).with_token(app.bridge.client.rest.token).get(f"/api/v1/sessions/{sid}/record")).json
-
-    record = helper_loop.run(stored(), timeout=30)
+    record = helper_loop.run(stored_record(server.url, app, sid), timeout=30)
     assert (record["content"], record["customer_name"], record["resolution"]) == ("공유기 재부팅 안내", "김철수", "pending")
     app.shutdown()
 
@@ -576,27 +586,12 @@ def test_a_draft_without_a_version_is_compared_before_saving_and_merges(qtbot, c
     records had versions: set here on the loaded draft) is compared with the server's copy first; an admin
     saved meanwhile, so the form takes the admin's fields in, keeps the agent's edit and says what changed
     (in English here); the next save is conditional and lands with both."""
-    login, password = new_agent()
-    sid = helper_loop.run(filed_record(server.url, login, password, content=""), timeout=30)
-    app = console_factory("en")
-    main = log_in(qtbot, app, login, password)
-    tab = main.sessions_tab
-    qtbot.waitUntil(lambda: tab.model.row_of(sid) is not None and tab.model.row_of(sid) >= 0, timeout=10000)
-    tab.table.selectRow(tab.model.row_of(sid))
-    form = tab.form
-    qtbot.waitUntil(lambda: form.draft is not None and form.draft.version is not None and form.save_button.isEnabled(),
-                    timeout=10000)
+    app, main, form, sid = open_filed_record(qtbot, console_factory, new_agent, server, helper_loop, "en")
     loaded = form.draft.version
     form.draft.version = None
     form.content.setPlainText("Restarted the router")
 
-    async def admin_saves():
-        admin = await admin_api(server.url, client="web")
-        r = await admin.put(f"/api/v1/sessions/{sid}/record", {"customer_name": "Kim", "resolution": "pending"},
-                            headers={"If-Match": f'"{loaded}"'})
-        assert r.status == 200, r.body
-
-    helper_loop.run(admin_saves(), timeout=30)
+    helper_loop.run(admin_saves(server.url, sid, loaded, customer_name="Kim", resolution="pending"), timeout=30)
     en = Texts("en")
     form.save_button.click()
     qtbot.waitUntil(lambda: form.message.text().startswith("Someone else saved"), timeout=10000)
@@ -609,10 +604,7 @@ def test_a_draft_without_a_version_is_compared_before_saving_and_merges(qtbot, c
     form.save_button.click()
     qtbot.waitUntil(lambda: form.message.text() == en("saved") and not form.dirty, timeout=10000)
 
-    async def stored():
-        return (await Api(server.url).with_token(app.bridge.client.rest.token).get(f"/api/v1/sessions/{sid}/record")).json
-
-    record = helper_loop.run(stored(), timeout=30)
+    record = helper_loop.run(stored_record(server.url, app, sid), timeout=30)
     assert (record["content"], record["customer_name"], record["resolution"]) == ("Restarted the router", "Kim", "pending")
     assert record["version"] == loaded + 2
     app.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from anysupport_qt import QDesktopServices, QLabel, QMessageBox, QUrl, QWidget
 
@@ -23,29 +24,34 @@ def open_folder(path: Path) -> None:
     QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
+def ask_question(parent: QWidget, title: str, text: str, choices: list[tuple[str, str, Any]],
+                 cancel: str, default: str | None = None) -> str:
+    """A question box with ``choices`` (answer, button text, role) and a cancel button; returns the answer
+    of the button clicked, ``"cancel"`` for cancel or a closed box."""
+    box = QMessageBox(QMessageBox.Question, title, text, parent=parent)
+    buttons = {answer: box.addButton(label, role) for answer, label, role in choices}
+    box.addButton(cancel, QMessageBox.RejectRole)
+    if default is not None:
+        box.setDefaultButton(buttons[default])
+    box.exec_()
+    clicked = box.clickedButton()
+    return next((answer for answer, button in buttons.items() if button is clicked), "cancel")
+
+
 def ask_unsaved_dialog(texts: Texts) -> AskUnsaved:
     def ask(parent: QWidget) -> str:
-        box = QMessageBox(QMessageBox.Question, texts("unsaved_title"), texts("unsaved_text"), parent=parent)
-        save = box.addButton(texts("save"), QMessageBox.AcceptRole)
-        discard = box.addButton(texts("discard"), QMessageBox.DestructiveRole)
-        box.addButton(texts("cancel"), QMessageBox.RejectRole)
-        box.exec_()
-        clicked = box.clickedButton()
-        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+        return ask_question(parent, texts("unsaved_title"), texts("unsaved_text"),
+                            [("save", texts("save"), QMessageBox.AcceptRole),
+                             ("discard", texts("discard"), QMessageBox.DestructiveRole)], texts("cancel"))
 
     return ask
 
 
 def ask_end_call_dialog(texts: Texts) -> AskEndCall:
     def ask(parent: QWidget) -> str:
-        box = QMessageBox(QMessageBox.Question, texts("close_viewer_title"), texts("close_viewer_text"), parent=parent)
-        end = box.addButton(texts("end_support"), QMessageBox.DestructiveRole)
-        keep = box.addButton(texts("keep_call"), QMessageBox.AcceptRole)
-        box.addButton(texts("cancel"), QMessageBox.RejectRole)
-        box.setDefaultButton(keep)
-        box.exec_()
-        clicked = box.clickedButton()
-        return "end" if clicked is end else "keep" if clicked is keep else "cancel"
+        return ask_question(parent, texts("close_viewer_title"), texts("close_viewer_text"),
+                            [("end", texts("end_support"), QMessageBox.DestructiveRole),
+                             ("keep", texts("keep_call"), QMessageBox.AcceptRole)], texts("cancel"), default="keep")
 
     return ask
 

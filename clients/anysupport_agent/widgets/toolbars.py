@@ -213,8 +213,6 @@ class DrawingBar(_Bar):
     def __init__(self, texts: Texts, parent: QWidget | None = None):
         super().__init__(parent)
         t = texts
-        self.draw_label = QLabel(t("draw"))  # kept for the tooltip-less reader; the icons say it on screen
-        self.draw_label.setToolTip(t("draw"))
         self.shape_group = QButtonGroup(self)
         self.shape_group.setExclusive(False)  # exclusive by hand: pressing the chosen shape again stops drawing
         self.shape_buttons: dict[str, QToolButton] = {}
