@@ -71,6 +71,7 @@ SERVER = [
     "openpyxl>=3.1",
     "prometheus-client>=0.20",  # /api/v1/metrics
     "fastjsonschema>=2.19",  # control messages: the JSON Schemas compiled to Python
+    "packaging>=23",  # the console packages' versions (anysupport.console_packages)
     "uvloop>=0.19; sys_platform == 'linux'",  # the faster event loop (event_loop = "auto")
 ]
 CLIENT = ["av>=14", "aiortc>=1.10", "PyQt5>=5.15", "soundcard>=0.4.3", "packaging>=23", "opencv-python-headless>=4.9",
