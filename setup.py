@@ -90,6 +90,7 @@ TEST = (
         "hypothesis>=6.100",
         "schemathesis>=4.0",  # tests/fuzz: every REST operation from the OpenAPI document
         "playwright>=1.45",
+        "selenium>=4.20",  # the customer page in WebKitGTK (Debian's WebKitWebDriver): tests/support/webkit.py
         "ruff>=0.6",
     ]
 )

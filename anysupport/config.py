@@ -65,6 +65,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("offline_timeout", int, 1800, "seconds an unused session code stays valid", 5, 604_800),
     Setting("waiting_timeout", int, 600, "seconds a customer may wait (online) before the session expires", 5, 86400),
     Setting("reconnect_grace", int, 30, "seconds a dropped side of a connected session may take to come back", 1, 3600),
+    Setting("handover_timeout", int, 60, "seconds an offer to hand a live session over to another agent waits for an answer", 5, 3600),
     Setting("join_max_attempts", int, 10, "join tries per client address in join_window", 1, 100000),
     Setting("join_window", int, 60, "seconds over which join tries are counted", 1, 86400),
     Setting("sweep_interval", float, 1.0, "seconds between timeout sweeps of sessions", 0.05, 60),

@@ -132,6 +132,7 @@ class Server:
                 continue  # the supervisor has logged the outage once; sessions wait for the database
             try:
                 await self.services.sessions.sweep()
+                await self.services.handover.sweep()
                 if time.monotonic() - last_purge > 600:
                     last_purge = time.monotonic()
                     await self.services.auth.purge_expired()

@@ -20,6 +20,8 @@ from anysupport.cluster.placement import ClusterPlacement
 from anysupport.records.manager import RecordManager
 from anysupport.relay.relay import Relay
 from anysupport.sessions.control import ControlChannel
+from anysupport.sessions.handover import HandoverManager
+from anysupport.sessions.invitations import Invitations
 from anysupport.sessions.manager import SessionManager
 from anysupport.sessions.placement import SingleNode
 from anysupport.store.common import utcnow
@@ -42,6 +44,8 @@ class Services:
     control: ControlChannel
     relay: Relay
     cluster: Cluster
+    handover: HandoverManager
+    invitations: Invitations
     tasks: set = field(default_factory=set)
 
     @classmethod
@@ -65,7 +69,13 @@ class Services:
         relay = Relay(config, hub, sessions, clock=monotonic)
         sessions.expired_listeners.append(relay.forget_session)
         site = SiteSettings(store, config)
-        return cls(config, store, hub, auth, agents, catalog, site, records, sessions, control, relay, cluster)
+        handover = HandoverManager(store, config, sessions, consoles, clock=clock)
+        invitations = Invitations(store, sessions, hub, consoles=consoles, clock=clock)
+        invitations.announced_hooks.append(control.catch_up_guest)  # an invited agent gets the customer's camera
+        control.on_group_start = invitations.start_group  # both clients speak version 2: sealed from the start
+        sessions.members_hooks.append(invitations.announce)  # a hand-over in version 2: who is present now
+        return cls(config, store, hub, auth, agents, catalog, site, records, sessions, control, relay, cluster,
+                   handover, invitations)
 
     def spawn(self, coro) -> asyncio.Task:
         """Run background work tied to this server; failures are logged, never lost silently."""

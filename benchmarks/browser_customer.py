@@ -35,20 +35,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from anysupport_native import framing  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
-from benchmarks.harness import agent_account, cpu_seconds, percentile, run_levels  # noqa: E402
+from benchmarks.harness import agent_account, children_named, cpu_seconds, percentile, run_levels  # noqa: E402
 from tests.support.agent import AgentPeer  # noqa: E402
 from tests.support.browser import CHROMIUM, PHONE, chromium_args, write_pattern_y4m  # noqa: E402
-
-
-def chromium_processes() -> list[psutil.Process]:
-    found = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "chrom" in child.name().lower():
-                found.append(child)
-        except psutil.NoSuchProcess:
-            continue
-    return found
 
 
 async def measure(url: str, quality: str, seconds: float, y4m: Path, warmup: float = 2.0) -> dict:
@@ -87,7 +76,7 @@ async def measure(url: str, quality: str, seconds: float, y4m: Path, warmup: flo
             if quality != "medium":
                 agent.camera("quality", level=quality)
             await asyncio.sleep(warmup)
-            processes = chromium_processes()
+            processes = children_named("chrom")
             me = psutil.Process()
             page_cpu0, agent_cpu0 = cpu_seconds(processes), cpu_seconds([me])
             t0 = time.monotonic()

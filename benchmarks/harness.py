@@ -64,6 +64,18 @@ def cpu_seconds(processes: Sequence[psutil.Process]) -> float:
     return total
 
 
+def children_named(part: str) -> list[psutil.Process]:
+    """This process's descendants whose name holds ``part`` (case-insensitive; "chrom" finds Chromium's)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if part in child.name().lower():
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 class CpuMeter:
     """CPU seconds and RSS of a process between two points."""
 

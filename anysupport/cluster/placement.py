@@ -2,7 +2,8 @@
 
 A session lives on the node that holds its agent's console (session affinity: media never crosses
 nodes). This node acts on its own sessions and on the sockets it holds, and tells the others through
-the cluster's events; the handlers of those events are here, and so are the rules for a node that
+the cluster's events (``roster``: a session's participants changed through another node, issue 21);
+the handlers of those events are here, and so are the rules for a node that
 stops beating (its sessions wait for their agents to come back elsewhere, then expire after the grace).
 Same methods as ``sessions.placement.SingleNode``.
 """
@@ -36,6 +37,7 @@ class ClusterPlacement(Placement):
         self.hub = hub
         self.node_id = cluster.node_id
         self.sessions: SessionManager | None = None
+        self._roster_handlers: list = []
 
     def bind(self, sessions: SessionManager) -> None:
         self.sessions = sessions
@@ -43,6 +45,13 @@ class ClusterPlacement(Placement):
         self.cluster.on("to_console", self._on_to_console)
         self.cluster.on("to_customer", self._on_to_customer)
         self.cluster.on("console", self._on_console_event)
+        self.cluster.on("roster", self._on_roster_event)
+
+    def on_roster(self, handler) -> None:
+        self._roster_handlers.append(handler)
+
+    async def roster_changed(self, session: dict[str, Any], removed: dict[str, Any] | None) -> None:
+        await self.cluster.publish("roster", session=session, removed=removed)
 
     # -- where a session lives ----------------------------------------------------------------------------
     def ws_url(self, session: dict[str, Any] | None = None) -> str:
@@ -60,6 +69,20 @@ class ClusterPlacement(Placement):
             return self.node_id
         node = await self.store.cluster.console_node(agent_id)
         return node if node is not None and await self.cluster.check_alive(node) else self.node_id
+
+    async def lives_elsewhere(self, session: dict[str, Any]) -> bool:
+        node = session.get("node")
+        return node not in (None, self.node_id) and await self.cluster.check_alive(node)
+
+    async def console_node(self, agent_id: str) -> str | None:
+        node = await self.store.cluster.console_node(agent_id)
+        return node if node is not None and await self.cluster.check_alive(node) else None
+
+    def follow_session(self, session: dict[str, Any]) -> None:
+        conn = self.hub.customer(session["id"])
+        node = session.get("node")
+        if conn is not None and not self.owns(session) and self.cluster.alive(node):
+            self.send_elsewhere(conn, session)
 
     async def changed(self, session: dict[str, Any], reason: str | None, joined: bool) -> None:
         # the node holding the agent's console, and any holding the customer, announce it to theirs
@@ -81,7 +104,8 @@ class ClusterPlacement(Placement):
         return True
 
     def send_elsewhere(self, conn: Connection, session: dict[str, Any]) -> None:
-        """Tell a customer's socket where its session lives now, and close it (it reconnects there)."""
+        """Tell a customer's socket (or an invited agent's guest socket) where its session lives now, and
+        close it (it reconnects there)."""
         url = self.cluster.ws_url(session.get("node"))
         conn.send_json({"type": "moved", "session_id": session["id"], "ws_url": url,
                         "message": i18n.text("session_moved", conn.language)})
@@ -171,14 +195,27 @@ class ClusterPlacement(Placement):
             # created through c, joined through a before a read c's "created"): nothing to undo here
             return
         sessions.set_live(session)
+        self.follow_session(session)  # it moved away (a hand-over to a console on another node)
         sessions.announce(session, reason)
         if event.get("joined"):
             await sessions.auto_connect(session)
 
     async def _on_to_console(self, event: dict[str, Any]) -> None:
         console = self.hub.console(event["agent_id"])
-        if console is not None:
-            console.send_json(event["message"])
+        if console is None:
+            return
+        message = event["message"]
+        if (message.get("type") == "peer" and message.get("peer") == "customer" and message.get("status") == "reconnecting"
+                and self.hub.customer(message.get("session_id")) is not None):
+            # the customer's old socket on another node closed after it was sent here (a session that moved
+            # node): its socket here is open, and a late "reconnecting" would leave the console waiting for it
+            return
+        console.send_json(message)
+
+    async def _on_roster_event(self, event: dict[str, Any]) -> None:
+        """Another node changed a session's participants (issue 21): the node holding it applies that."""
+        for handler in self._roster_handlers:
+            await handler(event["session"], event.get("removed"))
 
     async def _on_to_customer(self, event: dict[str, Any]) -> None:
         customer = self.hub.customer(event["session_id"])
@@ -193,9 +230,12 @@ class ClusterPlacement(Placement):
         if old is not None:
             evict(old, CLOSE_REPLACED, "replaced")
         self.sessions.moved_away(agent_id)
-        if not self.hub.customers:
+        if not self.hub.customers and not self.hub.guests:
             return
         for session in await self.store.sessions.list_live(agent_id=agent_id, node=node):  # one query per event
             conn = self.hub.customer(session["id"])
             if conn is not None:
                 self.send_elsewhere(conn, session)
+            # invited agents' guest sockets follow the session too (issue 21)
+            for key in [k for k in self.hub.guests if k[0] == session["id"]]:
+                self.send_elsewhere(self.hub.guests[key], session)

@@ -25,12 +25,14 @@ from anysupport.protocol import vocabulary
 from anysupport.web.base import BaseHandler, endpoint
 
 
-def content_security_policy(connect: tuple[str, ...] = ()) -> str:
-    """The pages' CSP; ``connect`` adds WebSocket origins (the nodes' own ``node_url``s, several nodes)."""
+def content_security_policy(connect: tuple[str, ...] = (), *, wasm: bool = False) -> str:
+    """The pages' CSP; ``connect`` adds WebSocket origins (the nodes' own ``node_url``s, several nodes);
+    ``wasm`` lets the page compile WebAssembly (``'wasm-unsafe-eval'``: the customer page's Opus where
+    WebCodecs has none, docs/security.md), which still allows no ``eval`` of JavaScript."""
     return "; ".join(
         (
             "default-src 'self'",
-            "script-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'" if wasm else "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data:",
             " ".join(("connect-src 'self'", *connect)),
@@ -74,12 +76,14 @@ class PageHandler(BaseHandler):
     """An HTML page: HTML headers, a strict CSP, never framed, never cached."""
 
     template = ""
+    compiles_wasm = False  # the CSP allows WebAssembly (the customer page alone)
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Content-Security-Policy", content_security_policy(node_socket_origins(self.services)))
+        self.set_header("Content-Security-Policy",
+                        content_security_policy(node_socket_origins(self.services), wasm=self.compiles_wasm))
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Referrer-Policy", "no-referrer")
 
@@ -110,6 +114,7 @@ class PageHandler(BaseHandler):
 
 class CustomerPageHandler(PageHandler):
     template = "customer.html"
+    compiles_wasm = True  # Opus in WebAssembly for iPhones whose WebCodecs has none (static/customer/opus-wasm.js)
 
     @endpoint(auth="public", summary="The customer connection page (HTML): enter the 4-digit code", tags=("pages",),
               responses={200: "text/html"})

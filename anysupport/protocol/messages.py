@@ -38,11 +38,22 @@ CODE = {"type": "string", "maxLength": 64}  # a snake_case code (error, reason)
 TEXT = {"type": "string", "maxLength": 2000}  # a text for people
 PING_ID = {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer", "minimum": -(2**53 - 1), "maximum": 2**53 - 1}]}
 BOOL = {"type": "boolean"}
+INDEX = {"type": "integer", "minimum": 0, "maximum": vocabulary.MAX_PARTICIPANT_INDEX}  # a participant (issue 21)
+EPOCH = {"type": "integer", "minimum": 1, "maximum": 2**32 - 1}
+BOX = {"type": "string", "pattern": "^[A-Za-z0-9_-]{59}$", "maxLength": 59}  # 44 bytes, base64url (V2.3)
+SEALED_FRAME = {"type": "string", "pattern": "^[A-Za-z0-9_-]{48,}$", "maxLength": 65536}  # a kind-2 v2 frame
 STREAMS = {"enum": ["customer_video", "customer_audio", "agent_video", "agent_audio"]}
 DIRECTIONS = list(vocabulary.DIRECTIONS)
 QUALITIES = ["high", "medium", "low"]
 SATISFACTION = list(vocabulary.SATISFACTION)
 STATES = list(vocabulary.STATES)
+NAME = {"type": "string", "maxLength": 100}  # a person's name as the server keeps it
+AGENT_REF = {  # an agent as another agent or a customer may see it
+    "type": "object",
+    "properties": {"login": {"type": "string", "maxLength": 64}, "name": NAME},
+    "required": ["login", "name"],
+    "additionalProperties": False,
+}
 
 
 def _msg(type_: str, props: dict[str, Any], required: tuple[str, ...] = (), *, session: bool = True) -> dict:
@@ -79,6 +90,12 @@ ANNOTATION_ITEM = {
     ],
 }
 
+# A drawing's homography (docs/protocol.md, ``anchor``): 9 numbers row-major, normalised coordinates,
+# the last one 1; null while the drawing's surface is lost. Bounded so no client meets an absurd number.
+HOMOGRAPHY = {"type": ["array", "null"], "items": {"type": "number", "minimum": -1e6, "maximum": 1e6},
+              "minItems": 9, "maxItems": 9}
+MAX_ANCHORS = 64  # drawings anchored in one message
+
 # Messages a client sends (the server adds ``from``, ``session_id`` and ``time`` when relaying).
 CLIENT_SCHEMAS: dict[str, dict] = {
     "chat": _msg("chat", {"text": {"type": "string", "minLength": 1, "maxLength": 2000}}, ("text",)),
@@ -94,6 +111,15 @@ CLIENT_SCHEMAS: dict[str, dict] = {
             {"if": {"properties": {"op": {"const": "remove"}}}, "then": {"required": ["id"]}},
         ],
     },
+    "anchor": _msg(
+        "anchor",
+        {
+            "timestamp_us": COUNT,
+            "anchors": {"type": "object", "propertyNames": ITEM_ID, "additionalProperties": HOMOGRAPHY,
+                        "maxProperties": MAX_ANCHORS},
+        },
+        ("timestamp_us", "anchors"),
+    ),
     "camera": {
         **_msg(
             "camera",
@@ -146,10 +172,14 @@ CLIENT_SCHEMAS: dict[str, dict] = {
             "speakerphone": BOOL,
             "qualities": {"type": "array", "items": {"enum": QUALITIES}, "uniqueItems": True, "maxItems": 3},
             "device": {"type": "string", "maxLength": 200},
+            # the media-frame versions the customer's client speaks (2: sessions of more than two)
+            "versions": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 255},
+                         "uniqueItems": True, "maxItems": 8},
         },
         ("flash", "focus", "cameras", "audio"),
     ),
-    "keyframe_request": _msg("keyframe_request", {"stream": STREAMS}),
+    # ``to``: version 2, the participant whose stream it is (routed to it alone, issue 21)
+    "keyframe_request": _msg("keyframe_request", {"stream": STREAMS, "to": INDEX}),
     # X25519 public key, or first only a commitment to it (docs/protocol.md, key schedule)
     "key_exchange": {
         **_msg(
@@ -158,6 +188,7 @@ CLIENT_SCHEMAS: dict[str, dict] = {
                 "public_key": KEY,
                 "commitment": KEY,
                 "version": {"type": "integer", "minimum": 1, "maximum": 255},
+                "to": INDEX,  # version 2: the participant this pair's message is for (V2.2)
             },
         ),
         "anyOf": [{"required": ["public_key"]}, {"required": ["commitment"]}],
@@ -169,6 +200,8 @@ CLIENT_SCHEMAS: dict[str, dict] = {
             "received": COUNT,
             "lost": COUNT,
             "late_ms": {"type": "number", "minimum": 0, "maximum": 600000},
+            "bytes": COUNT,
+            "last_us": COUNT,  # a capture time in µs (the sender's clock): exact below 2**53
         },
         ("stream",),
     ),
@@ -184,9 +217,14 @@ CLIENT_SCHEMAS: dict[str, dict] = {
         "key_exchange_failed",
         {"reason": {"enum": ["bad_commitment", "bad_public_key", "unsupported_version", "protocol", "no_keys",
                              "rekey_limit"]},
-         "retry_after": {"type": "integer", "minimum": 0, "maximum": 86400}},
+         "retry_after": {"type": "integer", "minimum": 0, "maximum": 86400},
+         "to": INDEX},
         ("reason",),
     ),
+    # version 2 (issue 21): my sender key of ``epoch``, wrapped for participant ``to`` (docs/protocol.md V2.3)
+    "sender_key": _msg("sender_key", {"to": INDEX, "epoch": EPOCH, "box": BOX}, ("to", "epoch", "box")),
+    # version 2: a chat, drawing, guidance… sealed as a kind-2 frame, for every other participant (V2.5)
+    "sealed": _msg("sealed", {"frame": SEALED_FRAME}, ("frame",)),
 }
 
 # Who may send each client message type.
@@ -194,6 +232,7 @@ SENDERS: dict[str, frozenset[str]] = {
     "chat": frozenset({"agent", "customer"}),
     "guide": frozenset({"agent"}),
     "annotation": frozenset({"agent"}),
+    "anchor": frozenset({"agent"}),
     "camera": frozenset({"agent"}),
     "camera_state": frozenset({"customer"}),
     "speakerphone": frozenset({"agent"}),
@@ -207,15 +246,29 @@ SENDERS: dict[str, frozenset[str]] = {
     "survey": frozenset({"customer"}),
     "ping": frozenset({"agent", "customer"}),
     "key_exchange_failed": frozenset({"agent", "customer"}),
+    "sender_key": frozenset({"agent", "customer"}),
+    "sealed": frozenset({"agent", "customer"}),
 }
+
+# Version-2 messages routed by participant index (``to``, or every other participant) rather than to
+# "the other side"; the server adds ``from_index`` (docs/protocol.md, "Participants").
+GROUP_TYPES = frozenset({"sender_key", "sealed"})
 
 # Types the server passes to the other side of a connected session (adding from/session_id/time).
 RELAYED_TYPES = frozenset(
-    {"chat", "guide", "annotation", "camera", "camera_state", "speakerphone", "agent_video", "recording",
-     "capabilities", "keyframe_request", "key_exchange", "media_report", "key_exchange_failed"}
+    {"chat", "guide", "annotation", "anchor", "camera", "camera_state", "speakerphone", "agent_video", "recording",
+     "capabilities", "keyframe_request", "key_exchange", "media_report", "key_exchange_failed", *GROUP_TYPES}
 )
 
-_RELAY_EXTRA = {"from": {"enum": ["agent", "customer", "server"]}, "time": TIME}
+_RELAY_EXTRA = {"from": {"enum": ["agent", "customer", "server"]}, "time": TIME, "from_index": INDEX}
+PARTICIPANT = {
+    "type": "object",
+    "properties": {"index": INDEX, "role": {"enum": list(vocabulary.PARTICIPANT_ROLES)},
+                   "name": {"type": "string", "maxLength": 200}, "rights": {"enum": list(vocabulary.RIGHTS)},
+                   "present": BOOL},
+    "required": ["index", "role", "name", "rights"],
+    "additionalProperties": False,
+}
 
 SERVER_SCHEMAS: dict[str, dict] = {
     "hello": _msg(
@@ -237,10 +290,33 @@ SERVER_SCHEMAS: dict[str, dict] = {
         {"state": {"enum": STATES}, "session": {"type": "object"}, "reason": CODE, "time": TIME},
         ("session_id", "state"),
     ),
-    "peer": _msg(
-        "peer",
-        {"peer": {"enum": ["agent", "customer"]}, "status": {"enum": ["reconnecting", "back", "joined"]}, "time": TIME},
-        ("session_id", "peer", "status"),
+    "peer": {
+        **_msg(
+            "peer",
+            {"peer": {"enum": ["agent", "customer"]},
+             "status": {"enum": ["reconnecting", "back", "joined", vocabulary.PEER_HANDED_OVER]},
+             "name": NAME, "time": TIME},
+            ("session_id", "peer", "status"),
+        ),
+        # the customer's agent changed (a hand-over): the new agent's name comes with it
+        "if": {"properties": {"status": {"const": vocabulary.PEER_HANDED_OVER}}}, "then": {"required": ["name"]},
+    },
+    # handing a session over to another agent (docs/protocol.md, "Handing a session over"): to consoles only
+    "handover_offer": _msg(
+        "handover_offer",
+        {"by": AGENT_REF, "to": AGENT_REF, "offered_at": TIME, "expires_at": TIME, "session": {"type": "object"},
+         "time": TIME},
+        ("session_id", "by", "to", "expires_at", "session"),
+    ),
+    "handover_declined": _msg("handover_declined", {"by": AGENT_REF, "time": TIME}, ("session_id", "by")),
+    "handover_cancelled": _msg(
+        "handover_cancelled", {"reason": {"enum": list(vocabulary.HANDOVER_CANCEL_REASONS)}, "time": TIME},
+        ("session_id", "reason"),
+    ),
+    "handed_over": _msg(
+        "handed_over",
+        {"from_agent": AGENT_REF, "to_agent": AGENT_REF, "session": {"type": "object"}, "time": TIME},
+        ("session_id", "from_agent", "to_agent"),
     ),
     "survey": _msg(
         "survey",
@@ -267,6 +343,21 @@ SERVER_SCHEMAS: dict[str, dict] = {
     ),
     "kicked": _msg("kicked", {"reason": CODE, "message": TEXT}, ("reason",), session=False),
     "pong": _msg("pong", {"id": PING_ID, "time": TIME}, session=False),
+    # issue 21: who takes part, to every participant on each change (``you``: the receiver's own index)
+    "participants": _msg(
+        "participants",
+        {"participants": {"type": "array", "items": PARTICIPANT, "maxItems": 255}, "you": INDEX,
+         "version": {"type": "integer", "minimum": 1, "maximum": 255}, "time": TIME},
+        ("session_id", "participants", "you", "version"),
+    ),
+    "invitation": _msg(
+        "invitation",
+        {"status": {"enum": ["open", "declined"]}, "rights": {"enum": list(vocabulary.RIGHTS)},
+         "by": {"type": "string", "maxLength": 200}, "number": COUNT, "customer": {"type": "string", "maxLength": 200},
+         "supervise": BOOL, "time": TIME},
+        ("session_id", "status", "rights", "by"),
+    ),
+    "removed": _msg("removed", {"index": INDEX, "time": TIME}, ("session_id", "index")),
 }
 for _type in RELAYED_TYPES:
     _schema = json.loads(json.dumps(CLIENT_SCHEMAS[_type]))

@@ -41,6 +41,12 @@ CLOSE_NOT_READING = CLOSE["not_reading"]
 # After these a client does not reconnect: its token is gone, another socket holds its place, or its session is over.
 FINAL_CLOSE_CODES = frozenset({CLOSE_KICKED, CLOSE_REPLACED, CLOSE_SESSION_ENDED})
 
+# Handing a live session over to another agent (docs/protocol.md, "Handing a session over"): why an offer
+# ended without the session moving (``handover_cancelled`` ``reason``), and the ``peer`` ``status`` the
+# customer gets when its agent changed.
+HANDOVER_CANCEL_REASONS = ("cancelled", "expired", "session_ended", "failed")
+PEER_HANDED_OVER = "handed_over"
+
 # The customer's answers to the satisfaction survey.
 SATISFACTION = ("satisfied", "neutral", "unsatisfied")
 
@@ -58,6 +64,10 @@ DIRECTIONS = tuple(GUIDE_GLYPHS)
 # for a key pair whose 6-digit code matches gets about ten tries in half an hour, not thousands a second.
 # The side that answers (the customer) allows half the gap, so the two clocks never disagree on a real one.
 REKEY = MappingProxyType({"first_gap_s": 2.0, "max_gap_s": 900.0, "memory_s": 3600.0, "answer_slack": 0.5})
+# A version-2 ``sealed`` message whose sender's key of that epoch is not held yet (it was sealed just after a
+# join or a new epoch, and its ``sender_key`` is still on the way) waits, per session, for that key: at most
+# ``messages`` messages and ``bytes`` bytes, each at most ``seconds``; then it is refused as ``unknown_key``.
+SEALED_WAIT = MappingProxyType({"messages": 64, "bytes": 262144, "seconds": 5.0})
 
 OBJECT_ID = "[0-9a-f]{24}"
 OBJECT_ID_PATTERN = f"^{OBJECT_ID}$"  # for JSON Schemas
@@ -77,4 +87,18 @@ def page_data() -> dict[str, Any]:
         "GUIDE_GLYPHS": dict(GUIDE_GLYPHS),
         "OBJECT_ID_PATTERN": OBJECT_ID_PATTERN,
         "REKEY": dict(REKEY),
+        "SEALED_WAIT": dict(SEALED_WAIT),
+        "PEER_HANDED_OVER": PEER_HANDED_OVER,
     }
+
+# Participants of a session (issue 21; docs/protocol.md "Participants"): an index each for the session's
+# life, never reused. 0 the customer, 1 the session's first agent, 2… invited agents: ``guest`` (invited by
+# the session's agent or an administrator) or ``supervisor`` (an administrator who joined from the admin
+# pages' 참관, always view-only). A hand-over in version 2 gives the new agent the next index (the session's
+# ``agent_index``): AGENT_INDEX is only the first agent's, and clients find the session's agent by its role
+# ``agent`` in ``participants``.
+CUSTOMER_INDEX, AGENT_INDEX, FIRST_GUEST_INDEX = 0, 1, 2
+MAX_PARTICIPANT_INDEX = 254  # 255 is reserved by the version-2 frame header
+PARTICIPANT_ROLES = ("customer", "agent", "guest", "supervisor")
+RIGHTS = ("full", "view")  # full: video, voice, drawing, chat; view: receives only
+INVITATION_ANSWERS = ("accept", "decline")

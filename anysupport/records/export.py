@@ -197,7 +197,9 @@ def record_row(record: Mapping[str, Any], *, language: str, tz: dt.tzinfo,
     type_id = record.get("trouble_type")
     return [
         record.get("agent_login"),
-        record.get("agent_name"),
+        # a handed-over session is one row, naming every agent it had in order
+        " → ".join(a.get("name") or "" for a in record["agents"]) if len(record.get("agents") or ()) > 1
+        else record.get("agent_name"),
         (trouble_types.get(type_id) if type_id else None) or record.get("trouble_type_name"),
         support_time,
         duration,

@@ -43,6 +43,7 @@ def record_view(record: dict[str, Any]) -> dict[str, Any]:
         "session_id": record["session_id"],
         "agent_login": record.get("agent_login"),
         "agent_name": record.get("agent_name"),
+        "agents": [{"login": a["login"], "name": a["name"]} for a in record_agents(record)],
         "customer_name": record.get("customer_name"),
         "email": record.get("email"),
         "phone": record.get("phone"),
@@ -58,6 +59,12 @@ def record_view(record: dict[str, Any]) -> dict[str, Any]:
         "updated_at": record.get("updated_at"),
         "version": record_version(record),
     }
+
+
+def record_agents(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every agent the record's session had, first to last (one, unless it was handed over)."""
+    return record.get("agents") or [{"id": record.get("agent_id"), "login": record.get("agent_login"),
+                                     "name": record.get("agent_name")}]
 
 
 def record_version(record: dict[str, Any]) -> int:
@@ -81,6 +88,7 @@ class RecordManager:
                 "agent_id": session["agent_id"],
                 "agent_login": session["agent_login"],
                 "agent_name": session["agent_name"],
+                "agents": [{"id": session["agent_id"], "login": session["agent_login"], "name": session["agent_name"]}],
                 "customer_name": customer.get("name"),
                 "email": customer.get("email"),
                 "phone": customer.get("phone"),
@@ -95,6 +103,13 @@ class RecordManager:
                 "ended_at": None,
             }
         )
+
+    async def hand_over(self, session: dict[str, Any]) -> None:
+        """The session was handed over: its one record follows it. The new agent owns it (sees and
+        edits it, and it counts in that agent's statistics, once); ``agents`` names every agent it had."""
+        await self.store.records.update_by_session(session["id"], {
+            "agent_id": session["agent_id"], "agent_login": session["agent_login"],
+            "agent_name": session["agent_name"], "agents": session["agents"]})
 
     async def close_for(self, session: dict[str, Any]) -> None:
         await self.store.records.update_by_session(session["id"], {"ended_at": session.get("expired_at") or self.clock()})

@@ -13,20 +13,32 @@ The server never holds a media key. For each binary message it reads only the 16
 
 Agents' sockets carry many sessions, so on them every binary message is prefixed with the session's
 12-byte id (the hex ``session_id`` decoded); customers' sockets carry the bare frame.
+
+A session's customer frames go to its agent's console and to every other agent watching it
+(``LiveSession.watchers``, issue 21), each receiver through its own ``Outbox``: one slow receiver
+sheds its own frames and never holds the others back. Only the session's agent sends to the
+customer (version-1 frames carry one agent's keys).
+
+Version 2 (first byte 2, issue 21): the sender is the participant of the connection (0 the customer,
+its own index for an agent, ``LiveSession.roster``); the frame's header must name that index
+(``wrong_sender``), the sender must have full rights (``view_only``), and the frame goes to every
+other participant, each through its own ``Outbox``. Streams are the header's kind (0 video, 1
+audio); kind 2 (sealed control) travels in ``sealed`` control messages, not here.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from anysupport_native import framing
+from anysupport_native import framing, group
 
 from anysupport import i18n
-from anysupport.protocol.vocabulary import CLOSE_ABUSE
+from anysupport.protocol.vocabulary import CLOSE_ABUSE, CUSTOMER_INDEX
 from anysupport.ratelimit import TokenBucket
 from anysupport.sessions.manager import now_iso
 
@@ -39,8 +51,22 @@ FLAG_KEYFRAME = framing.FLAG_KEYFRAME
 SESSION_PREFIX = 12
 DROP_REASONS = (
     "too_large", "malformed", "wrong_direction", "not_connected", "rate", "no_receiver", "queue_full",
-    "awaiting_keyframe", "stale",
+    "awaiting_keyframe", "stale", "view_only", "wrong_sender",
 )  # fmt: skip
+GROUP_VERSION = group.VERSION  # first byte of a version-2 frame (docs/protocol.md, V2.4)
+GROUP_MEDIA_KINDS = frozenset({group.KIND_VIDEO, group.KIND_AUDIO})  # kind 2 travels in ``sealed`` messages
+_GROUP_HEADER = struct.Struct(">BBBBI")  # version, kind, flags, sender, epoch (V2.4; the rest is not read)
+
+
+def group_header(frame: bytes) -> tuple[int, bool, int, int]:
+    """(kind, keyframe, sender, epoch) of a version-2 frame, with the checks of ``group.parse_header``
+    (a test holds the two to the same answers) without building its objects: this runs per frame."""
+    if len(frame) < group.FRAME_OVERHEAD:
+        raise FrameError("truncated", "a version-2 frame is at least 36 bytes")
+    _version, kind, flags, sender, epoch = _GROUP_HEADER.unpack_from(frame)
+    if kind > group.KIND_CONTROL or flags & ~group.FLAG_KEYFRAME or sender > group.MAX_INDEX or not epoch:
+        raise FrameError("bad_header", "not a valid version-2 header")
+    return kind, flags != 0, sender, epoch
 KEYFRAME_REQUEST_INTERVAL = 0.5
 ERROR_INTERVAL = 1.0
 
@@ -191,7 +217,7 @@ class SenderState:
     what the hot path would otherwise look up per frame (the side, its streams, its agent or session)."""
 
     __slots__ = ("buckets", "fps", "last_error", "conn", "clock", "role", "agent", "streams", "agent_id",
-                 "session_id", "refused", "refused_since")
+                 "session_id", "only_session", "refused", "refused_since")
 
     def __init__(self, conn: Any, fps: float, clock: Callable[[], float] = time.monotonic):
         self.conn = conn
@@ -205,6 +231,8 @@ class SenderState:
         self.streams = framing.STREAMS_FROM[self.role]
         self.agent_id = principal.agent_id
         self.session_id = principal.session_id
+        # a guest socket (issue 21) carries one session: frames naming another are refused as not its own
+        self.only_session = getattr(conn, "guest_session", None)
         self.refused = 0  # frames refused for the sender's own fault in the current second (the flood cut-off)
         self.refused_since = -1e9
 
@@ -240,7 +268,7 @@ class Relay:
 
     def forget_session(self, session_id: str) -> None:
         self.per_session.pop(session_id, None)
-        for sender in (self.hub.customer(session_id), *self.hub.consoles.values()):
+        for sender in (self.hub.customer(session_id), *self.hub.consoles.values(), *self.hub.guests.values()):
             if sender is not None and getattr(sender, "media", None) is not None:
                 sender.media.buckets.pop(session_id, None)
         for key in [k for k in self._last_keyframe_request if k[0] == session_id]:
@@ -308,7 +336,9 @@ class Relay:
         if live is None or sender is None:
             return False
         state: SenderState = sender.media
-        return live.agent_id == state.agent_id if state.agent else session_id == state.session_id
+        if state.agent:
+            return live.agent_id == state.agent_id or state.agent_id in live.roster.by_agent
+        return session_id == state.session_id
 
     def request_keyframe(self, session_id: str, sender: Any, stream: int) -> None:
         key = (session_id, stream)
@@ -335,11 +365,17 @@ class Relay:
                 return
             session_id = data[:SESSION_PREFIX].hex()
             frame = data[SESSION_PREFIX:]
+            if state.only_session is not None and session_id != state.only_session:
+                self.drop(None, "not_connected", conn)
+                return
         else:
             session_id = state.session_id
             frame = data
         if len(frame) > self.max_frame:
             self.drop(session_id, "too_large", conn)
+            return
+        if frame[:1] == b"\x02":
+            self._on_group_frame(conn, state, session_id, frame, size)
             return
         try:
             _version, stream, flags, _sequence, _timestamp = parse_header(frame)
@@ -364,19 +400,82 @@ class Relay:
         if not bucket.take():
             self.drop(session_id, "rate", conn, stream)
             return
+        keyframe = flags & FLAG_KEYFRAME != 0
         if agent:
-            target = self.hub.customer(session_id)
-            out = frame
+            delivered = self._deliver(self.hub.customer(session_id), frame, stream, keyframe, session_id, conn)
         else:
-            target = self.hub.console(live.agent_id)
-            out = live.prefix + frame
-        if target is None:
+            out = live.prefix + frame  # one copy, whatever the number of receivers
+            hub = self.hub
+            # the session's own agent: its console (the session lives on its node, never a guest socket)
+            delivered = self._deliver(hub.console(live.agent_id), out, stream, keyframe, session_id, conn)
+            for watcher in live.watchers:
+                delivered += self._deliver(hub.participant(session_id, watcher), out, stream, keyframe, session_id,
+                                           conn)
+        if not delivered:
             self.drop(session_id, "no_receiver", conn, stream, notify=False)
+
+    def _on_group_frame(self, conn: Any, state: SenderState, session_id: str, frame: bytes, size: int) -> None:
+        """A version-2 frame: from a participant with full rights, whose index its header names, to
+        every other participant of the session."""
+        try:
+            kind, keyframe, sender, _epoch = group_header(frame)
+        except FrameError:
+            self.drop(session_id, "malformed", conn)
             return
+        if kind not in GROUP_MEDIA_KINDS:
+            self.drop(session_id, "wrong_direction", conn, kind)
+            return
+        live = self.sessions.live.get(session_id)
+        me = None if live is None else live.roster.index_of(state.role, state.agent_id)
+        if me is None or live.state != "connected":
+            self.drop(session_id if me is not None else None, "not_connected", conn, kind)
+            return
+        roster = live.roster
+        counters = self.per_session.get(session_id)
+        if counters is None:
+            counters = self.per_session[session_id] = Counters()
+        counters.frames_in += 1
+        counters.bytes_in += size
+        if roster.by_index[me].rights != "full":
+            self.drop(session_id, "view_only", conn, kind)
+            return
+        if sender != me:
+            self.drop(session_id, "wrong_sender", conn, kind)
+            return
+        bucket = state.buckets.get(session_id)
+        if bucket is None:
+            bucket = state.buckets[session_id] = TokenBucket(state.fps, max(1, int(state.fps)), clock=state.clock)
+        if not bucket.take():
+            self.drop(session_id, "rate", conn, kind)
+            return
+        # the version-1 stream of the sender's side, for the per-receiver drop policy and keyframe requests
+        # (the agents of a session share the agent streams there)
+        stream = (kind if me == CUSTOMER_INDEX else kind + framing.STREAM_AGENT_VIDEO)
+        prefixed = None
+        delivered = 0
+        for index, member in roster.by_index.items():
+            if index == me:
+                continue
+            if member.agent_id is None:
+                delivered += self._deliver(self.hub.customer(session_id), frame, stream, keyframe, session_id, conn)
+            else:
+                if prefixed is None:
+                    prefixed = live.prefix + frame  # one copy for every console
+                # its guest socket for this session when it has one here, else its console
+                delivered += self._deliver(self.hub.participant(session_id, member.agent_id), prefixed, stream,
+                                           keyframe, session_id, conn)
+        if not delivered:
+            self.drop(session_id, "no_receiver", conn, kind, notify=False)
+
+    def _deliver(self, target: Any, out: bytes, stream: int, keyframe: bool, session_id: str, sender: Any) -> int:
+        """Hand ``out`` to one receiver's queue (its ``Outbox``: the drop policy is per receiver)."""
+        if target is None:
+            return 0
         outbox = self.outboxes.get(id(target))
         if outbox is None or outbox.conn is not target:
             outbox = self.outboxes[id(target)] = Outbox(self, target)
-        outbox.send(out, stream, flags & FLAG_KEYFRAME != 0, session_id, conn)
+        outbox.send(out, stream, keyframe, session_id, sender)
+        return 1
 
     # -- what the metrics and the admin API read ---------------------------------------------------------
     def queued_bytes(self) -> int:

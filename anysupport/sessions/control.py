@@ -17,6 +17,7 @@ from typing import Any
 
 from anysupport import errors, i18n
 from anysupport.protocol.messages import (
+    GROUP_TYPES,
     MAX_JSON_DEPTH,
     RELAYED_TYPES,
     ProtocolError,
@@ -24,7 +25,11 @@ from anysupport.protocol.messages import (
     validate_client_message,
 )
 from anysupport.ratelimit import TokenBucket
+from anysupport.sessions.group_control import route_group_message
 from anysupport.store.common import utcnow
+
+# what the customer says of its camera and client, given to every agent taking part (not only its own)
+CUSTOMER_STATE_TYPES = frozenset({"camera_state", "capabilities"})
 
 log = logging.getLogger("anysupport.control")
 
@@ -56,6 +61,7 @@ class ControlChannel:
         self.config = config
         self.clock = clock
         self.monotonic = monotonic
+        self.on_group_start = None  # async (session_id): tell every participant (Invitations.start_group)
 
     def new_peer(self, *, role: str, agent_id: str | None, session_id: str | None, language: str, send) -> Peer:
         return Peer(role, agent_id, session_id, language, send,
@@ -118,6 +124,8 @@ class ControlChannel:
         session_id = message.get("session_id")
         if not session_id:
             raise errors.Invalid("session_required")
+        if peer.session_id is not None and session_id != peer.session_id:  # a guest socket: its one session
+            raise errors.NotFound("session_not_found")
         live = self.sessions.live.get(session_id)
         if live is None or live.agent_id != peer.agent_id:
             # not live in memory: it may exist but be expired (or be someone else's)
@@ -125,12 +133,40 @@ class ControlChannel:
                 raise errors.NotFound("session_not_found")
         return session_id, live
 
+    def tell_guests(self, live, relayed: dict[str, Any]) -> None:
+        """The customer's ``camera_state`` or ``capabilities``: kept on the live session and given to every
+        invited agent whose socket is here (the guest socket, else the console), as to the session's agent."""
+        live.customer_state[relayed["type"]] = relayed
+        for agent_id in live.roster.guests():
+            conn = self.hub.participant(live.id, agent_id)
+            if conn is not None:
+                conn.send_json(relayed)
+
+    def catch_up_guest(self, session_id: str, agent_id: str) -> None:
+        """An invited agent's socket is there now: the customer's last camera and capabilities, which it
+        missed (it joined after the customer sent them)."""
+        live = self.sessions.live.get(session_id)
+        conn = self.hub.participant(session_id, agent_id)
+        if live is None or conn is None or agent_id not in live.roster.guests():
+            return
+        for relayed in list(live.customer_state.values()):
+            conn.send_json(relayed)
+
     async def dispatch(self, peer: Peer, message: dict[str, Any]) -> None:
         kind = message["type"]
         if kind == "ping":
             peer.send({"type": "pong", **({"id": message["id"]} if "id" in message else {}), "time": self._now_iso()})
             return
+        if kind in GROUP_TYPES or "to" in message:  # version 2: routed by participant index
+            await route_group_message(self, peer, message)
+            return
         session_id, live = await self._session_of(peer, message)
+        if kind == "capabilities" and live is not None:
+            live.roster.customer_v2 = 2 in message.get("versions", ())
+            if peer.role == "customer":  # kept, so that a node not holding the session may invite into it
+                await self.sessions.store.sessions.set_fields(session_id, {"customer_versions": message.get("versions", [])})
+            if live.roster.start_group() and self.on_group_start is not None:
+                await self.on_group_start(session_id)  # both speak version 2: everything sealed from now on
         if kind == "survey":
             await self.records.save_survey(session_id, message["answer"], message.get("feedback"))
             peer.send({"type": "survey_saved", "session_id": session_id, "time": self._now_iso()})
@@ -145,8 +181,11 @@ class ControlChannel:
             if live is None or live.state != "connected":
                 raise errors.Conflict("session_not_connected")
             target = self.hub.customer(session_id) if peer.role == "agent" else self.hub.console(live.agent_id)
+            relayed = {**message, "session_id": session_id, "from": peer.role, "time": self._now_iso()}
+            if peer.role == "customer" and kind in CUSTOMER_STATE_TYPES:
+                self.tell_guests(live, relayed)  # the invited agents' consoles follow the camera too
             if target is None:
                 raise errors.Conflict("peer_not_connected")
-            target.send_json({**message, "session_id": session_id, "from": peer.role, "time": self._now_iso()})
+            target.send_json(relayed)
             return
         raise errors.Invalid("unknown_type", detail=kind)  # a type in the schemas but not routed: a bug

@@ -60,12 +60,90 @@ class SessionHandler(BaseHandler):
         self.no_content()
 
 
+CONNECT_BODY = {
+    "type": "object",
+    # the media-frame versions the agent's client speaks: with 2 (and the customer's client's), the session
+    # speaks version 2 from the start, everything between them sealed (docs/protocol.md V2.8)
+    "properties": {"versions": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 255},
+                                "uniqueItems": True, "maxItems": 8}},
+    "additionalProperties": False,
+}
+
+
 class SessionConnectHandler(BaseHandler):
-    @endpoint(auth="agent", summary="Accept an online session: it becomes connected", tags=("sessions",),
+    @endpoint(auth="agent", summary="Accept an online session: it becomes connected (optional body: the "
+                                    "`versions` the agent's client speaks)", body=CONNECT_BODY, tags=("sessions",),
               responses={200: None, 409: "session_not_online"})
     async def post(self, session_id: str) -> None:
-        session = await self.services.sessions.connect(self.agent, session_id)
+        session = await self.services.sessions.connect(self.agent, session_id, versions=self.body.get("versions"))
         self.send(self.services.sessions.agent_view(session))
+
+
+HANDOVER_BODY = {
+    "type": "object",
+    "properties": {"to": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}},
+    "required": ["to"],
+    "additionalProperties": False,
+}
+HANDOVER_EXAMPLE = {"session_id": "65a1f0c2e4b5d6a7b8c9d0e1", "by": {"login": "kim", "name": "김상담"},
+                    "to": {"login": "lee", "name": "이전문"}, "offered_at": "2026-05-18T01:30:00.000+00:00",
+                    "expires_at": "2026-05-18T01:31:00.000+00:00"}
+HANDED_OVER_EXAMPLE = {**AGENT_SESSION_EXAMPLE, "agent_login": "lee",
+                       "agents": [{"login": "kim", "name": "김상담"}, {"login": "lee", "name": "이전문"}]}
+
+
+class HandoverHandler(BaseHandler):
+    @endpoint(auth="agent", summary="The hand-over offered for this session, if any (to its agent, the agent "
+              "offered it, or an administrator)", tags=("sessions",),
+              responses={200: HANDOVER_EXAMPLE, 404: "handover_not_found"})
+    async def get(self, session_id: str) -> None:
+        self.send(await self.services.handover.pending(self.agent, session_id))
+
+    @endpoint(auth="agent", summary="Offer a connected session (one's own, or any for an administrator) to another "
+              "agent whose console is open; the offer lapses after `handover_timeout` seconds",
+              body=HANDOVER_BODY, tags=("sessions",),
+              responses={201: HANDOVER_EXAMPLE, 400: "handover_to_self", 404: "session_not_found or agent_not_found",
+                         409: "session_not_connected, already_participant (the agent is a guest of the session), "
+                              "handover_pending or agent_not_available"})
+    async def post(self, session_id: str) -> None:
+        self.send(await self.services.handover.offer(self.agent, session_id, self.body["to"]), 201)
+
+    @endpoint(auth="agent", summary="Cancel the hand-over offered (by the offerer, the session's agent or an "
+              "administrator)", tags=("sessions",),
+              responses={204: None, 403: "not_your_handover", 404: "handover_not_found"})
+    async def delete(self, session_id: str) -> None:
+        await self.services.handover.cancel(self.agent, session_id)
+        self.no_content()
+
+
+class HandoverAcceptHandler(BaseHandler):
+    @endpoint(auth="agent", summary="The agent offered the session accepts: the session (and its record) is "
+              "its own from now on (in version 2 with a new participant index); answers the session as its new "
+              "agent sees it",
+              tags=("sessions",),
+              responses={200: HANDED_OVER_EXAMPLE, 403: "not_your_handover", 404: "handover_not_found",
+                         409: "handover_stale, already_participant, session_has_guests (it has guests and the "
+                              "agent's console is on another node), agent_not_available, too_many_live_sessions "
+                              "or too_many_participants"})
+    async def post(self, session_id: str) -> None:
+        session = await self.services.handover.accept(self.agent, session_id)
+        self.send(self.services.sessions.agent_view(session))
+
+
+class HandoverDeclineHandler(BaseHandler):
+    @endpoint(auth="agent", summary="The agent offered the session declines (the offerer's console is told)",
+              tags=("sessions",), responses={204: None, 403: "not_your_handover", 404: "handover_not_found"})
+    async def post(self, session_id: str) -> None:
+        await self.services.handover.decline(self.agent, session_id)
+        self.no_content()
+
+
+class ColleaguesHandler(BaseHandler):
+    @endpoint(auth="agent", summary="The other active agents (login, name, number, and whether their console is "
+              "open): whom a session may be handed over to", tags=("sessions",),
+              responses={200: {"agents": [{"login": "lee", "name": "이전문", "number": 3, "available": True}]}})
+    async def get(self) -> None:
+        self.send({"agents": await self.services.handover.colleagues(self.agent)})
 
 
 class JoinHandler(BaseHandler):
@@ -111,6 +189,10 @@ default_handlers = [
     (r"/api/v1/sessions", SessionsHandler),
     (rf"/api/v1/sessions/{SESSION_ID}", SessionHandler),
     (rf"/api/v1/sessions/{SESSION_ID}/connect", SessionConnectHandler),
+    (rf"/api/v1/sessions/{SESSION_ID}/handover", HandoverHandler),
+    (rf"/api/v1/sessions/{SESSION_ID}/handover/accept", HandoverAcceptHandler),
+    (rf"/api/v1/sessions/{SESSION_ID}/handover/decline", HandoverDeclineHandler),
+    (r"/api/v1/agents", ColleaguesHandler),
     (r"/api/v1/join", JoinHandler),
     (r"/api/v1/customer/session", CustomerSessionHandler),
     (r"/api/v1/customer/survey", SurveyAnswerHandler),

@@ -18,13 +18,21 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from anysupport.auth.access import may_see
 from anysupport.errors import Conflict, Forbidden, NotFound, RateLimited
-from anysupport.protocol.vocabulary import CLOSE_SESSION_ENDED, LIVE_STATES, STATES
+from anysupport.protocol.vocabulary import (
+    AGENT_INDEX,
+    CLOSE_SESSION_ENDED,
+    LIVE_STATES,
+    MAX_PARTICIPANT_INDEX,
+    PEER_HANDED_OVER,
+    STATES,
+)
 from anysupport.ratelimit import SlidingWindowLimiter
+from anysupport.sessions.participants import Roster, guest_of, next_index, speaks_version_2
 from anysupport.sessions.placement import Placement, SingleNode
 from anysupport.sessions.presence import CUSTOMER, Participant, Presence
 from anysupport.store.common import utcnow
@@ -38,6 +46,17 @@ def now_iso() -> str:
     return utcnow().isoformat(timespec="milliseconds")
 
 
+def agent_entry(agent_id: str, login: str, name: str) -> dict[str, str]:
+    """One agent of a session's ``agents`` history (its first agent, then one per hand-over)."""
+    return {"id": agent_id, "login": login, "name": name}
+
+
+def agents_of(doc: dict[str, Any]) -> list[dict[str, str]]:
+    """The agents a session or record had, first to current, as the API shows them (login and name)."""
+    history = doc.get("agents") or [{"login": doc.get("agent_login"), "name": doc.get("agent_name")}]
+    return [{"login": a["login"], "name": a["name"]} for a in history]
+
+
 @dataclass
 class LiveSession:
     """What the relay and the control channel need per session, kept in memory (no database per frame)."""
@@ -46,6 +65,16 @@ class LiveSession:
     agent_id: str
     state: str
     prefix: bytes = b""  # the 12 raw bytes of the id, put before frames relayed to the agent's console
+    # other agents who receive the customer's media too (issue 21: an invited expert, a supervisor),
+    # by agent id, each through its own console's queue; the session's agent is not among them
+    watchers: tuple[str, ...] = field(default=())
+    # every participant by index (issue 21): what the version-2 relay and the group messages route by
+    roster: Roster = field(default_factory=Roster)
+    # the session's agent's index its participants were last told (a hand-over in version 2 changes it)
+    told_agent_index: int = AGENT_INDEX
+    # the customer's last ``camera_state`` and ``capabilities`` as relayed, by type: given to an invited agent
+    # when its socket here is there (it was not when the customer sent them)
+    customer_state: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.prefix = bytes.fromhex(self.id)
@@ -72,6 +101,10 @@ class SessionManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self._agent_locks: dict[str, asyncio.Lock] = {}
         self.expired_listeners: list = []  # callables(session_id), e.g. the relay dropping its counters
+        self.expiry_hooks: list = []  # async callables(session) run once, by the node that expired it
+        # callables(session): a session of version 2 has another agent (a hand-over), its participants must
+        # hear who is present now (``Invitations.announce``), on every node holding some of their sockets
+        self.members_hooks: list = []
         self.placement.bind(self)
 
     def _now_iso(self) -> str:
@@ -89,6 +122,9 @@ class SessionManager:
             "state": session["state"],
             "number": session["number"],
             "agent_name": session["agent_name"],
+            # the media-frame versions the agent's client said at connect: with the customer's own, the client
+            # knows before any key whether the call will speak version 2 (no version-1 code shown, then changed)
+            "agent_versions": list(session.get("agent_versions") or ()),
         }
 
     def agent_view(self, session: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +139,7 @@ class SessionManager:
             "expired_at": session.get("expired_at"),
             "expire_reason": session.get("expire_reason"),
             "agent_login": session["agent_login"],
+            "agents": agents_of(session),
             "customer": session.get("customer"),
             "customer_present": self.presence.present(session, CUSTOMER),
             **self.placement.describe(session),
@@ -112,7 +149,8 @@ class SessionManager:
         """The session as a participant sees it: an agent all of it, the customer a little."""
         return self.agent_view(session) if participant.agent_id is not None else self.customer_view(session)
 
-    def _lock(self, session_id: str) -> asyncio.Lock:
+    def lock(self, session_id: str) -> asyncio.Lock:
+        """The per-session lock every change of a session on this node is made under (the invitations too)."""
         lock = self._locks.get(session_id)
         if lock is None:
             lock = self._locks[session_id] = asyncio.Lock()
@@ -124,6 +162,17 @@ class SessionManager:
         if reason:
             base["reason"] = reason
         self.presence.broadcast(session, lambda p: {**base, "session": self.view_for(session, p)})
+        live = self.live.get(session["id"])
+        if live is not None and live.roster.group and live.told_agent_index != live.roster.agent_index:
+            live.told_agent_index = live.roster.agent_index  # after the state: the new console knows the session
+            for hook in self.members_hooks:
+                hook(session)
+        if session["state"] == "expired":  # invited agents (issue 21) hear that the session ended
+            for guest in session.get("guests") or ():
+                conn = self.hub.participant(session["id"], guest["agent_id"])  # its guest socket, else its console
+                if conn is not None:
+                    conn.send_json({**base, "session": {"id": session["id"], "state": "expired"}})
+                self.hub.end_guest(session["id"], guest["agent_id"], "session_ended")
 
     async def _changed(self, session: dict[str, Any], reason: str | None = None, *, joined: bool = False) -> None:
         """A transition was made here: announce it to this node's sockets, and tell the other nodes."""
@@ -194,19 +243,21 @@ class SessionManager:
         session = await self.get_for_agent(agent, session_id)
         await self.expire(session["id"], "deleted")
 
-    async def connect(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
+    async def connect(self, agent: dict[str, Any], session_id: str, *, versions: list[int] | None = None
+                      ) -> dict[str, Any]:
+        """``versions``: the media-frame versions the agent's client speaks (kept as ``agent_versions``)."""
         session = await self.get_for_agent(agent, session_id)
         if session["agent_id"] != agent["id"]:
             raise Forbidden("not_your_session")
-        return await self._connect(session["id"])
+        return await self._connect(session["id"], versions or [])
 
-    async def _connect(self, session_id: str) -> dict[str, Any]:
-        async with self._lock(session_id):
+    async def _connect(self, session_id: str, versions: list[int] | None = None) -> dict[str, Any]:
+        async with self.lock(session_id):
             now = self.clock()
             # a customer that joined but has no socket open (yet, or any more): its grace clock runs from now
             present = await self.presence.present_now(session_id, CUSTOMER)
             session = await self.store.sessions.transition(
-                session_id, ("online",), {"state": "connected", "connected_at": now,
+                session_id, ("online",), {"state": "connected", "connected_at": now, "agent_versions": versions or [],
                                           "customer_gone_at": None if present else now, "agent_gone_at": None}
             )
             if session is None:
@@ -217,6 +268,75 @@ class SessionManager:
             self.set_live(session)
             await self.records.open_for(session)
             log.info("session %s connected", session_id)
+            await self._changed(session)
+            return session
+
+    async def console_node(self, agent_id: str) -> str | None | bool:
+        """Where the agent's console is open: its node with several nodes (a live one), True on a single
+        node, False (or None) when it has none open."""
+        if self.placement.node_id is None:
+            return self.hub.has_console(agent_id)
+        if self.hub.has_console(agent_id):
+            return self.placement.node_id
+        return await self.placement.console_node(agent_id)
+
+    async def hand_over(self, session_id: str, from_agent_id: str, agent: dict[str, Any]) -> dict[str, Any]:
+        """Move a connected session from agent ``from_agent_id`` to ``agent`` (an accepted hand-over,
+        ``handover.HandoverManager``; any node may do it): the session's agent fields and its ``agents``
+        history change in one conditional update; the old console is told the session left it, the new
+        one that it arrived, the customer who its agent is now; then the usual ``state`` (here, and on
+        the session's node through the cluster) moves the relay to the new console and tells it
+        ``connected``, on which it starts a new key exchange; the record follows. With several nodes the
+        session moves to the node of the new agent's console (the customer is sent there with ``moved``,
+        and the new console starts its exchange when the customer is ``back`` there). A session speaking
+        version 2 gives the new agent the next index (``agent_index``): after the ``state``, every participant
+        gets ``participants`` without the old index (``members_hooks``) and starts a new epoch (V2.3)."""
+        async with self.lock(session_id):
+            before = await self.store.sessions.get(session_id)
+            if before is None or before["state"] != "connected":
+                raise Conflict("session_not_connected")
+            if before["agent_id"] != from_agent_id:
+                raise Conflict("handover_stale")
+            node = await self.console_node(agent["id"])
+            if not node:  # the new agent's console closed meanwhile
+                raise Conflict("agent_not_available", name=agent["name"])
+            limit = self.config.agent_max_live_sessions
+            if await self.store.sessions.count_live(agent["id"]) >= limit:
+                raise Conflict("too_many_live_sessions", limit=limit)
+            if guest_of(before, agent["id"]) is not None:  # a guest stays a guest: it leaves first
+                raise Conflict("already_participant")
+            history = before.get("agents") or [agent_entry(before["agent_id"], before["agent_login"], before["agent_name"])]
+            changes = {"agent_id": agent["id"], "agent_login": agent["login"], "agent_name": agent["name"],
+                       "agents": [*history, agent_entry(agent["id"], agent["login"], agent["name"])],
+                       "agent_gone_at": None, "handover": None}
+            if isinstance(node, str) and node != before.get("node"):
+                if before.get("guests"):  # a guest on its console here would need a guest socket there: no move
+                    raise Conflict("session_has_guests")
+                changes["node"] = node  # sessions live with their agent's console: it moves there (several nodes)
+            live = self.live.get(session_id)
+            if speaks_version_2(before) or (live is not None and live.roster.group):
+                # version 2: the new agent gets an index of its own, never given before; the old one's leaves
+                # the roster, so every client starts a new epoch the agent who left cannot open (V2.3)
+                index = next_index(before)
+                if index > MAX_PARTICIPANT_INDEX:
+                    raise Conflict("too_many_participants")
+                changes.update(agent_index=index, next_index=index + 1, media_version=2)
+            session = await self.store.sessions.hand_over(session_id, from_agent_id, changes)
+            if session is None:  # it ended, or moved, between the read and the update
+                raise Conflict("handover_stale")
+            self.set_live(session)  # media and relayed messages reach the new console from here on
+            await self.records.hand_over(session)
+            log.info("session %s handed over from agent %s to %s", session_id, from_agent_id, agent["login"])
+            moved = {"type": "handed_over", "session_id": session_id,
+                     "from_agent": {"login": before["agent_login"], "name": before["agent_name"]},
+                     "to_agent": {"login": agent["login"], "name": agent["name"]}, "time": self._now_iso()}
+            await self.presence.send(session, Participant("agent", from_agent_id), moved)
+            await self.presence.send(session, Participant("agent", agent["id"]),
+                                     {**moved, "session": self.agent_view(session)})
+            await self.presence.send(session, CUSTOMER, {
+                "type": "peer", "session_id": session_id, "peer": "agent", "status": PEER_HANDED_OVER,
+                "name": agent["name"], "time": moved["time"]})
+            self.placement.follow_session(session)  # told who, a customer here of a session that moved node goes there
             await self._changed(session)
             return session
 
@@ -240,7 +360,7 @@ class SessionManager:
         if session["state"] != "offline":
             self.join_failures.hit(ip)
             raise Conflict("code_in_use")
-        async with self._lock(session["id"]):
+        async with self.lock(session["id"]):
             session = await self.store.sessions.transition(
                 session["id"], ("offline",),
                 {"state": "online", "online_at": self.clock(), "customer": {**customer, "ip": ip}},
@@ -256,20 +376,22 @@ class SessionManager:
 
     async def auto_connect(self, session: dict[str, Any]) -> dict[str, Any] | None:
         """A customer joined: the node holding the agent's console accepts at once if the agent's
-        auto-connect is on (with several nodes, that node hears of the join through the cluster)."""
-        if not self.hub.has_console(session["agent_id"]):  # a live console here: read the agent only then
+        auto-connect is on (with several nodes, that node hears of the join through the cluster), with
+        the media-frame versions the console said it speaks when it opened its socket (``?versions=1,2``)."""
+        console = self.hub.console(session["agent_id"])
+        if console is None:  # a live console here: read the agent only then
             return None
         agent = await self.store.agents.by_id(session["agent_id"])
         if not (agent and agent.get("settings", {}).get("auto_connect")):
             return None
         try:
-            return await self._connect(session["id"])
+            return await self._connect(session["id"], list(getattr(console, "media_versions", ()) or ()))
         except Conflict:  # accepted meanwhile (by hand, or on another node)
             return None
 
     # -- ending ---------------------------------------------------------------------------------------
     async def expire(self, session_id: str, reason: str) -> dict[str, Any] | None:
-        async with self._lock(session_id):
+        async with self.lock(session_id):
             session = await self.store.sessions.transition(
                 session_id, LIVE_STATES, {"state": "expired", "expired_at": self.clock(), "expire_reason": reason}
             )
@@ -282,6 +404,8 @@ class SessionManager:
             log.info("session %s expired (%s)", session_id, reason)
             await self._changed(session, reason)
         self._locks.pop(session_id, None)
+        for hook in self.expiry_hooks:
+            await hook(session)
         await self.after_expiry(session)
         return session
 
@@ -324,9 +448,13 @@ class SessionManager:
             return
         live = self.live.get(session["id"])
         if live is None:
-            self.live[session["id"]] = LiveSession(session["id"], session["agent_id"], session["state"])
-        else:
-            live.state = session["state"]
+            live = self.live[session["id"]] = LiveSession(session["id"], session["agent_id"], session["state"])
+            live.roster.update(session)
+            live.told_agent_index = live.roster.agent_index  # (its sockets hear the list as they attach)
+            return
+        live.state = session["state"]
+        live.agent_id = session["agent_id"]  # it changes with a hand-over
+        live.roster.update(session)
 
     def moved_away(self, agent_id: str) -> None:
         """The agent's console opened on another node: its sessions live there now, not here."""

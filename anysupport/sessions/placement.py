@@ -43,6 +43,26 @@ class Placement(abc.ABC):
     async def node_for(self, agent_id: str) -> str | None:
         """The node a new session of the agent lives on (the one holding its console)."""
 
+    def follow_session(self, session: dict[str, Any]) -> None:  # noqa: B027 (a single node holds every session)
+        """``session`` may have moved to another node (a hand-over to a console there): a customer socket
+        of it on this node is sent on."""
+
+    async def lives_elsewhere(self, session: dict[str, Any]) -> bool:
+        """``session`` lives on another node, and that node is alive (several nodes only)."""
+        return False
+
+    async def console_node(self, agent_id: str) -> str | None:
+        """The live node where the agent's console is open, if any (several nodes only)."""
+        return None
+
+    def on_roster(self, handler) -> None:  # noqa: B027 (a single node hears only itself)
+        """``handler(session, removed)`` (async) runs when another node changed who takes part in a session
+        (an invitation accepted or a participant removed through a REST call that reached that node)."""
+
+    async def roster_changed(self, session: dict[str, Any], removed: dict[str, Any] | None) -> None:
+        """Who takes part in ``session`` changed here: the other nodes (the session's own) apply it too."""
+        return None
+
     @abc.abstractmethod
     async def changed(self, session: dict[str, Any], reason: str | None, joined: bool) -> None:
         """A transition was made (and announced) here: the nodes holding other sockets of the session

@@ -38,7 +38,8 @@ class Participant:
     def node_field(self) -> str | None:
         """The stored node holding its socket, when that may differ from the session's own node. An
         agent's console is always on the session's node (sessions follow their consoles), so only the
-        customer's is recorded."""
+        customer's is recorded. (An invited agent whose console is elsewhere opens a guest socket on the
+        session's node: ``Hub.guest``, ``Invitations``; it is no ``Participant`` here.)"""
         return None if self.agent_id else f"{self.role}_node"
 
 
@@ -128,6 +129,9 @@ class Presence:
         session = await self.store.sessions.get(session_id)
         if session is None or session["state"] not in ACTIVE:
             return
+        elsewhere = session.get(CUSTOMER.node_field)
+        if elsewhere is not None and self.placement.node_id is not None and elsewhere != self.placement.node_id:
+            return  # an old socket: the customer's new one is already open on another node (its session moved)
         changes: dict[str, Any] = {}
         if session["state"] == "connected":  # the grace clock runs only once the agent has accepted
             changes[CUSTOMER.gone_field] = self.clock()

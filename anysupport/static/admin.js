@@ -1,5 +1,5 @@
 /* The administrator pages: agents, records and statistics, trouble types, the survey, default canned
- * phrases, site settings.
+ * phrases, site settings, and the live sessions with 참관 (supervise).
  * Logs in through the REST API and keeps the bearer token in sessionStorage (no cookies). */
 "use strict";
 
@@ -106,7 +106,7 @@
 
   // -- tabs and status ---------------------------------------------------------------------------------
   const loaders = {agents: loadAgents, records: loadRecords, types: loadTypes, survey: loadSurvey, phrases: loadPhrases,
-    site: loadSite};
+    site: loadSite, live: loadLive};
 
   function showTab(name) {
     if (!loaders[name]) name = "agents";
@@ -789,6 +789,48 @@
     await loadSite();
   }
 
+  // -- live sessions: 참관 (supervise; docs/api.md "/api/v1/admin/live-sessions") ---------------------------
+  let live = {sessions: [], console_open: false};
+
+  async function loadLive() {
+    const answer = await call("GET", "/api/v1/admin/live-sessions");
+    if (answer.status !== 200) { failed(answer); return; }
+    live = answer.data;
+    drawLive();
+  }
+
+  function drawLive() {
+    const body = $("live-table").querySelector("tbody");
+    AS.clear(body);
+    // the call opens in the administrator's console: without one open, say so and offer nothing to press
+    $("live-console-closed").hidden = live.console_open;
+    if (!live.sessions.length) {
+      body.appendChild(el("tr", {}, el("td", {colSpan: 6, className: "empty"}, t("live_empty"))));
+    }
+    live.sessions.forEach(function (s) {
+      let action;
+      if (s.supervising) action = el("span", {className: "supervising"}, t("supervising_now"));
+      else if (s.state !== "connected") action = null;
+      else if (!s.group_capable) action = el("span", {className: "muted"}, t("supervise_not_capable"));
+      else action = el("button", {type: "button", className: "supervise", title: t("supervise_tip"),
+        disabled: !live.console_open, on: {click: function () { supervise(s); }}}, t("supervise"));
+      body.appendChild(el("tr", {dataset: {id: s.id}},
+        el("td", {}, s.agent_name + " (" + s.agent_login + ")"),
+        el("td", {}, s.customer),
+        el("td", {}, t("live_state_" + s.state)),
+        el("td", {}, new Date(s.since).toLocaleString(AS.lang === "ko" ? "ko-KR" : "en-GB")),
+        el("td", {className: "num"}, String(s.participants)),
+        el("td", {className: "row-actions"}, action)));
+    });
+  }
+
+  async function supervise(s) {
+    const answer = await call("POST", "/api/v1/admin/sessions/" + encodeURIComponent(s.id) + "/supervise");
+    if (answer.status !== 201) { failed(answer); await loadLive(); return; }
+    status({key: "supervise_started", fields: {number: s.number}});
+    await loadLive();
+  }
+
   // -- wiring ------------------------------------------------------------------------------------------
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
@@ -806,6 +848,7 @@
   $("preview-lang").addEventListener("change", drawPreview);
   $("phrase-add-form").addEventListener("submit", addPhrase);
   $("site-form").addEventListener("submit", saveSite);
+  $("live-refresh").addEventListener("click", loadLive);
   $("records-form").addEventListener("submit", showRecords);
   $("records-export").addEventListener("click", exportRecords);
   $("record-form").addEventListener("submit", saveRecord);
@@ -827,6 +870,7 @@
     drawTypes();
     drawPhrases();
     drawSite();
+    drawLive();
     $("preview-lang").value = lang;
     drawPreview();
   });

@@ -83,10 +83,14 @@ class SessionStore:
         """How many of the agent's sessions have not expired (its cap on live sessions counts these)."""
         return await self.col.count_documents({"agent_id": agent_id, "state": {"$in": list(LIVE_STATES)}})
 
-    async def list_live(self, *, agent_id: str | None = None, node: str | None = None) -> list[dict[str, Any]]:
+    async def list_live(self, *, agent_id: str | None = None, node: str | None = None,
+                        guest_id: str | None = None) -> list[dict[str, Any]]:
+        """Sessions not expired; of one agent, on one node, or with one invited agent among its ``guests``."""
         query: dict[str, Any] = {"state": {"$in": list(LIVE_STATES)}}
         if agent_id:
             query["agent_id"] = agent_id
+        if guest_id:
+            query["guests.agent_id"] = guest_id
         if node:
             query["node"] = node
         return [public(d) async for d in self.col.find(query)]
@@ -114,10 +118,51 @@ class SessionStore:
         )
         return public(doc)
 
+    async def hand_over(self, session_id: str, from_agent_id: str, changes: dict[str, Any]) -> dict | None:
+        """Apply ``changes`` (the new agent) only if the session is still connected and still
+        ``from_agent_id``'s (atomic: two accepts, or an accept and an end, cannot both win)."""
+        doc = await self.col.find_one_and_update(
+            {"_id": oid(session_id), "state": "connected", "agent_id": from_agent_id},
+            {"$set": encode({**changes, "updated_at": utcnow()})},
+            return_document=True,
+        )
+        return public(doc)
+
+    # -- a hand-over offered (one per session, kept on the session so that every node may answer it) ----
+    async def offer_handover(self, session_id: str, owner_id: str, offer: dict[str, Any], now: dt.datetime) -> dict | None:
+        """Record ``offer`` if the session is connected, still ``owner_id``'s, and has no offer pending
+        (none, or one past its ``expires_at``); the session, or None."""
+        free = [{"handover": None}, {"handover.expires_at": {"$lte": ms(now)}}]
+        doc = await self.col.find_one_and_update(
+            {"_id": oid(session_id), "state": "connected", "agent_id": owner_id, "$or": free},
+            {"$set": encode({"handover": offer, "updated_at": utcnow()})}, return_document=True)
+        return public(doc)
+
+    async def take_handover(self, session_id: str, *, now: dt.datetime, due: bool = False) -> dict | None:
+        """Clear the session's offer, if one is pending (``due``: only one past its time); returns the
+        offer taken (one caller wins: an accept, a decline, a cancel or the sweep), or None."""
+        expiry = {"$lte": ms(now)} if due else {"$gt": ms(now)}
+        doc = await self.col.find_one_and_update(
+            {"_id": oid(session_id), "handover.expires_at": expiry},
+            {"$set": encode({"handover": None, "updated_at": utcnow()})}, return_document=False)
+        return (public(doc) or {}).get("handover")
+
+    async def due_handovers(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Sessions whose offer is past its ``expires_at``."""
+        return [public(d) async for d in self.col.find({"handover.expires_at": {"$lte": ms(now)}})]
+
     async def set_fields(self, session_id: str, changes: dict[str, Any]) -> dict | None:
         doc = await self.col.find_one_and_update(
             {"_id": oid(session_id)}, {"$set": encode({**changes, "updated_at": utcnow()})}, return_document=True
         )
+        return public(doc)
+
+    async def set_fields_if(self, session_id: str, expected: dict[str, Any], changes: dict[str, Any]) -> dict | None:
+        """``set_fields`` only if the session's fields are still ``expected`` (None: absent); the session, or
+        None when another change came first (the invitations' ``roster_version``: nodes change it in turn)."""
+        doc = await self.col.find_one_and_update(
+            {"_id": oid(session_id), **encode(expected)}, {"$set": encode({**changes, "updated_at": utcnow()})},
+            return_document=True)
         return public(doc)
 
     async def due_for_expiry(self, *, offline_before: dt.datetime, online_before: dt.datetime,

@@ -15,6 +15,7 @@ from anysupport.pages import handlers as pages_handlers
 from anysupport.records import handlers as records_handlers
 from anysupport.records import reports as records_reports
 from anysupport.relay import handlers as relay_handlers
+from anysupport.sessions import group_handlers
 from anysupport.sessions import handlers as sessions_handlers
 from anysupport.web import download, health
 from anysupport.web.base import NotFoundHandler, redact
@@ -30,6 +31,7 @@ ROUTE_MODULES = (
     auth_handlers,
     agents_handlers,
     sessions_handlers,
+    group_handlers,
     records_reports,
     records_handlers,
     catalog_handlers,

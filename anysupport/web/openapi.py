@@ -40,6 +40,10 @@ def openapi_path(pattern: str) -> tuple[str, list[str]]:
             name = "id"
         elif "A-Za-z0-9._-" in inner:
             name = "login"
+        elif re.fullmatch(r"[a-z_]+(\|[a-z_]+)+", inner):  # a choice of words, e.g. (accept|decline)
+            name = "action"
+        elif inner.startswith("[0-9]"):
+            name = "index"
         else:
             name = f"p{len(names)}"
         if name in names:

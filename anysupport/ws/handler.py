@@ -17,9 +17,15 @@ import tornado.ioloop
 import tornado.iostream
 import tornado.websocket
 
-from anysupport import errors
+from anysupport import errors, i18n
 from anysupport.auth.manager import agent_view
-from anysupport.protocol.vocabulary import CLOSE_ABUSE, CLOSE_KICKED, CLOSE_NOT_READING, CLOSE_SESSION_ENDED
+from anysupport.protocol.vocabulary import (
+    CLOSE_ABUSE,
+    CLOSE_KICKED,
+    CLOSE_MOVED,
+    CLOSE_NOT_READING,
+    CLOSE_SESSION_ENDED,
+)
 from anysupport.web.base import BaseHandler, EndpointSpec, dumps
 from anysupport.ws.frames import batched_protocol
 from anysupport.ws.heartbeat import Heartbeat
@@ -55,11 +61,26 @@ def binary_frame_header(size: int) -> bytes:
     return _LEN64.pack(_BINARY_FIN, 127, size)
 
 
+def media_versions(text: str) -> tuple[int, ...]:
+    """``?versions=1,2``: the media-frame versions a console's client speaks (docs/protocol.md, "Opening the
+    WebSocket"); a session this console connects by itself (auto-connect) is connected with them."""
+    try:
+        versions = tuple(int(v) for v in text.split(",") if v.strip()) if text else ()
+    except ValueError:
+        raise errors.Invalid("invalid_field", field="versions", detail="numbers separated by commas") from None
+    if len(versions) > 8 or any(not 1 <= v <= 255 for v in versions):
+        raise errors.Invalid("invalid_field", field="versions", detail="at most 8 numbers from 1 to 255")
+    return versions
+
+
 class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     peer = None
+    media_versions: tuple[int, ...] = ()
     closed = False
     checked_at = 0.0
     heartbeat: Heartbeat | None = None
+    guest_session: str | None = None  # ``?session=``: an invited agent's socket for that one session
+    guest_moved: dict[str, Any] | None = None  # that session lives on another node: the socket is sent there
     outbox: ControlOutbox | None = None
     _beat: tornado.ioloop.PeriodicCallback | None = None
 
@@ -79,6 +100,14 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         wait = self.services.hub.opening(self.principal.token_hash)
         if wait:
             raise errors.RateLimited("too_many_connections", retry_after=wait)
+        self.media_versions = media_versions(self.get_query_argument("versions", ""))
+        session_id = self.get_query_argument("session", None)
+        if session_id is not None:  # a guest socket (issue 21): refused before the upgrade, as JSON
+            if self.principal.kind != "agent":
+                raise errors.Forbidden("forbidden")
+            self.guest_moved = await self.services.invitations.check_guest_socket(self.principal.agent_id, session_id)
+            self.guest_session = session_id
+
 
     def check_origin(self, origin: str) -> bool:
         return True  # decided in prepare(), so a refusal is our JSON 403
@@ -174,17 +203,24 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         )
         self.media = services.relay.new_sender(self)
         self._on_frame = services.relay.on_frame
-        if role == "agent":
+        if self.guest_session is not None:
+            await self.open_guest()
+        elif role == "agent":
             services.hub.attach_console(p.agent_id, self)
             if self._revoked_while_opening():
                 return
             sessions = await services.sessions.console_attached(p.agent_id)
+            guest_of = await services.invitations.guest_sessions(p.agent_id)
             self.send_json({
                 "type": "hello", "role": "agent", "protocol": PROTOCOL_VERSION,
                 "agent": agent_view(p.agent),
-                "sessions": [services.sessions.agent_view(s) for s in sessions],
+                # its own sessions, then those it is invited into (issue 21: a restarted console finds them)
+                "sessions": [*(services.sessions.agent_view(s) for s in sessions), *guest_of],
                 "limits": self.limits(),
             })
+            services.invitations.sockets_changed(agent_id=p.agent_id)  # sessions of three: who is present
+            for view in guest_of:  # the customer's camera and capabilities, which it missed while away
+                services.control.catch_up_guest(view["id"], p.agent_id)
         else:
             if not await services.sessions.admit_customer(self, p.session_id):
                 return  # its session lives on another node: the socket was sent there
@@ -202,7 +238,33 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             })
             if session["state"] == "expired":
                 await services.sessions.after_expiry(session)
+            else:
+                services.invitations.sockets_changed(session_id=session["id"])
         log.info("%s socket open (%s)", role, p.agent["login"] if p.agent else p.session_id)
+
+    async def open_guest(self) -> None:
+        """An invited agent's socket for one session on the session's node (its console is on another):
+        the hub knows it as that participant's socket, not as the agent's console, so the one-console rule
+        and the console's presence are untouched (docs/protocol.md, "The guest socket")."""
+        services, p, session_id = self.services, self.principal, self.guest_session
+        if self.guest_moved is not None:  # as a customer's socket: ``moved`` with its node's ws_url, close 4004
+            self.send_json({"type": "moved", "session_id": session_id,
+                            "ws_url": services.sessions.ws_url(self.guest_moved),
+                            "message": i18n.text("session_moved", self.language)})
+            self.close(CLOSE_MOVED, "moved")
+            return
+        self.peer.session_id = session_id  # every message and frame of this socket is for that session
+        services.hub.attach_guest(session_id, p.agent_id, self)
+        if self._revoked_while_opening():
+            return
+        view = await services.invitations.guest_session(p.agent_id, session_id)
+        if view is None:  # removed, or the session ended, while the socket opened
+            self.close(CLOSE_SESSION_ENDED, "session_ended")
+            return
+        self.send_json({"type": "hello", "role": "agent", "protocol": PROTOCOL_VERSION, "session_id": session_id,
+                        "agent": agent_view(p.agent), "sessions": [view], "limits": self.limits()})
+        services.invitations.sockets_changed(session_id=session_id)
+        services.control.catch_up_guest(session_id, p.agent_id)  # the customer's camera and capabilities
 
     # -- our own pings: only an answer to one of them keeps the socket alive ------------------------------
     def start_heartbeat(self) -> None:
@@ -275,11 +337,16 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         services = self.services
         services.relay.forget(self)
         p = self.principal
-        if p.kind == "agent":
+        if self.guest_session is not None:
+            if services.hub.detach_guest(self.guest_session, p.agent_id, self):
+                services.invitations.sockets_changed(session_id=self.guest_session)  # "present": false
+        elif p.kind == "agent":
             if services.hub.detach_console(p.agent_id, self):
                 services.spawn(services.sessions.console_detached(p.agent_id))
+                services.invitations.sockets_changed(agent_id=p.agent_id)
         elif services.hub.detach_customer(p.session_id, self):
             services.spawn(services.sessions.customer_detached(p.session_id))
+            services.invitations.sockets_changed(session_id=p.session_id)
 
     # errors before the upgrade answer in our JSON format
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -294,10 +361,13 @@ class SocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
 SocketHandler.get.endpoint_spec = EndpointSpec(  # type: ignore[attr-defined]
     "any",
     "Open the WebSocket of an agent's console or a customer (token in Authorization or ?token=); "
-    "see docs/protocol.md",
+    "an invited agent adds ?session=<id> for its guest socket on the session's node; see docs/protocol.md",
     None,
     None,
-    {101: "Switching Protocols", 401: "unauthorized", 403: "origin_not_allowed or web_login_not_console",
+    {101: "Switching Protocols", 401: "unauthorized",
+     403: "origin_not_allowed, web_login_not_console, or forbidden (?session= from a customer)",
+     404: "session_not_found (?session=: no live session this agent is a guest in)",
+     409: "session_elsewhere (?session=: the session's node is not answering now; try again)",
      429: "too_many_connections (ws_open_max sockets per token in ws_open_window; retry_after)"},
     ("realtime",),
 )

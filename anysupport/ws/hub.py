@@ -1,4 +1,6 @@
-"""Which consoles and customer clients are connected to this process right now."""
+"""Which consoles, customer clients and guest sockets (an invited agent's socket for one session, on the
+session's node when its console is on another: docs/protocol.md, "The guest socket") are connected to
+this process right now."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import time
 from typing import Any, Protocol
 
 from anysupport import i18n
-from anysupport.protocol.vocabulary import CLOSE_KICKED, CLOSE_REPLACED
+from anysupport.protocol.vocabulary import CLOSE_KICKED, CLOSE_REPLACED, CLOSE_SESSION_ENDED
 from anysupport.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger("anysupport.ws")
@@ -35,6 +37,9 @@ class Hub:
     def __init__(self, *, clock=time.monotonic, open_max: int = 30, open_window: float = 60.0) -> None:
         self.consoles: dict[str, Connection] = {}
         self.customers: dict[str, Connection] = {}
+        # guest sockets (issue 21, several nodes): an invited agent whose console is on another node opens
+        # one socket per session on the session's node; (session id, agent id) -> that socket
+        self.guests: dict[tuple[str, str], Connection] = {}
         self.clock = clock
         # sockets opened per token (a login or a customer's session token): each replaces the last, so
         # a client opening them in a loop only makes the server hold closing ones (issue 18 #2)
@@ -146,8 +151,43 @@ class Hub:
             return True
         return False
 
+    # -- guest sockets (one session's agent socket, not its console) ------------------------------------
+    def guest(self, session_id: str, agent_id: str) -> Connection | None:
+        return self.guests.get((session_id, agent_id))
+
+    def attach_guest(self, session_id: str, agent_id: str, conn: Connection) -> None:
+        old = self.guests.get((session_id, agent_id))
+        self.guests[(session_id, agent_id)] = conn
+        if old is not None and old is not conn:
+            evict(old, CLOSE_REPLACED, "replaced")
+
+    def detach_guest(self, session_id: str, agent_id: str, conn: Connection) -> bool:
+        if self.guests.get((session_id, agent_id)) is conn:
+            del self.guests[(session_id, agent_id)]
+            return True
+        return False
+
+    def end_guest(self, session_id: str, agent_id: str, reason: str) -> None:
+        """The agent is no participant of the session any more (removed, or the session ended): its guest
+        socket for it is closed (its console, if here, stays)."""
+        conn = self.guests.get((session_id, agent_id))
+        if conn is not None:
+            conn.close(CLOSE_SESSION_ENDED, reason)
+
+    def end_guests(self, session_id: str) -> None:
+        for sid, agent_id in [key for key in self.guests if key[0] == session_id]:
+            self.end_guest(sid, agent_id, "session_ended")
+
+    def participant(self, session_id: str, agent_id: str | None) -> Connection | None:
+        """The socket a participant of ``session_id`` is reached through on this node: the customer's,
+        else the agent's guest socket for that session, else its console."""
+        if agent_id is None:
+            return self.customers.get(session_id)
+        guest = self.guests.get((session_id, agent_id)) if self.guests else None  # (the relay asks per frame)
+        return guest or self.consoles.get(agent_id)
+
     def all(self) -> list[Connection]:
-        return [*self.consoles.values(), *self.customers.values()]
+        return [*self.consoles.values(), *self.customers.values(), *self.guests.values()]
 
     def close_all(self, code: int, reason: str) -> None:
         for conn in self.all():

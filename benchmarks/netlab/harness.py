@@ -250,8 +250,9 @@ async def run_ours_page(ctx: Context) -> dict:
             await asyncio.sleep(ctx.seconds)
             history = await page.evaluate("""() => {
                 const c = window.anysupportCall;
-                return c ? {origin: performance.timeOrigin, history: c.adapter.history,
-                            stats: c.stats, level: c.adapter.level} : null; }""")
+                const a = c && (c.adapter || c.sender.adapter);  // the split page keeps it in its sender
+                return c ? {origin: performance.timeOrigin, history: a.history,
+                            stats: c.stats, level: a.level} : null; }""")
             same = await finish_ours(agent, sas, session_id)
             if moved is not None and moved.done():
                 info = handover_figures(rec, moved.result())

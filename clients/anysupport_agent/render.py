@@ -16,9 +16,17 @@ from dataclasses import dataclass, replace
 import av
 import numpy as np
 from anysupport_client.media.annotation import AnnotationScene, OverlayCompositor, TextRenderer
-from anysupport_native import rotate, scale
+from anysupport_native import convert, rotate, scale
 
 from .transform import ViewTransform
+
+
+def frame_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """A new RGB24 array of a decoded frame: the native conversion for yuv420p (what H.264 decodes to;
+    0.85x OpenCV's cvtColor, where PyAV's swscale is 1.2x), swscale for anything else."""
+    if frame.format.name == "yuv420p":
+        return convert.i420_to_rgb(convert.planes_of(frame))
+    return frame.to_ndarray(format="rgb24")
 
 
 @dataclass
@@ -28,6 +36,7 @@ class Rendered:
     transform: ViewTransform  # the geometry it was made for
     frame_size: tuple[int, int]
     render_ms: float
+    frame: av.VideoFrame | None = None  # the decoded frame shown (what a drawing on it is anchored to)
 
 
 class ViewRenderer:
@@ -35,9 +44,8 @@ class ViewRenderer:
         self.compositor = OverlayCompositor(scene, text_renderer=text_renderer)
         self.lock = threading.Lock()
         self.transform = ViewTransform(0, 0, 1, 1)
-        self.last_rgb: np.ndarray | None = None  # the last frame as received, at its size
-        self.last_drawn: np.ndarray | None = None  # ... with the drawings
-        self.last_frame: av.VideoFrame | None = None
+        self.last_frame: av.VideoFrame | None = None  # the last frame as received
+        self.last_drawn: np.ndarray | None = None  # ... in RGB at its size, with the drawings
 
     def set_scene(self, scene: AnnotationScene) -> None:
         with self.lock:
@@ -65,19 +73,33 @@ class ViewRenderer:
             self.transform = self.transform.panned(dx, dy)
             return self.transform
 
-    def render(self, frame: av.VideoFrame | None = None) -> Rendered | None:
-        """Render ``frame`` (or the last one again, after a zoom or a drawing) for the current view."""
-        start = time.perf_counter()
-        if frame is not None:
-            rgb = frame.to_ndarray(format="rgb24")
-            with self.lock:
-                self.last_frame = frame
-                self.last_rgb = rgb
+    @property
+    def last_rgb(self) -> np.ndarray | None:
+        """The last frame in RGB without the drawings (a capture without them), made when asked."""
+        frame = self.last_frame
+        return None if frame is None else frame_rgb(frame)
+
+    def forget(self) -> None:
+        """Drop the last frame (another session on screen)."""
         with self.lock:
-            rgb = self.last_rgb
-            if rgb is None:
-                return None
-            drawn = self.compositor.composite_rgb(rgb.copy())
+            self.last_frame = self.last_drawn = None
+
+    def render(self, frame: av.VideoFrame | None = None) -> Rendered | None:
+        """Render ``frame`` (or the last one again, after a zoom or a drawing) for the current view.
+
+        The frame is converted afresh each time and the drawings blended into that array in place:
+        no copy of the frame is kept without them (``last_rgb`` converts again for a capture)."""
+        start = time.perf_counter()
+        with self.lock:
+            if frame is None:
+                frame = self.last_frame
+            else:
+                self.last_frame = frame
+        if frame is None:
+            return None
+        rgb = frame_rgb(frame)
+        with self.lock:
+            drawn = self.compositor.composite_rgb(rgb)
             self.last_drawn = drawn
             h, w = rgb.shape[:2]
             self.transform = self.transform.for_frame(w, h)
@@ -90,4 +112,4 @@ class ViewRenderer:
         crop = np.ascontiguousarray(turned[sy:sy + sh, sx:sx + sw])
         if (dest[2], dest[3]) != (sw, sh):
             crop = scale.scale_rgb(crop, dest[2], dest[3])
-        return Rendered(crop, dest, t, (w, h), (time.perf_counter() - start) * 1000)
+        return Rendered(crop, dest, t, (w, h), (time.perf_counter() - start) * 1000, frame)

@@ -15,7 +15,9 @@ directly):
 - sinks fed on the loop thread for the viewer and the recorders: ``video_sinks`` get each decoded
   customer frame, ``packet_sinks`` each received H.264 access unit (remuxed by the customer-only
   recorder), ``audio_sinks`` the customer's voice as int16 PCM;
-- commands by session id, and "상담원 화면 보기" with the console's own camera and microphone.
+- commands by session id, and "상담원 화면 보기" with the console's own camera and microphone;
+- the calls it is invited into (issue 21): ``invitation``, ``participants``, ``pair_keys`` forwarded,
+  ``accept_invitation``, ``remove_participant``, and ``removed`` (the call leaves the list).
 """
 
 from __future__ import annotations
@@ -39,8 +41,13 @@ log = logging.getLogger("anysupport.agent")
 
 Listener = Callable[[str, dict[str, Any]], None]
 STATS_INTERVAL = 1.0
+# the media-frame versions the console speaks (docs/protocol.md, "When a session speaks version 2")
+CONSOLE_VERSIONS = [1, 2]
 FORWARDED = ("voice_error", "keys", "key_exchange_failed", "capabilities", "camera_state", "chat", "peer", "error", "kicked",
-             "closed", "connection", "logged_out")
+             "closed", "connection", "logged_out", "handover_offer", "handover_cancelled", "handover_declined",
+             "invitation", "participants", "pair_keys", "guest_socket")
+
+DRAWING_EVENTS = ("peer_annotation", "anchor")  # to ``drawing_sinks`` only
 
 
 class _TappedAudio(MediaStreamTrack):
@@ -80,12 +87,16 @@ class ConsoleClient:
         self.packet_sinks: list[Callable[[AgentSession, Any, bytes, int, int], None]] = []
         self.audio_sinks: list[Callable[[AgentSession, Any], None]] = []
         self.agent_audio_sinks: list[Callable[[AgentSession, Any], None]] = []  # the agent's own voice, as PCM
+        # the other participants' drawings and anchors (issue 21), on the loop thread and not to the GUI: anchors
+        # come with every other frame
+        self.drawing_sinks: list[Callable[[AgentSession, str, dict[str, Any]], None]] = []
         self._wired: set[str] = set()
         self._stats_task: asyncio.Task | None = None
         self.agent_client = self._new_client(server_url)
 
     def _new_client(self, server_url: str) -> AgentClient:
-        client = AgentClient(server_url, language=self.language)
+        # the console speaks version 2: a call whose customer's client does too is sealed from the start
+        client = AgentClient(server_url, language=self.language, versions=CONSOLE_VERSIONS)
         client.listeners.append(self._on_client_event)
         return client
 
@@ -132,10 +143,23 @@ class ConsoleClient:
         session_id = data.get("session_id")
         if session_id and session_id in self.agent_client.live_sessions:
             self._wire(self.agent_client.live_sessions[session_id])
+        if name in DRAWING_EVENTS and session_id in self.agent_client.live_sessions:
+            for sink in list(self.drawing_sinks):
+                sink(self.agent_client.live_sessions[session_id], name, data)
+            return
         if name == "hello":
             self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
         elif name == "state" and session_id:
             self.emit("session", {"session": dict(self.agent_client.session_infos.get(session_id) or {})})
+        elif name == "handed_over":  # the session left this console's list, or arrived in it
+            if not data.get("arrived"):
+                self._wired.discard(session_id)
+            self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
+            self.emit(name, data)
+        elif name == "removed":  # this console was removed from a call it was invited into
+            self.agent_client.session_infos.pop(session_id, None)
+            self.emit(name, data)
+            self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
         elif name in FORWARDED:
             self.emit(name, data)
 
@@ -258,7 +282,8 @@ class ConsoleClient:
         session = self._session(session_id)
         if session is None or not session.send_chat(text):
             return False
-        self.emit("chat", {"session_id": session_id, "from": "agent", "text": text, "time": None})
+        self.emit("chat", {"session_id": session_id, "from": "agent", "from_index": session.index, "text": text,
+                           "time": None})
         return True
 
     def guide(self, session_id: str, direction: str) -> bool:
@@ -324,6 +349,24 @@ class ConsoleClient:
 
     async def delete_session(self, session_id: str) -> None:
         await self.agent_client.delete_session(session_id)
+
+    # -- participants (issue 21) -------------------------------------------------------------------------------
+    async def accept_invitation(self, session_id: str) -> dict[str, Any]:
+        """수락 on an invitation: the call as a guest; it is listed with the others (the viewer opens on it)."""
+        session = await self.agent_client.accept_invitation(session_id)
+        self._wire(session)
+        self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
+        return dict(session.info)
+
+    async def remove_participant(self, session_id: str, index: int) -> None:
+        await self.agent_client.remove_participant(session_id, index)
+
+    def participants(self, session_id: str) -> tuple[list[dict[str, Any]], int | None, dict[int, str]]:
+        """Who is present in a call, my index in it, and each pair's security code (by the other's index)."""
+        session = self.agent_client.live_sessions.get(session_id)
+        if session is None:
+            return [], None, {}
+        return list(session.participants), session.index, session.pair_sas
 
     async def connect_session(self, session_id: str) -> None:
         await self.agent_client.accept(session_id, keys=False)

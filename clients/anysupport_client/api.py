@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import urllib.parse
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -22,6 +24,7 @@ import tornado.iostream
 import tornado.websocket
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+VIDEO_STALE_AFTER = 0.15  # seconds a video frame may wait in the socket's queue before it is dropped
 
 
 class ApiError(Exception):
@@ -240,11 +243,48 @@ class RestClient:
     async def create_session(self) -> dict[str, Any]:
         return await self.request("POST", "/api/v1/sessions")
 
-    async def connect_session(self, session_id: str) -> dict[str, Any]:
-        return await self.request("POST", f"/api/v1/sessions/{session_id}/connect")
+    async def connect_session(self, session_id: str, versions: list[int] | None = None) -> dict[str, Any]:
+        """``versions``: the media-frame versions this client speaks ([1, 2]: sealed from the start with a
+        customer that speaks 2 as well)."""
+        return await self.request("POST", f"/api/v1/sessions/{session_id}/connect",
+                                  {"versions": versions} if versions else None)
 
     async def delete_session(self, session_id: str) -> None:
         await self.request("DELETE", f"/api/v1/sessions/{session_id}")
+
+    # handing a connected session over to a colleague (docs/protocol.md, "Handing a session over")
+    async def colleagues(self) -> list[dict[str, Any]]:
+        """The other active agents: ``login``, ``name``, ``number``, ``available`` (their console is open)."""
+        return (await self.request("GET", "/api/v1/agents"))["agents"]
+
+    async def offer_handover(self, session_id: str, login: str) -> dict[str, Any]:
+        return await self.request("POST", f"/api/v1/sessions/{session_id}/handover", {"to": login})
+
+    async def cancel_handover(self, session_id: str) -> None:
+        await self.request("DELETE", f"/api/v1/sessions/{session_id}/handover")
+
+    async def accept_handover(self, session_id: str) -> dict[str, Any]:
+        return await self.request("POST", f"/api/v1/sessions/{session_id}/handover/accept")
+
+    async def decline_handover(self, session_id: str) -> None:
+        await self.request("POST", f"/api/v1/sessions/{session_id}/handover/decline")
+
+    # -- participants (issue 21) ------------------------------------------------------------------------
+    async def invite(self, session_id: str, agent_id: str | None = None, rights: str = "full", *,
+                     login: str | None = None) -> dict[str, Any]:
+        """Invite by agent id, or by ``login`` (as ``colleagues`` lists them)."""
+        who = {"agent_id": agent_id} if login is None else {"login": login}
+        return await self.request("POST", f"/api/v1/sessions/{session_id}/invitations", {**who, "rights": rights})
+
+    async def answer_invitation(self, session_id: str, accept: bool = True) -> dict[str, Any]:
+        return await self.request("POST", f"/api/v1/sessions/{session_id}/invitations/"
+                                          f"{'accept' if accept else 'decline'}")
+
+    async def participants(self, session_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/v1/sessions/{session_id}/participants")
+
+    async def remove_participant(self, session_id: str, index: int) -> None:
+        await self.request("DELETE", f"/api/v1/sessions/{session_id}/participants/{index}")
 
     async def put_record(self, session_id: str, *, version: int | None = None, **fields: Any) -> dict[str, Any]:
         """Save the support record (``customer_name``, ``email``, ``phone``, ``trouble_type``, ``content``,
@@ -263,25 +303,55 @@ class RestClient:
 
 
 class ControlSocket:
-    """One open WebSocket: ``send_json`` / ``send_binary`` and an async iterator of what arrives."""
+    """One open WebSocket: ``send_json`` / ``send_binary`` and an async iterator of what arrives.
 
-    def __init__(self, conn: tornado.websocket.WebSocketClientConnection):
+    Voice and control go ahead of video: ``send_binary(..., video=True)`` queues the frame here and
+    hands it to Tornado only once what Tornado holds has reached the kernel, so a voice packet or a
+    message waits behind at most one video frame (and the kernel's few unsent kilobytes), not behind
+    seconds of them. A video frame that waited more than ``stale_after`` seconds is dropped
+    (``video_dropped`` counts them; ``on_video_dropped`` is told, so the sender starts again with a
+    keyframe): old pictures are worth less than the voice they would delay (docs/netlab.md). The
+    wait of frames queued behind a keyframe counts from when that keyframe reached the kernel: a
+    keyframe is up to a second of bitrate, and the frames behind it going stale would ask for the
+    next keyframe, and so on.
+    """
+
+    def __init__(self, conn: tornado.websocket.WebSocketClientConnection, *,
+                 stale_after: float = VIDEO_STALE_AFTER, clock: Callable[[], float] = time.monotonic):
         self.conn = conn
-        self.pending_bytes = 0  # media bytes handed to Tornado but not yet written to the kernel
+        self.in_tornado = 0  # bytes handed to Tornado but not yet written to the kernel
         self.closed = False
+        self.stale_after = stale_after
+        self.clock = clock
+        self.video: deque[tuple[float, bytes, bool]] = deque()  # (queued at, frame, keyframe) not in Tornado yet
+        self._key_written_at = -1e9  # when the last keyframe reached the kernel
+        self.video_bytes = 0
+        self.video_dropped = 0
+        self.on_video_dropped: Callable[[int], None] | None = None  # told how many went stale
+
+    @property
+    def pending_bytes(self) -> int:
+        """Media bytes not yet written to the kernel: queued video and what Tornado holds."""
+        return self.in_tornado + self.video_bytes
 
     @classmethod
-    async def open(cls, url: str, token: str, *, timeout: float = 10.0, send_buffer: int | None = None) -> ControlSocket:
-        """Connect; ``send_buffer`` caps the kernel's send buffer (SO_SNDBUF), so a slow uplink shows
-        up as bytes waiting in ``pending_bytes`` instead of megabytes hidden in the kernel."""
+    async def open(cls, url: str, token: str, *, timeout: float = 10.0, send_buffer: int | None = None,
+                   notsent_lowat: int | None = None) -> ControlSocket:
+        """Connect; ``send_buffer`` caps the kernel's send buffer (SO_SNDBUF), and ``notsent_lowat``
+        (TCP_NOTSENT_LOWAT, where the system has it) the bytes the kernel takes before they can be
+        sent, so a slow uplink shows up as bytes waiting in ``pending_bytes`` instead of seconds hidden
+        in the kernel. The low-water mark leaves the kernel the whole window in flight, which a
+        fixed SO_SNDBUF does not (64 KiB was 1.5 s at 340 kbit/s, uncounted: docs/netlab.md)."""
         request = tornado.httpclient.HTTPRequest(url, headers={"Authorization": f"Bearer {token}"},
                                                  connect_timeout=timeout, request_timeout=timeout)
         conn = await tornado.websocket.websocket_connect(request, max_message_size=MAX_MESSAGE_BYTES,
                                                          ping_interval=10, ping_timeout=10)
-        if send_buffer:
-            sock = getattr(getattr(conn.protocol, "stream", None), "socket", None)
-            if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        sock = getattr(getattr(conn.protocol, "stream", None), "socket", None)
+        if sock is not None and send_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        lowat = getattr(socket, "TCP_NOTSENT_LOWAT", None)
+        if sock is not None and notsent_lowat and lowat is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, lowat, notsent_lowat)
         return cls(conn)
 
     def send_json(self, message: dict[str, Any]) -> bool:
@@ -294,24 +364,50 @@ class ControlSocket:
             return False
         return True
 
-    def send_binary(self, data: bytes) -> bool:
+    def send_binary(self, data: bytes, *, video: bool = False, keyframe: bool = False) -> bool:
         if self.closed:
             return False
+        if not video:
+            return self._write(data)
+        self.video.append((self.clock(), data, keyframe))
+        self.video_bytes += len(data)
+        self._pump()
+        return True
+
+    def _write(self, data: bytes, keyframe: bool = False) -> bool:
         try:
             future = self.conn.write_message(data, binary=True)
         except tornado.websocket.WebSocketClosedError:
             self.closed = True
             return False
         size = len(data)
-        self.pending_bytes += size
+        self.in_tornado += size
 
         def written(fut) -> None:
-            self.pending_bytes -= size
+            self.in_tornado -= size
             if fut.exception() is not None:
                 self.closed = True
+            else:
+                if keyframe:
+                    self._key_written_at = self.clock()
+                self._pump()
 
         future.add_done_callback(written)
         return True
+
+    def _pump(self) -> None:
+        """Hand queued video to Tornado while it holds nothing; drop what waited too long."""
+        dropped = 0
+        while self.video and not self.closed and self.in_tornado == 0:
+            queued_at, data, keyframe = self.video.popleft()
+            self.video_bytes -= len(data)
+            if not keyframe and self.clock() - max(queued_at, self._key_written_at) > self.stale_after:
+                self.video_dropped += 1
+                dropped += 1
+                continue
+            self._write(data, keyframe)
+        if dropped and self.on_video_dropped is not None:
+            self.on_video_dropped(dropped)
 
     async def messages(self) -> AsyncIterator[dict[str, Any] | bytes]:
         """JSON messages as dicts, binary ones as bytes, until the socket closes."""

@@ -14,9 +14,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from anysupport.protocol.chat_writers import ChatWriters
+from anysupport.protocol.vocabulary import PEER_HANDED_OVER
+
 CHAT_SECONDS = 12.0  # a chat line stays over the picture this long
 GUIDE_SECONDS = 5.0  # and a direction arrow this long
 CHAT_LINES = 3  # at most this many chat lines at once
+AGENT_CHANGED_SECONDS = 20.0  # "your agent is now …" after a hand-over stays this long (as a changed code on the page)
 CODE_FORMAT = "code_format"  # join_failure's error when the typed code is not four digits (never sent)
 
 # the call's state → the status text's key (None: no status shown)
@@ -44,11 +48,16 @@ class CallState:
         self.camera_state: dict[str, Any] = {}
         self.recording = False
         self.agent_video = False
-        self.chat: list[tuple[float, str, str]] = []  # (when, who, text)
+        self.chat: list[tuple[float, str, str, Any]] = []  # (when, who, text, the writer's from_index)
+        self.chat_writers = ChatWriters()  # who wrote a line, once the call had a third participant
         self.guide: tuple[float, str] | None = None  # (when, direction)
         self.survey: dict[str, Any] | None = None
         self.survey_answer: str | None = None
         self.survey_saved = False
+        self.agent_changed: tuple[float, str] | None = None  # (when, the new agent's name) after a hand-over
+        # version 2 (sealed from the start, or with guests): the code is that of the pair with the session's
+        # agent, whose index the participants' roles say (another after a hand-over); version-1 keys unused
+        self.version_2 = False
 
     # -- what the customer does ---------------------------------------------------------------------------
     def join(self, code: str | None) -> str | None:
@@ -101,10 +110,31 @@ class CallState:
     def _on_peer(self, data: dict[str, Any]) -> None:
         if data.get("peer") == "agent":
             self.state = "agent_reconnecting" if data.get("status") == "reconnecting" else "connected"
+            if data.get("status") == PEER_HANDED_OVER:  # another agent took the call over: say who
+                self.agent_changed = (self.clock(), data.get("name") or "")
 
     def _on_keys(self, data: dict[str, Any]) -> None:
+        if self.version_2:
+            return
         self.sas = data["sas_display"]
         self.key_failure = None
+
+    @property
+    def agent_index(self) -> int:
+        """The session's agent's index, as the participants' roles say (another after a hand-over)."""
+        return self.chat_writers.agent_index
+
+    def _on_participants(self, data: dict[str, Any]) -> None:
+        self.version_2 = self.version_2 or data.get("version") == 2
+        before = self.agent_index
+        self.chat_writers.learn(data.get("participants"), data.get("you"))
+        if self.version_2 and self.agent_index != before:
+            self.sas = None  # a new agent: its code once our pair is agreed
+
+    def _on_pair_keys(self, data: dict[str, Any]) -> None:
+        if data.get("peer") == self.agent_index:
+            self.sas = data["sas_display"]
+            self.key_failure = None
 
     def _on_key_exchange_failed(self, data: dict[str, Any]) -> None:
         self.key_failure = data.get("reason")
@@ -127,7 +157,7 @@ class CallState:
     def _on_chat(self, data: dict[str, Any]) -> None:
         now = self.clock()
         self.chat = [line for line in self.chat if now - line[0] < self.chat_seconds]
-        self.chat.append((now, data.get("from", "agent"), data["text"]))
+        self.chat.append((now, data.get("from", "agent"), data["text"], data.get("from_index")))
 
     def _on_guide(self, data: dict[str, Any]) -> None:
         self.guide = (self.clock(), data["direction"])
@@ -174,7 +204,21 @@ class CallState:
     def chat_shown(self) -> list[tuple[str, str]]:
         """The chat lines over the picture now, oldest first: (who, text)."""
         now = self.clock()
-        return [(who, text) for when, who, text in self.chat if now - when < self.chat_seconds][-CHAT_LINES:]
+        return [(who, text) for when, who, text, _ in self.chat if now - when < self.chat_seconds][-CHAT_LINES:]
+
+    def chat_writers_shown(self) -> list[dict[str, Any] | None]:
+        """For each line of ``chat_shown``, the participant who wrote it ({index, role, name, …}) when the call
+        has had a third participant and the line is not the customer's own, else None (no name shown)."""
+        now = self.clock()
+        lines = [(who, index) for when, who, _, index in self.chat if now - when < self.chat_seconds][-CHAT_LINES:]
+        writers = [self.chat_writers.writer({"from": who, "from_index": index}) for who, index in lines]
+        return [w if w is not None and w.get("role") != "customer" else None for w in writers]
+
+    def agent_changed_shown(self) -> str | None:
+        """The name of the agent who took the call over, while that is said over the picture."""
+        if self.agent_changed is None or self.clock() - self.agent_changed[0] >= AGENT_CHANGED_SECONDS:
+            return None
+        return self.agent_changed[1]
 
     def guide_shown(self) -> str | None:
         """The direction arrow over the picture now, if any."""
@@ -183,4 +227,4 @@ class CallState:
         return self.guide[1]
 
 
-__all__ = ["CHAT_SECONDS", "CODE_FORMAT", "GUIDE_SECONDS", "CallState"]
+__all__ = ["AGENT_CHANGED_SECONDS", "CHAT_SECONDS", "CODE_FORMAT", "GUIDE_SECONDS", "CallState"]

@@ -1,9 +1,10 @@
 """The mobile window's picture: the camera preview and everything laid over it, painted from the call's state.
 
-The preview covers its area (cropped to fill, like a camera app); over it the status and the
-security code (top left), a standing problem (no secure connection, no speaker), the recording
+The preview covers its area (cropped to fill, like a camera app); over it who is present (``presence_view``,
+top left, with a notice on every join and leave above the chat lines), then the status, who the agent is
+now after a hand-over, and the security code (top left), a standing problem (no secure connection, no speaker), the recording
 indicator (top centre), the agent's camera in a corner while it is on, the direction arrow (centre)
-and the agent's chat lines (lower left). What to show comes from ``CallState``; the two pictures are
+and the agent's chat lines (lower left). What to show comes from ``CallState`` and ``Presence``; the two pictures are
 the only state of its own.
 """
 
@@ -14,15 +15,19 @@ from anysupport_qt import QColor, QFont, QImage, QPainter, QPainterPath, QPen, Q
 from anysupport.protocol.vocabulary import GUIDE_GLYPHS
 
 from .call import CallState
+from .presence import Person, Presence
+from .presence_view import paint_notices, paint_people
 from .texts import text
 
 CONTROL_COLUMN = 96  # the window's buttons sit in this column on the right, over the picture's margin
 
 
 class PreviewView(QWidget):
-    def __init__(self, call: CallState, language: str, parent: QWidget | None = None):
+    def __init__(self, call: CallState, language: str, parent: QWidget | None = None, *,
+                 presence: Presence | None = None):
         super().__init__(parent)
         self.call = call
+        self.presence = presence or Presence(call.clock)
         self.language = language
         self.image: QImage | None = None  # the camera, the agent's drawings composited
         self.agent_image: QImage | None = None
@@ -60,9 +65,11 @@ class PreviewView(QWidget):
         if call.paused:
             p.fillRect(area, QColor(0, 0, 0, 140))
             self._pill(p, area.center().x(), area.center().y(), self.t("paused"), QColor(0, 0, 0, 200), center=True)
-        # status and security code, top left
-        y = 12
+        # who is present, then status and security code, top left (the page's order: the list first)
+        y = paint_people(p, area, self.presence, self.t, self._font)
+        changed = call.agent_changed_shown()
         for label, fill in ((self.status, QColor(0, 0, 0, 150)),
+                            (self.t("agent_changed", name=changed) if changed is not None else "", QColor(25, 80, 160, 210)),
                             (self.t("secure_code", sas=call.sas) if call.sas else "", QColor(0, 0, 0, 150)),
                             (self.notice, QColor(160, 40, 20, 190))):
             if label:
@@ -76,6 +83,7 @@ class PreviewView(QWidget):
         if direction is not None:
             self._guide(p, area, direction)
         self._chat(p, area)
+        paint_notices(p, area, self.presence, self.t, self._font)
         p.end()
 
     def _font(self, pixels: int, bold: bool = False) -> QFont:
@@ -141,11 +149,21 @@ class PreviewView(QWidget):
         self._pill(p, area.center().x(), rect.bottom() + 10, self.t(direction) if direction in GUIDE_GLYPHS else direction,
                    QColor(255, 160, 0, 220), center=True, pixels=18)
 
+    def chat_lines(self) -> list[tuple[str, str]]:
+        """The chat lines over the picture, oldest first: (who, what is written). In a call that had a third
+        participant each agent's line starts with its writer's name, or its role when it has none."""
+        lines = []
+        for (who, msg), writer in zip(self.call.chat_shown(), self.call.chat_writers_shown(), strict=True):
+            if writer is not None:
+                msg = f"{writer.get('name') or self.t(Person.from_message(writer).role_key)}: {msg}"
+            lines.append((who, msg))
+        return lines
+
     def _chat(self, p: QPainter, area: QRect) -> None:
         y = area.bottom() - 16
         p.setFont(self._font(16, True))
         metrics = p.fontMetrics()
-        for who, msg in reversed(self.call.chat_shown()):
+        for who, msg in reversed(self.chat_lines()):
             width = min(area.width() - 40, metrics.horizontalAdvance(msg) + 36)
             height = metrics.height() + 12
             rect = QRect(16, y - height, width, height)

@@ -4,8 +4,9 @@ The preview (``preview.PreviewView``) fills the window, with what the agent send
 controls sit in a column on the right: the menu (flash, speakerphone, camera switch, language),
 stop/start of the video, and the end button. Before the call the join panel (``join.JoinPanel``)
 asks for the code; after the end, the satisfaction survey (``survey.SurveyPanel``). The call's state
-and the reading of the session's events are ``call.CallState``'s; the window hands each event to it
-and shows the result.
+and the reading of the session's events are ``call.CallState``'s, who is present ``presence.Presence``'s
+(issue 21: shown over the picture with a notice on every join and leave); the window hands each event to
+both and shows the result.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from anysupport_qt import (
 from .bridge import SessionBridge
 from .call import CallState
 from .join import JoinPanel
+from .presence import Presence
 from .preview import CONTROL_COLUMN, PreviewView
 from .survey import SurveyPanel
 from .texts import join_error_text, text
@@ -48,14 +50,15 @@ def _round(button: QPushButton, size: int, bg: str, pressed: str, font_px: int =
 
 class MobileWindow(QWidget):
     def __init__(self, bridge: SessionBridge, *, language: str = "ko", code: str | None = None,
-                 call: CallState | None = None):
+                 call: CallState | None = None, presence: Presence | None = None):
         super().__init__()
         self.bridge = bridge
         self.language = language
         self.call = call or CallState()
+        self.presence = presence or Presence(self.call.clock)
         self.setMinimumSize(640, 360)
         self.resize(860, 480)
-        self.view = PreviewView(self.call, language, self)
+        self.view = PreviewView(self.call, language, self, presence=self.presence)
 
         self.menu_button = QPushButton("☰", self)
         _round(self.menu_button, 52, "rgba(0,0,0,0.45)", "rgba(60,60,60,0.8)", 22)
@@ -185,6 +188,7 @@ class MobileWindow(QWidget):
     # -- what the session says --------------------------------------------------------------------------
     def on_event(self, name: str, data: dict[str, Any]) -> None:
         self.call.apply(name, data)
+        self.presence.apply(name, data, agent_name=self.bridge.session.agent_name)
         if name == "agent_video" and not self.call.agent_video:
             self.view.agent_image = None
         if name in ("survey", "survey_saved"):

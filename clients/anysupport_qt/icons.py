@@ -11,7 +11,7 @@ from .qt import QIcon
 # what each of our actions shows (a name of Material Design Icons 6)
 ICONS = {
     "zoom_in": "magnify-plus-outline", "zoom_out": "magnify-minus-outline", "zoom_reset": "fit-to-screen-outline",
-    "rotate": "rotate-right", "pause": "video-off-outline", "flash": "flashlight", "focus": "image-filter-center-focus",
+    "rotate": "rotate-right", "freeze": "snowflake", "pause": "video-off-outline", "flash": "flashlight", "focus": "image-filter-center-focus",
     "camera_switch": "camera-flip-outline", "speakerphone": "volume-high", "agent_video": "webcam",
     "shape_stroke": "draw", "shape_line": "vector-line", "shape_arrow": "arrow-top-right",
     "shape_rect": "rectangle-outline", "shape_ellipse": "ellipse-outline", "shape_text": "format-text",

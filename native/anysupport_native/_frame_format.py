@@ -114,3 +114,22 @@ def check_limit(max_frame_bytes: int) -> int:
     if not FRAME_OVERHEAD <= max_frame_bytes <= MAX_FRAME_BYTES:
         raise FrameError("bad_limit", f"max_frame_bytes must be in {FRAME_OVERHEAD}..{MAX_FRAME_BYTES}")
     return int(max_frame_bytes)
+
+
+def window_fresh(window: list[int], sequence: int) -> bool:
+    """Docs §2.1 ``fresh``: ``window`` is ``[highest, seen]`` of one stream."""
+    highest, bitmap = window
+    if sequence > highest:
+        return True
+    behind = highest - sequence
+    return behind < REPLAY_WINDOW and not (bitmap >> behind) & 1
+
+
+def window_record(window: list[int], sequence: int) -> None:
+    """Docs §2.1 ``record`` (64-bit arithmetic), after the frame authenticated and was fresh."""
+    highest, bitmap = window
+    if sequence > highest:
+        window[0] = sequence
+        window[1] = ((bitmap << (sequence - highest)) | 1) & ((1 << REPLAY_WINDOW) - 1)
+    else:
+        window[1] = bitmap | (1 << (highest - sequence))

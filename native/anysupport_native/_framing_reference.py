@@ -21,7 +21,6 @@ from ._frame_format import (
     MAX_FRAME_BYTES,
     MAX_SEQUENCE,
     MAX_TIMESTAMP_US,
-    REPLAY_WINDOW,
     STREAM_NAMES,
     STREAMS_FROM,
     VERSION,
@@ -31,11 +30,12 @@ from ._frame_format import (
     check_limit,
     check_side,
     sender_of,
+    window_fresh,
+    window_record,
 )
 
 _HEADER = struct.Struct(">BBBBIQ")  # version, stream, flags, reserved, sequence, timestamp_us
 _NONCE = struct.Struct(">BB6xI")  # direction, stream, 6 zero bytes, sequence
-_WINDOW_MASK = (1 << REPLAY_WINDOW) - 1
 
 
 def _check_stream(stream) -> int:
@@ -154,13 +154,7 @@ class FrameOpener:
     def __reduce__(self):
         raise TypeError("a FrameOpener must not be copied: its replay window guards against replays")
 
-    @staticmethod
-    def _fresh(window, sequence: int) -> bool:
-        highest, bitmap = window
-        if sequence > highest:
-            return True
-        behind = highest - sequence
-        return behind < REPLAY_WINDOW and not (bitmap >> behind) & 1
+    _fresh = staticmethod(window_fresh)
 
     def open(self, frame) -> tuple[FrameHeader, bytes]:
         header = parse_header(frame, self.max_frame_bytes)
@@ -180,10 +174,5 @@ class FrameOpener:
         with self._lock:
             if not self._fresh(window, header.sequence):
                 raise FrameError("replayed", f"sequence {header.sequence} already seen")
-            highest, bitmap = window
-            if header.sequence > highest:
-                window[0] = header.sequence
-                window[1] = ((bitmap << (header.sequence - highest)) | 1) & _WINDOW_MASK
-            else:
-                window[1] = bitmap | (1 << (highest - header.sequence))
+            window_record(window, header.sequence)
         return header, payload

@@ -74,13 +74,13 @@ def new_agent(server, helper_loop, unique):
 class Customer:
     """The headless mobile client (test pattern, tone) on the helper loop."""
 
-    def __init__(self, loop: LoopThread, server_url: str):
+    def __init__(self, loop: LoopThread, server_url: str, versions: tuple[int, ...] = (1, 2)):
         self.loop = loop
         self.source = TestPatternTrack()
-        self.session: CustomerSession = loop.run(self._make(server_url))
+        self.session: CustomerSession = loop.run(self._make(server_url, versions))
 
-    async def _make(self, server_url: str) -> CustomerSession:
-        return CustomerSession(server_url, video=self.source, audio=ToneTrack(), language="ko")
+    async def _make(self, server_url: str, versions: tuple[int, ...]) -> CustomerSession:
+        return CustomerSession(server_url, video=self.source, audio=ToneTrack(), language="ko", versions=versions)
 
     def join(self, code: str, name: str = "홍길동") -> None:
         self.loop.run(self.session.start(code, name=name, phone="010-1234-5678"), timeout=20)
@@ -96,8 +96,10 @@ class Customer:
 def customer_factory(server, helper_loop):
     made: list[Customer] = []
 
-    def make() -> Customer:
-        customer = Customer(helper_loop, server.url)
+    def make(versions: tuple[int, ...] = (1, 2)) -> Customer:
+        """``versions`` (1,): a customer's app that speaks only version 1 (its calls are not sealed from the
+        start: the version-1 keys and their re-keying are what the console shows)."""
+        customer = Customer(helper_loop, server.url, versions)
         made.append(customer)
         return customer
 

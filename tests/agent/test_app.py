@@ -48,7 +48,8 @@ def test_scripted_start_logs_in_and_auto_connects(server, new_agent, customer_fa
         session = customer.session
         helper_loop.run(session.wait_until(lambda: session.state == "connected", 20, "connected"), timeout=30)
         helper_loop.run(_wait_keys(customer.session), timeout=30)
-        assert customer.session.media.ready and customer.session.sas
+        # the console's ?versions=1,2 reached the server's auto-connect: sealed from the start, with a pair code
+        assert customer.session.media.group.active and customer.session.agent_code
     finally:
         program.terminate()
         program.wait(15)
@@ -66,7 +67,8 @@ def _create_session(loop, url, login, password) -> str:
 
 
 async def _wait_keys(session) -> None:
-    await session.wait_until(lambda: session.media is not None and session.media.ready, 20, "keys")
+    await session.wait_until(lambda: session.media is not None and session.media.ready and session.agent_code, 20,
+                             "keys")
 
 
 def test_phrases_add_edit_reorder_delete(qtbot, console_factory, new_agent):

@@ -37,6 +37,17 @@ def new_session(qtbot, main):
     return next(r for r in main.sessions_tab.model.rows if r["id"] not in before)
 
 
+def connect_by_hand(qtbot, main, session, customer):
+    """The customer joins ``session`` and the agent connects it from the sessions tab (연결): the viewer."""
+    customer.join(session["code"])
+    wait_state(qtbot, main, session["id"], "online")
+    tab = main.sessions_tab
+    tab.table.selectRow(tab.model.row_of(session["id"]))
+    tab.connect_button.click()
+    wait_state(qtbot, main, session["id"], "connected")
+    return main.viewer
+
+
 def auto_connected_call(qtbot, console_factory, customer_factory, new_agent, language="ko", **console):
     """An auto-connecting agent's console with a customer's call connected and its picture in the viewer:
     (app, main window, session, customer)."""
@@ -81,17 +92,12 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     viewer.resize(1180, 760)
     view = viewer.view
     qtbot.waitUntil(lambda: view.rendered is not None and view.rendered.frame_size == (640, 480), timeout=15000)
-    qtbot.waitUntil(lambda: viewer.sas_label.text() != "", timeout=10000)
-    assert customer.session.media.keys.sas_display in viewer.sas_label.text()
-    # new keys mid-call: the console says the code changed, prominently (#18.7); the exchange waits for the
-    # re-key limit by itself (no failure), and both sides end on the same new code
-    first = customer.session.media.keys.sas_display
-    agent_session = viewer.bridge.client.agent_client.session(session["id"])
-    viewer.bridge.call(agent_session.rekey)
-    qtbot.waitUntil(lambda: customer.session.media.keys.sas_display != first
-                    and customer.session.media.keys.sas_display in viewer.sas_label.text(), timeout=15000)
-    assert viewer.message.text() == KO("sas_changed", sas=customer.session.media.keys.sas_display)
-    assert "#ffeb3b" in viewer.sas_label.styleSheet()
+    # the console and the app speak version 2: the call is sealed from the start, and the code shown is that of
+    # the console's pair with the customer, the one the app shows (new keys mid-call, #18.7, are walked with
+    # an app of version 1 in the English test below)
+    qtbot.waitUntil(lambda: customer.session.agent_code is not None
+                    and viewer.sas_label.text() == KO("sas", sas=customer.session.agent_code), timeout=10000)
+    assert customer.session.media.group.active
     qtbot.waitUntil(lambda: "지연" in viewer.stats_label.text(), timeout=10000)
     # capabilities: the test pattern has a flash, focus and two cameras
     qtbot.waitUntil(lambda: viewer.camera_bar.flash_button.isEnabled() and viewer.camera_bar.switch_button.isEnabled(), timeout=5000)
@@ -131,6 +137,9 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
         viewer.view_bar.rotate_button.click()
     qtbot.waitUntil(lambda: view.rendered.transform.quarter_turns == 0 and view.rendered.transform.zoom_steps == 0,
                     timeout=5000)
+    # on a frozen picture (화면 멈춤), so the rectangle stays where it is drawn through the checks below: on
+    # the live test pattern (stripes scrolling along themselves) it would follow the picture or hide (issue 20)
+    viewer.view_bar.freeze_button.click()
     viewer.drawing_bar.shape_buttons["rect"].click()
     viewer.drawing_bar.set_colour("#ff0000")
     viewer.drawing_bar.thickness.setValue(6)
@@ -238,9 +247,10 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
         assert video.codec_context.width >= 600 and len(c.streams.audio) == 1
         assert float(c.duration / av.time_base) > 1.0
         voices = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
-    # both voices in it: the customer's 440 Hz tone and the agent's 660 Hz one
-    spectrum = np.abs(np.fft.rfft(voices[-48000:] * np.hanning(48000)))
-    freqs = np.fft.rfftfreq(48000, 1 / 48000)
+    # both voices in it: the customer's 440 Hz tone and the agent's 660 Hz one (over the whole recording:
+    # under load its last second may hold a gap of one of them, which the jitter buffer rides out)
+    spectrum = np.abs(np.fft.rfft(voices * np.hanning(len(voices))))
+    freqs = np.fft.rfftfreq(len(voices), 1 / 48000)
     strongest = set(np.round(freqs[np.argsort(spectrum)[-6:]] / 10) * 10)
     assert 440 in strongest and 660 in strongest, strongest
     qtbot.waitUntil(lambda: not customer.session.recording, timeout=5000)
@@ -261,12 +271,19 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
     # undo takes the rectangle away at the customer too
     viewer.drawing_bar.undo_button.click()
     qtbot.waitUntil(lambda: len(customer.session.scene) == 0, timeout=5000)
+    viewer.view_bar.freeze_button.click()  # the picture runs again
 
     # the customer drops: "reconnecting", not a frozen picture
+    # (a drop without a close handshake is retried at once, so the notice may show for a moment only:
+    # the test follows what the viewer is told to show rather than sampling it)
+    notices: list[str] = []
+    set_notice = view.set_notice
+    view.set_notice = lambda text, *args, **kwargs: (notices.append(text), set_notice(text, *args, **kwargs))[1]
     customer.session.drop_connection()
-    qtbot.waitUntil(lambda: view.notice == KO("customer_reconnecting"), timeout=10000)
+    qtbot.waitUntil(lambda: KO("customer_reconnecting") in notices, timeout=10000)
     screenshot(viewer, "viewer-reconnecting-ko")
     qtbot.waitUntil(lambda: view.notice == "", timeout=15000)
+    del view.set_notice
 
     # the support record: validation, save all, then the statistics and the workbook
     form = main.sessions_tab.form
@@ -327,9 +344,13 @@ def test_support_session_end_to_end(qtbot, console_factory, new_agent, customer_
                     timeout=10000)
 
     # the console's own link drops: it says so, reconnects by itself, and carries on
+    # (the label may show for a moment only: a drop without a close handshake is retried at once, so
+    # the test follows the events that drive it rather than sampling the label)
+    statuses: list[str] = []
+    viewer.bridge.event.connect(lambda name, data: statuses.append(data.get("status")) if name == "connection" else None)
     viewer.bridge.call(viewer.bridge.client.agent_client.drop_connection)
-    qtbot.waitUntil(lambda: main.connection_label.isVisible(), timeout=10000)
-    qtbot.waitUntil(lambda: not main.connection_label.isVisible(), timeout=15000)
+    qtbot.waitUntil(lambda: "reconnecting" in statuses, timeout=10000)
+    qtbot.waitUntil(lambda: statuses[-1] != "reconnecting" and not main.connection_label.isVisible(), timeout=15000)
     assert app.main is main
 
     # the agent ends: the session expires, the viewer says so
@@ -622,7 +643,7 @@ def test_a_customer_asking_for_new_keys_over_and_over_gets_one_code_per_gap_anno
     main.sessions_tab.auto_connect.setChecked(True)
     qtbot.waitUntil(lambda: app.bridge.client.agent.get("settings", {}).get("auto_connect") is True, timeout=5000)
     session = new_session(qtbot, main)
-    customer = customer_factory()
+    customer = customer_factory(versions=(1,))  # an app of version 1: the version-1 keys are the ones compared
     customer.join(session["code"])
     viewer = main.viewer
     qtbot.waitUntil(lambda: customer.session.media is not None and customer.session.media.ready, timeout=15000)
@@ -644,6 +665,33 @@ def test_a_customer_asking_for_new_keys_over_and_over_gets_one_code_per_gap_anno
     customer.loop.run(send({"type": "key_exchange_failed", "reason": "rekey_limit", "retry_after": 7}))
     qtbot.waitUntil(lambda: viewer.message.text() == en("rekey_limited", seconds=7), timeout=10000)
     assert customer.session.media.keys.sas_display == second
+
+
+def test_a_new_pair_with_the_customer_in_version_2_is_announced_as_a_changed_code(
+        qtbot, console_factory, new_agent, customer_factory):
+    """Sealed from the start (the console and the app speak version 2): the viewer shows the code of its pair
+    with the customer; when the customer's client asks for a new pair (as a reloaded page does: ``no_keys``
+    with ``to``), the new code is announced on the highlighted label, as a new version-1 code is (#18.7)."""
+    en = Texts("en")
+    _app, main, _session, customer = auto_connected_call(qtbot, console_factory, customer_factory, new_agent,
+                                                         language="en")
+    viewer = main.viewer
+    qtbot.waitUntil(lambda: customer.session.agent_code is not None
+                    and viewer.sas_label.text() == en("sas", sas=customer.session.agent_code), timeout=15000)
+    first = customer.session.agent_code
+    assert "#ffeb3b" not in viewer.sas_label.styleSheet()
+
+    async def ask_for_a_new_pair() -> None:
+        customer.session.send({"type": "key_exchange_failed", "reason": "no_keys", "to": 1})
+
+    # as a page's reload takes its time: after the gap the customer's re-key limit leaves after its last answer
+    answers = customer.session.media.group._answers[1]
+    qtbot.waitUntil(lambda: answers.retry_after() <= 0, timeout=5000)
+    customer.loop.run(ask_for_a_new_pair())
+    qtbot.waitUntil(lambda: customer.session.agent_code not in (None, first)
+                    and viewer.sas_label.text() == en("sas", sas=customer.session.agent_code), timeout=15000)
+    assert viewer.message.text() == en("sas_changed", sas=customer.session.agent_code)
+    assert "#ffeb3b" in viewer.sas_label.styleSheet()
 
 
 def test_without_a_microphone_the_viewer_says_so_and_the_customer_is_not_told_of_a_voice_call(

@@ -13,7 +13,7 @@ from anysupport_agent.texts import Texts
 from anysupport_qt import QPoint, Qt
 
 from .conftest import log_in, screenshot
-from .test_console_session import new_session, wait_state
+from .test_console_session import connect_by_hand, new_session, wait_state
 
 KO = Texts("ko")
 pytestmark = pytest.mark.slow
@@ -25,13 +25,7 @@ def connected_call(qtbot, console_factory, new_agent, customer_factory):
     main = log_in(qtbot, app, login, password)
     session = new_session(qtbot, main)
     customer = customer_factory()
-    customer.join(session["code"])
-    wait_state(qtbot, main, session["id"], "online")
-    tab = main.sessions_tab
-    tab.table.selectRow(tab.model.row_of(session["id"]))
-    tab.connect_button.click()
-    wait_state(qtbot, main, session["id"], "connected")
-    viewer = main.viewer
+    viewer = connect_by_hand(qtbot, main, session, customer)
     qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == session["id"], timeout=5000)
     qtbot.waitUntil(lambda: viewer.view.rendered is not None, timeout=15000)
     return main, session, customer
@@ -192,7 +186,10 @@ def test_zoom_shows_its_percentage_pans_by_dragging_and_drawings_land_right(qtbo
         return QPoint(round(left + fx * 640 * scale), round(top + fy * 480 * scale))
 
     screenshot(viewer, "viewer-zoomed-panned-ko")
-    # draw an arrow from the frame point (0.4, 0.45) to (0.55, 0.6) on the zoomed, moved picture
+    # draw an arrow from the frame point (0.4, 0.45) to (0.55, 0.6) on the zoomed, moved picture, frozen
+    # (화면 멈춤) so that it stays where drawn while it is checked: on the live test pattern, stripes scrolling
+    # along themselves, the arrow would follow the picture or hide where it cannot (issue 20)
+    viewer.view_bar.freeze_button.click()
     viewer.drawing_bar.shape_buttons["arrow"].click()
     assert view.shape == "arrow"
     drawn = []
@@ -216,6 +213,7 @@ def test_zoom_shows_its_percentage_pans_by_dragging_and_drawings_land_right(qtbo
         return bool(((patch[..., 0] > 200) & (patch[..., 1] < 60) & (patch[..., 2] < 60)).all())
 
     qtbot.waitUntil(red_at_the_middle, timeout=5000)
+    viewer.view_bar.freeze_button.click()  # released: the arrow now follows the (moving, striped) picture
     viewer.drawing_bar.stop_drawing()
     # 원래 크기: the whole picture, centred, at 100 %
     viewer.view_bar.reset_button.click()

@@ -1,4 +1,4 @@
-"""Issue 17: the console's paths walked as a person does, in real windows on a real X server.
+"""Issues 17, 20 and 21: the console's paths walked as a person does, in real windows on a real X server.
 
 The agent tests run in-process on Qt's offscreen platform. The walks of issue 17's console items —
 the viewer closed and opened again, 지원 종료, the ended call, zoom and pan with the mouse, Qt's
@@ -32,3 +32,27 @@ def test_issue_17_console_walks_pass_in_real_x_windows(tmp_path):
             cwd=HERE.parents[1], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
+
+
+def test_issue_21_invite_accept_view_in_real_x_windows(tmp_path):
+    """초대 → 수락 → the expert's viewer with the customer's picture and the participants, in real X windows."""
+    with Xvfb(1366, 768) as display:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'inner'}",
+             str(HERE / "test_console_invite.py"), "-k", "full_rights"],
+            cwd=HERE.parents[1], env=display.env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert "1 passed" in done.stdout and "skipped" not in done.stdout
+    assert (HERE.parents[1] / "test-artifacts" / "agent-xcb-invite-expert-viewer-ko.png").exists()
+
+
+def test_issue_20_21_freeze_frame_and_hand_over_in_real_x_windows(tmp_path):
+    """화면 멈춤 on a moving scene and 상담 넘기기 (offer, accept, decline) between two consoles, in real X windows."""
+    with Xvfb(1366, 768) as display:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'inner'}",
+             str(HERE / "test_console_handover.py"), str(HERE / "test_anchored_call.py"), "-k", "handover or freeze or decline"],
+            cwd=HERE.parents[1], env=display.env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert "3 passed" in done.stdout and "skipped" not in done.stdout
+    assert (HERE.parents[1] / "test-artifacts" / "agent-xcb-handover-viewer-new-agent-ko.png").exists()

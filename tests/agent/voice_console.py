@@ -24,16 +24,27 @@ def main() -> int:
     console = ConsoleApp(settings=settings, font_family=apply_korean_font(app), open_folder=lambda path: None,
                          camera="test", audio="tone", speaker=speaker)
     console.start(login, os.environ["ANYSUPPORT_AGENT_PASSWORD"])
-    state = {"clicked": False}
+    state = {"clicked": False, "said": set()}
+
+    def say_once(line: str) -> None:
+        """Each step once, so a test that waits in vain shows where the console stopped."""
+        if line not in state["said"]:
+            state["said"].add(line)
+            print(line, flush=True)
 
     def watch() -> None:
         main = console.main
         if main is None:
             return
+        if main.viewer.session_id:
+            say_once(f"viewer on session {main.viewer.session_id}")
         if not state["clicked"] and main.viewer.view.rendered is not None:
+            say_once("video shown")
             state["clicked"] = True
             main.viewer.camera_bar.agent_video_button.click()
         session = console.bridge.client.live_sessions.get(main.viewer.session_id or "")
+        if state["clicked"] and session is not None:
+            say_once(f"keys {'agreed' if session.media is not None and session.media.ready else 'not yet'}")
         if state["clicked"] and session is not None:
             if session.voice is not None and session.voice.running:
                 print("voice on", flush=True)

@@ -10,6 +10,7 @@ Time that matters (the grace, the round trip) comes from an injected clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import Iterator
@@ -19,7 +20,11 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 import tornado.websocket
+from anysupport_client.api import ControlSocket
 from anysupport_client.session.connection import FINAL_CLOSE_CODES, ReconnectingSocket, backoff
+
+from tests.clients.conftest import wait_until
+from tests.clients.throttle import ThrottledProxy
 
 TOKEN = "the-token"
 
@@ -60,14 +65,19 @@ class Handler(tornado.websocket.WebSocketHandler):
             self.write_message(json.dumps({"type": "echo", "of": message}))
 
 
-@pytest.fixture
-async def server():
-    script = Script()
-    app = tornado.web.Application([(r"/(?:b/)?ws", Handler, {"script": script})])
+def listen(app: tornado.web.Application) -> tuple[tornado.httpserver.HTTPServer, int]:
+    """``app`` served on a free loopback port: the server and the port."""
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
     http = tornado.httpserver.HTTPServer(app)
     http.add_sockets(sockets)
-    script.url = f"ws://127.0.0.1:{sockets[0].getsockname()[1]}"
+    return http, sockets[0].getsockname()[1]
+
+
+@pytest.fixture
+async def server():
+    script = Script()
+    http, port = listen(tornado.web.Application([(r"/(?:b/)?ws", Handler, {"script": script})]))
+    script.url = f"ws://127.0.0.1:{port}"
     yield script
     http.stop()
     await http.close_all_connections()
@@ -226,6 +236,37 @@ async def test_without_a_grace_it_tries_until_it_is_back(server):
         await owner.close()
 
 
+async def test_a_socket_that_died_without_a_close_is_tried_again_at_once_then_backs_off(server):
+    owner = Owner(server, delays=never)  # any wait would be an hour: what comes back came back at once
+    await owner.start()
+    try:
+        await opened(server)
+        owner.connection.abort()  # the network (or the phone's OS on a network change) killed it: no close code
+        await opened(server)
+        assert [(await owner.status())[0] for _ in range(2)] == ["reconnecting", "back"]
+        server.refuse = 503
+        owner.connection.abort()  # the one immediate try is refused; the next waits for the back-off
+        assert (await owner.status())[0] == "reconnecting"
+        await wait_until(lambda: server.refused == 1)
+        await asyncio.sleep(0.2)  # nothing to wait on: the back-off is an hour, a second try would come now
+        assert server.refused == 1 and server.sockets.empty()
+    finally:
+        await owner.close()
+
+
+async def test_a_socket_the_server_closed_with_a_code_waits_before_trying_again(server):
+    owner = Owner(server, delays=never)
+    await owner.start()
+    try:
+        _path, socket = await opened(server)
+        socket.close(1001, "server_shutdown")
+        assert (await owner.status())[0] == "reconnecting"
+        await asyncio.sleep(0.2)
+        assert server.sockets.empty()
+    finally:
+        await owner.close()
+
+
 async def test_moved_goes_to_the_new_address_at_once(server):
     owner = Owner(server, delays=never)
     await owner.start()
@@ -289,3 +330,66 @@ async def test_binary_frames_go_to_the_owner_and_sending_while_away_fails(server
         assert owner.connection.pending_bytes == 0
     finally:
         await owner.close()
+
+
+# -- the socket's own queue: voice before video, stale video dropped -----------------------------------
+class Recorder(tornado.websocket.WebSocketHandler):
+    def initialize(self, got: list):
+        self.got = got
+
+    def on_message(self, message):
+        self.got.append(message)
+
+
+@contextlib.asynccontextmanager
+async def recorder_behind_a_proxy():
+    """A WebSocket server that keeps every message it gets, behind a ThrottledProxy: (messages, proxy)."""
+    got: list[bytes] = []
+    http, port = listen(tornado.web.Application([(r"/ws", Recorder, {"got": got})]))
+    proxy = await ThrottledProxy("127.0.0.1", port).start()
+    try:
+        yield got, proxy
+    finally:
+        proxy.rate = None
+        await proxy.close()
+        http.stop()
+
+
+async def test_voice_goes_ahead_of_queued_video_and_video_that_waited_too_long_is_dropped():
+    now = [0.0]
+    async with recorder_behind_a_proxy() as (got, proxy):
+        socket = await ControlSocket.open(proxy.url.replace("http:", "ws:") + "/ws", TOKEN, notsent_lowat=16384)
+        socket.clock = lambda: now[0]
+        dropped: list[int] = []
+        socket.on_video_dropped = lambda count: dropped.append(count)
+        proxy.rate = 400_000  # bytes/s: 2.4 MB of video takes 6 s, so most of it waits in our queue
+        for k in range(300):
+            assert socket.send_binary(b"v" + k.to_bytes(2, "big") + bytes(8000), video=True)
+        assert socket.video and socket.pending_bytes > 2_000_000  # counted where the sender sees it
+        assert socket.send_binary(b"a-voice-packet")  # not video: goes now, behind at most one video frame
+        await wait_until(lambda: b"a-voice-packet" in got, 10)
+        assert len(socket.video) > 200  # the voice did not wait for them
+        now[0] += 1.0  # the queued video is stale now: dropped when Tornado asks for more, not sent late
+        await wait_until(lambda: not socket.video and socket.in_tornado == 0, 10)
+        assert socket.video_dropped > 200 and sum(dropped) == socket.video_dropped
+        await wait_until(lambda: len(got) == 300 - socket.video_dropped + 1, 10)
+        video = [m for m in got if m.startswith(b"v")]
+        assert [int.from_bytes(m[1:3], "big") for m in video] == sorted(int.from_bytes(m[1:3], "big") for m in video)
+        socket.close()
+
+
+async def test_frames_queued_behind_a_keyframe_wait_from_when_it_reached_the_kernel():
+    now = [0.0]
+    async with recorder_behind_a_proxy() as (got, proxy):
+        socket = await ControlSocket.open(proxy.url.replace("http:", "ws:") + "/ws", TOKEN, notsent_lowat=16384)
+        socket.clock = lambda: now[0]
+        proxy.rate = 1_000_000
+        assert socket.send_binary(b"k" + bytes(1_500_000), video=True, keyframe=True)  # 1.5 s of link
+        for k in range(10):
+            assert socket.send_binary(b"p" + k.to_bytes(2, "big") + bytes(2000), video=True)
+        await wait_until(lambda: socket.in_tornado > 0 and len(socket.video) == 10, 10)
+        now[0] += 1.0  # a long wait, all of it behind the keyframe
+        await wait_until(lambda: not socket.video and socket.in_tornado == 0, 10)
+        assert socket.video_dropped == 0
+        await wait_until(lambda: len(got) == 11, 10)
+        socket.close()

@@ -1,7 +1,8 @@
 """The mobile window's call state: the session's events in, what the window shows out (no Qt, an injected clock)."""
 
 import pytest
-from anysupport_mobile.call import CHAT_SECONDS, GUIDE_SECONDS, CallState
+from anysupport_mobile.call import AGENT_CHANGED_SECONDS, CHAT_SECONDS, GUIDE_SECONDS, CallState
+from anysupport_mobile.presence import Person
 from anysupport_mobile.texts import TEXTS, join_error_text, text
 
 
@@ -154,3 +155,58 @@ def test_the_agents_request_to_see_the_stopped_camera_is_shown_until_the_custome
     call.apply("video_request", {})
     call.apply("camera_state", {"video": True})
     assert call.notice_key() is None
+
+
+def test_a_hand_over_says_who_the_agent_is_now_for_a_while(call, clock):
+    call.apply("state", {"state": "connected"})
+    call.apply("keys", {"sas_display": "111 111"})
+    assert call.agent_changed_shown() is None
+    call.apply("peer", {"peer": "agent", "status": "handed_over", "name": "이전문"})
+    assert call.agent_changed_shown() == "이전문" and call.status_key() == "connected"
+    assert text("agent_changed", "ko", name="이전문") == "상담원이 바뀌었습니다: 이전문"
+    assert text("agent_changed", "en", name="Lee") == "Your agent is now Lee."
+    call.apply("keys", {"sas_display": "222 222"})  # the new agent's key exchange: its code
+    assert call.sas == "222 222"
+    clock.now += AGENT_CHANGED_SECONDS - 0.5
+    assert call.agent_changed_shown() == "이전문"
+    clock.now += 0.5
+    assert call.agent_changed_shown() is None
+
+
+def test_in_version_2_the_code_is_the_pair_with_the_session_agent_whoever_it_is_now(call):
+    """Sealed from the start (version 2): the code is that of the pair with the session's agent (index 1),
+    not the unused version-1 one; after a hand-over the new agent has another index, and its pair's code
+    replaces the old one."""
+    people = [{"index": 0, "role": "customer"}, {"index": 1, "role": "agent"}]
+    call.apply("state", {"state": "connected"})
+    call.apply("keys", {"sas_display": "111 111"})  # version 1 before the switch
+    call.apply("participants", {"version": 2, "participants": people})
+    call.apply("pair_keys", {"peer": 1, "sas_display": "333 333"})
+    call.apply("keys", {"sas_display": "444 444"})  # a version-1 exchange still runs: not the code compared
+    assert call.sas == "333 333"
+    call.apply("peer", {"peer": "agent", "status": "handed_over", "name": "이전문"})
+    call.apply("participants", {"version": 2, "participants": [people[0], {"index": 2, "role": "agent"}]})
+    assert call.sas is None and call.agent_index == 2
+    call.apply("pair_keys", {"peer": 1, "sas_display": "333 333"})  # (a late one of the old pair: ignored)
+    call.apply("pair_keys", {"peer": 2, "sas_display": "555 555"})
+    assert call.sas == "555 555"
+
+
+def test_chat_lines_name_their_writer_once_a_third_took_part(call, clock):
+    """Issue 21: in a call that had an expert, each agent's line names its writer (its role when nameless);
+    a two-party call's lines name nobody."""
+    two = [{"index": 0, "role": "customer", "name": "", "rights": "full"},
+           {"index": 1, "role": "agent", "name": "박상담", "rights": "full"}]
+    call.apply("participants", {"participants": two, "you": 0, "version": 2})
+    call.apply("chat", {"from": "agent", "from_index": 1, "text": "하나"})
+    assert call.chat_shown() == [("agent", "하나")] and call.chat_writers_shown() == [None]
+    call.apply("participants", {"participants": [*two, {"index": 2, "role": "guest", "name": "", "rights": "view"}],
+                                "you": 0, "version": 2})
+    call.apply("chat", {"from": "agent", "from_index": 2, "text": "둘"})
+    call.apply("chat", {"from": "customer", "from_index": 0, "text": "셋"})
+    writers = call.chat_writers_shown()
+    assert [w and w["name"] for w in writers] == ["박상담", "", None]  # the customer's own line: no name
+    assert Person.from_message(writers[1]).role_key == "people_guest_view"
+    assert text(Person.from_message(writers[1]).role_key, "ko") == "전문가·보기 전용"
+    clock.now += CHAT_SECONDS
+    assert call.chat_writers_shown() == [] and call.chat_shown() == []

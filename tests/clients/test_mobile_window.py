@@ -212,3 +212,43 @@ def test_the_survey_panel_asks_the_administrators_comment_prompt(qtbot):
     assert panel.feedback_edit.placeholderText() == "개선할 점을 적어 주세요."
     panel.show_survey({**survey, "feedback_prompt": ""}, "en")
     assert panel.feedback_edit.placeholderText() == text("feedback", "en")
+
+
+@pytest.mark.slow
+async def test_mobile_window_says_who_took_the_call_over_and_shows_the_new_code(server, agent_factory, qtbot):
+    first_client, _, _ = await agent_factory()
+    second_client, second, _ = await agent_factory()
+    agent_thread = LoopThread("agents").start()
+    window = None
+    try:
+        first: AgentPeer = agent_thread.run(_agent(server.url, first_client.token), timeout=15)
+        taker = AgentPeer(server.url, token=second_client.token)
+        agent_thread.run(taker.start(), timeout=15)
+        _app, family = setup_application()
+        bridge = SessionBridge(lambda: CustomerSession(server.url, video=TestPatternTrack(), audio=ToneTrack(),
+                                                       language="ko", text_renderer=qt_text_renderer(family)))
+        window = MobileWindow(bridge, language="ko")
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.keyClicks(window.join_panel.code_edit, first.session["code"])
+        qtbot.mouseClick(window.join_panel.button, Qt.LeftButton)
+        agent_thread.run(first.accept(), timeout=15)
+        qtbot.waitUntil(lambda: window.call.sas is not None, timeout=10000)
+        before = window.call.sas
+        sid = first.session_id
+        agent_thread.run(first.client.offer_handover(sid, second["login"]), timeout=15)
+        taken = agent_thread.run(taker.client.accept_handover(sid, keys=True, timeout=15), timeout=20)
+        qtbot.waitUntil(lambda: window.call.agent_changed_shown() == second["name"], timeout=10000)
+        qtbot.waitUntil(lambda: window.call.sas is not None and window.call.sas != before, timeout=15000)
+        assert window.call.sas == taken.sas_display and bridge.session.agent_name == second["name"]
+        window.view.repaint()
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert window.grab().save(str(ARTIFACTS / "mobile-handover-ko.png"))
+        assert text("agent_changed", "ko", name=second["name"]).startswith("상담원이 바뀌었습니다")
+    finally:
+        if window is not None:
+            window.close()
+        if agent_thread.running:
+            agent_thread.run(first.close(), timeout=10)
+            agent_thread.run(taker.close(), timeout=10)
+            agent_thread.stop()

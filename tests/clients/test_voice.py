@@ -59,6 +59,36 @@ def test_the_target_follows_the_arrival_jitter():
     assert 60 < jb.stats()["target_ms"] <= 240
 
 
+def test_the_target_covers_tcp_retransmission_stalls_the_jitter_estimate_hides():
+    """Over a WebSocket a lost segment holds everything behind it for a round trip: every 1.5 s the
+    packets of 250 ms arrive at once at its end. After the first stalls the buffer holds enough to
+    play through them; the smoothed jitter alone would have asked for far less."""
+    clock = Clock()
+    jb = JitterBuffer(clock=clock)
+    arrivals = []
+    for i in range(1500):  # 30 s
+        sent = i * 0.020
+        into_cycle = sent % 1.5
+        arrivals.append((1.25 + sent - into_cycle if 1.0 <= into_cycle < 1.25 else sent, i))
+    arrivals.sort()
+    underruns_at = []
+    k = 0
+    for tick in range(1500 + 40):
+        clock.now = tick * 0.020
+        while k < len(arrivals) and arrivals[k][0] <= clock.now:
+            jb.push(arrivals[k][1], _packet(arrivals[k][1] % 30000))
+            k += 1
+        before = jb.underruns
+        jb.pull(PACKET_SAMPLES)
+        if jb.underruns > before:
+            underruns_at.append(clock.now)
+    during = [t for t in underruns_at if t < 30.0]  # (after 30 s the voice ends: the buffer runs dry)
+    assert during and all(t < 5.0 for t in during), underruns_at  # learnt within the first few stalls
+    assert jb.stats()["target_ms"] >= 200 and jb.stats()["late_p95_ms"] >= 150
+    assert (3 * jb.jitter_s + 0.020) * 1000 < 200  # what the jitter estimate alone would have wanted
+    assert jb.lost == 0
+
+
 def test_a_lost_packet_is_silence_and_a_late_one_is_dropped():
     clock = Clock()
     jb = JitterBuffer(min_ms=40, clock=clock)
@@ -132,16 +162,19 @@ async def test_voice_output_plays_what_it_is_given(pulse):
         recording = asyncio.ensure_future(pulse.record("agent_speaker", 1.0))
         source = ToneTrack(1000.0)  # paced in real time, 20 ms a frame, like packets off the network
         i = 0
-        while not recording.done():
+        # fed until the recording is done and the output has played a second (on a loaded machine the
+        # recording may start late and the jitter buffer may hold more: both only delay the second)
+        while not recording.done() or output.stats()["played_ms"] < 1000:
             frame = await source.recv()
             output.push(i, frame.to_ndarray().reshape(-1))
             i += 1
+            assert i < 500, output.stats()  # 10 s of tone and still not a second played
         heard = recording.result()
         frequency, purity = dominant_frequency(heard)
         stats = output.stats()
         # a clean tone: gaps (a starved device on a loaded machine) would spread its energy
         assert abs(frequency - 1000) <= 2 and purity > 0.75, (frequency, purity, stats)
-        assert stats["played_ms"] >= 1000 and stats["lost"] == 0 and stats["late"] == 0
+        assert stats["lost"] == 0 and stats["late"] == 0, stats
     finally:
         output.stop()
 

@@ -92,7 +92,8 @@ def test_variants_are_all_covered():
     assert {m["command"] for m in client if m["type"] == "camera"} == set(commands)
     server = [e["message"] for e in GOLDEN["server"]]
     assert {m["state"] for m in server if m["type"] == "state"} == set(STATES)
-    assert {m["status"] for m in server if m["type"] == "peer"} == {"joined", "reconnecting", "back"}
+    assert {m["status"] for m in server if m["type"] == "peer"} == {"joined", "reconnecting", "back",
+                                                                              "handed_over"}
     assert {m["from"] for m in server if m["type"] == "keyframe_request"} >= {"server"}
 
 

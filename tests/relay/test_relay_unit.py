@@ -271,3 +271,37 @@ async def test_frames_for_no_receiver_are_not_a_flood():
     for _ in range(100):
         call.from_customer(call.customer_frame())
     assert call.customer.closed is None and call.dropped("no_receiver") == 100
+
+
+# -- more than one receiver (issue 21) ------------------------------------------------------------------------
+EXPERT_ID, LEAD_ID = "6b071c1443f808085a26f9d8", "6b071c1443f808085a26f9d9"
+
+
+async def test_customer_frames_reach_every_watcher_each_through_its_own_queue():
+    call = Call(media_queue_bytes=65536)
+    expert, lead = call.m.console({"id": EXPERT_ID}), call.m.console({"id": LEAD_ID})
+    call.m.sessions.live[SID].watchers = (EXPERT_ID, LEAD_ID)
+    frame = call.customer_frame(keyframe=True)
+    call.from_customer(frame)
+    assert call.console.frames == expert.frames == lead.frames == [bytes.fromhex(SID) + frame]
+    assert call.relay.total.frames_out == 3 and call.relay.session_counters()[0]["frames_out"] == 3
+    # the lead stops reading: only its own queue sheds video; the others get every frame
+    lead.stalled = True
+    for _ in range(10):
+        call.from_customer(call.customer_frame(size=10_000))
+    assert len(call.console.frames) == len(expert.frames) == 11
+    assert call.dropped("queue_full") >= 1 and len(lead.frames) < 11
+    assert call.relay.outboxes[id(lead)].bytes <= 65536
+
+
+async def test_only_the_sessions_agent_sends_to_the_customer():
+    call = Call()
+    expert = call.m.console({"id": EXPERT_ID})
+    call.m.sessions.live[SID].watchers = (EXPERT_ID,)
+    call.relay.on_frame(expert, bytes.fromhex(SID) + call.agent_sealer.seal(2, b"x", timestamp_us=1))
+    assert call.customer.frames == [] and call.dropped("not_connected") == 1
+    # with nobody at all to receive, the frame is dropped once, whatever the number of watchers
+    call.m.hub.detach_console(AGENT_ID, call.console)
+    call.m.hub.detach_console(EXPERT_ID, expert)
+    call.from_customer(call.customer_frame())
+    assert call.dropped("no_receiver") == 1

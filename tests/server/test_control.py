@@ -13,6 +13,7 @@ BAD_FIELDS = {
     "chat": {"text": 5},
     "guide": {"direction": "sideways"},
     "annotation": {"op": "add", "item": {"id": "x", "shape": "star", "color": "#fff000", "width": 2, "points": [[0, 0]]}},
+    "anchor": {"timestamp_us": 1, "anchors": {"a1": [1, 0, 0, 0, 1, 0, 0, 0, "1"]}},
     "camera": {"command": "focus", "x": 2, "y": 0.5},
     "camera_state": {"facing": "top"},
     "speakerphone": {"on": "yes"},
@@ -26,6 +27,8 @@ BAD_FIELDS = {
     "survey": {"answer": "meh"},
     "ping": {"id": [1]},
     "key_exchange_failed": {"reason": "timeout"},
+    "sender_key": {"to": 0, "epoch": 0, "box": "short"},
+    "sealed": {"frame": "not base64url!"},
 }
 
 

@@ -19,7 +19,7 @@ import tornado.web
 
 from anysupport import i18n
 from anysupport.i18n import CATALOGUES, Catalogue, catalogue
-from anysupport.protocol.vocabulary import DIRECTIONS, LANGUAGES, SATISFACTION, STATES
+from anysupport.protocol.vocabulary import DIRECTIONS, LANGUAGES, PARTICIPANT_ROLES, SATISFACTION, STATES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,9 +128,11 @@ def test_every_vocabulary_value_a_program_shows_has_its_text():
                "agent_gone"]  # docs/protocol.md, expiry reasons: static/customer/app.js shows "end_" + reason
     expected = {
         "pages": [f"state_{s}" for s in STATES] + [f"guide_{d}" for d in DIRECTIONS]
-        + [f"choice_{a}" for a in SATISFACTION] + [f"end_{r}" for r in reasons],
-        "console": [f"state_{s}" for s in STATES] + list(DIRECTIONS),
-        "mobile": list(DIRECTIONS),
+        + [f"choice_{a}" for a in SATISFACTION] + [f"end_{r}" for r in reasons]
+        + [f"people_{r}" for r in PARTICIPANT_ROLES],  # static/customer/app.js roleName
+        "console": [f"state_{s}" for s in STATES] + list(DIRECTIONS)
+        + [f"role_{r}" for r in PARTICIPANT_ROLES],  # the participants panel (widgets/invite.py)
+        "mobile": list(DIRECTIONS) + [f"people_{r}" for r in PARTICIPANT_ROLES],  # anysupport_mobile/presence.py
         "server": [f"report_satisfaction_{a}" for a in SATISFACTION],
     }
     for name, keys in expected.items():

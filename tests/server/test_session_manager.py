@@ -139,7 +139,9 @@ async def test_a_whole_session_is_announced_to_both_sides_in_order(make, clock):
     assert [(x["type"], x.get("state")) for x in customer.sent] == [
         ("state", "connected"), ("state", "expired"), ("survey", None),
     ]
-    assert set(customer.sent[0]["session"]) == {"id", "state", "number", "agent_name"}  # the customer's view
+    # the customer's view: no contact details, no node; the agent's client's versions (none said here)
+    assert set(customer.sent[0]["session"]) == {"id", "state", "number", "agent_name", "agent_versions"}
+    assert customer.sent[0]["session"]["agent_versions"] == []
     assert (await m.store.records.by_session(sid))["ended_at"] == clock()
     assert sid not in m.sessions.live
     assert await m.store.sessions.claim_code(session["code"])  # the code is free again

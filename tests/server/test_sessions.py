@@ -54,13 +54,15 @@ async def test_whole_session_flow(server, agent_factory, admin):
     r = await client.post(f"/api/v1/sessions/{sid}/connect")
     assert r.status == 409 and r.json["error"] == "session_not_online"
 
-    # agent → customer: chat, guide, annotation, camera, speakerphone, agent_video, recording
+    # agent → customer: chat, guide, annotation, anchor, camera, speakerphone, agent_video, recording
     agent_messages = [
         {"type": "chat", "session_id": sid, "text": "카메라를 제품 뒷면으로 비춰 주세요"},
         {"type": "guide", "session_id": sid, "direction": "left"},
         {"type": "annotation", "session_id": sid, "op": "add",
          "item": {"id": "a1", "shape": "arrow", "color": "#ff0000", "width": 4, "points": [[0.1, 0.1], [0.5, 0.5]]}},
         {"type": "annotation", "session_id": sid, "op": "undo"},
+        {"type": "anchor", "session_id": sid, "timestamp_us": 1767225600033333,
+         "anchors": {"a1": [1.02, 0.013, -0.021, -0.009, 1.01, 0.017, 0.0004, -0.0002, 1.0], "s1": None}},
         {"type": "camera", "session_id": sid, "command": "flash", "on": True},
         {"type": "camera", "session_id": sid, "command": "focus", "x": 0.25, "y": 0.75},
         {"type": "camera", "session_id": sid, "command": "switch", "facing": "front"},

@@ -16,7 +16,7 @@ from anysupport_client.session import AgentClient, AgentSession, ReceivedFrame
 class AgentPeer:
     def __init__(self, server_url: str, *, login: str | None = None, password: str | None = None,
                  token: str | None = None, read_stamps: bool = True, composite: bool = True,
-                 report_interval: float = 1.0):
+                 report_interval: float = 0.25):
         self.client = AgentClient(server_url, token=token, read_stamps=read_stamps, composite=composite,
                                   keep_frames=True, report_interval=report_interval)
         self.login_name = login
@@ -90,10 +90,10 @@ class AgentPeer:
         self.session = dict(self.current.info)
         return self.session
 
-    async def accept(self, timeout: float = 10.0) -> None:
-        """Wait for the customer to join, connect the session and wait for the keys."""
+    async def accept(self, timeout: float = 10.0, versions: list[int] | None = None) -> None:
+        """Wait for the customer to join, connect the session (saying ``versions``) and wait for the keys."""
         await self.current.wait_until(lambda: self.current.state == "online", timeout, "state online")
-        await self.client.accept(self.current.id, timeout=timeout)
+        await self.client.accept(self.current.id, timeout=timeout, versions=versions)
 
     async def wait_for_keys(self, timeout: float = 10.0) -> None:
         await self.current.wait_keys(timeout)

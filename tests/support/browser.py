@@ -10,7 +10,10 @@
   fresh session (on the caller's event loop, which the module-scoped browser tests share);
 - ``Agents`` keeps the agents of one test and closes them at its end, and ``start_call`` brings an
   agent and the customer page to a keyed, connected call (``tests/web/conftest.py`` makes fixtures of
-  them: ``agents`` and ``call``).
+  them: ``agents`` and ``call``);
+- ``hiding(...)`` is the test-only switch that hides a native API from the page, as an older browser
+  lacks it, so the page's fallback runs (docs/pages.md, "Testing the fallbacks"): a script run before
+  the page's own (``phone(init_script=hiding("x25519"))``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,29 @@ BASE_ARGS = [
     "--disable-sync", "--no-first-run", "--disable-quic",
     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
 ]
+# What each name hides, as the browser that lacks it behaves: Safari before iOS 17 answers X25519
+# with NotSupportedError; before iOS 26 it has no AudioEncoder / AudioDecoder at all (Opus then comes
+# from WebAssembly, which a browser or a policy may lack too).
+HIDDEN_APIS = {
+    "x25519": """(() => {
+        const subtle = crypto.subtle;
+        const x25519 = (alg) => alg === "X25519" || (alg && alg.name === "X25519");
+        const refuse = () => Promise.reject(new DOMException("Algorithm: Unrecognized name", "NotSupportedError"));
+        for (const [method, at] of [["generateKey", 0], ["importKey", 2], ["deriveBits", 0], ["deriveKey", 0]]) {
+            const real = subtle[method].bind(subtle);
+            subtle[method] = (...args) => x25519(args[at]) ? refuse() : real(...args);
+        }
+    })();""",
+    "audio_codecs": "delete window.AudioEncoder; delete window.AudioDecoder;",
+    "webassembly": "delete window.WebAssembly;",
+}
+
+
+def hiding(*apis: str) -> str:
+    """The init script hiding these native APIs (names of ``HIDDEN_APIS``) from the page."""
+    return "\n".join(HIDDEN_APIS[api] for api in apis)
+
+
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
@@ -115,6 +141,29 @@ async def new_agent(server_url: str, name: str):
     return agent
 
 
+async def another_agent(server_url: str, agents: Agents, name: str, *, role: str = "agent"):
+    """Another agent account (created through the admin API, named ``name``, of ``role``: ``admin`` for a
+    supervisor) with its ``AgentPeer`` started and no session: an agent to invite into someone's session
+    (issue 21); closed with ``agents``."""
+    from tests.support.agent import AgentPeer
+
+    login = f"gx{int(time.time() * 1000) % 10_000_000}"
+    await create_agent(await admin_api(server_url), login, name=name, role=role)
+    peer = agents.keep(AgentPeer(server_url, login=login, password="pw-" + login))
+    await peer.start()
+    return peer
+
+
+async def invite_expert(server_url: str, agents: Agents, agent, name: str, rights: str = "full"):
+    """A new agent named ``name`` invited by ``agent`` (an ``AgentPeer`` in a call) with ``rights`` into its
+    current session and accepting: its ``AgentSession`` of that call, a participant of index 2 or more."""
+    expert = await another_agent(server_url, agents, name)
+    session_id = agent.current.id
+    await agent.client.invite(session_id, expert.client.agent["id"], rights)
+    await expert.client.wait_for("invitation", session_id=session_id)
+    return await expert.client.accept_invitation(session_id)
+
+
 class Agents:
     """The agents of one test, every one closed at its end (its fixture's teardown)."""
 
@@ -160,9 +209,12 @@ class CustomerPage:
         if message.type == "error" and "Failed to load resource" not in message.text:
             self.errors.append(message.text)
 
-    async def join(self, url: str, code: str) -> None:
+    async def join(self, url: str, code: str, name: str | None = None) -> None:
+        """Open the page, type the code (and the customer's name, which is optional) and join."""
         await self.page.goto(url + "/")
         await self.page.fill("#code", code)
+        if name is not None:
+            await self.page.fill("#customer-name", name)
         await self.page.click("#join-button")
 
     async def stats(self) -> dict[str, Any]:
@@ -188,9 +240,30 @@ class CustomerPage:
                 return Array.from(canvas.getContext('2d').getImageData(px, py, 1, 1).data);
             }""", [x, y])
 
-    async def assert_no_errors(self) -> None:
-        """No script error or CSP violation, and the server refused nothing the page sent."""
+    async def assert_no_errors(self, *, after_end: bool = False) -> None:
+        """No script error or CSP violation, and the server refused nothing the page sent. ``after_end``:
+        the session was ended by the other side, so a media frame already on its way when the page heard
+        of it may be refused as ``not_connected`` (the race every client has; the page sends nothing after)."""
         assert not self.errors, self.errors
         stats = await self.stats()
         refused = (stats or {}).get("server_errors", [])
+        if after_end:
+            refused = [r for r in refused if r != "frame_dropped:not_connected"]
         assert not refused, refused
+
+
+async def sealed_pair_code(customer: CustomerPage, session) -> str:
+    """A call sealed from the start (both clients said version 2): wait for the page's version-2 pair with
+    the session's agent (``session``, an ``AgentSession``), check both ends show the same code and that the
+    agent decodes the page's version-2 video; returns the code as the page shows it ("692 352")."""
+    from playwright.async_api import expect
+
+    call = "window.anysupportCall"
+    await customer.wait(f"{call} && {call}.group.active && {call}.group.sas.size === 1", 15_000)
+    await session.wait_until(lambda: 0 in session.pair_sas, 10, "the agent's pair with the page")
+    code = (await customer.value(f"Object.fromEntries({call}.group.sas)"))["1"]
+    assert code.replace(" ", "") == session.pair_sas[0]
+    await expect(customer.page.locator("#sas-badge")).to_contain_text(code, timeout=15_000)
+    decoded = session.frames_decoded
+    await session.wait_until(lambda: session.frames_decoded > decoded + 5, 15, "the agent decodes version-2 video")
+    return code

@@ -12,6 +12,7 @@ from anysupport.records.manager import RecordManager
 from anysupport.relay.relay import Relay
 from anysupport.services import Services
 from anysupport.sessions.control import ControlChannel
+from anysupport.sessions.handover import HandoverManager
 from anysupport.sessions.manager import SessionManager
 from anysupport.ws.hub import Hub
 from tests.support.connections import Principal, RecordingConnection
@@ -31,11 +32,13 @@ class Managers:
     control: ControlChannel
     relay: Relay
     services: Services
+    handover: HandoverManager
 
     @classmethod
     def of(cls, services: Services, clock) -> Managers:
         s = services
-        return cls(s.config, s.store, clock, s.hub, s.auth, s.catalog, s.records, s.sessions, s.control, s.relay, s)
+        return cls(s.config, s.store, clock, s.hub, s.auth, s.catalog, s.records, s.sessions, s.control, s.relay, s,
+                   s.handover)
 
     async def agent(self, login: str = "kim", *, auto_connect: bool = False, role: str = "agent") -> dict[str, Any]:
         return await self.store.agents.create(login=login, name=f"Agent {login}", role=role, password_hash="x",

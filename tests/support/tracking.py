@@ -155,3 +155,18 @@ def compose_late(scene: Scene, console: list[np.ndarray | None], *, delay_frames
             late_error = stroke_error(late_px, truth, points)
         steps.append(LateStep(n, error, late_error, ms))
     return steps
+
+
+def console_answers(scene: Scene, level: str = "medium") -> list[np.ndarray]:
+    """What a console sends for ``scene``: its tracker's answer on each H.264 frame it decoded at ``level``
+    (the identity on the drawing frame); every frame must have one."""
+    tracker = PlaneTracker()
+    out = []
+    for i, frame in enumerate(scene.decoded(level, form="grey")):
+        if i == 0:
+            tracker.start(frame, scene.region)
+            out.append(np.eye(3))
+        else:
+            out.append(tracker.update(frame))
+    assert all(h is not None for h in out)
+    return out

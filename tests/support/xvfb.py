@@ -1,13 +1,17 @@
 """A real X server for tests that open real windows: ``Xvfb`` on a free display, plus looking at it.
 
-``Xvfb -displayfd`` picks the first free display itself and writes its number to a pipe once it
-accepts clients, so there is no guessing of numbers and no sleeping: reading the pipe is the wait.
+Each Xvfb gets a display number no other Xvfb of the run has had: the test worker's own range
+(``gw0`` from :100, ``gw1`` from :300, ...) and never a number twice in a process, because a new
+server on a number whose old server is still ending lost its display in a clean CI run ("could not
+connect to display :0", when ``-displayfd`` alone picked the first free number for both workers).
+``-displayfd`` still tells when the server accepts clients: reading that pipe is the wait, no sleep.
 The screen is read back with Qt's ``xcb`` platform in a child process (the test process keeps its
 offscreen platform), and windows are found by title with ``xwininfo`` (x11-utils).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import select
@@ -17,6 +21,20 @@ import time
 from pathlib import Path
 
 from tests.support.processes import end_process
+
+_NUMBERS = itertools.count()
+
+
+def _next_display_number() -> int:
+    """A display number that no Xvfb of this test run has used (see the module's docstring)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    base = 100 + 200 * (int(worker[2:]) if worker[2:].isdigit() else 20 + os.getpid() % 100)
+    for _ in range(200):
+        number = base + next(_NUMBERS) % 200
+        if not Path(f"/tmp/.X{number}-lock").exists():
+            return number
+    raise RuntimeError(f"all X displays :{base}-:{base + 199} are locked (left-over Xvfb servers?)")
+
 
 _GRAB = """
 import sys
@@ -33,10 +51,21 @@ class Xvfb:
         self.process: subprocess.Popen | None = None
         self.display: str | None = None
 
-    def start(self, timeout: float = 20.0) -> Xvfb:
+    def start(self, timeout: float = 20.0, attempts: int = 3) -> Xvfb:
+        """Start Xvfb and return once a real client (``xwininfo -root``) can connect to it; a server
+        that did not come up is started again on the next number, up to ``attempts`` times."""
+        errors = []
+        for _ in range(attempts):
+            self._launch(timeout)
+            if self._answers(timeout):
+                return self
+            errors.append(self._stop_reading_errors())
+        raise RuntimeError(f"Xvfb did not come up in {attempts} attempts:\n" + "\n---\n".join(errors))
+
+    def _launch(self, timeout: float) -> None:
         read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_end), "-screen", "0", self.size, "-nolisten", "tcp"],
+            ["Xvfb", f":{_next_display_number()}", "-displayfd", str(write_end), "-screen", "0", self.size, "-nolisten", "tcp"],
             pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         os.close(write_end)
         # Xvfb writes the number and then a newline in a second write; closing the pipe before the
@@ -53,11 +82,24 @@ class Xvfb:
         finally:
             os.close(read_end)
         number = received.decode().strip()
-        if not number.isdigit():
-            self.stop()
-            raise RuntimeError(f"Xvfb did not report a display within {timeout} s")
-        self.display = f":{number}"
-        return self
+        self.display = f":{number}" if number.isdigit() else None
+
+    def _answers(self, timeout: float) -> bool:
+        """The server is alive and a client can connect to its display."""
+        if self.display is None or self.process.poll() is not None:
+            return False
+        try:
+            done = subprocess.run(["xwininfo", "-display", self.display, "-root"], capture_output=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return done.returncode == 0 and self.process.poll() is None
+
+    def _stop_reading_errors(self) -> str:
+        process = self.process
+        self.stop()
+        text = process.stderr.read().decode(errors="replace") if process and process.stderr else ""
+        return f"display {self.display}: exit {process.returncode if process else None}: {text[-1500:]}"
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ if base is None else base)
@@ -82,7 +124,12 @@ class Xvfb:
             if info and info.get("Map State") == "IsViewable":
                 return info
             if alive is not None and alive.poll() is not None:
-                raise RuntimeError(f"the program exited ({alive.returncode}) before showing {title!r}")
+                said = ""
+                if alive.stderr is not None:
+                    said = alive.stderr.read()
+                    said = said.decode(errors="replace") if isinstance(said, bytes) else said
+                raise RuntimeError(f"the program exited ({alive.returncode}) before showing {title!r}; "
+                                   f"it printed: {said[-3000:]}")
             time.sleep(0.1)
         raise TimeoutError(f"no viewable window {title!r} on {self.display} within {timeout} s")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from anysupport_client.tracking import FrameHistory, LateAnchor, PlaneTracker, to_normalised
+from anysupport_client.tracking import FrameHistory, LateAnchor, to_normalised
 
 from tests.support.scenes import REF_SIZE, moving
-from tests.support.tracking import compose_late
+from tests.support.tracking import compose_late, console_answers
 
 GOAL_P95 = 5.0  # px at 640x480, with 200 ms of delay
 DELAY = 6  # frames at 30 fps: 200 ms
@@ -47,16 +47,7 @@ def test_history_refuses_timestamps_that_do_not_increase_and_bad_frames():
 def console_homographies():
     """What the console sends: its tracker's answers on the H.264 frames it decoded (medium)."""
     scene = moving(200)
-    tracker = PlaneTracker()
-    out = []
-    for i, frame in enumerate(scene.decoded("medium", form="grey")):
-        if i == 0:
-            tracker.start(frame, scene.region)
-            out.append(np.eye(3))
-        else:
-            out.append(tracker.update(frame))
-    assert all(h is not None for h in out)
-    return scene, out
+    return scene, console_answers(scene)
 
 
 def test_composed_overlay_within_5_px_p95_with_200_ms_of_delay(console_homographies):

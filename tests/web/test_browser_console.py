@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from anysupport_qt import Qt
-from playwright.async_api import async_playwright
 
 from tests.agent import conftest as console_fixtures
-from tests.support.browser import CHROMIUM, PHONE, CustomerPage, chromium_args, write_pattern_y4m
+from tests.support.browser import write_pattern_y4m
+from tests.support.console_page import Chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,39 +19,6 @@ console_factory = console_fixtures.console_factory
 helper_loop = console_fixtures.helper_loop
 new_agent = console_fixtures.new_agent
 log_in, screenshot, ARTIFACTS = console_fixtures.log_in, console_fixtures.screenshot, console_fixtures.ARTIFACTS
-
-
-class Chromium:
-    """Playwright on the helper loop's thread (Qt owns the test's thread): every call goes through it."""
-
-    def __init__(self, loop, y4m):
-        self.loop = loop
-        self.playwright = self.browser = None
-        self.playwright, self.browser = loop.run(self._launch(y4m), timeout=60)
-
-    @staticmethod
-    async def _launch(y4m):
-        playwright = await async_playwright().start()
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=chromium_args(y4m))
-        return playwright, browser
-
-    def page(self, locale: str = "ko-KR") -> CustomerPage:
-        async def make():
-            context = await self.browser.new_context(locale=locale, **PHONE)
-            context.set_default_timeout(15_000)
-            return CustomerPage(await context.new_page())
-
-        return self.loop.run(make(), timeout=30)
-
-    def run(self, coro, timeout: float = 30):
-        return self.loop.run(coro, timeout=timeout)
-
-    def close(self) -> None:
-        async def stop():
-            await self.browser.close()
-            await self.playwright.stop()
-
-        self.loop.run(stop(), timeout=30)
 
 
 @pytest.fixture
@@ -90,6 +57,9 @@ def test_the_console_shows_the_pages_camera_and_its_chat_shows_in_the_page(qtbot
     view = viewer.view
     # the page's camera (the stamped test pattern, encoded by WebCodecs) decoded and shown in the viewer
     qtbot.waitUntil(lambda: view.rendered is not None and view.rendered.frame_size[0] > 0, timeout=20000)
+    # the console speaks version 2 and so does the page: the call is sealed from the start, and the viewer shows
+    # the code of its pair with the page, the one the page shows
+    chromium.run(page.wait("window.anysupportCall.group.active && window.anysupportCall.sas !== null"))
     sas = chromium.run(page.value("window.anysupportCall.sas"))
     assert sas
     qtbot.waitUntil(lambda: sas in viewer.sas_label.text(), timeout=10000)

@@ -27,7 +27,7 @@ async def test_the_pages_modules_get_the_servers_vocabulary(server, open_page, p
     assert got["common"] == expected and got["frozen"]
     assert got["module"] == {name: value for name, value in expected.items() if name in got["module"]}
     assert set(got["module"]) == {"LANGUAGES", "STATE", "STATES", "CLOSE", "FINAL_CLOSE_CODES", "SATISFACTION",
-                                  "DIRECTIONS", "GUIDE_GLYPHS", "REKEY"}
+                                  "DIRECTIONS", "GUIDE_GLYPHS", "REKEY", "SEALED_WAIT", "PEER_HANDED_OVER"}
     problems.assert_none()
 
 

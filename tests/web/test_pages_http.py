@@ -26,6 +26,8 @@ async def test_pages_are_html_with_security_headers(api):
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, tag
         assert "set-cookie" not in {k.lower() for k in r.headers}
+        # WebAssembly (Opus for older iPhones) on the customer page only, and never eval of JavaScript
+        assert ("'wasm-unsafe-eval'" in csp) == (path == "/") and "'unsafe-eval'" not in csp
 
 
 async def test_pages_follow_the_browser_language(api):

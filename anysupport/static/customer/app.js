@@ -4,13 +4,15 @@
 
 import {audioOutput, audioOutputs, unlockAudio, useAudioOutput} from "./audio.js";
 import {CustomerCall} from "./call.js";
+import {ChatWriters} from "./chat.js";
 import {dimOutside, drawScene, pictureRect} from "./overlay.js";
 import {detect} from "./support.js";
-import {CLOSE, GUIDE_GLYPHS, LANGUAGES, STATE} from "./vocabulary.js";
+import {CLOSE, GUIDE_GLYPHS, LANGUAGES, PEER_HANDED_OVER, STATE} from "./vocabulary.js";
 
 const $ = (id) => document.getElementById(id);
 const GUIDE_MS = 6000;
 let call = null;
+let chatWriters = new ChatWriters();  // who wrote each chat line, once the call had a third participant
 let found = null;
 let statusKey = null;
 let guideTimer = null;
@@ -41,7 +43,8 @@ function redraw() {
   const q = call.sender.quality;
   const rect = pictureRect(w, h, video.videoWidth, video.videoHeight, q.width, q.height);
   dimOutside(ctx, rect);
-  drawScene(ctx, call.scene, rect, q.width);
+  const drawn = drawScene(ctx, call.scene, rect, q.width, (id) => call.anchors.placement(id));
+  window.anysupportOverlay = {drawn: drawn, rect: rect};  // what is on the screen, for the tests' probes
   drawFocus(ctx, rect);
 }
 
@@ -50,13 +53,31 @@ function redraw() {
  * button opens every kept line (CHAT_KEPT) in a scrollable panel; a tap on the panel closes it. */
 const CHAT_KEPT = 50;
 
+/* In a call that had a third participant, an agent's or expert's line starts with its writer's name (its
+ * role when it has none); the customer's own lines and a two-party call's stay as they were. */
+function chatWriterLabel(line) {
+  const writer = chatWriters.writer(line);
+  if (!writer || chatWriters.isMine(line) || writer.role === "customer") return null;
+  return AS.el("span", {className: "chat-writer"}, (writer.name || roleName(writer)) + ": ");
+}
+
 function addChat(line) {
   const log = $("chat-log");
-  const item = AS.el("li", {className: "chat-" + line.from}, line.text);
+  const item = AS.el("li", {className: "chat-" + line.from}, chatWriterLabel(line), line.text);
+  item.chatLine = line;
   log.appendChild(item);
   while (log.children.length > CHAT_KEPT) log.removeChild(log.firstChild);
   window.setTimeout(() => item.classList.add("faded"), Number(log.dataset.fadeMs) || 8000);
   renderChatHistory();
+}
+
+/* A third participant joined: the lines already kept name their writers too (as the console's do). */
+function nameChatLines() {
+  for (const item of $("chat-log").children) {
+    if (!item.chatLine || item.querySelector(".chat-writer")) continue;
+    const label = chatWriterLabel(item.chatLine);
+    if (label) item.prepend(label);
+  }
 }
 
 function renderChatHistory() {
@@ -89,6 +110,71 @@ function codeChanged(code) {
     box.hidden = true;
     $("sas-badge").classList.remove("changed");
   }, Number(box.dataset.showMs) || CODE_CHANGED_MS);
+}
+
+/* Another agent took the call over: say who, as prominently and as long as a changed code (the new
+ * code follows with the new agent's key exchange). Nobody joins a call unseen. */
+let agentChangedTimer = null;
+
+function agentChanged(name) {
+  const box = $("agent-changed");
+  box.dataset.name = name || "";
+  box.textContent = AS.t("agent_changed", {name: name || ""});
+  box.hidden = false;
+  window.clearTimeout(agentChangedTimer);
+  agentChangedTimer = window.setTimeout(() => { box.hidden = true; },
+    Number(box.dataset.showMs) || CODE_CHANGED_MS);
+}
+
+/* Who is present (issue 21): each participant's name and role, and for each agent this page has its own
+ * key with (version 2), that pair's security code. Nobody is present unseen. */
+function roleName(p) {
+  if (p.role === "guest") return AS.t(p.rights === "view" ? "people_guest_view" : "people_guest");
+  return AS.t("people_" + p.role);
+}
+
+function renderPeople() {
+  const list = $("people");
+  if (!call) return;
+  const people = call.people;
+  list.setAttribute("aria-label", AS.t("people_title"));
+  list.replaceChildren(...people.map((p) => {
+    const item = document.createElement("li");
+    item.dataset.index = String(p.index);
+    item.classList.toggle("away", p.present === false);
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = p.name || "";
+    const role = document.createElement("span");
+    role.className = "role";
+    role.textContent = roleName(p) + (p.present === false ? " · " + AS.t("people_away") : "");
+    item.append(name, role);
+    const code = p.index !== call.participantIndex ? call.pairCode(p.index) : null;
+    if (code) {
+      const badge = document.createElement("span");
+      badge.className = "code";
+      badge.textContent = AS.t("sas_label") + " " + code;
+      item.append(badge);
+    }
+    return item;
+  }));
+  list.hidden = people.length === 0;
+  // the notices at the top (a changed code, a new agent) go below the list, never over it
+  $("stage").style.setProperty("--people-h", (list.hidden ? 0 : list.offsetHeight) + "px");
+}
+
+let peopleChangedTimer = null;
+
+/* A notice on every join and leave, as prominent as a changed code. */
+function peopleChanged(joined, left) {
+  const lines = joined.map((p) => AS.t("people_joined", {name: p.name || "", role: roleName(p)}))
+    .concat(left.map((p) => AS.t("people_left", {name: p.name || "", role: roleName(p)})));
+  if (!lines.length) return;
+  const box = $("people-changed");
+  box.textContent = lines.join(" ");
+  box.hidden = false;
+  window.clearTimeout(peopleChangedTimer);
+  peopleChangedTimer = window.setTimeout(() => { box.hidden = true; }, Number(box.dataset.showMs) || CODE_CHANGED_MS);
 }
 
 /* The point the agent asked the camera to focus on, as a ring for a moment (solid when the camera took
@@ -125,6 +211,8 @@ function showGuide(direction) {
   guideTimer = window.setTimeout(() => { box.hidden = true; }, GUIDE_MS);
 }
 
+let lastAgentCode = null;  // the agent's code last shown: a different one is announced (pair_keys)
+
 function renderMenu() {
   if (!call) return;
   const caps = call.capabilities();
@@ -137,11 +225,14 @@ function renderMenu() {
   video.dataset.t = call.sender.enabled ? "menu_video_off" : "menu_video_on";
   video.textContent = AS.t(video.dataset.t);
   $("sas-badge").textContent = call.sas ? AS.t("sas_label") + " " + call.sas : "";
+  if (call.sas) lastAgentCode = call.sas;
   $("sas-badge").hidden = !call.sas;
   $("sas-badge").title = AS.t("sas_hint");
   $("recording-badge").hidden = !call.recording;
   $("voice-badge").hidden = !(call.agentVideo && call.agentVoice && caps.audio);
-  $("agent-video").hidden = !(call.agentVideo && call.stats.agent_frames > 0);
+  // the session's agent's picture, or an invited expert's while the agent shows none (call.pictureFrom)
+  $("agent-video").hidden = !(call.pictureFrom !== null && call.stats.agent_frames > 0);
+  renderPeople();
 }
 
 /* 소리 출력: where the browser can move the sound (AudioContext.setSinkId, more than one output), the
@@ -218,15 +309,36 @@ function wire() {
     renderMenu();
   });
   call.addEventListener("keys", (e) => {
-    say(null);
+    // version-1 keys: their code is the one shown unless the call speaks (or is about to speak) version 2,
+    // where only the pairs' codes are; a code never shown is never announced as changed
+    const shown = call.sas === e.detail.sas_display;
+    say(call.sas ? null : "call_securing");
     renderMenu();
-    if (e.detail.generation > 1) codeChanged(e.detail.sas_display);
+    if (e.detail.generation > 1 && shown) codeChanged(e.detail.sas_display);
   });
   call.addEventListener("key_failed", (e) => say(e.detail.code === "rekey_limit" ? "rekey_limited" : "key_failed", "error"));
   call.addEventListener("connection", (e) => say(e.detail.status === "reconnecting" ? "reconnecting" : null));
   call.addEventListener("peer", (e) => {
     if (e.detail.peer !== "agent") return;
+    if (e.detail.status === PEER_HANDED_OVER) {
+      agentChanged(e.detail.name);
+      return;
+    }
     say(e.detail.status === "reconnecting" ? "agent_reconnecting" : null);
+  });
+  call.addEventListener("participants", (e) => {
+    chatWriters.learn(e.detail.participants, e.detail.you);
+    nameChatLines();
+    renderMenu();
+    peopleChanged(e.detail.joined, e.detail.left);
+  });
+  call.addEventListener("pair_keys", (e) => {
+    // version 2 replaces the pair's code with the session's agent (the call switched, or the agent's
+    // client started again): announced as any changed code
+    const shown = lastAgentCode;
+    if (e.detail.peer === call.agentIndex && statusKey === "call_securing") say(null);
+    renderMenu();
+    if (e.detail.peer === call.agentIndex && shown && shown !== e.detail.sas_display) codeChanged(e.detail.sas_display);
   });
   call.addEventListener("camera_state", () => { renderMenu(); redraw(); });
   call.addEventListener("paused", (e) => say(e.detail.hidden ? "paused_hidden" : null));
@@ -244,9 +356,11 @@ function wire() {
   call.addEventListener("guide", (e) => showGuide(e.detail.direction));
   call.addEventListener("focus", (e) => showFocus(e.detail));
   call.addEventListener("annotation", redraw);
+  call.addEventListener("anchors", redraw);
   call.addEventListener("recording", renderMenu);
   call.addEventListener("agent_video", renderMenu);
   call.addEventListener("agent_frame", renderMenu);
+  call.addEventListener("picture", renderMenu);
   call.addEventListener("survey", (e) => showSurvey(e.detail));
   call.addEventListener("survey_saved", () => {
     $("call-survey").hidden = true;
@@ -284,11 +398,16 @@ async function begin(joined) {
   found = found || await detect();
   if (!found.secure) { window.ASCustomerPage.showJoined("insecure_origin"); return; }
   if (!found.camera) { window.ASCustomerPage.showJoined("camera_missing"); return; }
-  if (!found.video_encode) { window.ASCustomerPage.showJoined("no_webcodecs"); return; }
+  if (!found.video_encode) {
+    // an encoder that claims H.264 but gave nothing usable on the test frame is named as such
+    window.ASCustomerPage.showJoined(found.video_encode_output === "none" ? "encoder_unusable" : "no_webcodecs");
+    return;
+  }
   if (!found.webcrypto) { window.ASCustomerPage.showJoined("no_webcrypto"); return; }
   show("call-view");
   say("call_camera");
   call = new CustomerCall(joined, found, $("preview"), $("agent-video"));
+  chatWriters = new ChatWriters();
   window.anysupportCall = call;  // for the browser's console and the tests' probes
   wire();
   const problem = await call.openCamera();
@@ -361,6 +480,8 @@ function setup() {
     renderMenu();
     const changed = $("sas-changed");
     if (!changed.hidden) changed.textContent = AS.t("sas_changed", {code: changed.dataset.code});
+    const agent = $("agent-changed");
+    if (!agent.hidden) agent.textContent = AS.t("agent_changed", {name: agent.dataset.name});
     renderChatHistory();
     const guide = $("guide");
     if (!guide.hidden) guide.querySelector(".guide-text").textContent = AS.t("guide_" + guide.dataset.direction);

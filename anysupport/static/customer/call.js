@@ -12,14 +12,16 @@
  * The UI (app.js) listens to its events; nothing here touches the DOM but the media elements it is given.
  *
  * Events (CustomEvent, detail): state {state, reason}, connection {status}, keys {sas, sas_display},
- * key_failed {code}, camera_state {...}, chat {from, text}, guide {direction}, annotation {},
- * recording {on}, agent_video {on}, agent_frame {}, survey {…}, survey_saved {}, error {…},
+ * key_failed {code}, camera_state {...}, chat {from, text}, guide {direction}, annotation {}, anchors {},
+ * recording {on}, agent_video {on}, agent_frame {}, picture {from}, survey {…}, survey_saved {}, error {…},
+ * participants {participants, joined, left, version}, pair_keys {peer, sas, sas_display, name},
  * ended {reason}, lost {}, moved {ws_url}, ws_url {ws_url}, peer {…}, camera {…}, speakerphone {…},
  * paused {hidden}, refused {code}, kicked {…}. */
 
+import {PageAnchors} from "./anchoring.js";
 import {Camera} from "./camera.js";
 import {STREAM, nowUs} from "./e2e.js";
-import {KeyNegotiation} from "./keys.js";
+import {GroupNegotiation, KeyNegotiation, SEALED_TYPES} from "./keys.js";
 import {AudioSender} from "./microphone.js";
 import {AnnotationScene} from "./overlay.js";
 import {LEVELS} from "./quality.js";
@@ -27,9 +29,12 @@ import {AudioReceiver, VideoReceiver} from "./receiver.js";
 import {VideoSender} from "./sender.js";
 import {ReconnectingSocket} from "./socket.js";
 import {callStats} from "./stats.js";
-import {STATE} from "./vocabulary.js";
+import {PEER_HANDED_OVER, STATE} from "./vocabulary.js";
 
-export const REPORT_INTERVAL_MS = 1000;
+export const REPORT_INTERVAL_MS = 250;  // media_report while the agent's video arrives: the agent's ack clock
+export const PING_INTERVAL_MS = 5000;
+export const GUEST_PICTURE_IDLE_MS = 2000;  // an invited agent's picture shown: gone this long, it is not
+export const START_PINGS = 3;  // back to back when the socket opens, before the first report  // the round trip: the adaptation's thresholds and the ack clock's window
 
 /* Who may turn the camera back on: the customer's stop wins. The agent may stop the video and start
  * it again; once the customer stopped it, the agent's start is only a request the page shows. The
@@ -38,6 +43,12 @@ export function videoAfter(pausedBy, wanted, by) {
   if (by === "agent" && pausedBy === "customer") return {on: false, pausedBy: "customer", requested: wanted};
   if (wanted) return {on: true, pausedBy: null, requested: false};
   return {on: false, pausedBy: by, requested: false};
+}
+
+/* The media-frame versions this page announces: [1, 2], or [1] only with the switch `?versions=1` in the
+ * page's address (a call that must stay a two-party version-1 call: no guest can be invited). */
+export function pageVersions(search) {
+  return new URLSearchParams(search).get("versions") === "1" ? [1] : [1, 2];
 }
 
 export class CustomerCall extends EventTarget {
@@ -53,6 +64,7 @@ export class CustomerCall extends EventTarget {
     this.ending = false;
     this.agentName = null;
     this.scene = new AnnotationScene();
+    this.anchors = new PageAnchors(() => this.emit("anchors", {}));
     this.chat = [];
     this.guide = null;
     this.recording = false;
@@ -66,6 +78,8 @@ export class CustomerCall extends EventTarget {
     this.endReason = null;
     this.stats = callStats();
     this.reportTimer = null;
+    this.pingTimer = null;
+    this.pingSent = null;  // [id, performance.now()] of the ping awaiting its pong
     this.onVisibility = null;
     this.sendChain = Promise.resolve();
     this.recvChain = Promise.resolve();
@@ -82,6 +96,21 @@ export class CustomerCall extends EventTarget {
       },
       isDone: () => this.done(),
     });
+    // version 2 (issue 21): who is present, and the keys of a session of more than two (keys.js)
+    this.versions = pageVersions(window.location.search);
+    this.agentVersions = [];  // what the agent's client said at connect (the session's agent_versions)
+    this.participants = [];
+    this.group = new GroupNegotiation(this.sessionId, {
+      send: (m) => this.send(m),
+      onPair: (pair) => this.emit("pair_keys", pair),
+      onEpoch: () => this.requestKeyframe(),  // each new epoch starts with a keyframe (a newcomer decodes at once)
+      onRefused: (r) => { this.stats.refused["v2_" + r.code] = (this.stats.refused["v2_" + r.code] || 0) + 1; },
+      onOpened: (inner) => this.onMessage(inner),  // a sealed message that waited for its sender's key (on_sealed)
+    });
+    this.socket.onVideoDropped = (count) => {  // stale video: the agent lost a reference picture
+      this.stats.video_stale = this.socket.videoDropped;
+      this.sender.droppedHere(count);  // not trouble: a retransmission stall makes frames stale too
+    };
     this.keys = new KeyNegotiation(this.sessionId, {
       send: (m) => this.send(m),
       maxFrameBytes: () => this.limits.media_max_frame_bytes,
@@ -93,15 +122,19 @@ export class CustomerCall extends EventTarget {
                                                                                       timestampUs, counted);
     this.sender = new VideoSender({
       possible: found.video, preview: preview, trackProcessor: found.track_processor, send: send,
-      ready: () => this.keys.ready && this.state === STATE.connected && !this.ending && this.socket.connected,
+      ready: () => this.mediaReady() && this.state === STATE.connected && !this.ending && this.socket.connected,
       bufferedAmount: () => this.socket.bufferedAmount,
       onQuality: () => this.sendCameraState(),
+      onFrame: (frame, captureUs, crop) => this.anchors.frame(frame, captureUs, crop),
       stats: this.stats,
     });
-    this.camera = new Camera(preview, found.voice, (track) => this.sender.use(track));
+    this.camera = new Camera(preview, found.voice, (track) => {
+      this.anchors.cameraChanged();  // another camera (a switch): the drawings anchored on the old one hide
+      this.sender.use(track);
+    });
     this.microphone = new AudioSender({
-      possible: found.voice, send: send, stats: this.stats,
-      ready: () => this.agentVideo && this.keys.ready && this.state === STATE.connected,
+      possible: found.voice, wasm: found.audio_encoder === "wasm", send: send, stats: this.stats,
+      ready: () => this.agentVideo && this.mediaReady() && this.state === STATE.connected,
     });
     this.receivers = new Map([
       [STREAM.agent_video, new VideoReceiver({
@@ -109,25 +142,81 @@ export class CustomerCall extends EventTarget {
         askKeyframe: () => this.send({type: "keyframe_request", stream: "agent_video"}),
         onFirstFrame: () => this.emit("agent_frame", {}),
       })],
-      [STREAM.agent_audio, new AudioReceiver({possible: found.audio_decode, stats: this.stats})],
+      [STREAM.agent_audio, new AudioReceiver({possible: found.audio_decode, wasm: found.audio_decoder === "wasm",
+                                                   stats: this.stats})],
     ]);
+    this.guestVoices = new Map();  // version 2: each invited agent's voice, by index (every voice is played)
+    // version 2: the picture of an invited agent with full rights (an expert showing something), drawn
+    // while the session's agent shows none: one picture on a phone, the session's agent's first
+    this.agentCanvas = agentCanvas;
+    this.guestPicture = null;  // {sender, receiver, at (performance.now() of its last frame)}
   }
+
+  /* Whose picture the page shows: `agentIndex` (the session's agent's, while its video is on), an invited agent's
+   * index, or null. */
+  get pictureFrom() {
+    if (this.agentVideo) return this.agentIndex;
+    return this.guestPicture ? this.guestPicture.sender : null;
+  }
+
+  /* Media keys: the group's once the session speaks version 2 (never version 1 again), else the pair's; a
+   * call sealed from the start sends nothing under its version-1 keys (their code is never shown). */
+  mediaReady() {
+    if (this.group.active) return this.group.ready;
+    return !this.sealedFromStart && this.keys.ready;
+  }
+
+  /* This page and the agent's client both speak version 2: the server switches the call to it at the
+   * page's first `capabilities` (docs/protocol.md, "Sealed from the start"), so the version-1 pair the agent
+   * may still agree is not the call's, and its code is not shown (it would be "changed" a moment later). */
+  get sealedFromStart() { return this.versions.includes(2) && this.agentVersions.includes(2); }
 
   emit(name, detail) { this.dispatchEvent(new CustomEvent(name, {detail: detail || {}})); }
 
-  /* The agent's security code as shown ("692 352"), or null before the first keys. */
-  get sas() { return this.keys.sas; }
+  /* The agent's security code as shown ("692 352"), or null before the first keys: with version 2, the
+   * code of this page's pair with the session's agent. */
+  get sas() { return this.pairCode(this.agentIndex); }
+
+  /* The session's agent's index: 1, or the one a hand-over in version 2 gave the new agent (the server's
+   * list says who has the role "agent"). */
+  get agentIndex() {
+    const agent = this.participants.find((p) => p.role === "agent");
+    return agent ? agent.index : 1;
+  }
+
+  /* Who is present, for the page to show: the server's list, or before any (a two-party session that
+   * never had a guest) the customer and the session's agent once it is connected. */
+  get people() {
+    if (this.participants.length) return this.participants;
+    if (this.state !== STATE.connected || !this.agentName) return [];
+    return [{index: 0, role: "customer", name: "", rights: "full", present: true},
+            {index: 1, role: "agent", name: this.agentName, rights: "full", present: true}];
+  }
+
+  /* This page's index in the session (0, the customer's). */
+  get participantIndex() { return this.group.me === null ? 0 : this.group.me; }
+
+  /* The security code this page shares with participant `index` (version 2), or the version-1 code for
+   * the session's agent; null where there is none (yet). */
+  pairCode(index) {
+    if (this.group.active) return this.group.sas.get(index) || null;
+    return index === this.agentIndex && !this.sealedFromStart ? this.keys.sas : null;
+  }
 
   // -- the connection ------------------------------------------------------------------------------
   start() {
     this.socket.open();
     this.reportTimer = window.setInterval(() => this.report(), REPORT_INTERVAL_MS);
+    this.pingTimer = window.setInterval(() => this.ping(), PING_INTERVAL_MS);
     document.addEventListener("visibilitychange", this.onVisibility = () => this.setHidden(
       document.visibilityState === "hidden"));
   }
 
   onOpened(back) {
+    this.startPings = 0;
+    this.ping();  // the round trip before the first picture: a slow link starts the video low
     if (back) {
+      this.sender.reconnected();
       this.stats.reconnects = this.socket.reconnects;
       this.emit("connection", {status: "back"});
     }
@@ -137,10 +226,23 @@ export class CustomerCall extends EventTarget {
   /* Over: expired, and the survey answered or never asked. */
   done() { return this.state === STATE.expired && (this.survey === null || this.surveyAnswered); }
 
-  send(message) { return this.socket.send(message); }
+  /* Once the session speaks version 2, chat, drawings, guidance and anchors go only inside `sealed`
+   * (the server reads none of it); in order with the rest, so a sealed one is sent when sealed. */
+  send(message) {
+    if (SEALED_TYPES.has(message.type) && this.group.active) {
+      if (!this.group.ready || !this.socket.connected) return false;
+      this.sendChain = this.sendChain.then(async () => {
+        const sealed = await this.group.sealControl(message);
+        if (sealed !== null) this.socket.send(sealed);
+      }).catch(() => {});
+      return true;
+    }
+    return this.socket.send(message);
+  }
 
   finish(reason) {
     window.clearInterval(this.reportTimer);
+    window.clearInterval(this.pingTimer);
     if (this.onVisibility) document.removeEventListener("visibilitychange", this.onVisibility);
     this.stopMedia();
     this.socket.close();
@@ -160,27 +262,98 @@ export class CustomerCall extends EventTarget {
   /* Seal in order (the sealer's counters) and send each frame as one binary message; counted() once
    * it went. The senders call it. */
   sendMedia(stream, payload, keyframe, timestampUs, counted) {
-    const sealer = this.keys.sealer;
+    const current = () => (this.group.active ? this.group.sealer : this.keys.sealer);
+    const sealer = current();
     if (!sealer) return;
     this.sendChain = this.sendChain.then(async () => {
-      if (sealer !== this.keys.sealer) return;  // new keys since: the old sealer is done
-      const frame = await sealer.seal(stream, payload, keyframe, timestampUs);
+      if (sealer !== current()) return;  // new keys since: the old sealer is done
+      // version 2: the kind is the stream's (0 video, 1 audio), the sender my index
+      const frame = this.group.active ? await sealer.seal(stream & 1, payload, keyframe, timestampUs)
+        : await sealer.seal(stream, payload, keyframe, timestampUs);
       if (frame.length > this.limits.media_max_frame_bytes) { this.sender.trouble("too_large"); return; }
-      if (this.state === STATE.connected && !this.ending && this.socket.sendFrame(frame)) counted();
+      if (this.state !== STATE.connected || this.ending) return;
+      if (stream === STREAM.customer_video) this.socket.sendVideo(frame, counted, keyframe);  // behind voice, may go stale
+      else if (this.socket.sendFrame(frame)) counted();
     }).catch(() => {});
   }
 
   async onFrame(bytes) {
     this.stats.frames_in += 1;
     const arrivalUs = nowUs();
-    const opened = await this.keys.open(bytes);
+    const v2 = bytes[0] === 2;
+    const opened = v2 ? await this.group.open(bytes) : await this.keys.open(bytes);
     if (opened.refused) {
       this.stats.refused[opened.refused] = (this.stats.refused[opened.refused] || 0) + 1;
       this.emit("refused", {code: opened.refused});
       return;
     }
+    if (v2) { this.onGroupFrame(opened, arrivalUs); return; }
     const receiver = this.receivers.get(opened.header.stream);
     if (receiver) receiver.receive(opened.header, opened.payload, arrivalUs);
+  }
+
+  /* A version-2 frame: the picture shown is the session's agent's (`agentIndex`) while its video is on, else
+   * an invited agent's (an expert's, guestPictureOf; one picture on a phone: the others are counted, not
+   * shown), and every agent's voice is played (mixed). */
+  onGroupFrame(opened, arrivalUs) {
+    const {header, payload, sender, epoch} = opened;
+    this.stats.v2_frames = (this.stats.v2_frames || 0) + 1;
+    const bySender = this.stats.v2_from || (this.stats.v2_from = {});
+    bySender[sender] = (bySender[sender] || 0) + 1;
+    let receiver = null;
+    if (sender === this.agentIndex) {
+      receiver = this.receivers.get(header.stream);
+    } else if (header.stream === STREAM.agent_video) {
+      receiver = this.guestPictureOf(sender);
+    } else if (header.stream === STREAM.agent_audio) {
+      receiver = this.guestVoices.get(sender);
+      if (!receiver) {
+        receiver = new AudioReceiver({possible: this.found.audio_decode, wasm: this.found.audio_decoder === "wasm",
+                                      stats: this.stats});
+        receiver.setOn(true);
+        this.guestVoices.set(sender, receiver);
+      }
+    }
+    if (!receiver) return;
+    if (header.stream === STREAM.agent_audio) {
+      const voices = this.stats.voices || (this.stats.voices = {});
+      voices[sender] = (voices[sender] || 0) + 1;
+    }
+    const id = sender + ":" + epoch;
+    if (receiver.epoch !== id) {  // a new key: the sender's sequences start again
+      if (receiver.newKey) receiver.newKey();
+      receiver.epoch = id;
+    }
+    receiver.receive(header, payload, arrivalUs);
+  }
+
+  /* The receiver of an invited agent's picture, when it is the one to show: the session's agent shows none,
+   * and no other invited agent's is shown (the first one sending keeps the screen until it stops). */
+  guestPictureOf(sender) {
+    const shown = this.guestPicture;
+    if (this.agentVideo || (shown && shown.sender !== sender)) return null;
+    if (!shown) {
+      const receiver = new VideoReceiver({
+        canvas: this.agentCanvas, possible: this.found.video_decode, stats: this.stats,
+        askKeyframe: () => this.send({type: "keyframe_request", stream: "agent_video", to: sender}),
+        onFirstFrame: () => this.emit("agent_frame", {}),
+      });
+      receiver.setOn(true);
+      receiver.askAgain();  // its next keyframe now, not at the end of its sender's interval
+      this.guestPicture = {sender: sender, receiver: receiver, at: performance.now()};
+      this.emit("picture", {from: sender});
+    }
+    this.guestPicture.at = performance.now();
+    return this.guestPicture.receiver;
+  }
+
+  /* The invited agent's picture is no longer shown (its sender stopped or left, or the session's agent's
+   * video came on). */
+  dropGuestPicture() {
+    if (!this.guestPicture) return;
+    this.guestPicture.receiver.close();
+    this.guestPicture = null;
+    this.emit("picture", {from: this.pictureFrom});
   }
 
   onKeys(keys) {
@@ -190,12 +363,29 @@ export class CustomerCall extends EventTarget {
   }
 
   report() {
+    if (this.guestPicture && performance.now() - this.guestPicture.at > GUEST_PICTURE_IDLE_MS) this.dropGuestPicture();
     if (this.state !== STATE.connected || !this.agentVideo) return;
     const r = this.receivers.get(STREAM.agent_video).report();
     if (r.received || r.lost) this.send(Object.assign({type: "media_report", stream: "agent_video"}, r));
   }
 
   requestKeyframe() { this.sender.requestKeyframe(); }
+
+  /* Only the last ping counts: a late pong is stale. */
+  ping() {
+    this.pingId = (this.pingId || 0) + 1;
+    this.startPings = (this.startPings || 0) + 1;
+    if (this.socket.send({type: "ping", id: this.pingId})) this.pingSent = [this.pingId, performance.now()];
+  }
+
+  on_pong(m) {
+    if (!this.pingSent || m.id !== this.pingSent[0]) return;
+    this.stats.rtt_ms = Math.round((performance.now() - this.pingSent[1]) * 10) / 10;
+    this.pingSent = null;
+    this.sender.roundTrip(this.stats.rtt_ms);
+    // the start's round trip is the least of a few: one may meet a busy server
+    if (this.sender.adapter.reports === 0 && this.startPings < START_PINGS) this.ping();
+  }
 
   // -- what arrives --------------------------------------------------------------------------------
   onMessage(m) {
@@ -207,9 +397,16 @@ export class CustomerCall extends EventTarget {
     const session = m.session || {};
     if (m.limits) this.limits = m.limits;
     this.agentName = session.agent_name;
+    this.learnVersions(session);
     if (m.ws_url) this.setWsUrl(m.ws_url);  // several nodes: the one holding the session, for the next connection
     this.enterState(session.state || this.state);
     this.askKeys();
+  }
+
+  /* The agent's client's versions, in the session as the server shows it (before the state is entered:
+   * the code shown from then on depends on them). */
+  learnVersions(session) {
+    if (Array.isArray(session.agent_versions)) this.agentVersions = session.agent_versions;
   }
 
   /* The session lives on another node: the socket closes (4004) and the call reconnects there. */
@@ -222,6 +419,7 @@ export class CustomerCall extends EventTarget {
 
   on_state(m) {
     if (m.state === STATE.expired) this.endReason = m.reason || null;
+    this.learnVersions(m.session || {});
     this.enterState(m.state, m.reason);
   }
 
@@ -247,11 +445,47 @@ export class CustomerCall extends EventTarget {
       this.send(this.cameraState());
       this.requestKeyframe();
       this.askKeys();
+    } else if (m.peer === "agent" && m.status === PEER_HANDED_OVER && this.state === STATE.connected) {
+      // another agent took the call over (docs/protocol.md, "Handing a session over"): its console has seen
+      // nothing of ours yet, and its key exchange follows (a new security code, announced as changed)
+      this.agentName = m.name || this.agentName;
+      this.send(this.capabilities());
+      this.send(this.cameraState());
     }
     this.emit("peer", m);
   }
 
-  on_key_exchange(m) { this.keys.receive(m); }
+  on_key_exchange(m) {
+    if (m.version === 2 && Number.isInteger(m.from_index)) this.group.exchange(m);  // a pair of a version-2 session
+    else this.keys.receive(m);
+  }
+
+  /* Who is present (docs/protocol.md `participants`): shown to the customer with a notice on every join
+   * and leave; with version 2, each list is a new membership of the keys. */
+  on_participants(m) {
+    const before = new Map(this.people.map((p) => [p.index, p]));  // the list shown so far
+    const now = Array.isArray(m.participants) ? m.participants : [];
+    const after = new Set(now.map((p) => p.index));
+    const joined = before.size ? now.filter((p) => !before.has(p.index)) : [];
+    const left = [...before.values()].filter((p) => !after.has(p.index));
+    this.participants = now;
+    for (const p of left) {
+      const voice = this.guestVoices.get(p.index);
+      if (voice) { voice.close(); this.guestVoices.delete(p.index); }
+      if (this.guestPicture && this.guestPicture.sender === p.index) this.dropGuestPicture();
+    }
+    this.group.membership(m);
+    this.emit("participants", {participants: now, joined: joined, left: left, version: m.version, you: m.you});
+  }
+
+  on_sender_key(m) { this.group.senderKey(m); }
+
+  /* A chat, drawing, guidance or anchor sealed by another participant: handled as if relayed in the clear.
+   * One early for its sender's key waits for that key (keys.js GroupNegotiation, onOpened above). */
+  async on_sealed(m) {
+    const inner = await this.group.openControl(m);
+    if (inner !== null) this.onMessage(inner);
+  }
 
   on_key_exchange_failed(m) { this.keys.failed(m); }
 
@@ -277,6 +511,7 @@ export class CustomerCall extends EventTarget {
     this.agentVideo = !!m.on;
     // the agent's voice comes with it unless the agent said it has none (no microphone opened)
     this.agentVoice = this.agentVideo && m.voice !== false;
+    if (this.agentVideo) this.dropGuestPicture();  // the session's agent's picture first
     for (const receiver of this.receivers.values()) receiver.setOn(this.agentVideo);
     if (this.agentVideo) {
       this.send({type: "keyframe_request", stream: "agent_video"});
@@ -290,14 +525,21 @@ export class CustomerCall extends EventTarget {
   on_recording(m) { this.recording = !!m.on; this.emit("recording", {on: this.recording}); }
 
   on_chat(m) {
-    const line = {from: m.from || "agent", text: m.text, time: m.time};
+    const line = {from: m.from || "agent", from_index: m.from_index, text: m.text, time: m.time};
     this.chat.push(line);
     this.emit("chat", line);
   }
 
   on_guide(m) { this.guide = m.direction; this.emit("guide", {direction: m.direction}); }
 
-  on_annotation(m) { if (this.scene.apply(m)) this.emit("annotation", {items: this.scene.size}); }
+  on_annotation(m) {
+    if (m.op === "add" && m.item && this.scene.items.has(m.item.id)) this.anchors.drop(m.item.id);
+    if (!this.scene.apply(m)) return;
+    this.anchors.forget(this.scene);
+    this.emit("annotation", {items: this.scene.size});
+  }
+
+  on_anchor(m) { this.anchors.receive(m, this.scene); }
 
   on_keyframe_request(m) {
     if ((m.stream || "customer_video") !== "customer_video") return;
@@ -306,7 +548,7 @@ export class CustomerCall extends EventTarget {
   }
 
   on_media_report(m) {
-    if (m.stream === "customer_video") this.sender.report(m.received || 0, m.lost || 0, m.late_ms || 0);
+    if (m.stream === "customer_video") this.sender.report(m.received || 0, m.lost || 0, m.late_ms || 0, m.bytes, m.last_us);
   }
 
   on_error(m) {
@@ -333,6 +575,7 @@ export class CustomerCall extends EventTarget {
       speakerphone: false,
       qualities: this.found.video ? Object.keys(LEVELS) : [],
       device: ("browser " + navigator.userAgent).slice(0, 200),
+      versions: this.versions,
     };
   }
 
@@ -411,7 +654,10 @@ export class CustomerCall extends EventTarget {
     this.sender.stop();
     this.microphone.stop();
     this.camera.stop();
+    this.anchors.close();
     for (const receiver of this.receivers.values()) receiver.close();
+    for (const voice of this.guestVoices.values()) voice.close();
+    if (this.guestPicture) this.guestPicture.receiver.close();
   }
 }
 

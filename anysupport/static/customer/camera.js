@@ -62,6 +62,18 @@ export class Camera {
     this.onTrack(videoTrack);
   }
 
+  /* The size the sender asked of the track (the level's: sender.js askSize), else 1280 × 720. */
+  size() {
+    const c = this.track && this.track.getConstraints ? this.track.getConstraints() : {};
+    return c.width && c.height ? {width: c.width, height: c.height} : IDEAL_SIZE;
+  }
+
+  /* A torch or focus request keeps the track's other constraints (applyConstraints replaces them all). */
+  applyAdvanced(advanced) {
+    const current = this.track.getConstraints ? this.track.getConstraints() : {};
+    return this.track.applyConstraints({...current, advanced: [advanced]});
+  }
+
   trackCapabilities() {
     return this.track && this.track.getCapabilities ? this.track.getCapabilities() : {};
   }
@@ -86,7 +98,7 @@ export class Camera {
   async setFlash(on) {
     if (this.trackCapabilities().torch !== true) { this.flash = false; return false; }
     try {
-      await this.track.applyConstraints({advanced: [{torch: !!on}]});
+      await this.applyAdvanced({torch: !!on});
       this.flash = !!on;
       return true;
     } catch (e) {
@@ -101,7 +113,7 @@ export class Camera {
     if (navigator.mediaDevices.getSupportedConstraints().pointsOfInterest) advanced.pointsOfInterest = [{x: x, y: y}];
     if ((caps.focusMode || []).indexOf("single-shot") >= 0) advanced.focusMode = "single-shot";
     if (!Object.keys(advanced).length) return false;
-    try { await this.track.applyConstraints({advanced: [advanced]}); return true; } catch (e) { return false; }
+    try { await this.applyAdvanced(advanced); return true; } catch (e) { return false; }
   }
 
   /* The other camera: by facingMode where the browser knows it (phones), else by the other device
@@ -109,10 +121,11 @@ export class Camera {
   async switch(facing) {
     const want = facing || (this.facing === "back" ? "front" : "back");
     if (want === this.facing || this.cameras.length < 2) return false;
-    const attempts = [{facingMode: {exact: want === "back" ? "environment" : "user"}, ...IDEAL_SIZE}];
+    const size = this.size();  // the level's: the new camera's frames need no scaling either
+    const attempts = [{facingMode: {exact: want === "back" ? "environment" : "user"}, ...size}];
     const current = this.track && this.track.getSettings ? this.track.getSettings().deviceId : null;
     const other = this.videoDevices.find((d) => d.deviceId && d.deviceId !== current);
-    if (other) attempts.push({deviceId: {exact: other.deviceId}, ...IDEAL_SIZE});
+    if (other) attempts.push({deviceId: {exact: other.deviceId}, ...size});
     for (const video of attempts) {
       try {
         const stream = await navigator.mediaDevices.getUserMedia({video: video});

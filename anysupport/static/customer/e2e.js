@@ -2,7 +2,9 @@
  * specifies (the same as native/anysupport_native/_framing_reference.py and keys.py):
  * X25519 key agreement with the agent's commitment, HKDF-SHA256 direction keys and the SAS,
  * AES-128-GCM sealed frames with the 16-byte clear header as AAD, and the 64-frame replay window.
- * Everything is WebCrypto; nothing here is hand-written cryptography. */
+ * Everything is WebCrypto, except X25519 where WebCrypto lacks it (Safari before iOS 17): there the
+ * scalar multiplication is tweetnacl-js's (audited, vendored as one file: static/vendor/README.md),
+ * loaded only then. Nothing here is hand-written cryptography. */
 
 export const VERSION = 1;
 export const HEADER_SIZE = 16;
@@ -67,8 +69,50 @@ export async function keyCommitment(publicBytes) {
   return b64url(await sha256(concat(enc.encode(LABEL + " commitment"), publicBytes)));
 }
 
-/* A fresh X25519 key pair, or one from a known private key (the test vectors) given as raw bytes. */
+/* Whether WebCrypto does X25519 itself (generate, import a peer's raw key), asked once. */
+let nativeX25519 = null;
+export function webCryptoX25519() {
+  if (nativeX25519 === null) {
+    nativeX25519 = (async () => {
+      try {
+        await crypto.subtle.generateKey({name: "X25519"}, false, ["deriveBits"]);
+        const base = new Uint8Array(32);
+        base[0] = 9;
+        await crypto.subtle.importKey("raw", base, {name: "X25519"}, false, []);
+        return true;
+      } catch (e) {
+        return false;
+      }
+    })();
+  }
+  return nativeX25519;
+}
+
+const NACL = new URL("../vendor/tweetnacl/nacl-fast.js", import.meta.url).href;
+let nacl = null;
+
+/* tweetnacl-js, loaded the first time it is needed (a classic script that sets self.nacl). */
+function loadNacl() {
+  if (!nacl) nacl = import(NACL).then(() => self.nacl);
+  return nacl;
+}
+
+/* X25519(scalar, u) of RFC 7748 §5 in JavaScript (tweetnacl's scalarMult, which clamps the scalar
+ * and ignores the top bit of u as the RFC says); the RFC's vectors check it (tests/web). */
+export async function x25519(scalar, u) {
+  if (scalar.length !== 32 || u.length !== 32) throw new KeyExchangeError("bad_public_key", "not 32 bytes");
+  return (await loadNacl()).scalarMult(scalar, u);
+}
+
+/* A fresh X25519 key pair, or one from a known private key (the test vectors) given as raw bytes:
+ * a WebCrypto key where WebCrypto does X25519, else the raw private scalar for x25519(). */
 export async function makeKeyPair(privateBytes, publicBytes) {
+  if (!(await webCryptoX25519())) {
+    const scalar = privateBytes ? Uint8Array.from(privateBytes) : crypto.getRandomValues(new Uint8Array(32));
+    const nine = new Uint8Array(32);
+    nine[0] = 9;
+    return {privateScalar: scalar, publicBytes: await x25519(scalar, nine)};
+  }
   if (privateBytes) {
     const jwk = {kty: "OKP", crv: "X25519", d: b64url(privateBytes), x: b64url(publicBytes), ext: true};
     const privateKey = await crypto.subtle.importKey("jwk", jwk, {name: "X25519"}, false, ["deriveBits"]);
@@ -79,6 +123,13 @@ export async function makeKeyPair(privateBytes, publicBytes) {
   return {privateKey: pair.privateKey, publicBytes: raw};
 }
 
+/* The shared secret of our pair and the peer's public key (either implementation). */
+export async function sharedSecret(pair, peerPublicBytes) {
+  if (pair.privateScalar) return x25519(pair.privateScalar, peerPublicBytes);
+  const peer = await crypto.subtle.importKey("raw", peerPublicBytes, {name: "X25519"}, false, []);
+  return new Uint8Array(await crypto.subtle.deriveBits({name: "X25519", public: peer}, pair.privateKey, 256));
+}
+
 async function hkdf(ikm, salt, info, length) {
   const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits({name: "HKDF", hash: "SHA-256", salt: salt, info: enc.encode(info)},
@@ -86,11 +137,13 @@ async function hkdf(ikm, salt, info, length) {
   return new Uint8Array(bits);
 }
 
-/* Whether this browser's WebCrypto does all the page needs (X25519 is the newest part of it). */
+/* Whether this browser's WebCrypto does what the page needs of it (SHA-256, HKDF, AES-GCM; X25519
+ * comes from WebCrypto or tweetnacl). Secure origins only: crypto.subtle is missing elsewhere. */
 export async function webCryptoSupported() {
-  if (!(window.crypto && crypto.subtle)) return false;
+  if (!(window.crypto && crypto.subtle && crypto.getRandomValues)) return false;
   try {
-    await crypto.subtle.generateKey({name: "X25519"}, false, ["deriveBits"]);
+    await crypto.subtle.importKey("raw", new Uint8Array(16), "AES-GCM", false, ["encrypt"]);
+    await crypto.subtle.importKey("raw", new Uint8Array(16), "HKDF", false, ["deriveBits"]);
     return true;
   } catch (e) {
     return false;
@@ -103,10 +156,9 @@ export function sasDisplay(sas) { return sas.slice(0, 3) + " " + sas.slice(3); }
  * example) plus the two direction keys as raw bytes. */
 export async function deriveSchedule(pair, peerPublicBytes, side, sessionId) {
   if (hex(peerPublicBytes) === hex(pair.publicBytes)) throw new KeyExchangeError("bad_public_key", "reflected key");
-  const peer = await crypto.subtle.importKey("raw", peerPublicBytes, {name: "X25519"}, false, []);
   let shared;
   try {
-    shared = new Uint8Array(await crypto.subtle.deriveBits({name: "X25519", public: peer}, pair.privateKey, 256));
+    shared = await sharedSecret(pair, peerPublicBytes);
   } catch (e) {
     throw new KeyExchangeError("bad_public_key", "low-order key");
   }

@@ -1,20 +1,22 @@
 /* Sending voice, as media/sender.py's AudioSender: the microphone through the page's AudioContext
  * into an AudioWorklet (mic-worklet.js, a static file as the CSP wants) that hands over 20 ms blocks,
- * then Opus (codec.js) → send(stream, payload, keyframe, timestampUs, counted). The voice call is on
- * while the agent's video is: the call starts and stops it. */
+ * then Opus (codec.js, or opus-wasm.js where WebCodecs has none) → send(stream, payload, keyframe,
+ * timestampUs, counted). The voice call is on while the agent's video is: the call starts and stops it. */
 
 import {unlockAudio} from "./audio.js";
 import {OpusEncoder} from "./codec.js";
 import {STREAM, nowUs} from "./e2e.js";
+import {WasmOpusEncoder} from "./opus-wasm.js";
 
 const MIC_WORKLET = new URL("./mic-worklet.js", import.meta.url).href;
 const BLOCK_US = 20000;
 
 export class AudioSender {
-  /* options: possible (voice works in this browser: support.js), send (as above), ready() (keys and
-   * state allow sending), stats (callStats) */
+  /* options: possible (voice works in this browser: support.js), wasm (Opus in WebAssembly, not
+   * WebCodecs), send (as above), ready() (keys and state allow sending), stats (callStats) */
   constructor(options) {
     this.possible = options.possible;
+    this.Encoder = options.wasm ? WasmOpusEncoder : OpusEncoder;
     this.send = options.send;
     this.ready = options.ready;
     this.stats = options.stats;
@@ -35,7 +37,7 @@ export class AudioSender {
       return;
     }
     if (token !== this.token) return;  // the call ended (or the voice stopped) meanwhile
-    this.encoder = new OpusEncoder(
+    this.encoder = new this.Encoder(
       (payload, timestampUs) => this.send(STREAM.customer_audio, payload, false, timestampUs,
                                           () => { this.stats.audio_sent += 1; }),
       () => { this.encoder = null; });

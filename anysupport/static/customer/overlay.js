@@ -1,35 +1,56 @@
-/* The agent's drawings over the customer's preview, as clients/anysupport_client/media/annotation.py
+/* The agents' drawings over the customer's preview, as clients/anysupport_client/media/annotation.py
  * keeps and draws them: add (same id replaces), remove, undo, clear; points are fractions of the
- * picture being sent, width and size are pixels of that picture, scaled with it to the screen. */
+ * picture being sent, width and size are pixels of that picture, scaled with it to the screen.
+ *
+ * Every participant with full rights may draw (the session's agent, an invited expert: issue 21). Each
+ * drawing is its sender's (`from_index` of the sealed message; a version-1 message is the session's
+ * agent's, index 1), and a sender's undo and clear take only its own drawings, as its console shows
+ * only its own: the expert's undo never takes the agent's last line. */
+
+export const SESSION_AGENT = 1;
 
 export const SHAPES = ["stroke", "line", "arrow", "rect", "ellipse", "text"];
 
+/* Who sent an annotation or anchor message: its `from_index`, or the session's agent (version 1). */
+export function senderOf(message) {
+  return Number.isInteger(message.from_index) ? message.from_index : SESSION_AGENT;
+}
+
 export class AnnotationScene {
-  constructor() { this.items = new Map(); this.order = []; this.version = 0; }
+  constructor() { this.items = new Map(); this.order = []; this.owners = new Map(); this.version = 0; }
   apply(message) {
     const op = message.op;
+    const by = senderOf(message);
     if (op === "add") {
       const item = message.item;
       if (!item || SHAPES.indexOf(item.shape) < 0) return false;
       if (this.items.has(item.id)) this.order.splice(this.order.indexOf(item.id), 1);
       this.items.set(item.id, item);
+      this.owners.set(item.id, by);
       this.order.push(item.id);
     } else if (op === "remove") {
       if (!this.items.has(message.id)) return false;
-      this.items.delete(message.id);
-      this.order.splice(this.order.indexOf(message.id), 1);
+      this.take([message.id]);
     } else if (op === "undo") {
-      if (!this.order.length) return false;
-      this.items.delete(this.order.pop());
+      const mine = this.order.filter((id) => this.owners.get(id) === by);
+      if (!mine.length) return false;
+      this.take(mine.slice(-1));
     } else if (op === "clear") {
-      if (!this.order.length) return false;
-      this.items.clear();
-      this.order = [];
+      const mine = this.order.filter((id) => this.owners.get(id) === by);
+      if (!mine.length) return false;
+      this.take(mine);
     } else {
       return false;
     }
     this.version += 1;
     return true;
+  }
+  take(ids) {
+    for (const id of ids) {
+      this.items.delete(id);
+      this.owners.delete(id);
+      this.order.splice(this.order.indexOf(id), 1);
+    }
   }
   get size() { return this.order.length; }
   ordered() { return this.order.map((id) => this.items.get(id)); }
@@ -77,11 +98,38 @@ export function dimOutside(ctx, rect) {
   ctx.restore();
 }
 
-/* Draw the scene on a 2D context: rect = where the picture is, sentWidth = its width in sent pixels. */
-export function drawScene(ctx, scene, rect, sentWidth) {
+/* A drawing's points through its anchor's homography h (normalised, 9 numbers): a rectangle becomes
+ * its four corners and an ellipse a polygon, since a homography keeps neither shape. */
+export function placedPoints(item, h) {
+  const map = (p) => {
+    const w = h[6] * p[0] + h[7] * p[1] + h[8];
+    return [(h[0] * p[0] + h[1] * p[1] + h[2]) / w, (h[3] * p[0] + h[4] * p[1] + h[5]) / w];
+  };
+  const [a, b] = [item.points[0], item.points[item.points.length - 1]];
+  if (item.shape === "rect") return [[a[0], a[1]], [b[0], a[1]], [b[0], b[1]], [a[0], b[1]], [a[0], a[1]]].map(map);
+  if (item.shape === "ellipse") {
+    const cx = (a[0] + b[0]) / 2, cy = (a[1] + b[1]) / 2, rx = Math.abs(b[0] - a[0]) / 2, ry = Math.abs(b[1] - a[1]) / 2;
+    const out = [];
+    for (let k = 0; k <= 48; k++) out.push(map([cx + rx * Math.cos(k * Math.PI / 24), cy + ry * Math.sin(k * Math.PI / 24)]));
+    return out;
+  }
+  return item.points.map(map);
+}
+
+/* Draw the scene on a 2D context: rect = where the picture is, sentWidth = its width in sent pixels,
+ * placement(id) = undefined (not anchored: where it was drawn), null (anchored and lost: hidden) or
+ * the homography that brings it to the picture shown (docs/tracking.md). Returns what was drawn:
+ * [{id, points (fractions of the picture)}], for the tests. */
+export function drawScene(ctx, scene, rect, sentWidth, placement = () => undefined) {
   const unit = rect.w / sentWidth;  // screen pixels per sent pixel
   const at = (p) => [rect.x + p[0] * rect.w, rect.y + p[1] * rect.h];
+  const drawn = [];
   for (const item of scene.ordered()) {
+    const h = placement(item.id);
+    if (h === null) continue;
+    const placed = h ? placedPoints(item, h) : item.points;
+    if (!placed.every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]))) continue;
+    drawn.push({id: item.id, points: placed});
     const color = cssColor(item.color);
     const lineWidth = Math.max(1, item.width * unit);
     ctx.save();
@@ -90,8 +138,13 @@ export function drawScene(ctx, scene, rect, sentWidth) {
     ctx.lineWidth = lineWidth;
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
-    const pts = item.points.map(at);
-    if (item.shape === "stroke") {
+    const pts = placed.map(at);
+    if (h && (item.shape === "rect" || item.shape === "ellipse")) {
+      ctx.beginPath();
+      ctx.moveTo(pts[0][0], pts[0][1]);
+      for (const p of pts.slice(1)) ctx.lineTo(p[0], p[1]);
+      ctx.stroke();
+    } else if (item.shape === "stroke") {
       ctx.beginPath();
       if (pts.length === 1) {
         ctx.arc(pts[0][0], pts[0][1], lineWidth / 2, 0, 2 * Math.PI);
@@ -136,4 +189,5 @@ export function drawScene(ctx, scene, rect, sentWidth) {
     }
     ctx.restore();
   }
+  return drawn;
 }

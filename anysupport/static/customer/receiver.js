@@ -1,11 +1,12 @@
 /* Receiving the agent's picture and voice (while its video is on), as media/receiver.py: opened
- * frames → H.264 / Opus (codec.js) → the agent's canvas and the loudspeaker. The picture starts at
- * a keyframe; a decoder error asks for one (at most every KEYFRAME_REQUEST_GAP_MS); every frame is
- * counted for media_report (stats.js). The voice is scheduled back to back with a small jitter
- * buffer. */
+ * frames → H.264 / Opus (codec.js; Opus from opus-wasm.js where WebCodecs has none) → the agent's
+ * canvas and the loudspeaker. The picture starts at a keyframe; a decoder error asks for one (at most
+ * every KEYFRAME_REQUEST_GAP_MS); every frame is counted for media_report (stats.js). The voice is
+ * scheduled back to back with a small jitter buffer. */
 
 import {audioContext, unlockAudio} from "./audio.js";
 import {H264Decoder, OpusDecoder} from "./codec.js";
+import {WasmOpusDecoder} from "./opus-wasm.js";
 import {ReceiveStats} from "./stats.js";
 
 export const KEYFRAME_REQUEST_GAP_MS = 500;
@@ -38,7 +39,7 @@ export class VideoReceiver {
   newKey() { this.needsKey = true; }
 
   receive(header, payload, arrivalUs) {
-    this.arrivals.see(header.sequence, header.timestamp_us, arrivalUs);
+    this.arrivals.see(header.sequence, header.timestamp_us, arrivalUs, payload.length);
     if (!this.on || !this.possible) return;
     if (this.needsKey && !header.keyframe) return;
     if (!this.decoder || !this.decoder.usable) {
@@ -73,7 +74,7 @@ export class VideoReceiver {
     }
   }
 
-  /* {received, lost, late_ms} since the last report. */
+  /* {received, lost, late_ms, bytes, last_us} since the last report. */
   report() { return this.arrivals.take(); }
 
   close() {
@@ -83,9 +84,10 @@ export class VideoReceiver {
 }
 
 export class AudioReceiver {
-  /* options: possible (this browser decodes Opus), stats (callStats) */
+  /* options: possible (this browser decodes Opus), wasm (in WebAssembly, not WebCodecs), stats (callStats) */
   constructor(options) {
     this.possible = options.possible;
+    this.wasm = options.wasm === true;
     this.stats = options.stats;
     this.on = false;
     this.decoder = null;
@@ -102,34 +104,44 @@ export class AudioReceiver {
     if (!this.on || !this.possible) return;
     if (!unlockAudio()) return;
     if (!this.decoder || !this.decoder.usable) {
-      this.decoder = new OpusDecoder((data) => this.play(data), () => { this.decoder = null; });
+      const lost = () => { this.decoder = null; };
+      this.decoder = this.wasm ? new WasmOpusDecoder((samples, rate) => this.play(samples, rate), lost)
+        : new OpusDecoder((data) => this.playAudioData(data), lost);
     }
     this.decoder.decode(payload, header.timestamp_us);
   }
 
-  play(data) {
+  /* WebCodecs' decoded voice: its samples, then it is closed. */
+  playAudioData(data) {
+    const rate = data.sampleRate;
+    let samples;
     try {
-      const context = audioContext();
-      const samples = new Float32Array(data.numberOfFrames);
+      samples = new Float32Array(data.numberOfFrames);
       data.copyTo(samples, {planeIndex: 0, format: "f32-planar"});
-      let sum = 0;
-      for (const s of samples) sum += s * s;
-      this.stats.audio_frames += 1;
-      this.stats.audio_context = context.state;
-      this.stats.audio_rms = Math.sqrt(sum / Math.max(1, samples.length));
-      const buffer = context.createBuffer(1, samples.length, data.sampleRate);
-      buffer.copyToChannel(samples, 0);
-      const node = context.createBufferSource();
-      node.buffer = buffer;
-      node.connect(context.destination);
-      const now = context.currentTime;
-      if (this.playAt < now || this.playAt > now + MAX_AHEAD_S) this.playAt = now + JITTER_BUFFER_S;
-      node.start(this.playAt);
-      node.onended = () => { this.stats.audio_played += 1; };
-      this.playAt += buffer.duration;
     } finally {
       data.close();
     }
+    this.play(samples, rate);
+  }
+
+  /* Mono Float32 samples at sampleRate, scheduled right after the previous block. */
+  play(samples, sampleRate) {
+    const context = audioContext();
+    let sum = 0;
+    for (const s of samples) sum += s * s;
+    this.stats.audio_frames += 1;
+    this.stats.audio_context = context.state;
+    this.stats.audio_rms = Math.sqrt(sum / Math.max(1, samples.length));
+    const buffer = context.createBuffer(1, samples.length, sampleRate);
+    buffer.copyToChannel(samples, 0);
+    const node = context.createBufferSource();
+    node.buffer = buffer;
+    node.connect(context.destination);
+    const now = context.currentTime;
+    if (this.playAt < now || this.playAt > now + MAX_AHEAD_S) this.playAt = now + JITTER_BUFFER_S;
+    node.start(this.playAt);
+    node.onended = () => { this.stats.audio_played += 1; };
+    this.playAt += buffer.duration;
   }
 
   close() {

@@ -12,7 +12,10 @@ export function callStats() {
     // keys.js
     key_requests: 0,
     // sender.js
-    video_sent: 0, video_bytes: 0, keyframes_sent: 0, video_dropped: 0, encode_errors: 0,
+    video_sent: 0, video_bytes: 0, keyframes_sent: 0, video_dropped: 0, video_held: 0, video_stale: 0, encode_errors: 0,
+    video_direct: 0,
+    // call.js (pongs)
+    rtt_ms: null,
     // microphone.js
     audio_sent: 0,
     // call.js (every binary message) and receiver.js
@@ -24,9 +27,14 @@ export function callStats() {
 /* Frames lost (sequence gaps) and lateness against the link's best. The clocks of the two ends
  * need not agree: each frame's transit minus the smallest transit seen recently is how late it is. */
 export class ReceiveStats {
-  constructor() { this.expected = null; this.received = 0; this.lost = 0; this.base = []; this.samples = []; }
+  constructor() {
+    this.expected = null; this.received = 0; this.lost = 0; this.base = []; this.samples = [];
+    this.bytes = 0; this.lastUs = null;
+  }
 
-  see(sequence, captureUs, arrivalUs) {
+  see(sequence, captureUs, arrivalUs, size) {
+    this.bytes += size || 0;
+    if (this.lastUs === null || captureUs > this.lastUs) this.lastUs = captureUs;
     if (this.expected !== null && sequence > this.expected) this.lost += sequence - this.expected;
     if (this.expected === null || sequence >= this.expected) this.expected = sequence + 1;
     this.received += 1;
@@ -37,7 +45,8 @@ export class ReceiveStats {
     this.samples.push(Math.max(0, (transit - this.base[0][1]) / 1000));
   }
 
-  /* {received, lost, late_ms} since the last take, then start counting again. */
+  /* {received, lost, late_ms, bytes, last_us} since the last take (last_us: the newest capture time
+   * received so far), then start counting again. */
   take() {
     const sorted = this.samples.slice().sort((a, b) => a - b);
     let late = 0;
@@ -47,8 +56,11 @@ export class ReceiveStats {
       const high = Math.min(sorted.length - 1, low + 1);
       late = sorted[low] + (sorted[high] - sorted[low]) * (rank - low);
     }
-    const report = {received: this.received, lost: this.lost, late_ms: Math.round(Math.min(600000, late) * 10) / 10};
+    const report = {received: this.received, lost: this.lost, late_ms: Math.round(Math.min(600000, late) * 10) / 10,
+                    bytes: this.bytes};
+    if (this.lastUs !== null) report.last_us = this.lastUs;
     this.received = 0;
+    this.bytes = 0;
     this.lost = 0;
     this.samples = [];
     return report;

@@ -13,3 +13,5 @@ export const SATISFACTION = V.SATISFACTION;
 export const DIRECTIONS = V.DIRECTIONS;
 export const GUIDE_GLYPHS = V.GUIDE_GLYPHS;  // the glyph drawn for each guide direction
 export const REKEY = V.REKEY;  // how often media keys may be agreed anew (keys.js RekeyLimit)
+export const SEALED_WAIT = V.SEALED_WAIT;  // a sealed message early for its sender's key waits (group.js SealedWait)
+export const PEER_HANDED_OVER = V.PEER_HANDED_OVER;  // peer status: the customer's agent changed (a hand-over)

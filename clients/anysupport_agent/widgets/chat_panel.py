@@ -68,6 +68,8 @@ class ChatPanel(QWidget):
         self.chat_view = QListView()
         self.chat_view.setModel(self.chat_model)
         self.chat_view.setWordWrap(True)
+        # a wrapped line's height follows the panel's width (and a line that gained its writer's name)
+        self.chat_view.setResizeMode(QListView.Adjust)
         self.chat_edit = QLineEdit()
         self.chat_edit.setPlaceholderText(texts("chat_placeholder"))
         self.send_button = QPushButton(texts("send"))

@@ -26,6 +26,8 @@ from ..texts import Texts
 from ..waiting_alert import WaitingAlerts
 from .common import AskUnsaved, OpenFolder
 from .desktop_alerts import DesktopAlerts
+from .handover import HandoverOfferDialog
+from .invite import InvitationDialog
 from .record_form import RecordForm
 from .records_tab import ChoosePath, RecordsTab
 from .sessions_tab import SessionsTab
@@ -87,6 +89,12 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.waiting = WaitingAlerts()
         self.desktop_alerts = DesktopAlerts(texts, settings, self)
+        self.handover_offers: dict[str, HandoverOfferDialog] = {}  # session id → the offer on screen
+        self.invitations: dict[str, InvitationDialog] = {}  # session id → the invitation on screen
+        self.viewer.participants.remove.connect(self._remove_participant)
+        # a bound method, not a lambda: a lambda holding ``self`` would keep this window's wrapper alive
+        # through the viewer after Qt deleted the window (a closed console's leftovers)
+        self.viewer.participants.invite.connect(self._invite_from_viewer)
         bridge.event.connect(self._on_event)
         self.sessions_tab.view_session.connect(self.show_viewer)
         self.settings_button.clicked.connect(self.open_settings)
@@ -113,11 +121,99 @@ class MainWindow(QMainWindow):
         elif name in ("closed", "logged_out"):
             self.leave(self._kick_message or self.texts("connection_lost"))
             return
+        elif name in ("handover_offer", "handover_cancelled", "handover_declined", "handed_over"):
+            self._handover_event(name, data)
+            return
+        elif name == "invitation":
+            self._invitation(data)
+            return
+        elif name == "removed":
+            self.sessions_tab.message.show_info(self.texts("removed_from_call"))
         elif name == "connection":
             # the client reconnects by itself after a network drop; say so meanwhile
             self.connection_label.setVisible(data.get("status") == "reconnecting")
             return
         self.viewer.on_event(name, data)
+
+    # -- handing calls over (widgets/handover.py; docs/protocol.md, "Handing a session over") -------------------
+    def _handover_event(self, name: str, data: dict[str, Any]) -> None:
+        message = self.sessions_tab.message
+        session_id = data.get("session_id")
+        if name == "handover_offer":
+            self._close_offer(session_id)
+            dialog = self.handover_offers[session_id] = HandoverOfferDialog(self.texts, data, self)
+            dialog.answered.connect(lambda answer: self._answer_offer(session_id, answer))
+            dialog.open()
+        elif name == "handover_cancelled":
+            offered_here = self._close_offer(session_id)  # else this console made the offer
+            if offered_here or data.get("reason") in ("expired", "failed"):
+                message.show_info(self.texts(f"handover_withdrawn_{data.get('reason')}"))
+        elif name == "handover_declined":
+            message.show_info(self.texts("handover_declined", name=(data.get("by") or {}).get("name", "")))
+        elif name == "handed_over":
+            self._close_offer(session_id)
+            if data.get("arrived"):
+                message.show_info(self.texts("handover_arrived", name=data["from_agent"]["name"]))
+                self.show_viewer(session_id)
+            else:
+                message.show_info(self.texts("handover_done", name=data["to_agent"]["name"]))
+                if self.viewer.session_id == session_id:
+                    self.viewer.close_quietly()
+
+    def _close_offer(self, session_id: str | None) -> bool:
+        dialog = self.handover_offers.pop(session_id, None)
+        if dialog is not None:
+            dialog.withdraw()
+        return dialog is not None
+
+    def _answer_offer(self, session_id: str, answer: str) -> None:
+        self.handover_offers.pop(session_id, None)
+        client = self.bridge.client.agent_client
+        if answer == "accept":
+            # the session arrives with ``handed_over`` on the socket; the viewer opens on it then
+            self.bridge.submit(client.accept_handover(session_id, keys=False),
+                               on_error=self.sessions_tab._error)
+        else:
+            self.bridge.submit(client.decline_handover(session_id), on_error=self.sessions_tab._error)
+
+    # -- invitations into another agent's call (widgets/invite.py; docs/protocol.md, "Participants") -------------
+    def _invitation(self, data: dict[str, Any]) -> None:
+        session_id = data.get("session_id")
+        if data.get("status") == "declined":  # an agent this console invited said no
+            self.sessions_tab.message.show_info(self.texts("invite_declined", name=data.get("by") or ""))
+            return
+        if data.get("supervise"):  # 참관 pressed on the admin pages by this very administrator: no question
+            self._answer_invitation(session_id, "accept", supervise=True)
+            return
+        old = self.invitations.pop(session_id, None)
+        if old is not None:
+            old.done(0)
+        dialog = self.invitations[session_id] = InvitationDialog(self.texts, data, self)
+        dialog.answered.connect(lambda answer: self._answer_invitation(session_id, answer))
+        dialog.open()
+
+    def _answer_invitation(self, session_id: str, answer: str, *, supervise: bool = False) -> None:
+        self.invitations.pop(session_id, None)
+        if answer == "accept":
+            def joined(_info: dict[str, Any]) -> None:
+                self.show_viewer(session_id)
+                if supervise:
+                    self.viewer.message.show_info(self.texts("supervising"))
+
+            self.bridge.submit(self.bridge.client.accept_invitation(session_id), on_result=joined,
+                               on_error=self.sessions_tab._error)
+        else:
+            self.bridge.submit(self.bridge.client.agent_client.decline_invitation(session_id),
+                               on_error=self.sessions_tab._error)
+
+    def _invite_from_viewer(self) -> None:
+        self.sessions_tab.invite_into(self.viewer.session, parent=self.viewer, message=self.viewer.message)
+
+    def _remove_participant(self, index: int) -> None:
+        session_id = self.viewer.session_id
+        if session_id is not None:
+            self.bridge.submit(self.bridge.client.remove_participant(session_id, index),
+                               on_error=lambda info: self.viewer.message.show_error(self.texts.error_text(info)))
 
     def _announce(self, sessions: list[dict[str, Any]]) -> None:
         """A customer newly waiting while auto-connect is off: tell the agent (once per wait)."""

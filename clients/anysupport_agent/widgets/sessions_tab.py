@@ -1,5 +1,8 @@
 """세션 탭: the session list, create / delete / connect, auto-connect, the customer page, the record form.
 
+상담 넘기기 offers a Connected call to a colleague (``widgets/handover.py``); 초대 invites one into it
+(``widgets/invite.py``).
+
 A Connected session's video opens again at any time (double-click its row, 영상 보기, or 접속 on it);
 지원 종료 ends its call (the protocol's ``end``: the customer reads that the support ended and gets the
 survey). Deleting a session whose customer is there (Online or Connected) asks first.
@@ -33,6 +36,8 @@ from ..models.sessions import SessionsModel
 from ..models.trouble_types import TroubleTypeModel
 from ..texts import Texts
 from .common import AskUnsaved, Confirm, MessageLine, confirm_dialog
+from .handover import HandoverDialog
+from .invite import InviteDialog
 from .record_form import RecordForm
 
 PRUNE_EVERY_MS = 30_000  # how often expired sessions whose time is over leave the list
@@ -62,6 +67,12 @@ class SessionsTab(QWidget):
         self.view_button = QPushButton(texts("open_viewer"))
         self.end_button = QPushButton(texts("end_support"))
         self.end_button.setToolTip(texts("end_support_tip"))
+        self.handover_button = QPushButton(texts("handover"))
+        self.handover_button.setToolTip(texts("handover_tip"))
+        self.handover_dialog: HandoverDialog | None = None
+        self.invite_button = QPushButton(texts("invite"))
+        self.invite_button.setToolTip(texts("invite_tip"))
+        self.invite_dialog: InviteDialog | None = None
         self.auto_connect = QCheckBox(texts("auto_connect"))
         self.auto_connect.setChecked(auto_connect)
         self.page_url = QLineEdit(public_url)
@@ -71,7 +82,8 @@ class SessionsTab(QWidget):
         self.trouble_types = TroubleTypeModel(self)
         self.form = RecordForm(texts=texts, bridge=bridge, drafts=drafts, trouble_types=self.trouble_types)
         buttons = QHBoxLayout()
-        for b in (self.create_button, self.delete_button, self.connect_button, self.view_button, self.end_button):
+        for b in (self.create_button, self.delete_button, self.connect_button, self.view_button, self.end_button,
+                  self.handover_button, self.invite_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         page = QHBoxLayout()
@@ -98,6 +110,8 @@ class SessionsTab(QWidget):
         self.connect_button.clicked.connect(self.connect_session)
         self.view_button.clicked.connect(self.open_viewer)
         self.end_button.clicked.connect(self.end_support)
+        self.handover_button.clicked.connect(self.hand_over)
+        self.invite_button.clicked.connect(self.invite)
         self.table.doubleClicked.connect(lambda _index: self.open_viewer())
         self.auto_connect.toggled.connect(self.set_auto_connect)
         self.copy_button.clicked.connect(self.copy_url)
@@ -195,11 +209,66 @@ class SessionsTab(QWidget):
         if session is not None:
             self.view_session.emit(session["id"])
 
+    def _own_connected_selected(self) -> dict[str, Any] | None:
+        """The selected Connected call, if it is this agent's own (not one it was invited into)."""
+        session = self._connected_selected()
+        if session is not None and session.get("guest"):
+            self.message.show_error(self.texts("guest_not_yours"))
+            return None
+        return session
+
     def end_support(self) -> None:
         """지원 종료: the call ends (``end``); the session expires and the customer gets the survey."""
-        session = self._connected_selected()
+        session = self._own_connected_selected()
         if session is not None:
             self.bridge.call(functools.partial(self.bridge.client.end, session["id"]))
+
+    def hand_over(self) -> None:
+        """상담 넘기기: pick a colleague (the server's list of the other agents) and offer them the call."""
+        session = self._own_connected_selected()
+        if session is not None:
+            self.bridge.submit(self.bridge.client.agent_client.colleagues(),
+                               on_result=lambda found: self._pick_colleague(session, found), on_error=self._error)
+
+    def _pick_colleague(self, session: dict[str, Any], colleagues: list[dict[str, Any]]) -> None:
+        self.handover_dialog = HandoverDialog(self.texts, session, colleagues, self)
+        self.handover_dialog.chosen.connect(lambda login: self._offer(session["id"], login))
+        self.handover_dialog.open()
+
+    def _offer(self, session_id: str, login: str) -> None:
+        def offered(offer: dict[str, Any]) -> None:
+            self.message.show_info(self.texts("handover_offered", name=offer["to"]["name"]))
+
+        self.bridge.submit(self.bridge.client.agent_client.offer_handover(session_id, login), on_result=offered,
+                           on_error=self._error)
+
+    def invite(self) -> None:
+        """초대: pick a colleague and the rights (전체 권한 / 보기만) and invite them into the call."""
+        session = self._own_connected_selected()
+        if session is not None:
+            self.invite_into(session)
+
+    def invite_into(self, session: dict[str, Any], *, parent: QWidget | None = None, message=None) -> None:
+        """The invitation dialog for ``session`` (from the list's 초대, or over the viewer from its 참여자 tab,
+        whose message line then says how it went)."""
+        message = message or self.message
+
+        def failed(info: dict[str, Any]) -> None:
+            message.show_error(self.texts.error_text(info))
+
+        def pick(colleagues: list[dict[str, Any]]) -> None:
+            self.invite_dialog = InviteDialog(self.texts, session, colleagues, parent or self)
+            names = {c["login"]: c["name"] for c in colleagues}
+
+            def invite(login: str, rights: str) -> None:
+                self.bridge.submit(self.bridge.client.agent_client.invite(session["id"], rights=rights, login=login),
+                                   on_result=lambda _r: message.show_info(self.texts("invite_sent", name=names[login])),
+                                   on_error=failed)
+
+            self.invite_dialog.invited.connect(invite)
+            self.invite_dialog.open()
+
+        self.bridge.submit(self.bridge.client.agent_client.colleagues(), on_result=pick, on_error=failed)
 
     def connect_session(self) -> None:
         session = self.selected()

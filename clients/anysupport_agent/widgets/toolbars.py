@@ -4,7 +4,8 @@ Each bar is a row of buttons that says what the agent pressed with its own signa
 is told (the device's capabilities and state, the recording control); none of them talks to the
 network. The viewer composes them and wires them to the bridge.
 
-- ``ViewBar`` (the agent's view only): 확대, 축소, 회전.
+- ``ViewBar`` (the agent's view only): 확대, 축소, 회전, 화면 멈춤 (freeze-frame: draw calmly, the drawings anchor
+  on release).
 - ``CameraBar`` (commands to the customer's device): 일시 정지 / 영상 시작, 화질, 플래시, 포커스, 카메라
   스위치, 스피커폰, 상담원 화면 보기. What the device cannot do is greyed out with a tooltip saying why.
 - ``DrawingBar`` (그리기): the shapes, 굵기, the colours, 실행 취소, 모두 지우기.
@@ -95,6 +96,7 @@ class ViewBar(_Bar):
     zoom = pyqtSignal(int)  # steps: +1 in, -1 out
     reset = pyqtSignal()  # the whole picture again: no zoom, no pan
     rotate = pyqtSignal()  # a quarter turn clockwise
+    freeze = pyqtSignal(bool)  # freeze-frame on / off
 
     def __init__(self, texts: Texts, parent: QWidget | None = None):
         super().__init__(parent)
@@ -108,12 +110,19 @@ class ViewBar(_Bar):
         self.reset_button = tool_button(texts("zoom_reset"), action="zoom_reset")
         self.reset_button.setToolTip(texts("zoom_reset_tip"))
         self.rotate_button = tool_button(texts("rotate"), action="rotate")
-        self._add(self.zoom_in_button, self.zoom_out_button, self.zoom_label, self.reset_button, self.rotate_button)
+        self.freeze_button = tool_button(texts("freeze"), checkable=True, action="freeze")
+        self._add(self.zoom_in_button, self.zoom_out_button, self.zoom_label, self.reset_button, self.rotate_button,
+                  self.freeze_button)
+        self.freeze_button.toggled.connect(self._freeze_toggled)
         self.zoom_in_button.clicked.connect(lambda: self.zoom.emit(1))
         self.zoom_out_button.clicked.connect(lambda: self.zoom.emit(-1))
         self.reset_button.clicked.connect(self.reset)
         self.rotate_button.clicked.connect(self.rotate)
         self.show_zoom(1.0)
+
+    def _freeze_toggled(self, on: bool) -> None:
+        self.freeze_button.setText(self.texts("freeze_release" if on else "freeze"))
+        self.freeze.emit(on)
 
     def show_zoom(self, zoom: float) -> None:
         """The zoom as a percentage of the fitted picture ("121 %")."""

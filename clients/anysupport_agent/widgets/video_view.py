@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -41,8 +41,11 @@ SHAPES = ("stroke", "line", "arrow", "rect", "ellipse", "text")
 _ids = itertools.count(1)
 
 
+_run = secrets.token_hex(3)  # another console's drawings share the scene (issue 21): ids unique across consoles
+
+
 def new_item_id() -> str:
-    return f"a{os.getpid() % 10000}-{next(_ids)}"
+    return f"a{_run}-{next(_ids)}"
 
 
 class VideoView(QWidget):

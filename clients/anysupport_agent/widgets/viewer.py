@@ -1,8 +1,8 @@
 """The viewer (영상): the customer's live video with its toolbars, drawing, chat and guidance.
 
 The window composes its pieces and wires them to the bridge: the toolbars, one per group
-(``toolbars.ViewBar``: zoom ±10 % with its percentage and a reset, rotate 90° clockwise, agent side
-only; a drag pans the zoomed picture; ``CameraBar``: pause/resume,
+(``toolbars.ViewBar``: zoom ±10 % with its percentage and a reset, rotate 90° clockwise, freeze-frame
+(``FREEZE_SHORTCUT``), agent side only; a drag pans the zoomed picture; ``CameraBar``: pause/resume,
 quality, flash, focus (click a point), camera switch, speakerphone, 상담원 화면 보기; ``DrawingBar``;
 ``RecordingBar``: customer only / whole view, pause, stop, and capture), the recording rules
 (``recording_control.RecordingControl``), the picture (``VideoView``) and the guidance panel
@@ -49,8 +49,11 @@ from ..texts import Texts
 from ..transform import MAX_ZOOM_STEPS, MIN_ZOOM_STEPS
 from .chat_panel import ChatPanel
 from .common import AskEndCall, MessageLine, OpenFolder, ask_end_call_dialog
-from .toolbars import CameraBar, DrawingBar, RecordingBar, ViewBar
+from .invite import ParticipantsPanel, joined_and_left
+from .toolbars import CameraBar, DrawingBar, RecordingBar, ViewBar, set_quietly
 from .video_view import VideoView
+
+FREEZE_SHORTCUT = "Ctrl+Shift+F"  # 화면 멈춤; a canned phrase given the same keys wins
 
 
 def fit_to_screen(window: QWidget, width: int, height: int) -> None:
@@ -63,11 +66,15 @@ def fit_to_screen(window: QWidget, width: int, height: int) -> None:
         return
     area = screen.availableGeometry()
     w, h = min(width, area.width() - 16), min(height, area.height() - 48)  # the frame and title bar
+    w = max(w, min(window.minimumSizeHint().width(), area.width() - 2))  # (wider than asked if it must be)
     window.resize(max(w, 640), max(h, 480))
     window.move(area.x() + max(0, (area.width() - window.width()) // 2), area.y())
 
 
 class ViewerWindow(QWidget):
+    _rekey_waiting = False  # a rekey_limit wait is shown: the next keys agreed end it
+    _pair_code: str | None = None  # version 2: the code of the pair with the customer shown for this session
+
     def __init__(self, *, texts: Texts, settings: Settings, bridge, phrases: PhrasesModel, open_folder: OpenFolder,
                  font_family: str | None = None, ask_end_call: AskEndCall | None = None,
                  record_form: QWidget | None = None, parent=None):
@@ -102,8 +109,12 @@ class ViewerWindow(QWidget):
         self.panel.send_chat.connect(self._chat)
         self.panel.send_guide.connect(self._guide)
         self.panel.setMinimumWidth(330)
+        self.participants = ParticipantsPanel(texts)
+        self._left_myself = False  # 나가기 pressed here: the ``removed`` that follows is this agent's own doing
+        self.participants.remove.connect(lambda index: setattr(self, "_left_myself", index == self.participants.you))
         self.message = MessageLine()
         self._lay_out()
+        fit_to_screen(self, 1180, 760)  # again, with the tools laid out: centred at the width they need
         settings.listeners.append(self._setting_changed)
         self._apply_settings()
         self.set_session(None)
@@ -114,6 +125,7 @@ class ViewerWindow(QWidget):
         bar.zoom.connect(self.zoom)
         bar.reset.connect(self.reset_view)
         bar.rotate.connect(self.rotate)
+        bar.freeze.connect(self.freeze)
         return bar
 
     def _camera_bar(self) -> CameraBar:
@@ -177,11 +189,14 @@ class ViewerWindow(QWidget):
             scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # the form takes the panel's width
             scroll.setWidget(self.record_form)
             self.side_tabs.addTab(scroll, self.texts("tab_record"))
+            self.side_tabs.addTab(self.participants, self.texts("tab_participants"))
             self.side_tabs.currentChanged.connect(self._side_tab_changed)
             splitter.addWidget(self.side_tabs)
         else:
-            self.side_tabs = None
-            splitter.addWidget(self.panel)
+            self.side_tabs = QTabWidget()
+            self.side_tabs.addTab(self.panel, self.texts("tab_guidance"))
+            self.side_tabs.addTab(self.participants, self.texts("tab_participants"))
+            splitter.addWidget(self.side_tabs)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
@@ -199,7 +214,7 @@ class ViewerWindow(QWidget):
 
     # -- the session ------------------------------------------------------------------------------------------------
     def _side_tab_changed(self, index: int) -> None:
-        if index == 1 and self.record_form is not None:
+        if index == 1 and self.record_form is not None and self.side_tabs.widget(1) is not self.participants:
             self.record_form.refresh()  # the draft may have changed in the main window's form meanwhile
             # the record wants more width than the chat: give it up to 42 % of the window
             total = sum(self.splitter.sizes())
@@ -209,6 +224,8 @@ class ViewerWindow(QWidget):
     def set_session(self, session: dict[str, Any] | None) -> None:
         if self.recording.running:
             self.stop_recording()
+        if self.view_bar.freeze_button.isChecked() and (session or {}).get("id") != self.session_id:
+            self.freeze(False)
         if self.record_form is not None and (session or {}).get("id") != self.session_id:
             self.record_form.set_session(session)
         self.session = dict(session or {})
@@ -221,8 +238,13 @@ class ViewerWindow(QWidget):
                                       widget_size=(self.view.width(), self.view.height()))
         self.view_bar.show_zoom(1.0)
         self.sas_label.setText("")
+        self._pair_code = None
         self.stats_label.setText("")
+        self.view_only = self.session.get("rights") == "view"  # an agent invited (or supervising) to watch only
         self._set_controls(session is not None)
+        self._show_participants()
+        if self.record_form is not None:  # an invited agent writes no record: the call is its agent's
+            self.side_tabs.setTabVisible(1, not self.session.get("guest"))
         if session is None:
             self.setWindowTitle(self.texts("viewer"))
             self.view.set_notice(self.texts("no_session"))
@@ -234,29 +256,60 @@ class ViewerWindow(QWidget):
                                     if self.session_id in self.bridge.client.live_sessions else [])
         known = self.bridge.client.live_sessions.get(self.session_id)
         if known is not None:
-            if known.sas_display:
-                self.on_keys({"sas_display": known.sas_display})
+            self._pair_code = known.customer_code if self._speaks_version_2() else None
+            if known.customer_code:  # version 2: the code of this console's pair with the customer
+                self.on_keys({"sas_display": known.customer_code})
             if known.capabilities:
                 self.on_capabilities(known.capabilities)
 
     def _set_controls(self, on: bool) -> None:
-        """Without a session nothing can be sent: every command is greyed (capabilities refine it later)."""
+        """Without a session nothing can be sent: every command is greyed (capabilities refine it later).
+        A view-only participant sends nothing at all: camera, voice, drawing, directions and chat stay greyed
+        (the server refuses them anyway); only a guest's own local recording and captures remain."""
+        sends = on and not getattr(self, "view_only", False)
         self.camera_bar.reset(on)
-        self.drawing_bar.set_session(on)
+        self.camera_bar.setEnabled(sends)
+        self.drawing_bar.set_session(sends)
+        self.drawing_bar.setEnabled(sends)
+        for bar in (self.camera_bar, self.drawing_bar):
+            bar.setToolTip("" if sends or not on else self.texts("view_only_tip"))
         self.record_bar.show_control(self.recording, on)
         for widget in (self.panel.chat_edit, self.panel.send_button, *self.panel.direction_buttons.values()):
-            widget.setEnabled(on)
-        self.end_button.setEnabled(on)
-        if not on:
+            widget.setEnabled(sends)
+        self.end_button.setEnabled(on and not self.session.get("guest"))  # the call is its agent's to end
+        self.participants.invite_button.setEnabled(on and not self.session.get("guest"))  # and to invite into
+        if not sends:
             self.view.shape = None
             self.view.focus_mode = False
+        if not on and self.view_bar.freeze_button.isChecked():  # freezing is local: a watcher may freeze too
+            self.freeze(False)
+
+    def _show_participants(self, data: dict[str, Any] | None = None) -> None:
+        """The participants tab from the client's live session; on a new list, a notice per join and leave."""
+        if self.session_id is None:
+            self.participants.show_participants([], None, {})
+            return
+        found, you, codes = self.bridge.client.participants(self.session_id)
+        self.panel.chat_model.set_participants(self.session_id, found, you)  # chat lines name their writers
+        # the first list of a call that had two: its customer and agent were there already
+        before = self.participants.participants or [p for p in found if p.get("role") in ("customer", "agent")]
+        if data is not None:
+            joined, left = joined_and_left(before, found)
+            joined = [p for p in joined if p["index"] != you]
+            notices = [self.texts("participant_joined", name=p.get("name") or "",
+                                  role=self.texts(f'role_{p.get("role", "guest")}')) for p in joined]
+            notices += [self.texts("participant_left", name=p.get("name") or "") for p in left]
+            if notices:
+                self.message.show_info(" ".join(notices))
+        self.participants.show_participants(found, you, codes)
 
     # -- what the client tells ---------------------------------------------------------------------------------------
     def on_event(self, name: str, data: dict[str, Any]) -> None:
         if data.get("session_id") not in (None, self.session_id) and name != "session":
             return
         if name == "keys":
-            self.on_keys(data)
+            if not self._speaks_version_2():  # in version 2 the code shown is the pair's with the customer
+                self.on_keys(data)
         elif name == "capabilities":
             self.on_capabilities(data)
         elif name == "camera_state":
@@ -272,19 +325,39 @@ class ViewerWindow(QWidget):
                 self.stats_label.setText(self.texts("link_stats", ms=data["latency_ms"], **figures))
         elif name == "voice_error":
             self.message.show_error(self.texts("voice_unavailable"))
+        elif name == "guest_socket" and data.get("status") == "failed":  # its session on another node: unreachable
+            self.message.show_error(self.texts("guest_socket_failed"))
         elif name == "microphone_error":
             self.message.show_error(self.texts("microphone_unavailable"))
         elif name == "key_exchange_failed" and data.get("reason") == "rekey_limit":
             self.message.show_error(self.texts("rekey_limited", seconds=data.get("retry_after") or 0))
+            self._rekey_waiting = True
         elif name == "peer" and self.state != "expired":  # after the end the notice says so, whatever follows
             if data.get("status") == "reconnecting":
                 self.view.set_notice(self.texts("customer_reconnecting"))
             elif data.get("status") in ("back", "joined"):
                 self.view.set_notice("" if self.view.image is not None else self.texts("waiting_video"))
+        elif name == "participants":
+            self._show_participants(data)
+        elif name == "pair_keys":
+            self._show_participants()
+            if data.get("peer") == 0:  # the code the customer compares (sealed from the start, or with guests)
+                # a new pair with the customer (its page reloaded): announced as a changed code, as in version 1
+                changed = self._pair_code is not None and data.get("sas_display") != self._pair_code
+                self._pair_code = data.get("sas_display")
+                self.on_keys({**data, "generation": 2 if changed else 1})
+        elif name == "removed":  # out of the call: no list of who is in it any more, nothing to send
+            self.ended()
+            self.view.set_notice(self.texts("left_call" if self._left_myself else "removed_from_call"))
+            self.participants.show_participants([], None, {})
         elif name == "session" and data["session"].get("id") == self.session_id:
             self.state = data["session"].get("state", "")
             if self.state == "expired":
                 self.ended()
+
+    def _speaks_version_2(self) -> bool:
+        known = self.bridge.client.live_sessions.get(self.session_id)
+        return known is not None and known.media.group.active
 
     @property
     def live(self) -> bool:
@@ -307,6 +380,9 @@ class ViewerWindow(QWidget):
             " background: #ffeb3b; color: #000; padding: 2px 6px;" if changed else ""))
         if changed:
             self.message.show_error(self.texts("sas_changed", sas=code))
+        elif self._rekey_waiting:  # the wait it spoke of is over: the keys are agreed
+            self.message.clear_message()
+        self._rekey_waiting = False
 
     def on_capabilities(self, caps: dict[str, Any]) -> None:
         self.camera_bar.show_capabilities(caps)
@@ -395,7 +471,24 @@ class ViewerWindow(QWidget):
         self._call("guide", direction)
 
     def _annotate(self, op: str, item: dict[str, Any] | None = None) -> None:
-        self._call("annotate", op, item)
+        if self.live:
+            # the frame the agent drew on (the picture shown): an added drawing is anchored to it
+            shown = self.view.rendered.frame if self.view.rendered is not None else None
+            self.bridge.call(self.bridge.annotate, self.session_id, op, item, shown)
+        self.bridge.rerender()
+
+    def freeze(self, on: bool) -> None:
+        """화면 멈춤: the picture stops at the frame shown, so the agent can draw calmly; on release what was
+        drawn on it is anchored to that frame and follows the object (issue 20)."""
+        if on and not self.live:
+            set_quietly(self.view_bar.freeze_button, False)
+            return
+        if self.view_bar.freeze_button.isChecked() != on:
+            set_quietly(self.view_bar.freeze_button, on)
+            self.view_bar.freeze_button.setText(self.texts("freeze_release" if on else "freeze"))
+        if self.session_id is not None:
+            shown = self.view.rendered.frame if self.view.rendered is not None else None
+            self.bridge.call(self.bridge.freeze, self.session_id, on, shown)
         self.bridge.rerender()
 
     def _drawn(self, item: dict[str, Any]) -> None:
@@ -420,6 +513,10 @@ class ViewerWindow(QWidget):
             phrase = self.panel.phrases.by_shortcut(shortcut)
             if phrase is not None:
                 self._chat(phrase["text"])
+                event.accept()
+                return
+            if shortcut == FREEZE_SHORTCUT:
+                self.freeze(not self.view_bar.freeze_button.isChecked())
                 event.accept()
                 return
         super().keyPressEvent(event)

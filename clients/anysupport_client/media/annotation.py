@@ -2,7 +2,10 @@
 
 Operations (docs/protocol.md, ``annotation``): ``add`` an item (an item with an id already there
 replaces it), ``remove`` one by id, ``undo`` the last added, ``clear``. Points are fractions of the
-picture's width and height; ``width`` and ``size`` are pixels of the displayed picture.
+picture's width and height; ``width`` and ``size`` are pixels of the displayed picture. Each item is its
+sender's (``from_index``, issue 21: an invited expert draws too; a message without it is the session's
+agent's): ``undo`` and ``clear`` take only their sender's items (static/customer/overlay.js keeps the same
+rule). A console shows the other full-rights participants' drawings too (``apply_peer``), each its sender's.
 
 The rasteriser is NumPy: each segment's pixels get a coverage from their distance to it (one pixel
 of anti-aliasing), items are laid over each other in order with straight alpha. Text needs glyphs,
@@ -10,11 +13,18 @@ which NumPy does not have: the scene takes a ``text_renderer`` (the Qt clients p
 the Nanum fonts); without one, OpenCV's Hershey font is used when OpenCV is installed, else a
 marker box. ``OverlayCompositor`` caches the raster per picture size and scene version, with the
 dirty rectangles the native compositor wants, and blends it onto RGB or I420 frames.
+
+Anchored drawings (issue 20, ``docs/tracking.md``): ``AnchoredScene`` is a scene as it is shown now,
+each anchored item drawn through its homography (from the frame it was drawn on to this frame,
+normalised coordinates; ``warp_item``) and left out while that homography is None (its surface is
+lost); items without one stay where they were drawn. The console and the Python customer both draw
+through it, so the two sides warp a shape the same way.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +32,55 @@ import numpy as np
 from anysupport_native import composite
 from anysupport_native.planes import I420
 
+from anysupport.protocol.vocabulary import AGENT_INDEX
+
 TextRenderer = Callable[[str, float, tuple[int, int, int, int]], np.ndarray]
 SHAPES = ("stroke", "line", "arrow", "rect", "ellipse", "text")
+SESSION_AGENT = AGENT_INDEX  # the participant index of a message without ``from_index`` (version 1: the session's agent)
+
+
+def sender_of(message: dict[str, Any]) -> int:
+    """Who sent an ``annotation`` or ``anchor`` message: its ``from_index``, else the session's agent."""
+    index = message.get("from_index")
+    return index if isinstance(index, int) else SESSION_AGENT
+
+
+_ITEM_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?")
+_ITEM_FIELDS = {"id", "shape", "color", "width", "points", "text", "size"}
+
+
+def _number(value: Any, low: float, high: float) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
+
+
+def well_formed(message: dict[str, Any]) -> bool:
+    """An ``annotation`` as docs/protocol.md and the server's schema allow it (``op``, ``id``, ``item``: shape,
+    colour, width 0.5-64, 1-2000 points in 0..1, two for a line, arrow, rect or ellipse, a text of 1-500
+    characters, size 4-200). A sealed one reaches a console unread by the server: checked before it is drawn."""
+    op = message.get("op")
+    if op not in ("add", "remove", "undo", "clear"):
+        return False
+    if "id" in message and not (isinstance(message["id"], str) and _ITEM_ID.fullmatch(message["id"])):
+        return False
+    if op == "remove" and "id" not in message:
+        return False
+    item = message.get("item")
+    if item is None:
+        return op != "add" and "item" not in message
+    if not isinstance(item, dict) or not _ITEM_FIELDS.issuperset(item) or item.get("shape") not in SHAPES:
+        return False
+    points = item.get("points")
+    return bool(
+        isinstance(item.get("id"), str) and _ITEM_ID.fullmatch(item["id"])
+        and isinstance(item.get("color"), str) and _COLOR.fullmatch(item["color"])
+        and _number(item.get("width"), 0.5, 64)
+        and isinstance(points, list) and 1 <= len(points) <= 2000
+        and (item["shape"] in ("stroke", "text") or len(points) == 2)
+        and all(isinstance(p, list) and len(p) == 2 and _number(p[0], 0, 1) and _number(p[1], 0, 1) for p in points)
+        and ("size" not in item or _number(item["size"], 4, 200))
+        and (item["shape"] != "text" or "text" in item)
+        and ("text" not in item or (isinstance(item["text"], str) and 1 <= len(item["text"]) <= 500)))
 
 
 def parse_color(text: str) -> tuple[int, int, int, int]:
@@ -37,7 +94,16 @@ class AnnotationScene:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
+        self.owners: dict[str, int] = {}  # item id → its sender's participant index
         self.version = 0
+
+    def taken(self, message: dict[str, Any]) -> list[str]:
+        """The items a ``remove``, ``undo`` or ``clear`` would take away (its sender's own, for the last two)."""
+        op = message.get("op")
+        if op == "remove":
+            return [message["id"]] if message.get("id") in self.items else []
+        mine = [i for i in self.order if self.owners.get(i) == sender_of(message)]
+        return {"undo": mine[-1:], "clear": mine}.get(op, [])
 
     def apply(self, message: dict[str, Any]) -> bool:
         """Apply one ``annotation`` message; True when the scene changed."""
@@ -49,31 +115,141 @@ class AnnotationScene:
             if item["id"] in self.items:
                 self.order.remove(item["id"])
             self.items[item["id"]] = item
+            self.owners[item["id"]] = sender_of(message)
             self.order.append(item["id"])
-        elif op == "remove":
-            if message.get("id") not in self.items:
+        elif op in ("remove", "undo", "clear"):
+            gone = self.taken(message)
+            if not gone:
                 return False
-            del self.items[message["id"]]
-            self.order.remove(message["id"])
-        elif op == "undo":
-            if not self.order:
-                return False
-            del self.items[self.order.pop()]
-        elif op == "clear":
-            if not self.order:
-                return False
-            self.items.clear()
-            self.order.clear()
+            for item_id in gone:
+                del self.items[item_id]
+                del self.owners[item_id]
+                self.order.remove(item_id)
         else:
             return False
         self.version += 1
         return True
+
+    def apply_peer(self, message: dict[str, Any], me: int | None) -> list[str] | None:
+        """A console's rule for another participant's ``annotation`` (version 2: an invited expert's, or the
+        session's agent's on an expert's console; ``me`` is this console's index). Applied only when it names
+        a sender other than ``me``, and then only to that sender's own drawings: an ``add`` does not replace,
+        nor a ``remove`` take, another's item. Returns the ids it took away or replaced (their anchors go),
+        None when not applied (a version-1 message has no ``from_index``: the console's own drawings only)."""
+        sender = message.get("from_index")
+        if not isinstance(sender, int) or isinstance(sender, bool) or sender == me:
+            return None
+        op = message.get("op")
+        if op == "add":
+            item_id = (message.get("item") or {}).get("id")
+            if item_id in self.owners and self.owners[item_id] != sender:
+                return None
+            gone = [item_id] if item_id in self.items else []
+        elif op == "remove" and self.owners.get(message.get("id")) != sender:
+            return None
+        else:
+            gone = self.taken(message)
+        return gone if self.apply(message) else None
 
     def __len__(self) -> int:
         return len(self.order)
 
     def ordered(self) -> list[dict[str, Any]]:
         return [self.items[i] for i in self.order]
+
+
+# -- anchored drawings ---------------------------------------------------------------------------------
+ELLIPSE_POINTS = 48
+
+
+def _through(h: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
+    """Normalised points through a normalised homography; None when one falls behind the camera."""
+    q = pts @ h[:2, :2].T + h[:2, 2]
+    w = pts @ h[2, :2] + h[2, 2]
+    if np.any(w <= 1e-9):
+        return None
+    out = q / w[:, None]
+    return out if np.all(np.isfinite(out)) else None
+
+
+def warp_item(item: dict[str, Any], h) -> dict[str, Any] | None:
+    """``item`` (normalised points on the frame it was drawn on) as it lies on a frame ``h`` maps to.
+
+    A rectangle becomes its four mapped corners and an ellipse a polygon of ``ELLIPSE_POINTS``, both
+    closed strokes, so a turned or tilted surface turns them too; a text keeps its size and moves
+    with its anchor point. None when the drawing would be behind the camera.
+    """
+    h = np.asarray(h, np.float64).reshape(3, 3)
+    pts = np.asarray(item["points"], np.float64).reshape(-1, 2)
+    shape = item["shape"]
+    if shape == "rect":
+        (ax, ay), (bx, by) = pts[0], pts[1]
+        pts = np.array([(ax, ay), (bx, ay), (bx, by), (ax, by), (ax, ay)], np.float64)
+        shape = "stroke"
+    elif shape == "ellipse":
+        (ax, ay), (bx, by) = pts[0], pts[1]
+        t = np.linspace(0, 2 * np.pi, ELLIPSE_POINTS + 1)
+        pts = np.c_[(ax + bx) / 2 + abs(bx - ax) / 2 * np.cos(t), (ay + by) / 2 + abs(by - ay) / 2 * np.sin(t)]
+        shape = "stroke"
+    mapped = _through(h, pts)
+    if mapped is None:
+        return None
+    return {**item, "shape": shape, "points": [[float(x), float(y)] for x, y in mapped]}
+
+
+class AnchoredScene:
+    """``scene`` as shown now: anchored items through their homographies, lost ones hidden.
+
+    ``set_homographies({id: 3x3 normalised or None})`` replaces what is known; an id not in it is not
+    anchored and is drawn where it was drawn. ``hide(ids)`` keeps ids hidden until they are anchored
+    again (a camera switch). It reads like an ``AnnotationScene`` to ``rasterise`` and
+    ``OverlayCompositor`` (``ordered()``, ``len()``, ``version``).
+    """
+
+    def __init__(self, scene: AnnotationScene):
+        self.scene = scene
+        self.homographies: dict[str, np.ndarray | None] = {}
+        self._generation = 0
+
+    @property
+    def version(self) -> tuple[int, int]:
+        return self.scene.version, self._generation
+
+    def __len__(self) -> int:
+        return len(self.scene)
+
+    def set_homographies(self, homographies: dict[str, Any]) -> None:
+        known = {k: (None if v is None else np.asarray(v, np.float64).reshape(3, 3)) for k, v in homographies.items()}
+        if known.keys() == self.homographies.keys() and all(
+                (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+                for a, b in ((known[k], self.homographies[k]) for k in known)):
+            return
+        self.homographies = known
+        self._generation += 1
+
+    def hide(self, ids) -> None:
+        """Hide these drawings (each homography None) until they are anchored again."""
+        self.set_homographies({**self.homographies, **{i: None for i in ids}})
+
+    def forget(self, ids) -> None:
+        """These drawings are gone (removed, undone, cleared)."""
+        self.set_homographies({k: v for k, v in self.homographies.items() if k not in set(ids)})
+
+    def shown(self, item_id: str) -> bool:
+        return item_id in self.scene.items and (item_id not in self.homographies
+                                                or self.homographies[item_id] is not None)
+
+    def ordered(self) -> list[dict[str, Any]]:
+        out = []
+        for item in self.scene.ordered():
+            if item["id"] not in self.homographies:
+                out.append(item)
+                continue
+            h = self.homographies[item["id"]]
+            warped = None if h is None else warp_item(item, h)
+            if warped is not None:
+                out.append(warped)
+        return out
 
 
 # -- rasterising ---------------------------------------------------------------------------------------
@@ -197,7 +373,7 @@ def _paste(overlay: np.ndarray, sprite: np.ndarray, x: int, y: int) -> None:
     _lay_over(overlay[y0:y1, x0:x1], part[..., :3], part[..., 3:] / 255.0)
 
 
-def rasterise(scene: AnnotationScene, width: int, height: int, *, text_renderer: TextRenderer | None = None,
+def rasterise(scene: AnnotationScene | AnchoredScene, width: int, height: int, *, text_renderer: TextRenderer | None = None,
               out: np.ndarray | None = None) -> np.ndarray:
     """The scene as an RGBA (height, width, 4) overlay with straight alpha."""
     overlay = np.zeros((height, width, 4), np.uint8) if out is None else out
@@ -236,10 +412,10 @@ def rasterise(scene: AnnotationScene, width: int, height: int, *, text_renderer:
 class OverlayCompositor:
     """The scene's raster for one picture size, re-made only when the scene or the size changes."""
 
-    def __init__(self, scene: AnnotationScene, *, text_renderer: TextRenderer | None = None):
+    def __init__(self, scene: AnnotationScene | AnchoredScene, *, text_renderer: TextRenderer | None = None):
         self.scene = scene
         self.text_renderer = text_renderer
-        self._key: tuple[int, int, int] | None = None
+        self._key: tuple | None = None
         self.overlay: np.ndarray | None = None
         self.rects: np.ndarray | None = None
 

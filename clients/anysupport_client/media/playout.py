@@ -8,7 +8,13 @@ arrive, ``pull(n)`` whenever the device wants ``n`` samples — it always gets `
   sender's wall clock, so the samples join without clicks.
 - Play starts once ``target`` milliseconds are buffered (the pre-buffer). The target follows the
   measured arrival jitter (RFC 3550's running estimate, from the injected ``clock``): three times
-  the jitter plus one packet, between ``min_ms`` and ``max_ms``.
+  the jitter plus one packet, between ``min_ms`` and ``max_ms`` — or, when larger, the 95th
+  percentile of recent packet lateness plus one packet. Lateness is how much later than the
+  earliest-ever-seen packet of the last 10 s a packet arrives for its place in the sequence. Over a
+  WebSocket a lost TCP segment holds every packet behind it for a round trip or more: a stall the
+  smoothed jitter hides, and which emptied the buffer 28–42 times a minute on the lab's congested
+  and 3G links (docs/netlab.md). ``max_ms`` (450 ms) bounds it: 3G's round trip (300 ms) + 100 ms
+  + a packet.
 - A missing packet at the play head is lost: its time is filled with silence and play goes on.
   A packet arriving after its time is dropped (``late``). Running dry is an ``underrun``: play stops
   and pre-buffers again.
@@ -22,6 +28,7 @@ No threads or devices here: ``VoiceOutput`` (``speaker.py``) calls it under its 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -30,10 +37,14 @@ import numpy as np
 RATE = 48000
 PACKET_SAMPLES = 960  # 20 ms
 RESTART_GAP = 50  # packets: a jump back this far is a new stream, not a late packet
+LATENESS_WINDOW = 10.0  # seconds over which the earliest arrival is remembered
+LATENESS_PACKETS = 250  # packets (5 s) whose lateness the target follows
+LATENESS_PERCENTILE = 95
+SILENCE_RESTARTS = 1.0  # seconds without a packet: the sender paused; lateness starts afresh
 
 
 class JitterBuffer:
-    def __init__(self, *, min_ms: float = 60.0, max_ms: float = 240.0, rate: int = RATE,
+    def __init__(self, *, min_ms: float = 60.0, max_ms: float = 450.0, rate: int = RATE,
                  packet_samples: int = PACKET_SAMPLES, clock: Callable[[], float] | None = None):
         self.rate = rate
         self.packet_samples = packet_samples
@@ -46,6 +57,9 @@ class JitterBuffer:
         self.playing = False
         self.jitter_s = 0.0
         self._last_arrival: tuple[int, float] | None = None  # (sequence, arrival time)
+        self._earliest: deque[tuple[float, float]] = deque()  # (arrival, arrival − its place), increasing
+        self.lateness: deque[float] = deque(maxlen=LATENESS_PACKETS)  # seconds, per packet
+        self._late_p95: float | None = None  # cached until the next packet
         self.received = self.late = self.lost = self.underruns = self.overflow_dropped = self.restarts = 0
         self.samples_out = self.samples_played = 0
 
@@ -59,6 +73,7 @@ class JitterBuffer:
             self.reset()
             self.restarts += 1
         self._estimate_jitter(sequence, arrival)
+        self._measure_lateness(sequence, arrival)
         if self.next_seq is not None and (sequence < self.next_seq or (sequence == self.next_seq and self.offset)):
             self.late += 1
             return
@@ -76,6 +91,24 @@ class JitterBuffer:
         if self._last_arrival is None or sequence > self._last_arrival[0]:
             self._last_arrival = (sequence, arrival)
 
+    def _measure_lateness(self, sequence: int, arrival: float) -> None:
+        if self._earliest and arrival - self._earliest[-1][0] > SILENCE_RESTARTS:
+            self._earliest.clear()  # a pause in the sender: its sequence no longer matches the clock
+        offset = arrival - sequence * self.packet_samples / self.rate
+        while self._earliest and self._earliest[-1][1] >= offset:
+            self._earliest.pop()
+        self._earliest.append((arrival, offset))
+        while self._earliest[0][0] < arrival - LATENESS_WINDOW:
+            self._earliest.popleft()
+        self.lateness.append(offset - self._earliest[0][1])
+        self._late_p95 = None
+
+    @property
+    def late_p95_s(self) -> float:
+        if self._late_p95 is None:
+            self._late_p95 = float(np.percentile(self.lateness, LATENESS_PERCENTILE)) if self.lateness else 0.0
+        return self._late_p95
+
     def _drop_to(self, samples: int) -> None:
         for sequence in sorted(self.packets):
             if self.buffered - len(self.packets[sequence]) < samples:
@@ -90,7 +123,7 @@ class JitterBuffer:
     # -- out -----------------------------------------------------------------------------------------
     @property
     def target_samples(self) -> int:
-        wanted = int((3 * self.jitter_s) * self.rate) + self.packet_samples
+        wanted = int(max(3 * self.jitter_s, self.late_p95_s) * self.rate) + self.packet_samples
         return max(self.min_samples, min(self.max_samples, wanted))
 
     @property
@@ -143,10 +176,12 @@ class JitterBuffer:
         self.offset = 0
         self.playing = False
         self._last_arrival = None
+        self._earliest.clear()
 
     def stats(self) -> dict[str, Any]:
         return {"buffered_ms": round(self.buffered * 1000 / self.rate, 1),
                 "target_ms": round(self.target_samples * 1000 / self.rate, 1),
-                "jitter_ms": round(self.jitter_s * 1000, 1), "received": self.received, "late": self.late,
+                "jitter_ms": round(self.jitter_s * 1000, 1), "late_p95_ms": round(self.late_p95_s * 1000, 1),
+                "received": self.received, "late": self.late,
                 "lost": self.lost, "underruns": self.underruns, "overflow_dropped": self.overflow_dropped,
                 "restarts": self.restarts, "played_ms": round(self.samples_played * 1000 / self.rate, 1)}

@@ -4,9 +4,10 @@
 drops non-key frames until the next keyframe and asks the sender for one (at most every
 ``KEYFRAME_REQUEST_GAP`` seconds). It measures lateness without trusting the two clocks to agree:
 each frame's transit (arrival − capture timestamp) minus the smallest transit seen recently is how
-late that frame is compared with the best the link has done. Every ``report_interval`` seconds it
-sends a ``media_report`` (received, lost, the 80th percentile of lateness) for the sender's
-adaptation.
+late that frame is compared with the best the link has done. Every ``report_interval`` seconds
+(0.25 s) it sends a ``media_report`` (received, lost, the 80th percentile of lateness, the payload
+bytes received and the capture time of the newest frame: the sender's goodput and ack clock) for
+the sender's adaptation.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class _Lateness:
 class VideoReceiver:
     def __init__(self, stream: int, *, on_frame: Callable[[av.VideoFrame, FrameHeader, int], None] | None = None,
                  request_keyframe: Callable[[str], None] | None = None,
-                 send_report: Callable[[dict[str, Any]], None] | None = None, report_interval: float = 1.0):
+                 send_report: Callable[[dict[str, Any]], None] | None = None, report_interval: float = 0.25):
         self.stream = stream
         self.name = STREAM_NAMES[stream]
         self.on_frame = on_frame
@@ -98,6 +99,8 @@ class VideoReceiver:
         self.decode_errors = 0
         self.keyframe_requests = 0
         self.width = self.height = 0
+        self.bytes = 0  # payload bytes since the last report
+        self.last_us: int | None = None  # the newest capture time received
         self._last_request = -1e9
         self._last_report = time.monotonic()
 
@@ -117,6 +120,9 @@ class VideoReceiver:
         arrival_us = arrival_us if arrival_us is not None else time.time_ns() // 1000
         gap = self.loss.see(header.sequence)
         self.lateness.see(header.timestamp_us, arrival_us)
+        self.bytes += len(payload)
+        if self.last_us is None or header.timestamp_us > self.last_us:
+            self.last_us = header.timestamp_us
         if gap and not header.keyframe:
             self.awaiting_keyframe = True
         frames: list[av.VideoFrame] = []
@@ -147,8 +153,9 @@ class VideoReceiver:
             return None
         self._last_report = now
         report = {"type": "media_report", "stream": self.name, "received": self.loss.received,
-                  "lost": self.loss.lost, "late_ms": round(min(600000.0, self.lateness.take()), 1)}
-        self.loss.received = self.loss.lost = 0
+                  "lost": self.loss.lost, "late_ms": round(min(600000.0, self.lateness.take()), 1),
+                  "bytes": self.bytes, **({"last_us": self.last_us} if self.last_us is not None else {})}
+        self.loss.received = self.loss.lost = self.bytes = 0
         if self.send_report is not None:
             self.send_report(report)
         return report

@@ -16,6 +16,7 @@ media emits with who refused. No Qt here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -30,14 +31,16 @@ from anysupport_native.framing import (
     STREAM_CUSTOMER_AUDIO,
     STREAM_CUSTOMER_VIDEO,
 )
+from anysupport_native.keys import format_sas
 
-from ..media.annotation import AnnotationScene, OverlayCompositor
+from ..media.annotation import AnnotationScene, OverlayCompositor, well_formed
 from ..media.receiver import AudioReceiver, VideoReceiver
 from ..media.sender import AudioSender, VideoSender
 from ..media.sources import VideoSource
 from ..media.speaker import VoiceOutput
 from ..media.stamp import age_us, read_stamp
 from .events import EventSource
+from .group_media import SEALED_TYPES
 from .keying import KeyNegotiation, KeyStep
 from .media import SessionMedia
 from .tracks import (
@@ -59,11 +62,15 @@ _NOT_FIELDS = ("type", "session_id", "from", "time")  # a relayed message's enve
 
 
 class ReceivedFrame:
-    """One decoded customer frame: its stamp (test pattern) and when it arrived and was decoded."""
+    """One decoded customer frame: its stamp (test pattern) and when it arrived and was decoded.
 
-    __slots__ = ("number", "capture_us", "arrival_us", "decoded_us", "width", "height", "keyframe", "sequence")
+    ``timestamp_us`` is the frame header's (the customer's capture time, which an ``anchor`` names)."""
 
-    def __init__(self, number, capture_us, arrival_us, decoded_us, width, height, keyframe, sequence):
+    __slots__ = ("number", "capture_us", "arrival_us", "decoded_us", "width", "height", "keyframe", "sequence",
+                 "timestamp_us")
+
+    def __init__(self, number, capture_us, arrival_us, decoded_us, width, height, keyframe, sequence,
+                 timestamp_us=None):
         self.number = number
         self.capture_us = capture_us
         self.arrival_us = arrival_us
@@ -72,6 +79,7 @@ class ReceivedFrame:
         self.height = height
         self.keyframe = keyframe
         self.sequence = sequence
+        self.timestamp_us = timestamp_us
 
     @property
     def latency_ms(self) -> float | None:
@@ -89,7 +97,7 @@ class AgentSession(EventSource):
         self.capabilities: dict[str, Any] = {}
         self.camera_state: dict[str, Any] = {}
         self.chat: list[dict[str, Any]] = []
-        self.scene = AnnotationScene()  # what the agent drew (the customer keeps its own copy)
+        self.scene = AnnotationScene()  # what the agent drew, and the other full-rights participants (issue 21)
         self.compositor = OverlayCompositor(self.scene) if client.composite else None
         self.sas: str | None = None
         self.sas_display: str | None = None
@@ -121,6 +129,8 @@ class AgentSession(EventSource):
         self.media.receivers[STREAM_CUSTOMER_AUDIO] = AudioReceiver(STREAM_CUSTOMER_AUDIO,
                                                                     on_audio=self._customer_audio)
         self.media.taps.append(self._tap)
+        self.participants: list[dict[str, Any]] = []  # who is present (issue 21: ``participants``)
+        self.removed = False  # this agent was removed from the session (a guest): nothing more opens
 
     # -- state -----------------------------------------------------------------------------------------
     @property
@@ -203,7 +213,8 @@ class AgentSession(EventSource):
         self.info.update(session)
         self.info["state"] = message["state"]
         present = bool(session["customer_present"]) if "customer_present" in session else None
-        self._carry_out(self.negotiation.state(message["state"], present=present, node=session.get("node")))
+        if not self.info.get("guest"):  # an invited agent never runs the version-1 exchange with the customer
+            self._carry_out(self.negotiation.state(message["state"], present=present, node=session.get("node")))
         if message["state"] == "expired":
             self._stop_senders()
             self._video.stop()
@@ -215,9 +226,80 @@ class AgentSession(EventSource):
             self._carry_out(self.negotiation.peer_status(message.get("status", "")))
 
     def _on_key_exchange(self, message: dict[str, Any]) -> None:
+        if message.get("version") == 2 and "from_index" in message:  # a pair of a version-2 session
+            self.media.group.on_key_exchange(message)
+            return
         self.media.on_key_exchange(message)
 
+    # -- version 2 (issue 21) --------------------------------------------------------------------------
+    @property
+    def index(self) -> int | None:
+        """My participant index in this session, once ``participants`` said it (the session's agent: 1, or the
+        index a hand-over in version 2 gave it)."""
+        return self.media.group.me
+
+    @property
+    def pair_sas(self) -> dict[int, str]:
+        """Each pair's security code by the other participant's index (version 2)."""
+        return dict(self.media.group.sas)
+
+    @property
+    def customer_code(self) -> str | None:
+        """The security code to compare with the customer's, as shown ("692 352"): once the session speaks
+        version 2, that of my pair with the customer (index 0; the version-1 keys are then unused), else the
+        version-1 one; None before any."""
+        if self.media.group.active:
+            code = self.media.group.sas.get(0)
+            return format_sas(code) if code else None
+        return self.sas_display
+
+    def _on_participants(self, message: dict[str, Any]) -> None:
+        self.participants = list(message.get("participants") or ())
+        self.media.group.on_participants(message)
+
+    def _on_sender_key(self, message: dict[str, Any]) -> None:
+        for inner in self.media.group.on_sender_key(message):  # sealed messages that waited for this key
+            self.on_message(inner)
+
+    def _on_sealed(self, message: dict[str, Any]) -> None:
+        inner = self.media.group.open_control(message)
+        if inner is not None:
+            self.on_message(inner)  # as if relayed in the clear: handled and emitted alike
+
+    def _on_annotation(self, message: dict[str, Any]) -> None:
+        """Another full-rights participant's drawing (version 2, sealed: the server cannot check it, so it is
+        checked here as the server's schema checks a console's, ``well_formed``): kept in the scene under its sender
+        (``AnnotationScene.apply_peer``), drawn over the picture with mine; ``peer_annotation`` says which
+        drawings it took away. Version 1 sends the console none."""
+        if not isinstance(message.get("from_index"), int) or message.get("from_index") == self.index:
+            return
+        if not well_formed(message):
+            log.warning("session %s: a malformed drawing of participant %s refused", self.id, message["from_index"])
+            return
+        gone = self.scene.apply_peer(message, self.index)
+        if gone is not None:
+            self.emit("peer_annotation", {"from_index": message["from_index"], "op": message.get("op"), "gone": gone})
+
+    def _on_removed(self, message: dict[str, Any]) -> None:
+        self.removed = True
+        self.media.group.removed()
+        self._stop_senders()
+
+    async def remove_participant(self, index: int) -> None:
+        """Remove an invited participant (the session's agent or an administrator; or leave, a guest)."""
+        await self.client.remove_participant(self.id, index)
+
     def _on_key_exchange_failed(self, message: dict[str, Any]) -> None:
+        if "from_index" in message and self.media.group.active:  # a pair of a version-2 session
+            if message.get("reason") == "no_keys":  # the peer has no pair with me (a reloaded page)
+                self.media.group.on_no_keys(message)
+                return
+            wait = self.media.group.on_key_exchange_failed(message)  # refused
+            if wait is not None:
+                with contextlib.suppress(RuntimeError):  # no running loop: nothing to retry on
+                    asyncio.get_running_loop().call_later(wait + 0.2, self.media.group.retry_pair,
+                                                          message["from_index"])
+            return
         step = self.negotiation.peer_refused(message.get("reason", ""))
         if message.get("reason") == "no_keys":
             if step is KeyStep.REKEY:
@@ -238,8 +320,8 @@ class AgentSession(EventSource):
         self.camera_state.update({k: v for k, v in message.items() if k not in _NOT_FIELDS})
 
     def _on_chat(self, message: dict[str, Any]) -> None:
-        self.chat.append({"from": message.get("from", "customer"), "text": message.get("text", ""),
-                          "time": message.get("time")})
+        self.chat.append({"from": message.get("from", "customer"), "from_index": message.get("from_index"),
+                          "text": message.get("text", ""), "time": message.get("time")})
 
     def _on_keyframe_request(self, message: dict[str, Any]) -> None:
         if self.video_sender is not None and message.get("stream", "agent_video") == "agent_video":
@@ -271,7 +353,7 @@ class AgentSession(EventSource):
             if self.compositor is not None and len(self.scene):
                 self.compositor.composite_i420(planes)
         record = ReceivedFrame(stamp[0] if stamp else None, stamp[1] if stamp else None, arrival_us, decoded_us,
-                               frame.width, frame.height, header.keyframe, header.sequence)
+                               frame.width, frame.height, header.keyframe, header.sequence, header.timestamp_us)
         self.frames_decoded += 1
         if self.client.keep_frames:
             self.frames.append(record)
@@ -323,6 +405,8 @@ class AgentSession(EventSource):
 
     # -- sending ---------------------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> bool:
+        if message.get("type") in SEALED_TYPES and self.media.group.ready:  # version 2: the server reads none of it
+            message = self.media.group.seal_control(message)
         return self.client.send({**message, "session_id": self.id})
 
     def _send_frame(self, frame: bytes) -> bool:
@@ -333,10 +417,14 @@ class AgentSession(EventSource):
 
     def _send_report(self, report: dict[str, Any]) -> None:
         self.stats_window.late_ms = report.get("late_ms")
-        self.send(report)
+        if not self.info.get("guest"):  # the customer adapts to its own agent's reports; a guest's are refused
+            self.send(report)
 
     def _ask_keyframe(self, reason: str = "") -> None:
-        self.send({"type": "keyframe_request", "stream": "customer_video"})
+        message = {"type": "keyframe_request", "stream": "customer_video"}
+        if self.media.group.active:
+            message["to"] = 0  # version 2: routed by index, so a guest may ask too
+        self.send(message)
 
     # -- commands --------------------------------------------------------------------------------------
     def camera(self, command: str, **fields: Any) -> bool:
@@ -367,13 +455,14 @@ class AgentSession(EventSource):
             message["item"] = item
         if item_id is not None:
             message["id"] = item_id
-        self.scene.apply(message)
+        # my own drawings, under my index once the session speaks version 2 (my undo and clear take only them)
+        self.scene.apply(message if self.index is None else {**message, "from_index": self.index})
         return self.send(message)
 
     def send_chat(self, text: str) -> bool:
         sent = self.send({"type": "chat", "text": text})
         if sent:
-            self.chat.append({"from": "agent", "text": text, "time": None})
+            self.chat.append({"from": "agent", "from_index": self.index, "text": text, "time": None})
         return sent
 
     def guide(self, direction: str) -> bool:
@@ -392,7 +481,7 @@ class AgentSession(EventSource):
         """"상담원 화면 보기": the agent's camera (``source``) and voice (``audio``) on or off, told to the customer."""
         if on and source is not None and self.video_sender is None:
             self.video_sender = VideoSender(source, STREAM_AGENT_VIDEO, self._send_media, level=level,
-                                            pending_bytes=lambda: self.client.pending_bytes)
+                                            pending_bytes=lambda: self.client.pending_bytes_for(self.id))
             self.video_sender.ready = lambda: self.media.ready
             self.video_sender.start()
         if on and audio is not None and self.audio_sender is None:

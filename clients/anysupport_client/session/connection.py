@@ -12,6 +12,11 @@ opens the same URL again with the same token after a short back-off (0.25 s, dou
 - the server refuses the handshake (401 or 403: the token is no longer valid; 404: no such session);
 - it has been away longer than ``grace`` seconds, when given (the server has expired the session by then).
 
+A socket that died without a close handshake (``close_code`` None: the network went, or the phone's
+OS closed it on a network change) is tried again at once, and the back-off starts from the second
+try: after a handover the new network is usually there already, and the 0.25 s wait was half the
+time to the first new picture (docs/netlab.md). A socket the server closed with a code waits first.
+
 ``follow(url)`` is what ``moved`` asks: the session lives on another node, so the next reconnection
 goes there at once instead of after the back-off. With ``ping_interval`` it sends a JSON ``ping`` that
 often while open and keeps the round trip of the last one answered in ``rtt_ms`` (the pong still goes to
@@ -63,6 +68,7 @@ class ReconnectingSocket:
                  on_status: Callable[[str, dict[str, Any]], None] | None = None,
                  over: Callable[[], bool] | None = None, grace: float | None = None,
                  ping_interval: float | None = None, send_buffer: int | None = None,
+                 notsent_lowat: int | None = None, on_video_dropped: Callable[[int], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, delays: Callable[[], Iterator[float]] = backoff):
         self.url = url
         self.token = token
@@ -73,6 +79,8 @@ class ReconnectingSocket:
         self.grace = grace
         self.ping_interval = ping_interval
         self.send_buffer = send_buffer
+        self.notsent_lowat = notsent_lowat
+        self.on_video_dropped = on_video_dropped  # a queued video frame went stale (ControlSocket)
         self.clock = clock
         self.delays = delays
         self.socket: ControlSocket | None = None  # the open socket; None while away
@@ -85,6 +93,7 @@ class ReconnectingSocket:
         self._follow = False  # ``moved``: reconnect at once
         self._ping: tuple[int, float] | None = None  # the ping awaiting its pong: (id, sent at)
         self._ping_id = 0
+        self.pings_sent = 0  # on the current socket
         self._pinger: asyncio.Task | None = None
 
     # -- opening and closing ---------------------------------------------------------------------------
@@ -99,7 +108,10 @@ class ReconnectingSocket:
     async def _open(self) -> ControlSocket:
         if self.url is None or self.token is None:
             raise RuntimeError("no URL or token to connect with")
-        return await ControlSocket.open(self.url, self.token, send_buffer=self.send_buffer)
+        socket = await ControlSocket.open(self.url, self.token, send_buffer=self.send_buffer,
+                                          notsent_lowat=self.notsent_lowat)
+        socket.on_video_dropped = self.on_video_dropped
+        return socket
 
     def follow(self, url: str) -> None:
         """``moved``: the session lives at ``url`` now; the socket closes and the next opening goes there at once."""
@@ -136,9 +148,10 @@ class ReconnectingSocket:
                 if self.closing or socket.close_code in FINAL_CLOSE_CODES or self.over():
                     return
                 self.on_status("reconnecting", {"code": socket.close_code})
-                socket = await self._reopen(gone_since=self.clock())
+                socket = await self._reopen(gone_since=self.clock(), at_once=socket.close_code is None)
                 if socket is not None:
                     self.socket = socket
+                    self.pings_sent = 0
                     self.reconnects += 1
                     self.on_status("back", {})
         finally:
@@ -146,9 +159,9 @@ class ReconnectingSocket:
             if self._pinger is not None:
                 self._pinger.cancel()
 
-    async def _reopen(self, gone_since: float) -> ControlSocket | None:
+    async def _reopen(self, gone_since: float, at_once: bool = False) -> ControlSocket | None:
         delays = self.delays()
-        at_once, self._follow = self._follow, False
+        at_once, self._follow = at_once or self._follow, False
         while not self.closing:
             if not at_once:
                 try:
@@ -186,8 +199,9 @@ class ReconnectingSocket:
     def send_json(self, message: dict[str, Any]) -> bool:
         return self.socket is not None and self.socket.send_json(message)
 
-    def send_binary(self, data: bytes) -> bool:
-        return self.socket is not None and self.socket.send_binary(data)
+    def send_binary(self, data: bytes, *, video: bool = False, keyframe: bool = False) -> bool:
+        """A sealed frame; ``video`` ones wait behind voice and control and may go stale (ControlSocket)."""
+        return self.socket is not None and self.socket.send_binary(data, video=video, keyframe=keyframe)
 
     @property
     def pending_bytes(self) -> int:
@@ -197,10 +211,16 @@ class ReconnectingSocket:
     async def _ping_loop(self) -> None:
         while not self.closing:
             await asyncio.sleep(self.ping_interval)
-            if self.socket is not None and not self.socket.closed:
-                self._ping_id += 1
-                self._ping = (self._ping_id, self.clock())  # only the last one counts: a late pong is stale
-                self.socket.send_json({"type": "ping", "id": self._ping_id})
+            self.ping()
+
+    def ping(self) -> bool:
+        """Send a ping now (the round trip is wanted before the first interval has passed)."""
+        if self.socket is None or self.socket.closed:
+            return False
+        self._ping_id += 1
+        self.pings_sent += 1
+        self._ping = (self._ping_id, self.clock())  # only the last one counts: a late pong is stale
+        return self.socket.send_json({"type": "ping", "id": self._ping_id})
 
     def _pong(self, message: dict[str, Any]) -> None:
         if self._ping is not None and message.get("id") == self._ping[0]:

@@ -14,15 +14,22 @@ import logging
 from typing import Any
 
 import av
+from anysupport_native import group
 from anysupport_native.framing import (
+    FLAG_KEYFRAME,
     STREAM_AGENT_AUDIO,
     STREAM_AGENT_VIDEO,
     STREAM_CUSTOMER_AUDIO,
     STREAM_CUSTOMER_VIDEO,
+    unpack_header,
 )
+from anysupport_native.keys import format_sas
+
+from anysupport.protocol.vocabulary import PEER_HANDED_OVER
 
 from ..api import ControlSocket, RestClient, websocket_url
 from ..media.adaptation import Adapter
+from ..media.anchored import CustomerAnchors, sent_picture
 from ..media.annotation import AnnotationScene, OverlayCompositor, TextRenderer
 from ..media.quality import LEVELS, Quality
 from ..media.receiver import AudioReceiver, VideoReceiver
@@ -31,10 +38,15 @@ from ..media.sources import VideoSource
 from ..media.speaker import VoiceOutput
 from .connection import OPEN_ERRORS, ReconnectingSocket
 from .events import EventSource
+from .group_media import SEALED_TYPES
 from .media import SessionMedia
 from .privacy import VideoDecision, video_after
 
 log = logging.getLogger("anysupport.client")
+
+NOTSENT_LOWAT = 16384  # bytes the kernel may hold unsent: the rest waits where the sender counts it
+START_PINGS = 3  # pings back to back when the socket opens, before the first report
+PING_INTERVAL = 5.0  # seconds; the round trip sets the adaptation's thresholds and the ack clock's window
 
 
 class CustomerSession(EventSource):
@@ -43,13 +55,19 @@ class CustomerSession(EventSource):
     def __init__(self, server_url: str, *, video: VideoSource, audio=None, level: str = "medium",
                  language: str = "ko", name: str | None = None, text_renderer: TextRenderer | None = None,
                  adapter: Adapter | None = None, reconnect_grace: float = 30.0, audio_output: bool = False,
-                 send_buffer: int | None = 65536, voice: VoiceOutput | None = None):
+                 send_buffer: int | None = None, notsent_lowat: int | None = NOTSENT_LOWAT,
+                 voice: VoiceOutput | None = None, versions: tuple[int, ...] = (1, 2)):
         super().__init__()
+        # the media-frame versions said in ``capabilities``: (1,) stands for a client that speaks only
+        # version 1 (an older app: its calls stay two-party and are not sealed from the start)
+        self.versions = list(versions)
         self.server_url = server_url.rstrip("/")
         self.rest = RestClient(self.server_url, language=language)
         self.connection = ReconnectingSocket(on_message=self._received, on_frame=self._frame_arrived,
                                              on_status=self._connection_status, over=self._done,
-                                             grace=reconnect_grace, send_buffer=send_buffer)
+                                             grace=reconnect_grace, send_buffer=send_buffer,
+                                             notsent_lowat=notsent_lowat, ping_interval=PING_INTERVAL,
+                                             on_video_dropped=self._video_went_stale)
         self.language = language
         self.name = name
         self.source = video
@@ -63,7 +81,8 @@ class CustomerSession(EventSource):
         self.agent_name: str | None = None
         self.media: SessionMedia | None = None
         self.scene = AnnotationScene()
-        self.compositor = OverlayCompositor(self.scene, text_renderer=text_renderer)
+        self.anchors = CustomerAnchors(self.scene)  # drawings that stay on the object (issue 20)
+        self.compositor = OverlayCompositor(self.anchors.shown, text_renderer=text_renderer)
         self.chat: list[dict[str, Any]] = []
         self.guide: str | None = None
         self.speakerphone = False
@@ -76,6 +95,7 @@ class CustomerSession(EventSource):
         self.survey: dict[str, Any] | None = None
         self.survey_answer: str | None = None
         self.sas: str | None = None
+        self.participants: list[dict[str, Any]] = []  # who is present (issue 21: ``participants``)
         self.finished = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._voice_task: asyncio.Task | None = None
@@ -122,6 +142,7 @@ class CustomerSession(EventSource):
             await self._over()
             raise ConnectionError(str(exc)) from exc
         self.video_sender.request_keyframe()
+        self.connection.ping()  # the round trip before the first picture: a slow link starts the video low
         self._task = asyncio.ensure_future(self._stay_connected())
         if self.voice is not None and not self.voice.running:
             self._voice_task = asyncio.ensure_future(self._start_voice())  # a waking device must not hold up video
@@ -194,7 +215,8 @@ class CustomerSession(EventSource):
             self.emit("connection", {"status": "reconnecting"})
         elif status == "back":
             self.emit("connection", {"status": "back"})
-            self.video_sender.request_keyframe()
+            self.video_sender.reconnected()
+            self.connection.ping()
 
     def _done(self) -> bool:
         return self.state == "expired" and (self.survey is None or self.survey_answer is not None)
@@ -209,13 +231,29 @@ class CustomerSession(EventSource):
 
     # -- sending ---------------------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> bool:
+        if message.get("type") in SEALED_TYPES and self.media is not None and self.media.group.ready:
+            message = self.media.group.seal_control(message)  # version 2: the server reads none of it
         return self.connection.send_json(message)
 
     def _send_media(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
+        if stream == STREAM_CUSTOMER_VIDEO and self.last_preview is not None and self.media is not None:
+            # the frame being sent (the sender previews each frame just before it encodes it), kept for anchors
+            q = self.video_sender.quality
+            self.anchors.sent(timestamp_us, sent_picture(self.last_preview, q.width, q.height))
         return self.media is not None and self.media.seal_and_send(stream, payload, keyframe, timestamp_us)
 
     def _send_frame(self, frame: bytes) -> bool:
-        return self.connection.send_binary(frame)
+        if frame[0] == group.VERSION:  # version 2: the kind says video, the flags a keyframe
+            video, keyframe = frame[1] == group.KIND_VIDEO, bool(frame[2] & group.FLAG_KEYFRAME)
+        else:
+            header = unpack_header(frame)
+            video, keyframe = header.stream == STREAM_CUSTOMER_VIDEO, bool(header.flags & FLAG_KEYFRAME)
+        return self.connection.send_binary(frame, video=video, keyframe=keyframe)
+
+    def _video_went_stale(self, count: int) -> None:
+        # the receiver lost a reference: start again from an IDR. Not trouble: a TCP retransmission
+        # stall makes frames stale with no congestion at all; a backlog shows in the ack clock
+        self.video_sender.dropped_here(count)
 
     def _media_ready(self) -> bool:
         return (self.state == "connected" and self.connection.socket is not None and self.media is not None
@@ -237,6 +275,8 @@ class CustomerSession(EventSource):
         if name == "keys":
             self.sas = data["sas_display"]
             self.video_sender.request_keyframe()
+        elif name in ("pair_keys", "group_epoch"):  # a new key or a new receiver: start with a keyframe
+            self.video_sender.request_keyframe()
         self.emit(name, data)
 
     # -- what we tell the agent ------------------------------------------------------------------------
@@ -244,7 +284,7 @@ class CustomerSession(EventSource):
         caps = self.source.capabilities()
         return {"type": "capabilities", "flash": caps["flash"], "focus": caps["focus"], "cameras": caps["cameras"],
                 "audio": self.audio_source is not None, "speakerphone": self.audio_output,
-                "qualities": list(LEVELS), "device": caps.get("device", "")[:200]}
+                "qualities": list(LEVELS), "device": caps.get("device", "")[:200], "versions": self.versions}
 
     def camera_state(self) -> dict[str, Any]:
         q = self.video_sender.quality
@@ -305,6 +345,12 @@ class CustomerSession(EventSource):
             self.send(self.camera_state())
             self.video_sender.request_keyframe()
             self._ask_keys()
+        elif message.get("status") == PEER_HANDED_OVER and self.state == "connected":
+            # another agent took the call over (docs/protocol.md, "Handing a session over"): its console has
+            # seen nothing of ours yet, and its key exchange follows (a new security code, shown as changed)
+            self.agent_name = message.get("name") or self.agent_name
+            self.send(self.capabilities())
+            self.send(self.camera_state())
         self.emit("peer", message)
 
     def _on_moved(self, message: dict[str, Any]) -> None:
@@ -313,7 +359,44 @@ class CustomerSession(EventSource):
         self.emit("moved", {"ws_url": self.ws_url})
 
     def _on_key_exchange(self, message: dict[str, Any]) -> None:
+        if message.get("version") == 2 and "from_index" in message:  # a pair of a version-2 session
+            self._ensure_media().group.on_key_exchange(message)
+            return
         self._ensure_media().on_key_exchange(message)
+
+    # -- version 2 (issue 21): who is present, and the keys of a session of more than two ------------------
+    def _on_participants(self, message: dict[str, Any]) -> None:
+        self.participants = list(message.get("participants") or ())
+        self._ensure_media().group.on_participants(message)
+        self.emit("participants", {"participants": self.participants, "version": message.get("version")})
+
+    def _on_sender_key(self, message: dict[str, Any]) -> None:
+        for inner in self._ensure_media().group.on_sender_key(message):  # sealed messages that waited for this key
+            self.on_message(inner)
+
+    def _on_sealed(self, message: dict[str, Any]) -> None:
+        inner = self._ensure_media().group.open_control(message)
+        if inner is not None:
+            self.on_message(inner)  # as if relayed in the clear
+
+    @property
+    def pair_sas(self) -> dict[int, str]:
+        """Each pair's security code by the other participant's index (version 2)."""
+        return dict(self.media.group.sas) if self.media is not None else {}
+
+    @property
+    def agent_index(self) -> int:
+        """The session's agent's index: 1, or the one a hand-over in version 2 gave the new agent."""
+        return next((p["index"] for p in self.participants if p.get("role") == "agent"), 1)
+
+    @property
+    def agent_code(self) -> str | None:
+        """The security code to compare with the agent's, as shown ("692 352"): once the session speaks
+        version 2, that of my pair with the session's agent, else the version-1 one; None before any."""
+        if self.media is not None and self.media.group.active:
+            code = self.media.group.sas.get(self.agent_index)
+            return format_sas(code) if code else None
+        return self.sas
 
     def _on_key_exchange_failed(self, message: dict[str, Any]) -> None:
         self._ensure_media().on_key_exchange_failed(message)
@@ -328,6 +411,7 @@ class CustomerSession(EventSource):
         elif command == "switch":
             if self.source.switch(message["facing"]):
                 self.video_sender.request_keyframe()
+                self.anchors.camera_switched()
         elif command == "quality":
             self.video_sender.set_level(message["level"])
         elif command == "video":
@@ -365,8 +449,14 @@ class CustomerSession(EventSource):
         self.emit("guide", message)
 
     def _on_annotation(self, message: dict[str, Any]) -> None:
+        replaced = [(message.get("item") or {}).get("id")] if message.get("op") == "add" else []
+        gone = replaced or self.scene.taken(message)  # undo and clear: the sender's own drawings only
         if self.scene.apply(message):
+            self.anchors.annotated(gone)
             self.emit("annotation", {"items": len(self.scene)})
+
+    def _on_anchor(self, message: dict[str, Any]) -> None:
+        self.anchors.received(message)
 
     def _on_keyframe_request(self, message: dict[str, Any]) -> None:
         if message.get("stream", "customer_video") != "customer_video":
@@ -377,7 +467,14 @@ class CustomerSession(EventSource):
 
     def _on_media_report(self, message: dict[str, Any]) -> None:
         if message.get("stream") == "customer_video":
-            self.video_sender.report(message.get("received", 0), message.get("lost", 0), message.get("late_ms", 0.0))
+            self.video_sender.report(message.get("received", 0), message.get("lost", 0), message.get("late_ms", 0.0),
+                                     message.get("bytes"), message.get("last_us"))
+
+    def _on_pong(self, message: dict[str, Any]) -> None:
+        if self.connection.rtt_ms is not None:
+            self.video_sender.round_trip(self.connection.rtt_ms)
+            if self.video_sender.adapter.reports == 0 and self.connection.pings_sent < START_PINGS:
+                self.connection.ping()  # the start's round trip is the least of a few: one may meet a busy server
 
     def _on_error(self, message: dict[str, Any]) -> None:
         if message.get("error") == "frame_dropped" and message.get("field") in ("rate", "too_large"):
@@ -433,6 +530,7 @@ class CustomerSession(EventSource):
         facing = facing or ("front" if self.source.facing == "back" else "back")
         if self.source.switch(facing):
             self.video_sender.request_keyframe()
+            self.anchors.camera_switched()
         self._send_camera_state()
 
     def send_chat(self, text: str) -> None:

@@ -20,6 +20,7 @@ from anysupport.protocol.vocabulary import REKEY
 from ..e2e import VERSION, KeyExchange, KeyExchangeError, MediaKeys
 from ..media.receiver import AudioReceiver, VideoReceiver
 from .events import Listener
+from .group_media import GroupMedia
 from .rekey import RekeyLimit
 
 log = logging.getLogger("anysupport.client")
@@ -61,10 +62,14 @@ class SessionMedia:
         self.frames_refused = 0
         self.taps: list[Callable[[Any, bytes], None]] = []  # (header, payload) of every opened frame (recorders)
         self.failure: dict[str, Any] | None = None  # the last key exchange failure, ours or the peer's
+        # version 2 (a session of more than two, issue 21): from the first ``participants`` with version 2
+        self.group = GroupMedia(session_id, send_json=send_json, emit=emit, monotonic=monotonic)
+        self._epochs: dict[int, tuple[int, int]] = {}  # stream -> (sender, epoch) of the last opened v2 frame
 
     @property
     def ready(self) -> bool:
-        return self.keys is not None
+        """Media can be sealed: version-1 keys agreed, or (version 2) a sender key of mine."""
+        return self.group.ready if self.group.active else self.keys is not None
 
     def start_key_exchange(self) -> float:
         """Start a new exchange now, or say how many seconds it must wait (``RekeyLimit``, counted from the
@@ -141,6 +146,13 @@ class SessionMedia:
 
     def seal_and_send(self, stream: int, payload: bytes, keyframe: bool, timestamp_us: int) -> bool:
         keys = self.keys
+        if self.group.active:  # version 2: never version 1 again in this session
+            try:
+                frame = self.group.seal(stream, payload, keyframe, timestamp_us)
+            except FrameError as exc:
+                log.warning("frame not sealed: %s", exc)
+                return False
+            return frame is not None and self.send_frame(frame)
         if keys is None:
             return False
         try:
@@ -150,8 +162,27 @@ class SessionMedia:
             return False
         return self.send_frame(frame)
 
+    def _on_group_frame(self, frame: bytes, arrival_us: int) -> None:
+        opened = self.group.open(frame)
+        if opened is None:
+            self.frames_refused += 1
+            return
+        header, payload, sender, epoch = opened
+        for tap in self.taps:
+            tap(header, payload)
+        receiver = self.receivers.get(header.stream)
+        if receiver is None:
+            return
+        if self._epochs.get(header.stream) != (sender, epoch):  # a new key: sequences start again
+            receiver.new_key()
+            self._epochs[header.stream] = (sender, epoch)
+        receiver.receive(header, payload, arrival_us)
+
     def on_frame(self, frame: bytes) -> None:
         arrival_us = time.time_ns() // 1000
+        if frame[:1] == b"\x02":
+            self._on_group_frame(frame, arrival_us)
+            return
         opened = None
         for keys in (self.keys, self._previous):
             if keys is None:
