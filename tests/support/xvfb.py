@@ -105,6 +105,7 @@ class Xvfb:
         env = dict(os.environ if base is None else base)
         env["DISPLAY"] = self.display
         env["QT_QPA_PLATFORM"] = "xcb"
+        env["PYTHONFAULTHANDLER"] = "1"  # a program that aborts prints every thread's Python stack first
         env.pop("WAYLAND_DISPLAY", None)
         return env
 
