@@ -17,7 +17,7 @@ from typing import Any
 
 from anysupport_client.media.sources import open_audio_source, open_video_source
 from anysupport_client.media.speaker import open_voice_output
-from anysupport_qt import QApplication, QObject, apply_korean_font
+from anysupport_qt import QApplication, QObject, apply_korean_font, keep_running
 
 from anysupport.protocol.vocabulary import LANGUAGES
 
@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("ANYSUPPORT_LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    keep_running(logging.getLogger("anysupport.console"))  # a fault in one slot is logged; the call goes on
     family = apply_korean_font(app)
     settings = Settings()
     changes: dict[str, Any] = {}

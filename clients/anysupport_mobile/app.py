@@ -93,12 +93,13 @@ def make_session(args, language: str, **extra: Any) -> CustomerSession:
 
 def run_window(args, language: str) -> int:
     """The window: Qt is imported only here, so ``--headless`` runs without it."""
-    from anysupport_qt import qt_text_renderer
+    from anysupport_qt import keep_running, qt_text_renderer
 
     from .bridge import SessionBridge
     from .window import MobileWindow, setup_application
 
     app, family = setup_application()
+    keep_running(log)  # a fault in one slot is logged; the call goes on
     bridge = SessionBridge(lambda: make_session(args, language, text_renderer=qt_text_renderer(family)))
     window = MobileWindow(bridge, language=language, code=args.code)
     window.show()

@@ -72,3 +72,67 @@ def test_bridge_runs_coroutines_on_its_loop_and_answers_on_the_gui_thread(qtbot)
 def test_tiny_images(shape, qtbot):
     rgb = np.full(shape, 7, np.uint8)
     assert np.array_equal(rgb_from_image(image_from_rgb(rgb)), rgb)
+
+
+_FAULTY_PROGRAM = """
+import logging, sys
+from anysupport_qt import QApplication, QTimer, QWidget, keep_running
+logging.basicConfig(level=logging.WARNING)
+app = QApplication(["faulty"])
+if sys.argv[1] == "hook":
+    keep_running(logging.getLogger("faulty"))
+class Faulty(QWidget):
+    def paintEvent(self, event):  # a fault on every paint: logged once, then counted
+        raise ValueError("paint fault")
+window = Faulty()
+window.show()
+def slot():
+    raise KeyError("slot fault")
+for _ in range(3):
+    window.repaint()
+QTimer.singleShot(0, slot)
+QTimer.singleShot(0, lambda: print("still running", flush=True))
+QTimer.singleShot(0, app.quit)
+sys.exit(app.exec_())
+"""
+
+
+@pytest.mark.parametrize("hook", ["none", "hook"])
+def test_a_fault_in_a_slot_or_paint_is_logged_and_the_program_goes_on(hook):
+    """PyQt5 aborts a program (exit -6) on an exception in a slot or event handler; the programs' hook
+    (``keep_running``, installed by both mains) logs the traceback, each place once, and goes on."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", _FAULTY_PROGRAM, hook], env=env, capture_output=True, text=True,
+                          timeout=60)
+    if hook == "none":  # why the hook exists
+        assert done.returncode == -6 and "still running" not in done.stdout, done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    assert "still running" in done.stdout
+    assert done.stderr.count("ValueError: paint fault") == 1  # three paints, one traceback
+    assert "KeyError: 'slot fault'" in done.stderr
+    assert done.stderr.count("a fault in the program, which goes on") == 2
+
+
+def test_the_fault_log_counts_a_repeated_place_and_says_every_hundredth(caplog):
+    import logging
+
+    from anysupport_qt.faults import FaultLog
+
+    hook = FaultLog(logging.getLogger("faults-test"))
+
+    def fault():
+        try:
+            raise RuntimeError("again")
+        except RuntimeError as exc:
+            hook(type(exc), exc, exc.__traceback__)
+
+    with caplog.at_level(logging.ERROR, "faults-test"):
+        for _ in range(200):
+            fault()
+    assert len(caplog.records) == 3  # the first in full, then the 100th and the 200th counted
+    assert caplog.records[0].exc_info is not None and "200 times" in caplog.records[2].getMessage()

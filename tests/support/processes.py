@@ -18,3 +18,10 @@ def end_process(proc: subprocess.Popen | None, timeout: float, sig: int = signal
             proc.kill()
             proc.wait()
     return proc.returncode
+
+
+def assert_ran_cleanly(stderr: str) -> None:
+    """What a desktop program printed shows no fault: Qt found its platform plugin, and no Python
+    exception was logged by its ``keep_running`` hook (which keeps the program going, so only this says)."""
+    assert "could not load the qt platform plugin" not in stderr.lower(), stderr[-3000:]
+    assert "Traceback (most recent call last)" not in stderr, stderr[-6000:]
