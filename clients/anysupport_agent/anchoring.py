@@ -109,12 +109,10 @@ class PeerAnchors(CustomerAnchors):
             self.refresh()
 
     def refresh(self) -> dict[str, np.ndarray | None]:
-        now = {drawing_id: anchor.current() for drawing_id, anchor in self.anchors.items()}
-        newest = self.history.newest
-        self.last = (newest.timestamp_us if newest is not None else 0, now)
+        now = self.current()
         if self.held:
             return now
-        mine = {**{i: None for i in self.dropped if i in self.scene.items}, **now}
+        mine = self.to_show(now)
         others = {k: v for k, v in self.shown.homographies.items() if k not in self._written or k in mine}
         self.shown.set_homographies({**others, **mine})
         self._written = set(mine)

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from anysupport_client.participants import joined_and_left
+
 from anysupport.protocol.vocabulary import AGENT_INDEX, CUSTOMER_INDEX, PEER_HANDED_OVER
 
 NOTICE_SECONDS = 20.0  # a join or leave is said this long (as a changed code on the customer page)
@@ -100,10 +102,10 @@ class Presence:
     def _participants(self, data: dict[str, Any]) -> None:
         items = data.get("participants")
         now = [Person.from_message(p) for p in items if isinstance(p, dict)] if isinstance(items, list) else []
-        before = {p.index: p for p in self.people()}
-        after = {p.index for p in now}
-        joined = [p for p in now if p.index not in before] if before else []  # the first list is no news
-        left = [p for i, p in before.items() if i not in after]
+        before = self.people()
+        joined, left = joined_and_left(before, now, index=lambda p: p.index)
+        if not before:
+            joined = []  # the first list is no news
         self.participants = now
         self.version = data.get("version", self.version)
         if isinstance(data.get("you"), int):

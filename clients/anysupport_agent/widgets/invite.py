@@ -100,13 +100,6 @@ class InvitationDialog(QDialog):
             self._answer("decline")
 
 
-def joined_and_left(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
-    """Who is new in ``after`` and who is gone from it (by index: an index is never given twice)."""
-    old = {p["index"]: p for p in before}
-    new = {p["index"]: p for p in after}
-    return [p for i, p in new.items() if i not in old], [p for i, p in old.items() if i not in new]
-
-
 class ParticipantsPanel(QWidget):
     """Who takes part in the viewed call; ``remove`` carries the index the session's agent removes."""
 

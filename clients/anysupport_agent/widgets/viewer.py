@@ -24,6 +24,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from anysupport_client.participants import joined_and_left
 from anysupport_qt import (
     QApplication,
     QColor,
@@ -49,7 +50,7 @@ from ..texts import Texts
 from ..transform import MAX_ZOOM_STEPS, MIN_ZOOM_STEPS
 from .chat_panel import ChatPanel
 from .common import AskEndCall, MessageLine, OpenFolder, ask_end_call_dialog
-from .invite import ParticipantsPanel, joined_and_left
+from .invite import ParticipantsPanel
 from .toolbars import CameraBar, DrawingBar, RecordingBar, ViewBar, set_quietly
 from .video_view import VideoView
 

@@ -97,12 +97,21 @@ class CustomerAnchors:
                 anchor.receive(timestamp_us, None)  # a malformed homography hides the drawing
         self.refresh()
 
-    def refresh(self) -> dict[str, np.ndarray | None]:
-        """Each anchored drawing's homography to the newest frame sent (None: hidden), given to the overlay."""
+    def current(self) -> dict[str, np.ndarray | None]:
+        """Each anchored drawing's homography to the newest frame (None: hidden), kept as ``last``."""
         now = {drawing_id: anchor.current() for drawing_id, anchor in self.anchors.items()}
         newest = self.history.newest
         self.last = (newest.timestamp_us if newest is not None else 0, now)
-        self.shown.set_homographies({**{i: None for i in self.dropped if i in self.scene.items}, **now})
+        return now
+
+    def to_show(self, now: dict[str, np.ndarray | None]) -> dict[str, np.ndarray | None]:
+        """``now`` with the dropped drawings (a camera switch) that are still in the scene, hidden."""
+        return {**{i: None for i in self.dropped if i in self.scene.items}, **now}
+
+    def refresh(self) -> dict[str, np.ndarray | None]:
+        """Each anchored drawing's homography to the newest frame sent (None: hidden), given to the overlay."""
+        now = self.current()
+        self.shown.set_homographies(self.to_show(now))
         return now
 
     def annotated(self, ids: Iterable[str]) -> None:
