@@ -202,7 +202,7 @@ def test_the_window_lists_a_supervisor_and_marks_the_absent(qtbot):
         assert notice_lines(window.presence, window.view.t) == [text("people_joined", "ko", name="박팀장", role="참관자")]
         window.toggle_language()
         assert [r[1] for r in people_rows(window.presence, window.view.t)][-3:] == [
-            "expert · disconnected", "expert, view only", "Supervisor"]
+            "expert · disconnected", "expert, view only", "supervisor"]
         window.toggle_language()
         window.show()
         window.view.repaint()

@@ -103,7 +103,7 @@ def test_every_role_has_its_text_and_nothing_unknown_is_hidden(presence):
     assert set(ROLE_KEYS.values()) <= set(TEXTS)
     for key in [*ROLE_KEYS.values(), "people_title", "people_away", "people_code", "people_joined", "people_left"]:
         assert TEXTS.text(key, "ko") != TEXTS.text(key, "en"), key
-    assert TEXTS.text("people_supervisor", "ko") == "참관자" and TEXTS.text("people_supervisor", "en") == "Supervisor"
+    assert TEXTS.text("people_supervisor", "ko") == "참관자" and TEXTS.text("people_supervisor", "en") == "supervisor"
     presence.apply("participants", {"participants": [
         CUSTOMER, AGENT, _p(2, "guest", "보기", "view"), _p(3, "supervisor", "감독", "view"),
         _p(4, "observer", "새역할"), {"index": 5}, "not a participant"], "version": 2})
