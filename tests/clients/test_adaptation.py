@@ -111,13 +111,40 @@ def test_on_a_3g_link_the_adapter_is_at_the_low_level_within_5_s_and_stays_off_t
     clock = Clock()
     adapter = Adapter("medium", clock=clock)
     seen = run_call(adapter, clock, Link(rate=341_000, rtt_ms=300, stall_every=7), 40)  # 3G's TCP: 341 of 750 kbit/s
-    assert adapter.history[1][1] == 2 and adapter.history[1][2].startswith("start low")  # 400 kbit/s from the start
+    # a 300 ms round trip: 225 kbit/s (480×360) from the start, within the low level's bitrate
+    assert adapter.history[1][1] == 5 and adapter.history[1][2].startswith("start low")
     low_at = next(t for t, _rung, bitrate, _late in seen if bitrate <= 250_000)
     assert low_at <= 5.0, adapter.history
     # retransmission stalls of one round trip every 1.75 s are not read as congestion, and what the
     # link carried is a ceiling: no climb back into a queue until it is older than max_up_after
     assert all(rung < adapter.lowest for _t, rung, _b, _l in seen), adapter.history
     assert all(bitrate <= 250_000 for t, _r, bitrate, _l in seen if 5 <= t <= 32), adapter.history
+
+
+@pytest.mark.parametrize("level, rtt_ms, rung, bitrate", [
+    ("medium", 40, 0, 800_000), ("medium", 150, 2, 400_000), ("medium", 300, 5, 225_000),
+    ("high", 150, 2, 1_000_000), ("high", 300, 6, 250_000), ("low", 150, 2, 125_000), ("low", 300, 0, 250_000)])
+def test_the_first_round_trip_decides_where_the_call_starts(level, rtt_ms, rung, bitrate):
+    clock = Clock()
+    adapter = Adapter(level, clock=clock)
+    adapter.round_trip(rtt_ms)
+    assert (adapter.rung, adapter.quality.bitrate) == (rung, bitrate), adapter.history
+
+
+def test_a_faster_ping_before_the_first_report_moves_the_start_up_and_a_report_fixes_it():
+    clock = Clock()
+    adapter = Adapter("medium", clock=clock)
+    adapter.round_trip(320)  # a busy first moment
+    assert adapter.rung == 5
+    adapter.round_trip(180)
+    assert adapter.rung == 2 and adapter.history[-1][2] == "start low (round trip 180 ms)"
+    adapter.round_trip(400)  # slower again: the least round trip counts
+    assert adapter.rung == 2
+    adapter.round_trip(60)
+    assert adapter.rung == 0 and adapter.history[-1][2] == "start at the top (round trip 60 ms)"
+    adapter.report(received=30, lost=0, late_ms=5.0, received_bytes=100_000)
+    adapter.round_trip(400)  # after the first report the reports decide, not a ping
+    assert adapter.rung == 0
 
 
 def test_on_a_congested_link_the_adapter_keeps_the_queue_short_without_sinking_to_the_bottom():
@@ -144,7 +171,7 @@ def test_lateness_counts_against_the_round_trip_and_a_spike_that_clears_is_not_t
     fast = Adapter("medium", clock=clock)
     fast.round_trip(40)
     assert fast.rung == 0 and fast.late_threshold == 150  # a fast link: the floor
-    adapter = Adapter("medium", clock=clock)
+    adapter = Adapter("medium", clock=clock, start_lower_rtt_ms=400)  # (300 ms would start at 225 kbit/s)
     adapter.round_trip(300)  # no report yet: a slow link starts low
     assert adapter.rung == 2
     assert adapter.late_threshold == 450 and adapter.late_hold == 0.6
@@ -219,7 +246,7 @@ def test_paced_by_its_acks_on_a_link_that_carries_less_the_sender_goes_down_and_
     carries clearly less than offered (3G's 341 of 400 kbit/s) is trouble; paced, it never climbs."""
     clock = Clock()
     adapter = Adapter("medium", clock=clock)
-    adapter.round_trip(300)
+    adapter.round_trip(240)
     assert adapter.rung == 2
     changed_at = None
     for k in range(1, 120):  # 4 s of frames at 30 fps, one in eight held

@@ -20,6 +20,7 @@ export const PACED_STARVED = 1.5;
 export const PACED_NO_CLIMB = 1.0;
 export const GOODPUT_MIN_SPAN = 0.5;
 export const START_LOW_RUNG = 2;
+export const START_LOWER_BITRATE = LEVELS.low.bitrate;  // the low level's: where a call over a very slow round trip starts
 export const GROWING_REPORTS = 3;
 export const GROWTH_MS = 100.0;
 
@@ -72,6 +73,7 @@ export class Adapter {
     this.lateMs = o.lateMs !== undefined ? o.lateMs : 150.0;
     this.lossRatio = o.lossRatio !== undefined ? o.lossRatio : 0.02;
     this.startLowRttMs = o.startLowRttMs !== undefined ? o.startLowRttMs : 100.0;
+    this.startLowerRttMs = o.startLowerRttMs !== undefined ? o.startLowerRttMs : 250.0;
     this.clock = o.clock || (() => performance.now() / 1000);
     this.history = [];
     this.rttMs = null;
@@ -129,15 +131,24 @@ export class Adapter {
     this.rttMs = rttMs;
     if (this.reports) return false;
     this.startRttMs = this.startRttMs === null ? rttMs : Math.min(this.startRttMs, rttMs);
-    if (this.startRttMs <= this.startLowRttMs && this.history[this.history.length - 1][2].startsWith("start low")) {
-      return this.move(0, "start at the top (round trip " + Math.round(this.startRttMs) + " ms)");
-    }
     return this.startLow();
+  }
+  /* Where a call starts when the least round trip before its first report is rttMs. */
+  startRung(rttMs) {
+    if (rttMs > this.startLowerRttMs) {
+      const i = this.rungs.findIndex((q) => q.bitrate <= START_LOWER_BITRATE);
+      return i < 0 ? this.lowest : i;
+    }
+    return rttMs > this.startLowRttMs ? Math.min(START_LOW_RUNG, this.lowest) : 0;
   }
   startLow() {
     const rtt = this.startRttMs;
-    if (rtt === null || rtt <= this.startLowRttMs || this.rung >= START_LOW_RUNG) return false;
-    return this.move(Math.min(START_LOW_RUNG, this.lowest), "start low (round trip " + Math.round(rtt) + " ms)");
+    if (rtt === null) return false;
+    const target = this.startRung(rtt);
+    if (target > this.rung || (target < this.rung && this.history[this.history.length - 1][2].startsWith("start"))) {
+      return this.move(target, "start " + (target === 0 ? "at the top" : "low") + " (round trip " + Math.round(rtt) + " ms)");
+    }
+    return false;
   }
   move(target, reason) {
     const rung = Math.min(this.lowest, Math.max(0, target));

@@ -22,7 +22,9 @@ walking down one rung a second took 9–11 s on 3G while seconds of backlog buil
 then a ceiling: no climb goes over it for ``max_up_after`` seconds (a climb that cannot fit only
 fills a queue and falls back, and the level never settles). At most one move
 per ``down_hold`` seconds, so a burst counts once. A call whose round trip (``round_trip``) is over
-``start_low_rtt_ms`` before the first report starts at ``START_LOW_RUNG`` and climbs.
+``start_low_rtt_ms`` before the first report starts at ``START_LOW_RUNG`` and climbs; over
+``start_lower_rtt_ms`` (a 3G-class link: 300 ms and 1 % loss carried 341 kbit/s of TCP in the netlab)
+it starts at the highest rung within the low level's bitrate (``START_LOWER_BITRATE``).
 
 After ``up_after`` seconds with no trouble the sender climbs one rung; falling back soon after a
 climb doubles that wait (up to ``max_up_after``), so a link at its limit does not oscillate every
@@ -45,6 +47,7 @@ PACED_STARVED = 1.5  # seconds of pacing with the link carrying clearly less tha
 PACED_NO_CLIMB = 1.0  # seconds after the sender last held a frame for the link during which it does not climb
 GOODPUT_MIN_SPAN = 0.5  # seconds of reports needed before it is trusted
 START_LOW_RUNG = 2  # the medium level's 400 kbit/s
+START_LOWER_BITRATE = LEVELS["low"].quality.bitrate  # 250 kbit/s: where a call over a very slow round trip starts
 GROWING_REPORTS = 3  # lateness rising in this many reports in a row is a queue building
 GROWTH_MS = 100.0  # … when it rose by at least this much in all (less is a busy CPU's noise)
 
@@ -60,13 +63,15 @@ def _rate(samples: deque[tuple[float, int]], since: float | None) -> float | Non
 class Adapter:
     def __init__(self, level: QualityLevel | str = "medium", *, down_hold: float = 1.0, up_after: float = 4.0,
                  max_up_after: float = 32.0, late_ms: float = 150.0, loss_ratio: float = 0.02,
-                 start_low_rtt_ms: float = 100.0, clock: Callable[[], float] = time.monotonic):
+                 start_low_rtt_ms: float = 100.0, start_lower_rtt_ms: float = 250.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.down_hold = down_hold
         self.base_up_after = up_after
         self.max_up_after = max_up_after
         self.late_ms = late_ms
         self.loss_ratio = loss_ratio
         self.start_low_rtt_ms = start_low_rtt_ms
+        self.start_lower_rtt_ms = start_lower_rtt_ms
         self.clock = clock
         self.history: list[tuple[float, int, str]] = []
         self.rtt_ms: float | None = None
@@ -148,21 +153,29 @@ class Adapter:
 
     def round_trip(self, rtt_ms: float) -> bool:
         """The round trip to the server (a ping). Before the first report the least of them decides the
-        start: over ``start_low_rtt_ms``, low; a later, faster one (the first was a busy moment) puts
-        it back at the top. Returns True when the quality changed."""
+        start (``start_rung``); a later, faster one (the first was a busy moment) moves the start up
+        again. Returns True when the quality changed."""
         self.rtt_ms = rtt_ms
         if self.reports:
             return False
         self.start_rtt_ms = rtt_ms if self.start_rtt_ms is None else min(self.start_rtt_ms, rtt_ms)
-        if self.start_rtt_ms <= self.start_low_rtt_ms and self.history[-1][2].startswith("start low"):
-            return self._move(0, f"start at the top (round trip {self.start_rtt_ms:.0f} ms)")
         return self._start_low()
+
+    def start_rung(self, rtt_ms: float) -> int:
+        """Where a call starts when the least round trip before its first report is ``rtt_ms``."""
+        if rtt_ms > self.start_lower_rtt_ms:
+            return next((i for i, q in enumerate(self.rungs) if q.bitrate <= START_LOWER_BITRATE), self.lowest)
+        return min(START_LOW_RUNG, self.lowest) if rtt_ms > self.start_low_rtt_ms else 0
 
     def _start_low(self) -> bool:
         rtt = self.start_rtt_ms
-        if rtt is None or rtt <= self.start_low_rtt_ms or self.rung >= START_LOW_RUNG:
+        if rtt is None:
             return False
-        return self._move(min(START_LOW_RUNG, self.lowest), f"start low (round trip {rtt:.0f} ms)")
+        target = self.start_rung(rtt)
+        if target > self.rung or (target < self.rung and self.history[-1][2].startswith("start")):
+            where = "at the top" if target == 0 else "low"
+            return self._move(target, f"start {where} (round trip {rtt:.0f} ms)")
+        return False
 
     # -- moving on the ladder --------------------------------------------------------------------------
     def _move(self, rung: int, reason: str) -> bool:
