@@ -269,7 +269,7 @@ async def test_js_adapter_steps_like_the_python_adapter(server, phone):
               (95.0, "tick"), (130.0, "tick")]
     # a slow start: start low, reports with bytes (goodput), a spike that clears, a growing queue, a
     # jump to within the goodput, the ceiling holding the climb, then its expiry
-    slow = [(0.0, "rtt", 320.0), (0.05, "rtt", 200.0)]  # a slower ping first: the least one decides
+    slow = [(0.0, "rtt", 620.0), (0.05, "rtt", 300.0)]  # a slower ping first: the least one decides
     t = 0.0
     for late in (20, 480, 30, 25, 40, 70, 110, 160, 90, 30, 20, 10, 500, 520, 540, 560, 30):
         t += 0.25

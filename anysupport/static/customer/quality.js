@@ -73,7 +73,7 @@ export class Adapter {
     this.lateMs = o.lateMs !== undefined ? o.lateMs : 150.0;
     this.lossRatio = o.lossRatio !== undefined ? o.lossRatio : 0.02;
     this.startLowRttMs = o.startLowRttMs !== undefined ? o.startLowRttMs : 100.0;
-    this.startLowerRttMs = o.startLowerRttMs !== undefined ? o.startLowerRttMs : 250.0;
+    this.startLowerRttMs = o.startLowerRttMs !== undefined ? o.startLowerRttMs : 450.0;  // see adaptation.py
     this.clock = o.clock || (() => performance.now() / 1000);
     this.history = [];
     this.rttMs = null;

@@ -23,8 +23,10 @@ then a ceiling: no climb goes over it for ``max_up_after`` seconds (a climb that
 fills a queue and falls back, and the level never settles). At most one move
 per ``down_hold`` seconds, so a burst counts once. A call whose round trip (``round_trip``) is over
 ``start_low_rtt_ms`` before the first report starts at ``START_LOW_RUNG`` and climbs; over
-``start_lower_rtt_ms`` (a 3G-class link: 300 ms and 1 % loss carried 341 kbit/s of TCP in the netlab)
-it starts at the highest rung within the low level's bitrate (``START_LOWER_BITRATE``).
+``start_lower_rtt_ms`` it starts at the highest rung within the low level's bitrate
+(``START_LOWER_BITRATE``). The first pings queue behind the call's first burst (keys, the first
+keyframe), so they measure the link's round trip plus that queue: in the netlab 3G's 300 ms link
+(750 kbit/s) answered in 654 ms, the congested profile's 150 ms link (2 Mbit/s) in 308–341 ms.
 
 After ``up_after`` seconds with no trouble the sender climbs one rung; falling back soon after a
 climb doubles that wait (up to ``max_up_after``), so a link at its limit does not oscillate every
@@ -63,7 +65,7 @@ def _rate(samples: deque[tuple[float, int]], since: float | None) -> float | Non
 class Adapter:
     def __init__(self, level: QualityLevel | str = "medium", *, down_hold: float = 1.0, up_after: float = 4.0,
                  max_up_after: float = 32.0, late_ms: float = 150.0, loss_ratio: float = 0.02,
-                 start_low_rtt_ms: float = 100.0, start_lower_rtt_ms: float = 250.0,
+                 start_low_rtt_ms: float = 100.0, start_lower_rtt_ms: float = 450.0,
                  clock: Callable[[], float] = time.monotonic):
         self.down_hold = down_hold
         self.base_up_after = up_after
