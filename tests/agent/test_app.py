@@ -66,6 +66,20 @@ def _create_session(loop, url, login, password) -> str:
     return loop.run(create(), timeout=30)
 
 
+def _server_view(loop, url, login, password) -> str:
+    """What the server says of the agent's sessions (for a failure's message: did it auto-connect?)."""
+    async def view() -> str:
+        api = Api(url)
+        token, _ = await api.login(login, password, client="web")
+        r = await api.with_token(token).get("/api/v1/sessions")
+        return f"\nthe server's sessions: {r.status} {r.body[:2000]!r}"
+
+    try:
+        return loop.run(view(), timeout=15)
+    except Exception as exc:  # the message of a failure already being reported
+        return f"\n(the server's sessions could not be read: {exc!r})"
+
+
 async def _wait_keys(session) -> None:
     await session.wait_until(lambda: session.media is not None and session.media.ready and session.agent_code, 20,
                              "keys")
@@ -134,7 +148,7 @@ def test_customer_voice_is_heard_on_the_console_speaker(server, new_agent, custo
         customer = customer_factory()  # sends a 440 Hz tone while the agent's camera is on
         customer.join(_create_session(helper_loop, server.url, login, password))
         heard = helper_loop.submit(private_pulse.record("console_speaker", 1.0, timeout=40))
-        assert events["voice"].wait(40), "".join(lines[-20:])
+        assert events["voice"].wait(40), "".join(lines[-20:]) + _server_view(helper_loop, server.url, login, password)
         assert any(line.startswith("voice on") for line in lines), "".join(lines[-20:])
         frequency, purity = dominant_frequency(heard.result(45))
         assert abs(frequency - 440) <= 3 and purity > 0.6, (frequency, purity)

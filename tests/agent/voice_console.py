@@ -36,6 +36,8 @@ def main() -> int:
         main = console.main
         if main is None:
             return
+        for sid, info in list(console.bridge.client.agent_client.session_infos.items()):
+            say_once(f"session {sid} {info.get('state')}")  # what the console heard of each session
         if main.viewer.session_id:
             say_once(f"viewer on session {main.viewer.session_id}")
         if not state["clicked"] and main.viewer.view.rendered is not None:
