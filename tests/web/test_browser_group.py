@@ -76,11 +76,15 @@ async def test_page_with_an_invited_expert_and_a_supervisor(server, phone, agent
     await shot(customer.page, "browser-group-joined-ko")
 
     # -- chat both ways, sealed: the server relays none of it in clear ----------------------------------
+    # a call of three: each agent's line names its writer (issue 21). One line shown before the other is
+    # sent: the two come over two sockets (the expert's is its guest socket), so sent back to back they may
+    # arrive in either order (a clean CI run saw B8 first)
     session.send_chat("상담원 비밀 문장 A7")
+    first = f"{agent.client.agent['name']}: 상담원 비밀 문장 A7"
+    await expect(customer.page.locator("#chat-log li")).to_have_text([first], timeout=WAIT_MS)
     xs.send_chat("expert secret line B8")
-    # a call of three: each agent's line names its writer (issue 21)
     await expect(customer.page.locator("#chat-log li")).to_have_text(
-        [f"{agent.client.agent['name']}: 상담원 비밀 문장 A7", "이전문: expert secret line B8"], timeout=WAIT_MS)
+        [first, "이전문: expert secret line B8"], timeout=WAIT_MS)
     await customer.page.fill("#chat-input", "고객 비밀 문장 C9")
     await customer.page.click("#chat-send")
     await session.wait_until(lambda: any(c["text"] == "고객 비밀 문장 C9" for c in session.chat), 10, "agent reads")
