@@ -389,16 +389,8 @@ class Relay:
         if live is None or live.state != "connected" or (agent and live.agent_id != state.agent_id):
             self.drop(session_id if live else None, "not_connected", conn, stream)
             return
-        counters = self.per_session.get(session_id)
-        if counters is None:
-            counters = self.per_session[session_id] = Counters()
-        counters.frames_in += 1
-        counters.bytes_in += size
-        bucket = state.buckets.get(session_id)
-        if bucket is None:
-            bucket = state.buckets[session_id] = TokenBucket(state.fps, max(1, int(state.fps)), clock=state.clock)
-        if not bucket.take():
-            self.drop(session_id, "rate", conn, stream)
+        self._count_in(session_id, size)
+        if not self._within_rate(state, session_id, conn, stream):
             return
         keyframe = flags & FLAG_KEYFRAME != 0
         if agent:
@@ -413,6 +405,23 @@ class Relay:
                                            conn)
         if not delivered:
             self.drop(session_id, "no_receiver", conn, stream, notify=False)
+
+    def _count_in(self, session_id: str, size: int) -> None:
+        counters = self.per_session.get(session_id)
+        if counters is None:
+            counters = self.per_session[session_id] = Counters()
+        counters.frames_in += 1
+        counters.bytes_in += size
+
+    def _within_rate(self, state: SenderState, session_id: str, conn: Any, stream: int) -> bool:
+        """The sender's frame rate in this session (a token bucket per sender and session); over it, dropped."""
+        bucket = state.buckets.get(session_id)
+        if bucket is None:
+            bucket = state.buckets[session_id] = TokenBucket(state.fps, max(1, int(state.fps)), clock=state.clock)
+        if bucket.take():
+            return True
+        self.drop(session_id, "rate", conn, stream)
+        return False
 
     def _on_group_frame(self, conn: Any, state: SenderState, session_id: str, frame: bytes, size: int) -> None:
         """A version-2 frame: from a participant with full rights, whose index its header names, to
@@ -431,22 +440,14 @@ class Relay:
             self.drop(session_id if me is not None else None, "not_connected", conn, kind)
             return
         roster = live.roster
-        counters = self.per_session.get(session_id)
-        if counters is None:
-            counters = self.per_session[session_id] = Counters()
-        counters.frames_in += 1
-        counters.bytes_in += size
+        self._count_in(session_id, size)
         if roster.by_index[me].rights != "full":
             self.drop(session_id, "view_only", conn, kind)
             return
         if sender != me:
             self.drop(session_id, "wrong_sender", conn, kind)
             return
-        bucket = state.buckets.get(session_id)
-        if bucket is None:
-            bucket = state.buckets[session_id] = TokenBucket(state.fps, max(1, int(state.fps)), clock=state.clock)
-        if not bucket.take():
-            self.drop(session_id, "rate", conn, kind)
+        if not self._within_rate(state, session_id, conn, kind):
             return
         # the version-1 stream of the sender's side, for the per-receiver drop policy and keyframe requests
         # (the agents of a session share the agent streams there)

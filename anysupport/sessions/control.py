@@ -25,7 +25,7 @@ from anysupport.protocol.messages import (
     validate_client_message,
 )
 from anysupport.ratelimit import TokenBucket
-from anysupport.sessions.group_control import route_group_message
+from anysupport.sessions.group_control import named_session_id, route_group_message
 from anysupport.store.common import utcnow
 
 # what the customer says of its camera and client, given to every agent taking part (not only its own)
@@ -117,16 +117,10 @@ class ControlChannel:
             self.error(peer, exc.code, ref=message.get("type"), session_id=message.get("session_id"), **exc.fields)
 
     async def _session_of(self, peer: Peer, message: dict[str, Any]):
-        if peer.role == "customer":
-            if message.get("session_id") not in (None, peer.session_id):
-                raise errors.NotFound("session_not_found")
-            return peer.session_id, self.sessions.live.get(peer.session_id)
-        session_id = message.get("session_id")
-        if not session_id:
-            raise errors.Invalid("session_required")
-        if peer.session_id is not None and session_id != peer.session_id:  # a guest socket: its one session
-            raise errors.NotFound("session_not_found")
+        session_id = named_session_id(peer, message)
         live = self.sessions.live.get(session_id)
+        if peer.role == "customer":
+            return session_id, live
         if live is None or live.agent_id != peer.agent_id:
             # not live in memory: it may exist but be expired (or be someone else's)
             if not await self.sessions.belongs_to(peer.agent_id, session_id):

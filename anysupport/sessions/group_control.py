@@ -19,17 +19,23 @@ from anysupport import errors
 from anysupport.protocol.vocabulary import CUSTOMER_INDEX
 
 
-def _session(control, peer, message: dict[str, Any]):
+def named_session_id(peer, message: dict[str, Any]) -> str:
+    """The session a control message is about: a customer's own (it may name it), an agent's as named (a
+    guest socket's one session only)."""
     if peer.role == "customer":
         if message.get("session_id") not in (None, peer.session_id):
             raise errors.NotFound("session_not_found")
-        session_id = peer.session_id
-    else:
-        session_id = message.get("session_id")
-        if not session_id:
-            raise errors.Invalid("session_required")
-        if peer.session_id is not None and session_id != peer.session_id:  # a guest socket: its one session
-            raise errors.NotFound("session_not_found")
+        return peer.session_id
+    session_id = message.get("session_id")
+    if not session_id:
+        raise errors.Invalid("session_required")
+    if peer.session_id is not None and session_id != peer.session_id:  # a guest socket: its one session
+        raise errors.NotFound("session_not_found")
+    return session_id
+
+
+def _session(control, peer, message: dict[str, Any]):
+    session_id = named_session_id(peer, message)
     live = control.sessions.live.get(session_id)
     me = None if live is None else live.roster.index_of(peer.role, peer.agent_id)
     if me is None:  # not a participant (or not live here): never confirm that the session exists

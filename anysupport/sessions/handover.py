@@ -123,13 +123,18 @@ class HandoverManager:
         await self._drop(session_id, "cancelled")
 
     # -- answering ------------------------------------------------------------------------------------
-    async def decline(self, agent: dict[str, Any], session_id: str) -> None:
+    async def _take_offer_to(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
+        """The offer made to ``agent`` (only it may answer), taken off the session."""
         offer = await self._offer_for(session_id)
         if agent["id"] != offer["to"]["id"]:
             raise Forbidden("not_your_handover")
         offer = await self.store.sessions.take_handover(session_id, now=self.clock())
         if offer is None:
             raise NotFound("handover_not_found")
+        return offer
+
+    async def decline(self, agent: dict[str, Any], session_id: str) -> None:
+        offer = await self._take_offer_to(agent, session_id)
         log.info("hand-over of session %s declined by %s", session_id, agent["login"])
         session = await self.store.sessions.get(session_id)
         message = {"type": "handover_declined", "session_id": session_id, "by": agent_ref(agent), "time": iso(self.clock())}
@@ -138,12 +143,7 @@ class HandoverManager:
 
     async def accept(self, agent: dict[str, Any], session_id: str) -> dict[str, Any]:
         """Only the agent offered the session; the session moves to it (and its console must be open)."""
-        offer = await self._offer_for(session_id)
-        if agent["id"] != offer["to"]["id"]:
-            raise Forbidden("not_your_handover")
-        offer = await self.store.sessions.take_handover(session_id, now=self.clock())
-        if offer is None:
-            raise NotFound("handover_not_found")
+        offer = await self._take_offer_to(agent, session_id)
         try:
             target = await self.store.agents.by_id(agent["id"])  # its name as it is now
             if target is None or target.get("disabled"):

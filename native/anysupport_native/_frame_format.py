@@ -7,6 +7,8 @@ layout is specified in ``docs/media-frames.md``; the numbers here must match it.
 
 from typing import NamedTuple
 
+from cryptography.exceptions import InvalidTag
+
 VERSION = 1
 HEADER_SIZE = 16
 NONCE_SIZE = 12
@@ -133,3 +135,21 @@ def window_record(window: list[int], sequence: int) -> None:
         window[1] = ((bitmap << (sequence - highest)) | 1) & ((1 << REPLAY_WINDOW) - 1)
     else:
         window[1] = bitmap | (1 << (highest - sequence))
+
+
+def open_in_window(aead, nonce: bytes, frame, header_size: int, window: list[int], sequence: int, lock) -> bytes:
+    """Open one frame under its replay window (version 1 and version 2 alike): refused if ``sequence`` was
+    seen or is too old, authenticated with its header as associated data, then recorded under ``lock`` (a
+    second check there: two threads may have opened the same frame)."""
+    if not window_fresh(window, sequence):
+        raise FrameError("replayed", f"sequence {sequence} already seen or too old")
+    view = memoryview(frame).cast("B")
+    try:
+        payload = aead.decrypt(nonce, view[header_size:], view[:header_size])
+    except InvalidTag:
+        raise FrameError("tampered", "authentication failed") from None
+    with lock:
+        if not window_fresh(window, sequence):
+            raise FrameError("replayed", f"sequence {sequence} already seen")
+        window_record(window, sequence)
+    return payload

@@ -9,7 +9,6 @@ import struct
 import threading
 import time
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._frame_format import (
@@ -29,9 +28,8 @@ from ._frame_format import (
     check_key,
     check_limit,
     check_side,
+    open_in_window,
     sender_of,
-    window_fresh,
-    window_record,
 )
 
 _HEADER = struct.Struct(">BBBBIQ")  # version, stream, flags, reserved, sequence, timestamp_us
@@ -154,8 +152,6 @@ class FrameOpener:
     def __reduce__(self):
         raise TypeError("a FrameOpener must not be copied: its replay window guards against replays")
 
-    _fresh = staticmethod(window_fresh)
-
     def open(self, frame) -> tuple[FrameHeader, bytes]:
         header = parse_header(frame, self.max_frame_bytes)
         window = self._windows.get(header.stream)
@@ -163,16 +159,5 @@ class FrameOpener:
             raise FrameError(
                 "wrong_direction", f"stream {header.stream} is not sent by the {self.side_of_sender}"
             )
-        if not self._fresh(window, header.sequence):
-            raise FrameError("replayed", f"sequence {header.sequence} already seen or too old")
-        view = memoryview(frame).cast("B")
         nonce = _NONCE.pack(self._direction, header.stream, header.sequence)
-        try:
-            payload = self._aead.decrypt(nonce, view[HEADER_SIZE:], view[:HEADER_SIZE])
-        except InvalidTag:
-            raise FrameError("tampered", "authentication failed") from None
-        with self._lock:
-            if not self._fresh(window, header.sequence):
-                raise FrameError("replayed", f"sequence {header.sequence} already seen")
-            window_record(window, header.sequence)
-        return header, payload
+        return header, open_in_window(self._aead, nonce, frame, HEADER_SIZE, window, header.sequence, self._lock)

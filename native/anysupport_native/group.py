@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ._frame_format import REPLAY_WINDOW, FrameError, window_fresh, window_record  # noqa: F401 (REPLAY_WINDOW: same window)
+from ._frame_format import REPLAY_WINDOW, FrameError, open_in_window  # noqa: F401 (REPLAY_WINDOW: same window)
 from .keys import KeyExchangeError, _private_key, _session_id_bytes, public_key_bytes, sas_from_bytes
 
 VERSION = 2
@@ -312,8 +312,6 @@ class GroupOpener:
             for key in [k for k, held in self._keys.items() if held.until is not None and held.until <= now]:
                 del self._keys[key]
 
-    _fresh = staticmethod(window_fresh)
-
     def open(self, frame) -> tuple[GroupHeader, bytes]:
         header = parse_header(frame, self.max_frame_bytes)
         if header.sender == self.me:
@@ -322,19 +320,9 @@ class GroupOpener:
         held = self._keys.get((header.sender, header.epoch))
         if held is None:
             raise FrameError("unknown_key", f"no key of participant {header.sender} for epoch {header.epoch}")
-        window = held.windows[header.kind]
-        if not self._fresh(window, header.sequence):
-            raise FrameError("replayed", f"sequence {header.sequence} already seen or too old")
-        view = memoryview(frame).cast("B")
         nonce = build_nonce(header.kind, header.sender, header.epoch, header.sequence)
-        try:
-            payload = held.aead.decrypt(nonce, view[HEADER_SIZE:], view[:HEADER_SIZE])
-        except InvalidTag:
-            raise FrameError("tampered", "authentication failed") from None
-        with self._lock:
-            if not self._fresh(window, header.sequence):
-                raise FrameError("replayed", f"sequence {header.sequence} already seen")
-            window_record(window, header.sequence)
+        payload = open_in_window(held.aead, nonce, frame, HEADER_SIZE, held.windows[header.kind], header.sequence,
+                                 self._lock)
         return header, payload
 
 
