@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from anysupport.auth.manager import agent_view
-from anysupport.protocol.vocabulary import LANGUAGES
+from anysupport.protocol.vocabulary import LANGUAGES, LOGIN_PATTERN
 from anysupport.web.base import BaseHandler, endpoint
 
-LOGIN = {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+LOGIN = {"type": "string", "pattern": LOGIN_PATTERN}
 NAME = {"type": "string", "minLength": 1, "maxLength": 100}
 SETTINGS = {
     "type": "object",

@@ -67,14 +67,14 @@ class ClusterPlacement(Placement):
         """The node of the agent's console (this one when it has none, or when that node is dead)."""
         if self.hub.has_console(agent_id):
             return self.node_id
-        node = await self.store.cluster.console_node(agent_id)
-        return node if node is not None and await self.cluster.check_alive(node) else self.node_id
+        return await self.console_node(agent_id) or self.node_id
 
     async def lives_elsewhere(self, session: dict[str, Any]) -> bool:
         node = session.get("node")
         return node not in (None, self.node_id) and await self.cluster.check_alive(node)
 
     async def console_node(self, agent_id: str) -> str | None:
+        """The live node the store names for the agent's console, or None."""
         node = await self.store.cluster.console_node(agent_id)
         return node if node is not None and await self.cluster.check_alive(node) else None
 

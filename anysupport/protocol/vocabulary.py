@@ -72,6 +72,7 @@ SEALED_WAIT = MappingProxyType({"messages": 64, "bytes": 262144, "seconds": 5.0}
 OBJECT_ID = "[0-9a-f]{24}"
 OBJECT_ID_PATTERN = f"^{OBJECT_ID}$"  # for JSON Schemas
 OBJECT_ID_ROUTE = f"({OBJECT_ID})"  # for a URL route's captured argument
+LOGIN_PATTERN = "^[A-Za-z0-9._-]{1,64}$"  # an agent's login, wherever a request names one
 
 
 def page_data() -> dict[str, Any]:

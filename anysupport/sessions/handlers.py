@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anysupport.protocol.vocabulary import LANGUAGES, OBJECT_ID_ROUTE, SATISFACTION
+from anysupport.protocol.vocabulary import LANGUAGES, LOGIN_PATTERN, OBJECT_ID_ROUTE, SATISFACTION
 from anysupport.web.base import BaseHandler, endpoint
 
 SESSION_ID = OBJECT_ID_ROUTE
@@ -81,7 +81,7 @@ class SessionConnectHandler(BaseHandler):
 
 HANDOVER_BODY = {
     "type": "object",
-    "properties": {"to": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}},
+    "properties": {"to": {"type": "string", "pattern": LOGIN_PATTERN}},
     "required": ["to"],
     "additionalProperties": False,
 }

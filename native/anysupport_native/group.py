@@ -35,29 +35,29 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ._frame_format import REPLAY_WINDOW, FrameError, open_in_window  # noqa: F401 (REPLAY_WINDOW: same window)
-from .keys import KeyExchangeError, _private_key, _session_id_bytes, public_key_bytes, sas_from_bytes
+from ._frame_format import (
+    KEY_SIZE,
+    MAX_FRAME_BYTES,
+    MAX_SEQUENCE,
+    NONCE_SIZE,
+    TAG_SIZE,
+    FrameError,
+    open_in_window,
+)
+from .keys import KeyExchangeError, _hkdf, _private_key, _session_id_bytes, public_key_bytes, sas_from_bytes
 
 VERSION = 2
 LABEL = b"AnySupport-E2EE-v2"
-HEADER_SIZE = 20
-TAG_SIZE = 16
-KEY_SIZE = 16
-NONCE_SIZE = 12
+HEADER_SIZE = 20  # (the tag, key and nonce sizes, the frame limit and the sequence limit are version 1's)
 FRAME_OVERHEAD = HEADER_SIZE + TAG_SIZE
-MAX_FRAME_BYTES = 1 << 20
-MAX_SEQUENCE = 0xFFFFFFFF
 MAX_EPOCH = 0xFFFFFFFF
 MAX_INDEX = 254  # 255 is reserved
 
 KIND_VIDEO, KIND_AUDIO, KIND_CONTROL = 0, 1, 2
 KINDS = (KIND_VIDEO, KIND_AUDIO, KIND_CONTROL)
-KIND_NAMES = {KIND_VIDEO: "video", KIND_AUDIO: "audio", KIND_CONTROL: "control"}
 FLAG_KEYFRAME = 0x01
 CUSTOMER_INDEX = 0
 
@@ -93,10 +93,6 @@ def _check_key(key) -> bytes:
     return bytes(key)
 
 
-def _hkdf(ikm: bytes, salt: bytes, info: bytes, length: int = KEY_SIZE) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
-
-
 def _sid_field(session_id) -> bytes:
     sid = _session_id_bytes(session_id)
     return struct.pack(">H", len(sid)) + sid
@@ -125,7 +121,7 @@ def frame_key(sender_key: bytes, session_id, sender: int, epoch: int) -> bytes:
     """The AES-128 key that seals ``sender``'s frames of ``epoch``: HKDF-SHA256(IKM = sender key,
     salt = session_salt, info = LABEL || " frame" || u8 sender || u32 epoch)."""
     info = LABEL + b" frame" + struct.pack(">BI", _check_index(sender, "sender"), _check_epoch(epoch))
-    return _hkdf(_check_key(sender_key), session_salt(session_id), info)
+    return _hkdf(_check_key(sender_key), session_salt(session_id), info, KEY_SIZE)
 
 
 def new_sender_key() -> bytes:
@@ -172,7 +168,7 @@ class PairChannel:
         salt = hashlib.sha256(transcript).digest()
 
         def wrap_key(src: int, dst: int) -> bytes:
-            return _hkdf(shared, salt, LABEL + b" wrap" + bytes([src, dst]))
+            return _hkdf(shared, salt, LABEL + b" wrap" + bytes([src, dst]), KEY_SIZE)
 
         sas = sas_from_bytes(_hkdf(shared, salt, LABEL + b" sas", 4))
         return cls(str(session_id), me, peer, wrap_key(me, peer), wrap_key(peer, me), sas)
