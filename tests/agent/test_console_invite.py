@@ -172,6 +172,7 @@ def test_view_only_guest_has_no_controls_in_english(qtbot, console_factory, cust
     panel.leave_button.click()
     qtbot.waitUntil(lambda: live.removed, timeout=10000)
     qtbot.waitUntil(lambda: viewer.view.notice == en("left_call"), timeout=10000)
+    assert not viewer._left_myself  # said once: a later removal from another call is the host's doing
     qtbot.waitUntil(lambda: [p["index"] for p in host_panel.participants] == [0, 1], timeout=10000)
     assert main.viewer.message.text() == en("participant_left", name="Kim Watcher")
 

@@ -151,6 +151,10 @@ def test_after_the_end_the_viewer_keeps_the_picture_and_sends_nothing(qtbot, con
     assert viewer.start_recording("view") is None and not viewer.recording.running
     assert not viewer.rec_label.isVisible()
     assert viewer.view.shape is None
+    # 화면 멈춤 pressed after the end: nothing to freeze, and the button still says so (not 멈춤 해제)
+    viewer.view_bar.freeze_button.click()
+    assert not viewer.view_bar.freeze_button.isChecked()
+    assert viewer.view_bar.freeze_button.text() == KO("freeze")
 
 
 def test_zoom_shows_its_percentage_pans_by_dragging_and_drawings_land_right(qtbot, console_factory, new_agent,

@@ -124,6 +124,11 @@ class ViewBar(_Bar):
         self.freeze_button.setText(self.texts("freeze_release" if on else "freeze"))
         self.freeze.emit(on)
 
+    def show_frozen(self, on: bool) -> None:
+        """The button as the picture is (checked, and its text), without asking for a change."""
+        set_quietly(self.freeze_button, on)
+        self.freeze_button.setText(self.texts("freeze_release" if on else "freeze"))
+
     def show_zoom(self, zoom: float) -> None:
         """The zoom as a percentage of the fitted picture ("121 %")."""
         self.zoom_label.setText(self.texts("zoom_percent", percent=round(zoom * 100)))

@@ -51,7 +51,7 @@ from ..transform import MAX_ZOOM_STEPS, MIN_ZOOM_STEPS
 from .chat_panel import ChatPanel
 from .common import AskEndCall, MessageLine, OpenFolder, ask_end_call_dialog
 from .invite import ParticipantsPanel
-from .toolbars import CameraBar, DrawingBar, RecordingBar, ViewBar, set_quietly
+from .toolbars import CameraBar, DrawingBar, RecordingBar, ViewBar
 from .video_view import VideoView
 
 FREEZE_SHORTCUT = "Ctrl+Shift+F"  # 화면 멈춤; a canned phrase given the same keys wins
@@ -229,6 +229,8 @@ class ViewerWindow(QWidget):
             self.freeze(False)
         if self.record_form is not None and (session or {}).get("id") != self.session_id:
             self.record_form.set_session(session)
+        if (session or {}).get("id") != self.session_id:
+            self._left_myself = False
         self.session = dict(session or {})
         self.session_id = self.session.get("id")
         self.state = self.session.get("state", "")
@@ -350,6 +352,7 @@ class ViewerWindow(QWidget):
         elif name == "removed":  # out of the call: no list of who is in it any more, nothing to send
             self.ended()
             self.view.set_notice(self.texts("left_call" if self._left_myself else "removed_from_call"))
+            self._left_myself = False  # said: a later removal (another call) is not this agent's doing
             self.participants.show_participants([], None, {})
         elif name == "session" and data["session"].get("id") == self.session_id:
             self.state = data["session"].get("state", "")
@@ -482,11 +485,10 @@ class ViewerWindow(QWidget):
         """화면 멈춤: the picture stops at the frame shown, so the agent can draw calmly; on release what was
         drawn on it is anchored to that frame and follows the object (issue 20)."""
         if on and not self.live:
-            set_quietly(self.view_bar.freeze_button, False)
+            self.view_bar.show_frozen(False)  # nothing to freeze: the button says 화면 멈춤 again
             return
         if self.view_bar.freeze_button.isChecked() != on:
-            set_quietly(self.view_bar.freeze_button, on)
-            self.view_bar.freeze_button.setText(self.texts("freeze_release" if on else "freeze"))
+            self.view_bar.show_frozen(on)
         if self.session_id is not None:
             shown = self.view.rendered.frame if self.view.rendered is not None else None
             self.bridge.call(self.bridge.freeze, self.session_id, on, shown)
