@@ -68,6 +68,11 @@ async def test_page_with_an_invited_expert_and_a_supervisor(server, phone, agent
     await expect(people.nth(1)).to_contain_text("상담원", timeout=WAIT_MS)
     await expect(people.nth(1)).to_contain_text(codes["1"], timeout=WAIT_MS)
     await expect(customer.page.locator("#people-changed")).to_contain_text("이전문 (전문가) 님이 상담에 참여했습니다", timeout=WAIT_MS)
+    # the notice follows the page's language while it is shown, as the changed-code notice does
+    await customer.page.evaluate("document.querySelector('[data-lang=en]').click()")
+    await expect(customer.page.locator("#people-changed")).to_contain_text("이전문 (expert) joined the session")
+    await customer.page.evaluate("document.querySelector('[data-lang=ko]').click()")
+    await expect(customer.page.locator("#people-changed")).to_contain_text("이전문 (전문가) 님이 상담에 참여했습니다")
     await expect(customer.page.locator("#sas-badge")).to_contain_text(codes["1"], timeout=WAIT_MS)
     # the agent's code changed with the switch to version 2: said as prominently as any changed code
     await expect(customer.page.locator("#sas-changed")).to_contain_text(codes["1"], timeout=WAIT_MS)

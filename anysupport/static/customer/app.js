@@ -97,33 +97,34 @@ function toggleChatHistory(open) {
 /* New keys mid-call (a reload, a node that died, a new exchange): the security code changed. Say so
  * prominently, with the new code, until the customer has had time to compare it (issue 18 #7). */
 const CODE_CHANGED_MS = 20000;
-let codeChangedTimer = null;
+const noticeTimers = new Map();  // notice box id → its hiding timer
+const noticeTexts = new Map();  // notice box id → its text in the current language (made again on a change)
+
+/* A notice at the top, shown for a while (the box's data-show-ms, else CODE_CHANGED_MS): a changed code, a
+ * new agent, who joined or left. Its text follows the page's language while it is shown. */
+function showNotice(id, text, onHide) {
+  const box = $(id);
+  noticeTexts.set(id, text);
+  box.textContent = text();
+  box.hidden = false;
+  window.clearTimeout(noticeTimers.get(id));
+  noticeTimers.set(id, window.setTimeout(() => {
+    box.hidden = true;
+    if (onHide) onHide();
+  }, Number(box.dataset.showMs) || CODE_CHANGED_MS));
+}
 
 function codeChanged(code) {
-  const box = $("sas-changed");
-  box.dataset.code = code;
-  box.textContent = AS.t("sas_changed", {code: code});
-  box.hidden = false;
+  $("sas-changed").dataset.code = code;
   $("sas-badge").classList.add("changed");
-  window.clearTimeout(codeChangedTimer);
-  codeChangedTimer = window.setTimeout(() => {
-    box.hidden = true;
-    $("sas-badge").classList.remove("changed");
-  }, Number(box.dataset.showMs) || CODE_CHANGED_MS);
+  showNotice("sas-changed", () => AS.t("sas_changed", {code: code}), () => $("sas-badge").classList.remove("changed"));
 }
 
 /* Another agent took the call over: say who, as prominently and as long as a changed code (the new
  * code follows with the new agent's key exchange). Nobody joins a call unseen. */
-let agentChangedTimer = null;
-
 function agentChanged(name) {
-  const box = $("agent-changed");
-  box.dataset.name = name || "";
-  box.textContent = AS.t("agent_changed", {name: name || ""});
-  box.hidden = false;
-  window.clearTimeout(agentChangedTimer);
-  agentChangedTimer = window.setTimeout(() => { box.hidden = true; },
-    Number(box.dataset.showMs) || CODE_CHANGED_MS);
+  $("agent-changed").dataset.name = name || "";
+  showNotice("agent-changed", () => AS.t("agent_changed", {name: name || ""}));
 }
 
 /* Who is present (issue 21): each participant's name and role, and for each agent this page has its own
@@ -163,18 +164,11 @@ function renderPeople() {
   $("stage").style.setProperty("--people-h", (list.hidden ? 0 : list.offsetHeight) + "px");
 }
 
-let peopleChangedTimer = null;
-
 /* A notice on every join and leave, as prominent as a changed code. */
 function peopleChanged(joined, left) {
-  const lines = joined.map((p) => AS.t("people_joined", {name: p.name || "", role: roleName(p)}))
-    .concat(left.map((p) => AS.t("people_left", {name: p.name || "", role: roleName(p)})));
-  if (!lines.length) return;
-  const box = $("people-changed");
-  box.textContent = lines.join(" ");
-  box.hidden = false;
-  window.clearTimeout(peopleChangedTimer);
-  peopleChangedTimer = window.setTimeout(() => { box.hidden = true; }, Number(box.dataset.showMs) || CODE_CHANGED_MS);
+  if (!joined.length && !left.length) return;
+  showNotice("people-changed", () => joined.map((p) => AS.t("people_joined", {name: p.name || "", role: roleName(p)}))
+    .concat(left.map((p) => AS.t("people_left", {name: p.name || "", role: roleName(p)}))).join(" "));
 }
 
 /* The point the agent asked the camera to focus on, as a ring for a moment (solid when the camera took
@@ -478,10 +472,7 @@ function setup() {
   AS.onLanguage(() => {
     if (statusKey) say(statusKey);
     renderMenu();
-    const changed = $("sas-changed");
-    if (!changed.hidden) changed.textContent = AS.t("sas_changed", {code: changed.dataset.code});
-    const agent = $("agent-changed");
-    if (!agent.hidden) agent.textContent = AS.t("agent_changed", {name: agent.dataset.name});
+    for (const [id, text] of noticeTexts) if (!$(id).hidden) $(id).textContent = text();
     renderChatHistory();
     const guide = $("guide");
     if (!guide.hidden) guide.querySelector(".guide-text").textContent = AS.t("guide_" + guide.dataset.direction);

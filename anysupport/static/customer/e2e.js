@@ -61,7 +61,7 @@ export function decodePublicKey(text) {
   return bytes;
 }
 
-async function sha256(bytes) {
+export async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
 

@@ -4,7 +4,7 @@
  * The X25519 agreement itself is keys.js's (WebCrypto, or the vendored fallback): a pair's channel
  * is built here from its shared secret. Everything else is WebCrypto; not on the wire yet. */
 
-import {FrameError, KeyExchangeError, ReplayWindow, b64url, concat, hex} from "./e2e.js";
+import {FrameError, KeyExchangeError, ReplayWindow, b64url, concat, hex, sha256} from "./e2e.js";
 
 export const VERSION = 2;
 export const HEADER_SIZE = 20;
@@ -29,7 +29,6 @@ function checkEpoch(e) {
   return e;
 }
 
-async function sha256(bytes) { return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)); }
 
 async function hkdf(ikm, salt, info, length) {
   const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
