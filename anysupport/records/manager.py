@@ -15,6 +15,7 @@ from anysupport.catalog.manager import trouble_type_paths
 from anysupport.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from anysupport.protocol.vocabulary import SATISFACTION
 from anysupport.records.scope import RecordScope, day_range
+from anysupport.sessions.participants import agents_of
 from anysupport.store.common import utcnow
 
 log = logging.getLogger("anysupport.records")
@@ -43,7 +44,7 @@ def record_view(record: dict[str, Any]) -> dict[str, Any]:
         "session_id": record["session_id"],
         "agent_login": record.get("agent_login"),
         "agent_name": record.get("agent_name"),
-        "agents": [{"login": a["login"], "name": a["name"]} for a in record_agents(record)],
+        "agents": agents_of(record),
         "customer_name": record.get("customer_name"),
         "email": record.get("email"),
         "phone": record.get("phone"),
@@ -59,12 +60,6 @@ def record_view(record: dict[str, Any]) -> dict[str, Any]:
         "updated_at": record.get("updated_at"),
         "version": record_version(record),
     }
-
-
-def record_agents(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every agent the record's session had, first to last (one, unless it was handed over)."""
-    return record.get("agents") or [{"id": record.get("agent_id"), "login": record.get("agent_login"),
-                                     "name": record.get("agent_name")}]
 
 
 def record_version(record: dict[str, Any]) -> int:

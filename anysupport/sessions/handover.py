@@ -23,16 +23,11 @@ from typing import Any
 
 from anysupport.auth.access import is_admin
 from anysupport.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from anysupport.sessions.participants import guest_of
+from anysupport.sessions.participants import agent_ref, guest_of
 from anysupport.sessions.presence import Participant
 from anysupport.store.common import utcnow
 
 log = logging.getLogger("anysupport.handover")
-
-
-def agent_ref(agent: dict[str, Any]) -> dict[str, Any]:
-    """An agent as another agent may see it in a hand-over: its login and name (no id, no role)."""
-    return {"login": agent["login"], "name": agent["name"]}
 
 
 def iso(when: dt.datetime) -> str:

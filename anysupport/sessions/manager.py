@@ -32,7 +32,7 @@ from anysupport.protocol.vocabulary import (
     STATES,
 )
 from anysupport.ratelimit import SlidingWindowLimiter
-from anysupport.sessions.participants import Roster, guest_of, next_index, speaks_version_2
+from anysupport.sessions.participants import Roster, agents_of, guest_of, next_index, speaks_version_2
 from anysupport.sessions.placement import Placement, SingleNode
 from anysupport.sessions.presence import CUSTOMER, Participant, Presence
 from anysupport.store.common import utcnow
@@ -49,12 +49,6 @@ def now_iso() -> str:
 def agent_entry(agent_id: str, login: str, name: str) -> dict[str, str]:
     """One agent of a session's ``agents`` history (its first agent, then one per hand-over)."""
     return {"id": agent_id, "login": login, "name": name}
-
-
-def agents_of(doc: dict[str, Any]) -> list[dict[str, str]]:
-    """The agents a session or record had, first to current, as the API shows them (login and name)."""
-    history = doc.get("agents") or [{"login": doc.get("agent_login"), "name": doc.get("agent_name")}]
-    return [{"login": a["login"], "name": a["name"]} for a in history]
 
 
 @dataclass

@@ -109,3 +109,15 @@ class Roster:
     def guests(self) -> tuple[str, ...]:
         """Agent ids of the invited agents (not the session's own agent)."""
         return tuple(aid for aid, index in self.by_agent.items() if index != self.agent_index)
+
+
+def agent_ref(agent: dict[str, Any]) -> dict[str, Any]:
+    """An agent as other agents and the records' readers see it: its login and name (no id, no role)."""
+    return {"login": agent["login"], "name": agent["name"]}
+
+
+def agents_of(doc: dict[str, Any]) -> list[dict[str, str]]:
+    """The agents a session or record had, first to current, as the API shows them (login and name): one,
+    unless it was handed over."""
+    history = doc.get("agents") or [{"login": doc.get("agent_login"), "name": doc.get("agent_name")}]
+    return [agent_ref(a) for a in history]

@@ -70,8 +70,7 @@ class PeerAnchors(CustomerAnchors):
     the console's own ``shown`` scene without touching the entries it did not write (this console's own)."""
 
     def __init__(self, scene: AnnotationScene, shown: AnchoredScene):
-        super().__init__(scene)
-        self.shown = shown
+        super().__init__(scene, shown=shown)
         self._written: set[str] = set()  # the ids whose homographies in ``shown`` are mine
         # ``anchor`` messages for frames this console has not decoded yet (its sender's console is ahead of it):
         # applied when that frame is decoded here

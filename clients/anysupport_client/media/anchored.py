@@ -46,10 +46,11 @@ def sent_picture(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
 
 
 class CustomerAnchors:
-    def __init__(self, scene: AnnotationScene, *, history: FrameHistory | None = None):
+    def __init__(self, scene: AnnotationScene, *, history: FrameHistory | None = None,
+                 shown: AnchoredScene | None = None):
         self.scene = scene
         self.history = history or FrameHistory()
-        self.shown = AnchoredScene(scene)
+        self.shown = shown if shown is not None else AnchoredScene(scene)  # (a console's PeerAnchors writes into the console's own)
         self.anchors: dict[str, LateAnchor] = {}
         self.anchored_by: dict[str, int] = {}  # drawing id → the sender whose anchor message listed it
         self.dropped: set[str] = set()  # hidden by a camera switch until an anchor names them again
