@@ -50,7 +50,8 @@ class HandoverDialog(QDialog):
         self.buttons.addButton(texts("cancel"), QDialogButtonBox.RejectRole)
         self.hand_button.setEnabled(False)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(texts("handover_pick", code=session.get("code") or "")))
+        self.pick_label = QLabel(texts("handover_pick", code=session.get("code") or ""))
+        layout.addWidget(self.pick_label)
         layout.addWidget(self.list, 1)
         if not any(c.get("available") for c in colleagues):
             layout.addWidget(QLabel(texts("handover_nobody")))

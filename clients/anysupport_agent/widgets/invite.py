@@ -48,8 +48,7 @@ class InviteDialog(HandoverDialog):
         super().__init__(texts, session, colleagues, parent)
         self.setWindowTitle(texts("invite_title"))
         self.hand_button.setText(texts("invite_send"))
-        pick = self.findChildren(QLabel)[0]
-        pick.setText(texts("invite_pick", code=session.get("code") or ""))
+        self.pick_label.setText(texts("invite_pick", code=session.get("code") or ""))
         self.full_button = QRadioButton(texts("rights_full"))
         self.full_button.setToolTip(texts("rights_full_tip"))
         self.view_button = QRadioButton(texts("rights_view"))
