@@ -317,6 +317,28 @@ async def test_js_adapter_steps_like_the_python_adapter(server, phone):
     assert rungs[:2] == [5, 2] and max(rungs) >= 5 and len(set(rungs)) >= 3  # lower, then the faster ping; jumped; climbed
 
 
+async def test_the_voice_is_stamped_by_its_sample_count(server, phone):
+    """The microphone's 20 ms blocks reach the page in bursts when it is busy (arrival gaps of 3–50 ms,
+    as a loaded CI machine showed); their stamps stay 20 ms apart (microphone.js ``VoiceClock``). A stall
+    that loses blocks (over 100 ms) moves the stamps on to the clock; they never go back."""
+    delays = [0, 30, 5, 45, 0, 0, 12, 40, 3, 0, 25, 1]  # how late each block's message is, in ms
+    arrivals = [20_000 * (i + 1) + d * 1000 for i, d in enumerate(delays)]
+    arrivals += [arrivals[-1] + 400_000 + 20_000 * k for k in range(3)]  # a 400 ms stall, then on time
+    arrivals += [arrivals[-1] - 150_000]  # the wall clock set back
+    customer = await phone()
+    await customer.page.goto(server.url + "/")
+    stamps = await customer.page.evaluate(
+        """async (arrivals) => {
+            const {VoiceClock} = await import('/static/customer/microphone.js');
+            let now = 0;
+            const clock = new VoiceClock(() => now);
+            return arrivals.map((t) => { now = t; return clock.stamp(); });
+        }""", arrivals)
+    assert stamps[:12] == [20_000 * i for i in range(12)]  # sample time, not arrival time
+    assert stamps[12:15] == [arrivals[12] - 20_000 + 20_000 * k for k in range(3)]  # on to the clock after the stall
+    assert stamps[15] == stamps[14] + 1  # never back
+
+
 # -- a call ----------------------------------------------------------------------------------------
 async def test_video_arrives_at_the_level_size_and_follows_quality(call):
     agent, customer = await call()

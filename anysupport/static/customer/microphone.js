@@ -10,6 +10,30 @@ import {WasmOpusEncoder} from "./opus-wasm.js";
 
 const MIC_WORKLET = new URL("./mic-worklet.js", import.meta.url).href;
 const BLOCK_US = 20000;
+const RESYNC_US = 100000;
+
+/* The voice's capture timestamps from its sample count, as RTP's: each 20 ms block is stamped 20 ms
+ * after the one before it, whenever the worklet's message happens to reach the page (a busy page hands
+ * them over in bursts, and the arrival time would make the gaps anything from 3 to 50 ms). It is set to
+ * the wall clock at the first block, and again when the two part by more than RESYNC_US (blocks lost
+ * while the page was stalled, or clock drift); the stamps only go forward. clock: microseconds. */
+export class VoiceClock {
+  constructor(clock = nowUs) {
+    this.clock = clock;
+    this.next = null;
+    this.last = -Infinity;
+  }
+
+  /* The timestamp of a block handed over now (its first sample was captured about a block ago). */
+  stamp() {
+    const captured = this.clock() - BLOCK_US;
+    if (this.next === null || Math.abs(captured - this.next) > RESYNC_US) this.next = Math.max(captured, this.last + 1);
+    const stamp = this.next;
+    this.last = stamp;
+    this.next += BLOCK_US;
+    return stamp;
+  }
+}
 
 export class AudioSender {
   /* options: possible (voice works in this browser: support.js), wasm (Opus in WebAssembly, not
@@ -47,11 +71,12 @@ export class AudioSender {
     const silent = context.createGain();  // pulled by the destination, so the tap runs; nothing is heard
     silent.gain.value = 0;
     tap.connect(silent).connect(context.destination);
+    const clock = new VoiceClock();
     tap.port.onmessage = (event) => {
       const encoder = this.encoder;
+      const stamp = clock.stamp();  // every block counts, sent or not
       if (!encoder || !this.ready()) return;
-      // the block's first sample was captured about its length ago
-      encoder.encode(event.data, context.sampleRate, nowUs() - BLOCK_US);
+      encoder.encode(event.data, context.sampleRate, stamp);
     };
     source.connect(tap);
     this.graph = {source: source, tap: tap, silent: silent};
