@@ -2,7 +2,8 @@
 
 Started on a free loopback port with its data under ``<data_dir>/db``, waited for until it answers,
 and stopped with the server. On Linux the child also gets SIGTERM if the server itself dies
-(``PR_SET_PDEATHSIG``), so no database process outlives its server.
+(``PR_SET_PDEATHSIG``), and a thread in the child (``launch_program``) ends it ``ORPHAN_GRACE`` seconds after
+its server is gone if it has not stopped by then, so no database process outlives its server.
 
 The data directory belongs to one process at a time: ``DataDirLock`` takes an OS file lock
 (``fcntl.flock``) on ``<data_dir>/anysupport.lock`` before the child starts, atomically, so of two
@@ -39,6 +40,26 @@ _LAUNCH = (
     "sys.argv[0] = 'nx-27017'\n"
     "sys.exit(main())\n"
 )
+# PR_SET_PDEATHSIG asks the child to stop in order (SIGTERM) when its server dies; should that take longer
+# than ORPHAN_GRACE seconds (its shutdown waits for the queries still running in its threads, which a
+# loaded machine makes slow), this watcher, run first in the child, ends it. SQLite keeps every committed
+# write either way.
+ORPHAN_GRACE = 10.0
+_WATCH = (
+    "import os, threading, time\n"
+    "def _watch(server, grace):\n"
+    "    while os.getppid() == server:\n"
+    "        time.sleep(0.5)\n"
+    "    time.sleep(grace)\n"
+    "    os._exit(0)\n"
+    "threading.Thread(target=_watch, args=({server}, {grace}), daemon=True).start()\n"
+)
+
+
+def launch_program(server_pid: int, grace: float = ORPHAN_GRACE) -> str:
+    """The ``python -c`` program of the database child of ``server_pid``: nx-27017, ended ``grace`` seconds
+    after that process is gone if it is still running then."""
+    return _WATCH.format(server=int(server_pid), grace=float(grace)) + _LAUNCH
 
 
 class EmbeddedDatabaseError(RuntimeError):
@@ -175,8 +196,9 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 class EmbeddedMongo:
-    def __init__(self, data_dir: str, *, start_timeout: float = 20.0):
+    def __init__(self, data_dir: str, *, start_timeout: float = 20.0, orphan_grace: float = ORPHAN_GRACE):
         self.lock = DataDirLock(data_dir)
+        self.orphan_grace = orphan_grace
         self.data_dir = os.path.abspath(os.path.join(data_dir, "db"))
         self.start_timeout = start_timeout
         self.host = "127.0.0.1"
@@ -240,7 +262,7 @@ class EmbeddedMongo:
         for attempt in range(3):  # the free port can be taken between our probe and the child's bind
             self.port = port if port is not None and attempt == 0 else free_port(self.host)
             args = [
-                sys.executable, "-c", _LAUNCH,
+                sys.executable, "-c", launch_program(os.getpid(), self.orphan_grace),
                 "--data-dir", self.data_dir,
                 "--host", self.host,
                 "--port", str(self.port),

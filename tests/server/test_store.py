@@ -5,6 +5,8 @@ import asyncio
 import datetime as dt
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -257,6 +259,36 @@ async def test_embedded_start_failure_is_clear(tmp_path, monkeypatch):
     monkeypatch.setattr("anysupport.store.embedded._LAUNCH", "import sys; sys.exit(3)")
     with pytest.raises(EmbeddedDatabaseError, match="exited with code 3"):
         await embedded.start()
+
+
+def test_a_database_child_whose_server_is_gone_ends_by_itself(tmp_path):
+    """The watcher of ``launch_program``: its server gone (here a parent that sets no PR_SET_PDEATHSIG, so
+    the child gets no SIGTERM at all), the database child ends ``grace`` seconds later."""
+    parent = (
+        "import os, subprocess, sys\n"
+        "from anysupport.store.embedded import launch_program, free_port\n"
+        "d = sys.argv[1]\n"
+        "child = subprocess.Popen([sys.executable, '-c', launch_program(os.getpid(), 1.0), '--data-dir', d,\n"
+        "    '--host', '127.0.0.1', '--port', str(free_port()), '--log-file', os.path.join(d, 'nx.log'),\n"
+        "    '--pid-file', os.path.join(d, 'nx.pid')], start_new_session=True,\n"
+        "    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(child.pid, flush=True)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", parent, str(tmp_path)], capture_output=True, text=True, timeout=30)
+    child = int(out.stdout)
+    gone_at = time.monotonic()
+    while time.monotonic() - gone_at < 20:
+        try:
+            with open(f"/proc/{child}/stat") as fh:
+                if fh.read().split()[2] == "Z":  # ended, not reaped yet by whoever adopted it
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the database child outlived its server by 20 s")
+    assert time.monotonic() - gone_at >= 0.5  # it ran on, in order, for its grace first
 
 
 async def test_a_stale_pid_file_of_the_database_does_not_block_its_start(tmp_path):

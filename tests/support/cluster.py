@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from anysupport.store.embedded import _LAUNCH, free_port
+from anysupport.store.embedded import free_port, launch_program
 from tests.support.processes import end_process
 from tests.support.server import ServerProcess
 
@@ -52,7 +52,7 @@ class SharedDatabase:
     def start(self) -> SharedDatabase:
         os.makedirs(self.folder, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCH, "--data-dir", self.folder, "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-c", launch_program(os.getpid()), "--data-dir", self.folder, "--host", "127.0.0.1", "--port", str(self.port),
              "--log-file", os.path.join(self.folder, "nx-27017.log"),
              "--pid-file", os.path.join(self.folder, "nx-27017.pid")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
