@@ -7,6 +7,7 @@ import pytest
 from anysupport_agent.texts import Texts
 
 from tests.support.client import admin_api
+from tests.support.console import wait_viewer_on
 
 from .conftest import log_in, screenshot
 from .test_console_session import auto_connected_call
@@ -47,7 +48,7 @@ def test_hand_over_a_call_to_a_colleague(qtbot, console_factory, customer_factor
 
     # the new console has the session, connected, its viewer open with the customer's picture
     viewer = other_main.viewer
-    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == sid, timeout=15000)
+    wait_viewer_on(qtbot, other_main, sid)
     before = viewer.view.rendered
     qtbot.waitUntil(lambda: viewer.view.rendered is not None and viewer.view.rendered is not before, timeout=15000)
     live = other.bridge.client.agent_client.live_sessions[sid]

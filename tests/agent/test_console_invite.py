@@ -10,6 +10,8 @@ import pytest
 from anysupport_agent.texts import Texts
 from anysupport_qt import QPoint, Qt
 
+from tests.support.console import wait_viewer_on
+
 from .conftest import ARTIFACTS, log_in, screenshot
 from .test_console_session import auto_connected_call
 
@@ -63,7 +65,7 @@ def test_invite_an_expert_with_full_rights_then_remove(qtbot, console_factory, c
 
     # the expert's viewer opens on the call and shows the customer's picture
     viewer = other_main.viewer
-    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == sid, timeout=15000)
+    wait_viewer_on(qtbot, other_main, sid)
     live = other.bridge.client.agent_client.live_sessions[sid]
     qtbot.waitUntil(lambda: live.frames_decoded > 0, timeout=15000)
     first_frame_s = time.monotonic() - accepted_at
@@ -139,7 +141,7 @@ def test_view_only_guest_has_no_controls_in_english(qtbot, console_factory, cust
     screenshot(offer, "invite-invitation-view-en")
     offer.accept_button.click()
     viewer = other_main.viewer
-    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == sid, timeout=15000)
+    wait_viewer_on(qtbot, other_main, sid)
     live = other.bridge.client.agent_client.live_sessions[sid]
     qtbot.waitUntil(lambda: live.frames_decoded > 0 and viewer.view.rendered is not None, timeout=15000)
     # no drawing, camera, voice, directions or chat: all greyed
@@ -246,7 +248,7 @@ def test_an_administrator_supervises_from_the_admin_pages(qtbot, console_factory
         helper_loop.run(supervise(), timeout=30)
         # the lead's console opens the viewer on the call, view-only, with no question asked
         viewer = lead_main.viewer
-        qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == sid, timeout=15000)
+        wait_viewer_on(qtbot, lead_main, sid)
         live = lead_app.bridge.client.agent_client.live_sessions[sid]
         qtbot.waitUntil(lambda: live.frames_decoded > 0 and viewer.view.rendered is not None, timeout=15000)
         assert viewer.message.text() == ko("supervising")
@@ -291,7 +293,7 @@ def expert_joins(qtbot, console_factory, new_agent, main, sid: str, rights: str 
     other_main = log_in(qtbot, other, expert_login, expert_password)
     invite(qtbot, main, sid, expert_login, rights).hand_button.click()
     accept_on(qtbot, other_main, sid).accept_button.click()
-    qtbot.waitUntil(lambda: other_main.viewer.isVisible() and other_main.viewer.session_id == sid, timeout=15000)
+    wait_viewer_on(qtbot, other_main, sid)
     return other, other_main, expert_login, expert_password
 
 
@@ -312,7 +314,7 @@ def test_a_restarted_guest_console_finds_the_call_again(qtbot, console_factory, 
     again = console_factory()
     again_main = log_in(qtbot, again, expert_login, expert_password)
     viewer = again_main.viewer
-    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == sid, timeout=15000)
+    wait_viewer_on(qtbot, again_main, sid)
     assert viewer.session.get("guest") and viewer.session.get("rights") == "view"
     assert viewer.session.get("customer") == {"name": "홍길동"}
     live = again.bridge.client.agent_client.live_sessions[sid]

@@ -25,6 +25,7 @@ from anysupport_qt import Qt
 from playwright.async_api import expect
 
 from tests.support.browser import write_pattern_y4m
+from tests.support.console import wait_viewer_on
 from tests.support.console_page import Chromium
 from tests.support.page_scene import (
     GOAL_P95,
@@ -95,7 +96,7 @@ def test_two_consoles_and_the_page_invite_chat_and_remove(qtbot, console_factory
     assert "홍길동" in offer.text.text() and ko("rights_full") in offer.text.text()
     offer.accept_button.click()
     viewer = other_main.viewer
-    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.session_id == sid, timeout=15000)
+    wait_viewer_on(qtbot, other_main, sid)
     live = other.bridge.client.agent_client.live_sessions[sid]
     qtbot.waitUntil(lambda: live.frames_decoded > 0 and viewer.view.rendered is not None, timeout=20000)
     panel = viewer.participants

@@ -195,7 +195,9 @@ class MainWindow(QMainWindow):
     def _answer_invitation(self, session_id: str, answer: str, *, supervise: bool = False) -> None:
         self.invitations.pop(session_id, None)
         if answer == "accept":
-            def joined(_info: dict[str, Any]) -> None:
+            def joined(info: dict[str, Any]) -> None:
+                if self.sessions_tab.model.row_of(session_id) < 0:  # listed with the answer, whatever came first
+                    self.sessions_tab.model.upsert(info)
                 self.show_viewer(session_id)
                 if supervise:
                     self.viewer.message.show_info(self.texts("supervising"))
