@@ -33,17 +33,25 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 """
 
-# the page's first `capabilities` held back until the test lets it go (a slow uplink): the agent's
+# the page's `capabilities` held back until the test lets them go (a slow uplink): the agent's
 # version-1 pair is agreed before the server switches the call to version 2 at that message, which is when a
 # version-1 code could show and then "change"
 HOLD_CAPABILITIES = """
+// every capabilities message waits until releaseCapabilities() sends them in order: the page sends one on
+// each "connected" and each agent "back", and one let through would switch the call to version 2 early
 const send = WebSocket.prototype.send;
+const held = [];
+let released = false;
 WebSocket.prototype.send = function (data) {
-  if (typeof data === "string" && data.includes('"type":"capabilities"') && !window.releaseCapabilities) {
-    window.releaseCapabilities = () => send.call(this, data);
+  if (typeof data === "string" && data.includes('"type":"capabilities"') && !released) {
+    held.push([this, data]);
     return undefined;
   }
   return send.call(this, data);
+};
+window.releaseCapabilities = () => {
+  released = true;
+  for (const [socket, data] of held.splice(0)) if (socket.readyState === WebSocket.OPEN) send.call(socket, data);
 };
 """
 
