@@ -125,7 +125,14 @@ async def measure(url: str, customer, engine: str, seconds: float, warmup: float
             await page.type_code(url, session["code"])
             tapped_us = time.time_ns() // 1000
             await page.tap_join()
-            first = (await agent.wait_frames(1, timeout=30))[0]
+            try:
+                first = (await agent.wait_frames(1, timeout=30))[0]
+            except TimeoutError as exc:  # say where the page stood (seen once under an extra CPU load)
+                where = await page.value("JSON.stringify({state: window.anysupportCall && window.anysupportCall.state,"
+                                         " stats: window.anysupportCall && window.anysupportCall.stats,"
+                                         " status: (document.getElementById('status') || {}).textContent})")
+                raise TimeoutError(f"{engine}: {exc}; the page: {where}; the agent: "
+                                   f"{agent.current.state if agent.current else 'no session'}") from None
             code_ms = (first.decoded_us - tapped_us) / 1000
             await asyncio.sleep(warmup)  # a measuring window, not a wait for an event
             processes = page.processes()
