@@ -86,11 +86,11 @@ async def test_expert_invited_sees_hears_then_removed_opens_nothing(server, agen
         old = customer.media.group.epoch
         removing = time.monotonic()
         await session.remove_participant(2)
-        await customer.wait_until(lambda: customer.media.group.epoch > old, 2, "customer's new epoch")
-        await session.wait_until(lambda: session.media.group.keys.highest.get(0, 0) > old, 2, "agent has the new key")
+        await customer.wait_until(lambda: customer.media.group.epoch > old, 10, "customer's new epoch")
+        await session.wait_until(lambda: session.media.group.keys.highest.get(0, 0) > old, 10, "agent has the new key")
         replaced_ms = (time.monotonic() - removing) * 1000
-        # the goal (≤ 300 ms) is printed here and measured by benchmarks/group_load.py; the waits above bound
-        # it at 2 s (a CI run at load 8 took 475 ms)
+        # the goal (≤ 300 ms) is printed here and measured by benchmarks/group_load.py, not asserted on a test
+        # machine's wall clock (a CI run at load 8 took 475 ms)
         print(f"keys replaced {replaced_ms:.0f} ms after the removal was asked for")
         await xs.wait_until(lambda: xs.removed, 5, "removed")
         assert [p["index"] for p in customer.participants] == [0, 1]

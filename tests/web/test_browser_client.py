@@ -358,10 +358,13 @@ async def test_video_arrives_at_the_level_size_and_follows_quality(call):
     await customer.wait(f"{size}.width === 640 && {size}.height === 480")
     await customer.wait("window.anysupportCall.stats.video_direct > 0")
 
-    # a keyframe_request is answered at once, not at the next 2 s keyframe
+    # a keyframe_request is answered at once, not at the next 2 s keyframe: the keyframe that answers it was
+    # captured well before the 2 s after the last one (the page's capture clock, which a loaded test machine
+    # does not stretch as it does the wall clock from the request to the decoded frame)
     last = (await agent.wait_frames(1, timeout=5, predicate=lambda f: f.keyframe))[0]
     agent.send({"type": "keyframe_request", "stream": "customer_video"})
-    await agent.wait_frames(1, timeout=1.2, predicate=lambda f: f.keyframe and f.sequence > last.sequence)
+    answer = (await agent.wait_frames(1, timeout=10, predicate=lambda f: f.keyframe and f.sequence > last.sequence))[0]
+    assert answer.timestamp_us - last.timestamp_us < 1_800_000, (last.timestamp_us, answer.timestamp_us)
 
     mark = agent.mark()
     agent.camera("quality", level="low")

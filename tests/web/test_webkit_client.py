@@ -85,7 +85,7 @@ async def test_webkit_call_video_reaches_the_agent_decoded(server, agents, minib
     # a keyframe asked for arrives and decodes (SPS/PPS in front of it)
     last = (await agent.wait_frames(1, timeout=5, predicate=lambda f: f.keyframe))[0]
     agent.send({"type": "keyframe_request", "stream": "customer_video"})
-    await agent.wait_frames(1, timeout=3, predicate=lambda f: f.keyframe and f.sequence > last.sequence)
+    await agent.wait_frames(1, timeout=10, predicate=lambda f: f.keyframe and f.sequence > last.sequence)
     stats = await page.stats()
     assert stats["encode_errors"] == 0
     # the mock camera is asked for the level's size (the canvas then costs 2.5 × less); the <video>
