@@ -1,9 +1,11 @@
 """A real X server for tests that open real windows: ``Xvfb`` on a free display, plus looking at it.
 
 Each Xvfb gets a display number no other Xvfb of the run has had: the test worker's own range
-(``gw0`` from :100, ``gw1`` from :300, ...) and never a number twice in a process, because a new
-server on a number whose old server is still ending lost its display in a clean CI run ("could not
-connect to display :0", when ``-displayfd`` alone picked the first free number for both workers).
+(``gw0`` from :100, ``gw1`` from :300, ...) and never a number twice in a run, claimed in a folder of
+the run's own that the programs a test starts share (an inner pytest, ``benchmarks.browsers``), because a
+new server on a number whose old server is still ending loses its display: "could not connect to display
+:0" in a clean CI run when ``-displayfd`` alone picked the first free number for both workers, and ":303"
+(the console aborting, -6) when the worker's counter knew nothing of the numbers an inner pytest had used.
 ``-displayfd`` still tells when the server accepts clients: reading that pipe is the wait, no sleep.
 The screen is read back with Qt's ``xcb`` platform in a child process (the test process keeps its
 offscreen platform), and windows are found by title with ``xwininfo`` (x11-utils).
@@ -11,29 +13,37 @@ offscreen platform), and windows are found by title with ``xwininfo`` (x11-utils
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import select
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from tests.support.processes import end_process
 
-_NUMBERS = itertools.count()
+_CLAIMS = Path(tempfile.gettempdir()) / "anysupport-xvfb-claims"
 
 
 def _next_display_number() -> int:
-    """A display number that no Xvfb of this test run has used (see the module's docstring)."""
+    """A display number that no Xvfb of this test run has used (see the module's docstring): claimed with
+    an exclusive create under the run's id, which the processes a test starts (an inner pytest, a benchmark)
+    inherit, so they never take a number the worker had, nor it one of theirs."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     base = 100 + 200 * (int(worker[2:]) if worker[2:].isdigit() else 20 + os.getpid() % 100)
-    for _ in range(200):
-        number = base + next(_NUMBERS) % 200
-        if not Path(f"/tmp/.X{number}-lock").exists():
-            return number
-    raise RuntimeError(f"all X displays :{base}-:{base + 199} are locked (left-over Xvfb servers?)")
+    folder = _CLAIMS / (os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(base, base + 200):
+        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            continue
+        try:
+            os.close(os.open(folder / str(number), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        return number
+    raise RuntimeError(f"all X displays :{base}-:{base + 199} are taken in this run (left-over Xvfb servers?)")
 
 
 _GRAB = """
