@@ -14,6 +14,7 @@ from pymongo import MongoClient
 
 from anysupport.store.embedded import ORPHAN_GRACE
 from tests.support.client import Api, Socket
+from tests.support.processes import alive
 from tests.support.server import ServerProcess
 
 
@@ -22,25 +23,16 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:
-        return fh.read().split()[2] != "Z"
-
-
 def _assert_gone(children: list[int], data_dir: str, within: float = ORPHAN_GRACE + 10) -> None:
     """The server's children (the embedded database) end soon after it: in order when they can, and
     ``ORPHAN_GRACE`` after it at the latest (their own watcher), plus a loaded machine's slack."""
     t0 = time.monotonic()
     for child in children:
-        while _alive(child) and time.monotonic() - t0 < within:
+        while alive(child) and time.monotonic() - t0 < within:
             time.sleep(0.05)
         log = Path(data_dir, "db", "nx-27017.log")
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
-        assert not _alive(child), f"embedded database {child} outlived the server by {within:.0f} s; its log:\n{tail}"
+        assert not alive(child), f"embedded database {child} outlived the server by {within:.0f} s; its log:\n{tail}"
     print(f"children gone {time.monotonic() - t0:.2f} s after the server")
 
 

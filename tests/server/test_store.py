@@ -24,6 +24,7 @@ from anysupport.store.embedded import (
     RestartPolicy,
     free_port,
 )
+from tests.support.processes import alive
 
 
 @pytest.fixture
@@ -277,15 +278,9 @@ def test_a_database_child_whose_server_is_gone_ends_by_itself(tmp_path):
     out = subprocess.run([sys.executable, "-c", parent, str(tmp_path)], capture_output=True, text=True, timeout=30)
     child = int(out.stdout)
     gone_at = time.monotonic()
-    while time.monotonic() - gone_at < 20:
-        try:
-            with open(f"/proc/{child}/stat") as fh:
-                if fh.read().split()[2] == "Z":  # ended, not reaped yet by whoever adopted it
-                    break
-        except FileNotFoundError:
-            break
+    while alive(child) and time.monotonic() - gone_at < 20:
         time.sleep(0.05)
-    else:
+    if alive(child):
         os.kill(child, signal.SIGKILL)
         raise AssertionError("the database child outlived its server by 20 s")
     assert time.monotonic() - gone_at >= 0.5  # it ran on, in order, for its grace first

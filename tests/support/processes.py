@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 
@@ -25,3 +26,13 @@ def assert_ran_cleanly(stderr: str) -> None:
     exception was logged by its ``keep_running`` hook (which keeps the program going, so only this says)."""
     assert "could not load the qt platform plugin" not in stderr.lower(), stderr[-3000:]
     assert "Traceback (most recent call last)" not in stderr, stderr[-6000:]
+
+
+def alive(pid: int) -> bool:
+    """The process runs: it exists and is not a zombie (ended, not reaped yet by whoever adopted it)."""
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        return False
