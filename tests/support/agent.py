@@ -107,7 +107,16 @@ class AgentPeer:
         def got() -> list[ReceivedFrame]:
             return [f for f in session.frames[start:] if predicate is None or predicate(f)]
 
-        await session.wait_until(lambda: len(got()) >= count, timeout, f"{count} frames")  # re-checked per frame
+        try:
+            await session.wait_until(lambda: len(got()) >= count, timeout, f"{count} frames")  # re-checked per frame
+        except TimeoutError as exc:  # what this end received: none at all, refused, or not decoded
+            video = session.video_receiver
+            raise TimeoutError(
+                f"{exc}: {len(got())} matched; the agent: ready {session.ready}, state {session.state}, "
+                f"received {video.loss.total_received}, lost {video.loss.total_lost}, decoded {video.frames_decoded}, "
+                f"discarded {video.frames_discarded}, decode errors {video.decode_errors}, "
+                f"awaiting a keyframe {video.awaiting_keyframe}, refused {session.media.frames_refused}"
+                f"+{session.media.group.refused}") from None
         return got()
 
     def send(self, message: dict[str, Any]) -> bool:

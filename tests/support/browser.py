@@ -240,6 +240,27 @@ class CustomerPage:
                 return Array.from(canvas.getContext('2d').getImageData(px, py, 1, 1).data);
             }""", [x, y])
 
+    async def sender_state(self) -> dict[str, Any] | None:
+        """Where the page's video sender stands: the call's state and keys, whether it sends (on, shown, a
+        camera and its track's state), the encoder's queue, the ack clock and the sender's counters; what a
+        timeout waiting for the page's frames says (``wait_page_frames``)."""
+        return await self.page.evaluate(
+            """() => {
+                const call = window.anysupportCall;
+                if (!call) return null;
+                const s = call.sender, track = s.track, encoder = s.encoder.encoder;
+                const counted = ["video_sent", "keyframes_sent", "video_dropped", "video_held", "video_stale",
+                                 "encode_errors", "video_direct", "frames_in", "reconnects", "server_errors"];
+                return {state: call.state, ending: !!call.ending, socket: call.socket.connected,
+                        keys: call.keys.ready, group: call.group.active, sealed_from_start: call.sealedFromStart,
+                        media_ready: call.mediaReady(), sending: s.sending, enabled: s.enabled, hidden: s.hidden,
+                        visibility: document.visibilityState, possible: s.possible,
+                        track: track ? track.readyState + (track.muted ? " muted" : "") : null,
+                        encoder: encoder ? encoder.state : null, encode_queue: s.encoder.queueSize,
+                        in_flight: s.acks.inFlight, acks: s.acks.acks, level: s.level,
+                        ...Object.fromEntries(counted.map((k) => [k, call.stats[k]]))};
+            }""")
+
     async def assert_no_errors(self, *, after_end: bool = False) -> None:
         """No script error or CSP violation, and the server refused nothing the page sent. ``after_end``:
         the session was ended by the other side, so a media frame already on its way when the page heard
@@ -250,6 +271,15 @@ class CustomerPage:
         if after_end:
             refused = [r for r in refused if r != "frame_dropped:not_connected"]
         assert not refused, refused
+
+
+async def wait_page_frames(agent, customer: CustomerPage, count: int = 3, timeout: float = 15.0) -> list:
+    """``agent.wait_frames`` for video from the customer page; a timeout also says where the page's sender
+    stood (``CustomerPage.sender_state``), so a call that keyed but showed no picture names its step."""
+    try:
+        return await agent.wait_frames(count, timeout=timeout)
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}; the page: {await customer.sender_state()}") from None
 
 
 async def sealed_pair_code(customer: CustomerPage, session) -> str:
