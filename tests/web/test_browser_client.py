@@ -14,7 +14,16 @@ from anysupport_client.media.sources import TestPatternTrack, ToneTrack
 from anysupport_native import framing
 from playwright.async_api import async_playwright, expect
 
-from tests.support.browser import BASE_ARGS, CHROMIUM, PHONE, CustomerPage, CuttableLink, hiding, start_call
+from tests.support.browser import (
+    BASE_ARGS,
+    CHROMIUM,
+    PHONE,
+    CustomerPage,
+    CuttableLink,
+    hiding,
+    start_call,
+    wait_page_frames,
+)
 from tests.support.client import admin_api
 from tests.support.server import ServerProcess
 
@@ -337,6 +346,31 @@ async def test_the_voice_is_stamped_by_its_sample_count(server, phone):
     assert stamps[:12] == [20_000 * i for i in range(12)]  # sample time, not arrival time
     assert stamps[12:15] == [arrivals[12] - 20_000 + 20_000 * k for k in range(3)]  # on to the clock after the stall
     assert stamps[15] == stamps[14] + 1  # never back
+
+
+async def test_nothing_of_the_video_goes_out_once_it_is_stopped(server, phone):
+    """A frame the encoder finishes after the stop (either side's, or the page hidden) is dropped, and the
+    video resumes with a keyframe (sender.js ``encoded``; a loaded CI machine sent one such frame)."""
+    customer = await phone()
+    await customer.page.goto(server.url + "/")
+    result = await customer.page.evaluate(
+        """async () => {
+            const {VideoSender} = await import('/static/customer/sender.js');
+            const sent = [];
+            const sender = new VideoSender({possible: true, send: (...args) => sent.push(args), ready: () => true,
+                                            bufferedAmount: () => 0, onQuality: () => {}, stats: {}});
+            sender.track = {};  // a camera, as far as `sending` goes
+            sender.forceKey = false;
+            sender.encoded(new Uint8Array([1]), false, 1);  // on: it goes
+            sender.setEnabled(false);
+            sender.encoded(new Uint8Array([2]), false, 2);  // finished after the stop: dropped
+            const keyAfterStop = sender.forceKey;
+            sender.setEnabled(true);
+            sender.setHidden(true);
+            sender.encoded(new Uint8Array([3]), false, 3);  // the page hidden: dropped
+            return {sent: sent.map((args) => args[3]), keyAfterStop, sending: sender.sending};
+        }""")
+    assert result == {"sent": [1], "keyAfterStop": True, "sending": False}
 
 
 # -- a call ----------------------------------------------------------------------------------------
@@ -757,7 +791,7 @@ async def test_after_a_call_the_customer_can_join_again_with_a_new_code(server, 
     await customer.join(server.url, first.session["code"])
     await first.accept(timeout=20)
     await first.wait_for_keys(15)
-    await first.wait_frames(3, timeout=15)
+    await wait_page_frames(first, customer)
     first.end()
     await expect(customer.page.locator("#end-view")).to_be_visible()
     again = customer.page.get_by_role("button", name="다른 인증번호로 접속")
@@ -778,7 +812,7 @@ async def test_after_a_call_the_customer_can_join_again_with_a_new_code(server, 
     await customer.page.click("#join-button")
     await second.accept(timeout=20)
     await second.wait_for_keys(15)
-    await second.wait_frames(3, timeout=15)
+    await wait_page_frames(second, customer)
     await expect(customer.page.locator("#call-view")).to_be_visible()
     await customer.assert_no_errors()
 

@@ -272,6 +272,7 @@ export class CustomerCall extends EventTarget {
         : await sealer.seal(stream, payload, keyframe, timestampUs);
       if (frame.length > this.limits.media_max_frame_bytes) { this.sender.trouble("too_large"); return; }
       if (this.state !== STATE.connected || this.ending) return;
+      if (stream === STREAM.customer_video && !this.sender.sending) return;  // stopped while it was sealed
       if (stream === STREAM.customer_video) this.socket.sendVideo(frame, counted, keyframe);  // behind voice, may go stale
       else if (this.socket.sendFrame(frame)) counted();
     }).catch(() => {});
@@ -616,6 +617,7 @@ export class CustomerCall extends EventTarget {
   setVideo(on, by = "customer") {
     const decision = videoAfter(this.videoPausedBy, on, by);
     this.sender.setEnabled(decision.on);
+    if (!this.sender.sending) this.socket.dropVideo();  // nothing more of it goes out (docs/protocol.md)
     this.videoPausedBy = decision.pausedBy;
     this.sendCameraState();
     return decision;
@@ -623,6 +625,7 @@ export class CustomerCall extends EventTarget {
 
   setHidden(hidden) {
     if (!this.sender.setHidden(hidden)) return;
+    if (!this.sender.sending) this.socket.dropVideo();
     this.sendCameraState();
     this.emit("paused", {hidden: hidden});
   }

@@ -280,7 +280,10 @@ export class VideoSender {
     return new VideoFrame(this.scaler, {timestamp: captureUs});
   }
 
+  /* An encoded frame out; none once the video is off (either side's stop, the page hidden): a frame the
+   * encoder was still working on when the stop came is dropped, and the video resumes with a keyframe. */
   encoded(payload, keyframe, timestampUs) {
+    if (!this.sending) { this.forceKey = true; return; }
     this.send(STREAM.customer_video, payload, keyframe, timestampUs, () => {
       this.acks.sent(timestampUs, payload.length);
       this.adapter.sent(payload.length);

@@ -144,6 +144,9 @@ export class ReconnectingSocket {
     return true;
   }
 
+  /* The video stopped: what waits in our queue does not go (none of it was sent or counted). */
+  dropVideo() { this.video = []; }
+
   get queuedVideoBytes() {
     let total = 0;
     for (const entry of this.video) total += entry[1].length;
