@@ -347,6 +347,11 @@ class ConsoleClient:
         session = await self.agent_client.create_session()
         return dict(self.agent_client.session_infos.get(session.id) or session.info)
 
+    async def sessions_now(self) -> list[dict[str, Any]]:
+        """The sessions as the client knows them now, on its own loop: a window that began listening to the
+        events after the hello catches up with what it missed."""
+        return [dict(s) for s in self.agent_client.session_list()]
+
     async def delete_session(self, session_id: str) -> None:
         await self.agent_client.delete_session(session_id)
 

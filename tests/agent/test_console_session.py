@@ -63,6 +63,41 @@ def auto_connected_call(qtbot, console_factory, customer_factory, new_agent, lan
     return app, main, session, customer
 
 
+def test_a_call_connected_before_the_window_listens_still_opens_its_viewer(qtbot, console_factory, customer_factory,
+                                                                         new_agent, helper_loop, server):
+    """Between the hello and the main window listening to the client's events, a customer joined and
+    auto-connect connected the call (a busy PC; a voice test under load lost it so). The window catches up
+    with the client's list: the call is listed as Connected and its viewer opens."""
+    login, password = new_agent(auto_connect=True)
+    app = console_factory()
+    client = app.bridge.client.agent_client
+    opened = app.login_window._opened
+    made: dict = {}
+
+    def late_opened(hello):
+        # the GUI thread is held here, before the window exists: everything of the call happens meanwhile
+        assert hello.get("sessions") == []
+
+        async def create() -> dict:
+            api = Api(server.url)
+            token, _ = await api.login(login, password, client="web")  # the admin pages' kind: not a console
+            r = await api.with_token(token).post("/api/v1/sessions")
+            assert r.status == 201, r.body
+            return r.json
+
+        made.update(helper_loop.run(create(), timeout=30))
+        customer_factory().join(made["code"])
+        app.bridge.run(client.wait_until(lambda: (client.session_infos.get(made["id"]) or {}).get("state") == "connected",
+                                         20, "the client hears the call connected"), 25)
+        opened(hello)  # the hello says nothing of the call
+
+    app.login_window._opened = late_opened
+    main = log_in(qtbot, app, login, password)
+    wait_state(qtbot, main, made["id"], "connected")
+    qtbot.waitUntil(lambda: main.viewer.isVisible() and main.viewer.session_id == made["id"], timeout=15000)
+    app.shutdown()
+
+
 def frame_click(qtbot, view, fx, fy, *, button=Qt.LeftButton):
     wx, wy = view.transform.widget_point(fx, fy)
     qtbot.mouseClick(view, button, pos=QPoint(round(wx), round(wy)))

@@ -99,19 +99,22 @@ class MainWindow(QMainWindow):
         self.sessions_tab.view_session.connect(self.show_viewer)
         self.settings_button.clicked.connect(self.open_settings)
         self.logout_button.clicked.connect(self.logout)
-        self.sessions_tab.load(hello.get("sessions", []))
-        self._announce(hello.get("sessions", []))
-        for session in hello.get("sessions", []):
-            if session.get("state") == "connected":
-                self.show_viewer(session["id"])
-                break
+        self._load(hello.get("sessions", []))  # a call already Connected opens in the viewer
+        # what the client heard between the hello and this window listening (a customer who joined, a call
+        # connected by auto-connect meanwhile) is not lost: the list as the client knows it now follows
+        bridge.submit(bridge.client.sessions_now(), on_result=self._load)
+
+    def _load(self, sessions: list[dict[str, Any]]) -> None:
+        if self.leaving:
+            return
+        self.sessions_tab.load(sessions)
+        self._announce(sessions)
 
     def _on_event(self, name: str, data: dict[str, Any]) -> None:
         if self.leaving:
             return
         if name == "sessions":
-            self.sessions_tab.load(data["sessions"])
-            self._announce(data["sessions"])
+            self._load(data["sessions"])
         elif name == "session":
             self.sessions_tab.session_changed(data["session"])
             self._announce([data["session"]])

@@ -126,20 +126,33 @@ class SessionsTab(QWidget):
 
     # -- the list -----------------------------------------------------------------------------------------
     def load(self, sessions: list[dict[str, Any]]) -> None:
+        """A whole list (the hello, a hand-over, catching up): as ``session_changed`` for each, the first call
+        that became Connected since the list before opens in the viewer."""
+        before = {row["id"]: row.get("state") for row in self.model.rows}
         self.model.reset(sessions)
         if self.model.rows:
             self.table.selectRow(0)
+        for session in sessions:
+            if self._became_connected(session["id"], before.get(session["id"])):
+                break
 
     def session_changed(self, session: dict[str, Any]) -> None:
         before = self.model.row_of(session["id"])
         old_state = self.model.rows[before].get("state") if before >= 0 else None
         self.model.upsert(session)
         row = self.model.row_of(session["id"])
-        if self.model.rows[row].get("state") == "connected" and old_state != "connected":
-            self.table.selectRow(row)
-            self.view_session.emit(session["id"])
+        self._became_connected(session["id"], old_state)
         if session["id"] == self._shown_id and self.model.rows[row].get("state") in ("connected", "expired"):
             self.form.set_session(self.model.rows[row])
+
+    def _became_connected(self, session_id: str, old_state: str | None) -> bool:
+        """A call that has just become Connected (it was ``old_state``) is selected and its viewer opens."""
+        row = self.model.row_of(session_id)
+        if row < 0 or self.model.rows[row].get("state") != "connected" or old_state == "connected":
+            return False
+        self.table.selectRow(row)
+        self.view_session.emit(session_id)
+        return True
 
     def selected(self) -> dict[str, Any] | None:
         index = self.table.currentIndex()
