@@ -30,6 +30,9 @@ from anysupport.store.common import utcnow
 
 # what the customer says of its camera and client, given to every agent taking part (not only its own)
 CUSTOMER_STATE_TYPES = frozenset({"camera_state", "capabilities"})
+# a measurement, stale at once and replaced by the next: for a peer whose socket is away (reconnecting) it is
+# dropped without the error, which its sender could do nothing with (docs/protocol.md, media_report)
+DROPPED_WHEN_AWAY = frozenset({"media_report"})
 
 log = logging.getLogger("anysupport.control")
 
@@ -179,6 +182,8 @@ class ControlChannel:
             if peer.role == "customer" and kind in CUSTOMER_STATE_TYPES:
                 self.tell_guests(live, relayed)  # the invited agents' consoles follow the camera too
             if target is None:
+                if kind in DROPPED_WHEN_AWAY:
+                    return
                 raise errors.Conflict("peer_not_connected")
             target.send_json(relayed)
             return

@@ -80,6 +80,11 @@ async def test_an_absent_peer_or_an_unaccepted_session_refuses_relaying(m):
     assert error["error"] == "peer_not_connected" and error["ref"] == "key_exchange"
     assert error["message"] == "The other side is not connected right now."
     assert agent_peer.invalid == 0  # session errors do not count as invalid messages
+    # a media report is a measurement, stale at once: for an absent peer it is dropped without the error
+    console.sent.clear()
+    await send(m, agent_peer, {"type": "media_report", "session_id": sid, "stream": "customer_video", "received": 30,
+                               "lost": 0, "late_ms": 12.5})
+    assert console.of_type("error") == []
 
 
 async def test_agents_must_name_their_own_session(m):

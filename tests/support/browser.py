@@ -282,6 +282,14 @@ async def wait_page_frames(agent, customer: CustomerPage, count: int = 3, timeou
         raise TimeoutError(f"{exc}; the page: {await customer.sender_state()}") from None
 
 
+async def assert_discards_only_after_stale(agent, page) -> None:
+    """The agent discarded none of the page's video, unless the page dropped a frame that went stale in its
+    socket's queue (a loaded machine): the agent then waits for the keyframe that follows, as it should.
+    ``page``: a ``CustomerPage`` or the WebKit page (anything with ``value``)."""
+    received, sent = agent.video_receiver.stats(), await page.value("window.anysupportCall.stats")
+    assert received["discarded"] == 0 or sent["video_stale"] > 0, (received, sent)
+
+
 async def sealed_pair_code(customer: CustomerPage, session) -> str:
     """A call sealed from the start (both clients said version 2): wait for the page's version-2 pair with
     the session's agent (``session``, an ``AgentSession``), check both ends show the same code and that the

@@ -205,6 +205,9 @@ export class CustomerCall extends EventTarget {
 
   // -- the connection ------------------------------------------------------------------------------
   start() {
+    // shown or hidden as the page is now: it may have changed while the camera was being asked for, before
+    // this listener was there
+    this.sender.setHidden(document.visibilityState === "hidden");
     this.socket.open();
     this.reportTimer = window.setInterval(() => this.report(), REPORT_INTERVAL_MS);
     this.pingTimer = window.setInterval(() => this.ping(), PING_INTERVAL_MS);
@@ -617,15 +620,23 @@ export class CustomerCall extends EventTarget {
   setVideo(on, by = "customer") {
     const decision = videoAfter(this.videoPausedBy, on, by);
     this.sender.setEnabled(decision.on);
-    if (!this.sender.sending) this.socket.dropVideo();  // nothing more of it goes out (docs/protocol.md)
+    this.videoStopped();
     this.videoPausedBy = decision.pausedBy;
     this.sendCameraState();
     return decision;
   }
 
+  /* Once the video is off nothing more of it goes out (docs/protocol.md): the frames sealed and waiting in
+   * the socket's queue are dropped, counted as our own (the agent's reports will see a gap). */
+  videoStopped() {
+    if (this.sender.sending) return;
+    const dropped = this.socket.dropVideo();
+    if (dropped) this.sender.droppedHere(dropped);
+  }
+
   setHidden(hidden) {
     if (!this.sender.setHidden(hidden)) return;
-    if (!this.sender.sending) this.socket.dropVideo();
+    this.videoStopped();
     this.sendCameraState();
     this.emit("paused", {hidden: hidden});
   }

@@ -144,8 +144,12 @@ export class ReconnectingSocket {
     return true;
   }
 
-  /* The video stopped: what waits in our queue does not go (none of it was sent or counted). */
-  dropVideo() { this.video = []; }
+  /* The video stopped: what waits in our queue does not go (none of it was sent or counted); how many. */
+  dropVideo() {
+    const count = this.video.length;
+    this.video = [];
+    return count;
+  }
 
   get queuedVideoBytes() {
     let total = 0;
