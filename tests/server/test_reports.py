@@ -479,6 +479,7 @@ async def test_hundred_thousand_records_export_in_bounded_memory_while_serving(m
     baseline = process.memory_info().rss
     peak = baseline
     health: list[float] = []
+    exporting = time.monotonic()
     export = asyncio.ensure_future(admin.get("/api/v1/records/export.xlsx?from=2016-01-01&to=2016-12-31"))
     probe = Api(srv.url)
     while not export.done():
@@ -488,13 +489,17 @@ async def test_hundred_thousand_records_export_in_bounded_memory_while_serving(m
         peak = max(peak, process.memory_info().rss)
         await asyncio.sleep(0.1)
     response = await export
+    export_seconds = time.monotonic() - exporting
     assert response.status == 200, response.body[:300]
     growth = peak - baseline
     print(f"\n100k export: {len(response.body) / 1e6:.1f} MB, server RSS {baseline / 2**20:.0f} MB"
           f" -> peak {peak / 2**20:.0f} MB (+{growth / 2**20:.0f} MB), {len(health)} health checks,"
-          f" slowest {max(health):.3f} s, stats {stats_seconds:.2f} s")
+          f" slowest {max(health):.3f} s, stats {stats_seconds:.2f} s, export {export_seconds:.1f} s")
     assert growth < RSS_GROWTH_LIMIT, growth
-    assert len(health) >= 10 and max(health) < 1.0, health
+    # the server kept answering all along: no answer waited a tenth of the export (one that blocked the
+    # server would keep a check waiting for nearly all of it); a ratio within this run, not a wall-clock
+    # bound (1.04 s once on a loaded CI machine, where the export took 75 s instead of 37)
+    assert len(health) >= 10 and max(health) < export_seconds / 10, (export_seconds, sorted(health)[-5:])
     # every record is a row: count them in the sheet's XML without loading 100,000 rows into openpyxl
     with zipfile.ZipFile(io.BytesIO(response.body)) as archive, archive.open("xl/worksheets/sheet1.xml") as xml:
         count, tail = 0, b""
