@@ -48,6 +48,11 @@ class SceneCustomer:
         self.loop = loop
         self.scene = scene
         self.path = scene_y4m(scene)
+        # the scene's path (its motion amplitude, about 3 s of this process's CPU, cached once computed) before
+        # the call: computed when a test first asks for the truth, at its drawing, it held every thread of the
+        # test process (the console's media thread, this customer's sender) for seconds, the picture stalled,
+        # and the console could not find the surface that had moved on meanwhile
+        scene.camera(0)
         self.index_of: dict[int, int] = {}  # timestamp_us of a sent frame → the scene frame it shows
         self.last_index: int | None = None
         self.shown: list[tuple[int, dict]] = []  # (scene frame, the overlay's homographies for it), as sent
