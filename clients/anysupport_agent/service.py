@@ -148,18 +148,18 @@ class ConsoleClient:
                 sink(self.agent_client.live_sessions[session_id], name, data)
             return
         if name == "hello":
-            self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
+            self._emit_sessions()
         elif name == "state" and session_id:
             self.emit("session", {"session": dict(self.agent_client.session_infos.get(session_id) or {})})
         elif name == "handed_over":  # the session left this console's list, or arrived in it
             if not data.get("arrived"):
                 self._wired.discard(session_id)
-            self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
+            self._emit_sessions()
             self.emit(name, data)
         elif name == "removed":  # this console was removed from a call it was invited into
             self.agent_client.session_infos.pop(session_id, None)
             self.emit(name, data)
-            self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
+            self._emit_sessions()
         elif name in FORWARDED:
             self.emit(name, data)
 
@@ -347,10 +347,17 @@ class ConsoleClient:
         session = await self.agent_client.create_session()
         return dict(self.agent_client.session_infos.get(session.id) or session.info)
 
-    async def sessions_now(self) -> list[dict[str, Any]]:
-        """The sessions as the client knows them now, on its own loop: a window that began listening to the
-        events after the hello catches up with what it missed."""
+    def _sessions(self) -> list[dict[str, Any]]:
+        """The sessions as the client knows them now (copies: the GUI thread gets them)."""
         return [dict(s) for s in self.agent_client.session_list()]
+
+    def _emit_sessions(self) -> None:
+        self.emit("sessions", {"sessions": self._sessions()})
+
+    async def sessions_now(self) -> list[dict[str, Any]]:
+        """``_sessions`` on the client's loop: a window that began listening to the events after the hello
+        catches up with what it missed."""
+        return self._sessions()
 
     async def delete_session(self, session_id: str) -> None:
         await self.agent_client.delete_session(session_id)
@@ -360,7 +367,7 @@ class ConsoleClient:
         """수락 on an invitation: the call as a guest; it is listed with the others (the viewer opens on it)."""
         session = await self.agent_client.accept_invitation(session_id)
         self._wire(session)
-        self.emit("sessions", {"sessions": [dict(s) for s in self.agent_client.session_list()]})
+        self._emit_sessions()
         return dict(session.info)
 
     async def remove_participant(self, session_id: str, index: int) -> None:

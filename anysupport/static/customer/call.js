@@ -275,9 +275,10 @@ export class CustomerCall extends EventTarget {
         : await sealer.seal(stream, payload, keyframe, timestampUs);
       if (frame.length > this.limits.media_max_frame_bytes) { this.sender.trouble("too_large"); return; }
       if (this.state !== STATE.connected || this.ending) return;
-      if (stream === STREAM.customer_video && !this.sender.sending) return;  // stopped while it was sealed
-      if (stream === STREAM.customer_video) this.socket.sendVideo(frame, counted, keyframe);  // behind voice, may go stale
-      else if (this.socket.sendFrame(frame)) counted();
+      if (stream === STREAM.customer_video) {
+        // behind voice, may go stale; none once the video stopped while this one was sealed
+        if (this.sender.sending) this.socket.sendVideo(frame, counted, keyframe);
+      } else if (this.socket.sendFrame(frame)) counted();
     }).catch(() => {});
   }
 
